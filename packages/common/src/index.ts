@@ -1,0 +1,5 @@
+/** @palisade/common holds small building blocks with no dependencies: errors, backoff, clock, logger. */
+export * from './errors.js';
+export * from './backoff.js';
+export * from './clock.js';
+export * from './logger.js';

@@ -1,0 +1,75 @@
+import type {
+  AgentRecord,
+  ApiTokenRecord,
+  BatchResult,
+  CapabilityRecord,
+  EventPage,
+  EventQuery,
+  GroupPolicy,
+  GroupRecord,
+  HostFactsRecord,
+  IncomingBatch,
+  RegistrationKeyRecord,
+} from './types.js';
+
+/**
+ * Storage is everything the server persists. Every back end (SQLite now, PostgreSQL later)
+ * implements it and passes the conformance suite in `conformance.ts`. Methods are async so that
+ * network databases fit; the embedded back end resolves them at once.
+ */
+export interface Storage {
+  /** Brings the schema to the latest version. Safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createGroup(g: GroupRecord): Promise<void>;
+  getGroup(id: string): Promise<GroupRecord | undefined>;
+  getGroupByName(name: string): Promise<GroupRecord | undefined>;
+  listGroups(): Promise<GroupRecord[]>;
+  updateGroup(id: string, patch: { name?: string; policy?: GroupPolicy }): Promise<void>;
+  deleteGroup(id: string): Promise<void>;
+
+  createKey(k: RegistrationKeyRecord): Promise<void>;
+  getKey(id: string): Promise<RegistrationKeyRecord | undefined>;
+  findKeyBySecretHash(secretHash: string): Promise<RegistrationKeyRecord | undefined>;
+  listKeys(groupId?: string): Promise<RegistrationKeyRecord[]>;
+  revokeKey(id: string, at: number): Promise<void>;
+  /** How many agents registered with each key. */
+  countRegistrationsByKey(): Promise<Map<string, number>>;
+
+  createAgent(a: AgentRecord): Promise<void>;
+  getAgent(id: string): Promise<AgentRecord | undefined>;
+  listAgents(): Promise<AgentRecord[]>;
+  findAgentsByMachineId(machineId: string): Promise<AgentRecord[]>;
+  /** Records a check-in or session: host facts, capabilities, stats, policy revision, last seen. */
+  touchAgent(
+    id: string,
+    update: {
+      lastSeenAt: number;
+      host?: HostFactsRecord;
+      capabilities?: CapabilityRecord[];
+      stats?: Record<string, number | string>;
+      policyRevision?: number;
+    },
+  ): Promise<void>;
+  updateAgent(
+    id: string,
+    patch: { groupId?: string; revokedAt?: number; decommissionedAt?: number },
+  ): Promise<void>;
+
+  createToken(t: ApiTokenRecord): Promise<void>;
+  findTokenBySecretHash(secretHash: string): Promise<ApiTokenRecord | undefined>;
+  listTokens(): Promise<ApiTokenRecord[]>;
+  revokeToken(id: string, at: number): Promise<void>;
+
+  /**
+   * Stores batches in one durable transaction: when the promise resolves, every batch is on disk
+   * (fsynced). A batch whose (agentId, seq) was stored before is reported as duplicate and its
+   * events are not stored again. Either all batches are stored or none.
+   */
+  storeBatches(batches: IncomingBatch[]): Promise<BatchResult[]>;
+  /** Highest batch sequence stored for the agent, 0n if none. */
+  lastSeq(agentId: string): Promise<bigint>;
+  searchEvents(q: EventQuery): Promise<EventPage>;
+  countEvents(agentId?: string): Promise<number>;
+}

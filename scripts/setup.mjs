@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// setup.mjs brings a fresh clone to a runnable state, installing only what is missing:
+// Debian packages for the eBPF build (and, with --test, for the tests), npm packages, the
+// TypeScript build and the eBPF sensor helper. It uses Node's standard library only, because it
+// runs before `npm install`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const forTests = args.has('--test') || process.env.npm_lifecycle_event === 'test';
+
+function step(msg) {
+  process.stdout.write(`[setup] ${msg}\n`);
+}
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${argv.join(' ')} failed with exit code ${r.status}`);
+  }
+}
+
+function hasDebPackage(name) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+// Packages the eBPF sensor build needs, and packages only the tests need (real sshd, su, sudo,
+// auditd for the side-by-side benchmark, nftables and iproute2 for isolation tests).
+const BUILD_DEBS = [
+  'clang',
+  'llvm',
+  'libbpf-dev',
+  'bpftool',
+  'libelf-dev',
+  'zlib1g-dev',
+  'make',
+  'pkg-config',
+];
+const TEST_DEBS = [
+  'openssh-server',
+  'sudo',
+  'iproute2',
+  'nftables',
+  'auditd',
+  'sshpass',
+  'procps',
+  'dnsutils',
+];
+
+function ensureDebs(list) {
+  const missing = list.filter((p) => !hasDebPackage(p));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    step(
+      `missing Debian packages ${missing.join(' ')}; run as root or install them: apt-get install ${missing.join(' ')}`,
+    );
+    return;
+  }
+  step(`installing Debian packages: ${missing.join(' ')}`);
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+function ensureNodeModules() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (existsSync(marker) && existsSync(lock) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  step('installing npm packages');
+  run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund']);
+}
+
+function build() {
+  step('building TypeScript (tsc -b)');
+  run(join(root, 'node_modules', '.bin', 'tsc'), ['-b', 'tsconfig.json']);
+  if (existsSync(join(root, 'apps/agent/sensor-bpf/Makefile'))) {
+    step('building the eBPF sensor helper');
+    run('make', ['-s', '-C', 'apps/agent/sensor-bpf']);
+  }
+}
+
+try {
+  if (!args.has('--build-only')) {
+    ensureDebs(forTests ? [...BUILD_DEBS, ...TEST_DEBS] : BUILD_DEBS);
+    ensureNodeModules();
+  }
+  build();
+} catch (err) {
+  process.stderr.write(`[setup] ${err.message}\n`);
+  process.exit(1);
+}
