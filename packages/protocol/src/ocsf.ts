@@ -190,6 +190,7 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     metadata: {
       uid,
       version: OCSF_VERSION,
+      profiles: ['host'],
       product: { name: 'Palisade', vendor_name: 'Palisade', version: device.agentVersion },
       ...(loggedTimeMs ? { logged_time: loggedTimeMs } : {}),
     },
