@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/common.proto.
  */
 export const file_palisade_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChhwYWxpc2FkZS92MS9jb21tb24ucHJvdG8SC3BhbGlzYWRlLnYxIpwBCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSEgoKb3NfdmVyc2lvbhgDIAEoCRIOCgZrZXJuZWwYBCABKAkSDAoEYXJjaBgFIAEoCRISCgptYWNoaW5lX2lkGAYgASgJEhUKDWFnZW50X3ZlcnNpb24YByABKAkSFAoMaXBfYWRkcmVzc2VzGAggAygJImYKCkNhcGFiaWxpdHkSKAoEa2luZBgBIAEoDjIaLnBhbGlzYWRlLnYxLlRlbGVtZXRyeUtpbmQSDgoGYWN0aXZlGAIgASgIEg4KBnNvdXJjZRgDIAEoCRIOCgZyZWFzb24YBCABKAkifgoGUG9saWN5EhAKCHJldmlzaW9uGAEgASgEEh8KBHRpZXIYAiABKA4yES5wYWxpc2FkZS52MS5UaWVyEiUKB2NoYW5uZWwYAyABKA4yFC5wYWxpc2FkZS52MS5DaGFubmVsEhoKEm1haW50ZW5hbmNlX3dpbmRvdxgEIAEoCSKWAQoLU2Vuc29yU3RhdHMSFgoOZXZlbnRzX2VtaXR0ZWQYASABKAQSEgoKcmluZ19kcm9wcxgCIAEoBBITCgtzcG9vbF9kcm9wcxgDIAEoBBITCgtzcG9vbF9kZXB0aBgEIAEoBBIYChBvbGRlc3RfdW5zZW50X21zGAUgASgDEhcKD3NlbnNvcl9yZXN0YXJ0cxgGIAEoDSq0AQoNVGVsZW1ldHJ5S2luZBIeChpURUxFTUVUUllfS0lORF9VTlNQRUNJRklFRBAAEhoKFlRFTEVNRVRSWV9LSU5EX1BST0NFU1MQARIaChZURUxFTUVUUllfS0lORF9ORVRGTE9XEAISGgoWVEVMRU1FVFJZX0tJTkRfRklMRU1PRBADEhcKE1RFTEVNRVRSWV9LSU5EX0FVVEgQBBIWChJURUxFTUVUUllfS0lORF9ETlMQBSpDCgRUaWVyEhQKEFRJRVJfVU5TUEVDSUZJRUQQABIPCgtUSUVSX1NFUlZFUhABEhQKEFRJRVJfV09SS1NUQVRJT04QAipdCgdDaGFubmVsEhcKE0NIQU5ORUxfVU5TUEVDSUZJRUQQABIQCgxDSEFOTkVMX0JFVEEQARITCg9DSEFOTkVMX1BSRVZJRVcQAhISCg5DSEFOTkVMX1NUQUJMRRADYgZwcm90bzM");
+  fileDesc("ChhwYWxpc2FkZS92MS9jb21tb24ucHJvdG8SC3BhbGlzYWRlLnYxIpwBCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSEgoKb3NfdmVyc2lvbhgDIAEoCRIOCgZrZXJuZWwYBCABKAkSDAoEYXJjaBgFIAEoCRISCgptYWNoaW5lX2lkGAYgASgJEhUKDWFnZW50X3ZlcnNpb24YByABKAkSFAoMaXBfYWRkcmVzc2VzGAggAygJImYKCkNhcGFiaWxpdHkSKAoEa2luZBgBIAEoDjIaLnBhbGlzYWRlLnYxLlRlbGVtZXRyeUtpbmQSDgoGYWN0aXZlGAIgASgIEg4KBnNvdXJjZRgDIAEoCRIOCgZyZWFzb24YBCABKAkifgoGUG9saWN5EhAKCHJldmlzaW9uGAEgASgEEh8KBHRpZXIYAiABKA4yES5wYWxpc2FkZS52MS5UaWVyEiUKB2NoYW5uZWwYAyABKA4yFC5wYWxpc2FkZS52MS5DaGFubmVsEhoKEm1haW50ZW5hbmNlX3dpbmRvdxgEIAEoCSL3AgoLU2Vuc29yU3RhdHMSFgoOZXZlbnRzX2VtaXR0ZWQYASABKAQSEgoKcmluZ19kcm9wcxgCIAEoBBITCgtzcG9vbF9kcm9wcxgDIAEoBBITCgtzcG9vbF9kZXB0aBgEIAEoBBIYChBvbGRlc3RfdW5zZW50X21zGAUgASgDEhcKD3NlbnNvcl9yZXN0YXJ0cxgGIAEoDRIbChNzcG9vbF9kcm9wX2ZpcnN0X21zGAcgASgDEhoKEnNwb29sX2Ryb3BfbGFzdF9tcxgIIAEoAxJNChRzcG9vbF9kcm9wc19ieV9jbGFzcxgJIAMoCzIvLnBhbGlzYWRlLnYxLlNlbnNvclN0YXRzLlNwb29sRHJvcHNCeUNsYXNzRW50cnkSHQoVc3Bvb2xfY29ycnVwdF9yZWNvcmRzGAogASgEGjgKFlNwb29sRHJvcHNCeUNsYXNzRW50cnkSCwoDa2V5GAEgASgNEg0KBXZhbHVlGAIgASgEOgI4ASq0AQoNVGVsZW1ldHJ5S2luZBIeChpURUxFTUVUUllfS0lORF9VTlNQRUNJRklFRBAAEhoKFlRFTEVNRVRSWV9LSU5EX1BST0NFU1MQARIaChZURUxFTUVUUllfS0lORF9ORVRGTE9XEAISGgoWVEVMRU1FVFJZX0tJTkRfRklMRU1PRBADEhcKE1RFTEVNRVRSWV9LSU5EX0FVVEgQBBIWChJURUxFTUVUUllfS0lORF9ETlMQBSpDCgRUaWVyEhQKEFRJRVJfVU5TUEVDSUZJRUQQABIPCgtUSUVSX1NFUlZFUhABEhQKEFRJRVJfV09SS1NUQVRJT04QAipdCgdDaGFubmVsEhcKE0NIQU5ORUxfVU5TUEVDSUZJRUQQABIQCgxDSEFOTkVMX0JFVEEQARITCg9DSEFOTkVMX1BSRVZJRVcQAhISCg5DSEFOTkVMX1NUQUJMRRADYgZwcm90bzM");
 
 /**
  * HostFacts describes the endpoint an agent runs on. Sent at registration and at every check-in.
@@ -191,6 +191,31 @@ export type SensorStats = Message<"palisade.v1.SensorStats"> & {
    * @generated from field: uint32 sensor_restarts = 6;
    */
   sensorRestarts: number;
+
+  /**
+   * The spool drop report: event time span and per-class counts of the events dropped because a
+   * spool cap was hit, and records found corrupt in the spool (skipped, the rest delivered).
+   *
+   * @generated from field: int64 spool_drop_first_ms = 7;
+   */
+  spoolDropFirstMs: bigint;
+
+  /**
+   * @generated from field: int64 spool_drop_last_ms = 8;
+   */
+  spoolDropLastMs: bigint;
+
+  /**
+   * OCSF class_uid -> events dropped
+   *
+   * @generated from field: map<uint32, uint64> spool_drops_by_class = 9;
+   */
+  spoolDropsByClass: { [key: number]: bigint };
+
+  /**
+   * @generated from field: uint64 spool_corrupt_records = 10;
+   */
+  spoolCorruptRecords: bigint;
 };
 
 /**
