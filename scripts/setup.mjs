@@ -86,7 +86,7 @@ function build() {
 
 try {
   if (!args.has('--build-only')) {
-    ensureDebs(forTests ? [...BUILD_DEBS, ...TEST_DEBS] : BUILD_DEBS);
+    ensureDebs([...BUILD_DEBS, ...(forTests ? TEST_DEBS : []), ...(args.has('--bench') ? BENCH_DEBS : [])]);
     ensureNodeModules();
   }
   build();
