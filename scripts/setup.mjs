@@ -4,7 +4,7 @@
 // TypeScript build and the eBPF sensor helper. It uses Node's standard library only, because it
 // runs before `npm install`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,6 +54,19 @@ function ensureDebs(list) {
     return;
   }
   step(`installing Debian packages: ${missing.join(' ')}`);
+  // Installing must not start services (openssh-server, rsyslog would start daemons on this host):
+  // a policy-rc.d that forbids every action is Debian's documented way to prevent that.
+  const policy = '/usr/sbin/policy-rc.d';
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    installDebs(missing);
+  } finally {
+    if (ownPolicy) rmSync(policy, { force: true });
+  }
+}
+
+function installDebs(missing) {
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
