@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import {
+  type Event,
+  EventBatchFrameSchema,
+  EventSchema,
+  create,
+  decodeBatch,
+  fromBinary,
+} from '@palisade/protocol';
+import type { Spool } from './spool.js';
+
+const dirs: string[] = [];
+// Removed when the file's tests are done, after each test's own cleanup closed its spool.
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** tempDir makes a temp directory that is removed after the test file. */
+export function tempDir(_t?: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-spool-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** makeEvent builds a process event whose command line carries `n` so tests can tell events apart. */
+export function makeEvent(n: number, classUid = 1007, timeMs = 1_700_000_000_000 + n): Event {
+  return create(EventSchema, {
+    classUid,
+    activityId: 1,
+    timeMs: BigInt(timeMs),
+    process: { pid: 1000 + n, cmdLine: `/bin/echo event-${n}` },
+  });
+}
+
+/** drain reads every unacked batch of the spool: its sequence and decoded events. */
+export function drain(spool: Spool): { seq: number; events: Event[] }[] {
+  const out: { seq: number; events: Event[] }[] = [];
+  for (let e = spool.nextAfter(0); e; e = spool.nextAfter(e.meta.seq)) {
+    const frame = fromBinary(EventBatchFrameSchema, spool.readFrame(e));
+    out.push({ seq: Number(frame.seq), events: decodeBatch(frame) });
+  }
+  return out;
+}
+
+/** cmdLines lists the command lines of the events of every batch, in order. */
+export function cmdLines(batches: { events: Event[] }[]): string[] {
+  return batches.flatMap((b) => b.events.map((e) => e.process?.cmdLine ?? ''));
+}

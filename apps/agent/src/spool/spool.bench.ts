@@ -1,0 +1,91 @@
+// spool.bench.ts measures the agent spool: how fast events are written (sealed, compressed,
+// fsynced) and replayed (read back and decoded after a restart). Not a test; run with
+// `node apps/agent/dist/spool/spool.bench.js [events]`. Ends with one JSON line of the figures.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Event,
+  EventBatchFrameSchema,
+  EventSchema,
+  create,
+  decodeBatch,
+  fromBinary,
+} from '@palisade/protocol';
+import { Spool } from './spool.js';
+
+const total = Number(process.argv[2] ?? 200_000);
+
+function event(n: number): Event {
+  return create(EventSchema, {
+    classUid: 1007,
+    activityId: 1,
+    timeMs: BigInt(Date.now()),
+    severityId: 1,
+    process: {
+      pid: 10_000 + (n % 5000),
+      uid: `p-${n}`,
+      name: 'curl',
+      path: '/usr/bin/curl',
+      cmdLine: `/usr/bin/curl -s https://example.test/item/${n}`,
+      argv: ['/usr/bin/curl', '-s', `https://example.test/item/${n}`],
+      cwd: '/home/user',
+      ppid: 1234,
+      user: { uid: '1000', name: 'user' },
+      parent: { pid: 1234, name: 'bash', path: '/usr/bin/bash' },
+    },
+  });
+}
+
+function run(fsync: boolean): { writeEps: number; replayEps: number; bytesPerEvent: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-spool-bench-'));
+  try {
+    const events = Array.from({ length: 1000 }, (_, i) => event(i));
+    let spool = Spool.open({ dir, fsync });
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < total; i++) spool.append(events[i % events.length]!);
+    spool.seal();
+    const t1 = process.hrtime.bigint();
+    const bytes = spool.stats().bytes;
+    spool.close();
+    const t2 = process.hrtime.bigint();
+    spool = Spool.open({ dir, fsync });
+    let n = 0;
+    for (let e = spool.nextAfter(0); e; e = spool.nextAfter(e.meta.seq)) {
+      n += decodeBatch(fromBinary(EventBatchFrameSchema, spool.readFrame(e))).length;
+    }
+    const t3 = process.hrtime.bigint();
+    spool.close();
+    if (n !== total) throw new Error(`replayed ${n} of ${total} events`);
+    return {
+      writeEps: Math.round(total / (Number(t1 - t0) / 1e9)),
+      replayEps: Math.round(total / (Number(t3 - t2) / 1e9)),
+      bytesPerEvent: Math.round((bytes / total) * 10) / 10,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const synced = run(true);
+const unsynced = run(false);
+console.log(`spool bench: ${total} process events, batches of 2000, LZ4, crc32 per record`);
+console.log('mode            write ev/s   replay ev/s (open+read+decode)   bytes/event on disk');
+for (const [name, r] of [
+  ['fsync per batch', synced],
+  ['no fsync', unsynced],
+] as const) {
+  console.log(
+    `${name.padEnd(15)} ${String(r.writeEps).padStart(10)}   ${String(r.replayEps).padStart(11)}                      ${r.bytesPerEvent}`,
+  );
+}
+console.log(
+  JSON.stringify({
+    bench: 'spool',
+    events: total,
+    write_events_per_s: synced.writeEps,
+    replay_events_per_s: synced.replayEps,
+    write_events_per_s_nofsync: unsynced.writeEps,
+    bytes_per_event: synced.bytesPerEvent,
+  }),
+);
