@@ -1,0 +1,57 @@
+import {
+  create,
+  type Event,
+  EventSchema,
+  NetworkEndpointSchema,
+  ProcessSchema,
+  UserSchema,
+} from '@palisade/protocol';
+import type { AuthRecord } from './auth-record.js';
+
+/** AuthClassUid is OCSF Authentication. */
+export const AUTH_CLASS_UID = 3002;
+
+/** AuthOrigin says where a record came from: its time, the program's pid and name, the raw text. */
+export interface AuthOrigin {
+  timeMs: number;
+  pid: number;
+  program: string;
+  /** The original log line (or a text rendering of a login record); detection rules match it. */
+  raw: string;
+}
+
+function summary(r: AuthRecord): string {
+  const what = r.activity === 2 ? 'logoff' : r.activity === 7 ? 'account switch' : 'logon';
+  const outcome = r.activity === 2 ? '' : r.success ? ' succeeded' : ' failed';
+  const who = r.actorUser ? `${r.actorUser} -> ${r.user}` : r.user;
+  const from = r.srcIp ? ` from ${r.srcIp}` : '';
+  return `${r.service} ${what}${outcome}: ${who}${from}`;
+}
+
+/**
+ * toAuthEvent renders an AuthRecord as an OCSF Authentication (3002) wire event: `user` is the
+ * target account, `actor_user` the invoking user, `process` the program that logged it.
+ */
+export function toAuthEvent(r: AuthRecord, o: AuthOrigin): Event {
+  return create(EventSchema, {
+    classUid: AUTH_CLASS_UID,
+    activityId: r.activity,
+    timeMs: BigInt(o.timeMs),
+    severityId: 1,
+    statusId: r.activity === 2 ? 0 : r.success ? 1 : 2,
+    statusDetail: r.detail ?? '',
+    message: summary(r),
+    rawData: o.raw,
+    process: create(ProcessSchema, { pid: o.pid, name: o.program, tty: r.tty ?? '' }),
+    ...(r.actorUser || r.actorUid
+      ? { actorUser: create(UserSchema, { name: r.actorUser ?? '', uid: r.actorUid ?? '' }) }
+      : {}),
+    user: create(UserSchema, { name: r.user }),
+    ...(r.srcIp ? { srcEndpoint: create(NetworkEndpointSchema, { ip: r.srcIp, port: r.srcPort ?? 0 }) } : {}),
+    authProtocol: r.method ?? '',
+    logonTypeId: r.logonType ?? 0,
+    serviceName: r.service,
+    isRemote: r.remote,
+    command: r.command ?? '',
+  });
+}

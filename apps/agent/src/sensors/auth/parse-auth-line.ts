@@ -1,0 +1,47 @@
+import type { AuthRecord } from './auth-record.js';
+import { parseLogin } from './parsers/login.js';
+import { parsePam } from './parsers/pam.js';
+import { parseSshd } from './parsers/sshd.js';
+import { parseSu } from './parsers/su.js';
+import { parseSudo } from './parsers/sudo.js';
+import { parseSyslogEnvelope, type SyslogEnvelope } from './syslog-envelope.js';
+
+/** ParsedAuthLine is a recognised authentication log line: its envelope and what it says. */
+export interface ParsedAuthLine {
+  envelope: SyslogEnvelope;
+  record: AuthRecord;
+}
+
+type MessageParser = (msg: string) => AuthRecord | null;
+
+/**
+ * PROGRAM_PARSERS maps a syslog program name to its parser. OpenSSH 9.8+ logs as sshd-session;
+ * sshd-auth is its pre-authentication helper.
+ */
+const PROGRAM_PARSERS: Record<string, MessageParser> = {
+  sshd: parseSshd,
+  'sshd-session': parseSshd,
+  'sshd-auth': parseSshd,
+  su: parseSu,
+  sudo: parseSudo,
+  login: parseLogin,
+};
+
+/**
+ * parseAuthLine turns one auth log line into a record, or null for lines that carry no
+ * authentication outcome (session bookkeeping, daemon start-up, other programs, garbage).
+ * It never throws.
+ */
+export function parseAuthLine(line: string, nowMs: number): ParsedAuthLine | null {
+  const envelope = parseSyslogEnvelope(line, nowMs);
+  if (!envelope) return null;
+  const msg = envelope.message;
+  let record: AuthRecord | null = null;
+  if (msg.startsWith('pam_')) {
+    record = parsePam(msg);
+  } else {
+    const parser = PROGRAM_PARSERS[envelope.program];
+    record = parser ? parser(msg) : null;
+  }
+  return record ? { envelope, record } : null;
+}
