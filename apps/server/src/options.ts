@@ -1,0 +1,49 @@
+import type { Clock } from '@palisade/common';
+import type { Storage } from '@palisade/storage';
+import type { SessionTable } from './telemetry/session-table.js';
+
+/** ServerOptions configure startServer. Only dataDir is required. */
+export interface ServerOptions {
+  /** Where the CA, the database and the quickstart secrets live (created 0700). */
+  dataDir: string;
+  /** Address every listener binds. @default '127.0.0.1' */
+  host?: string;
+  /** Registration service and admin API (HTTPS). 0 picks a free port. @default 7443 */
+  registrationPort?: number;
+  /** Telemetry service (WSS). 0 picks a free port. @default 7444 */
+  telemetryPort?: number;
+  /** Storage back end. @default SQLite at `<dataDir>/palisade.db` */
+  storage?: Storage;
+  /** @default the system clock */
+  clock?: Clock;
+  /** pino level. @default 'info' */
+  logLevel?: string;
+  /** Operator-supplied server certificate and key (PEM files), instead of the self-made ones. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** The CA that signed tlsCertFile, which agents pin. */
+  caCertFile?: string;
+  /** Host name agents use to reach this server: goes into the certificate and endpoint URLs. */
+  publicHost?: string;
+  /** Seconds between agent heartbeats. @default 30 */
+  heartbeatIntervalS?: number;
+  /** How often coalesced heartbeats are written, ms. @default 5000 */
+  heartbeatFlushMs?: number;
+  /** Where logs go. @default stderr */
+  logDestination?: NodeJS.WritableStream | number;
+}
+
+/** RunningServer is a started server. */
+export interface RunningServer {
+  /** https://host:port of the registration service and admin API. */
+  registrationUrl: string;
+  /** wss://host:port/v1/telemetry. */
+  telemetryUrl: string;
+  /** The CA agents pin (PEM). */
+  caPem: string;
+  dataDir: string;
+  storage: Storage;
+  /** Live telemetry sessions (for commands and connection state). */
+  sessions: SessionTable;
+  close(): Promise<void>;
+}

@@ -1,0 +1,16 @@
+import type { Clock, Logger } from '@palisade/common';
+import type { Endpoints } from '@palisade/protocol';
+import type { Storage } from '@palisade/storage';
+import type { TlsMaterial } from '../tls/tls-files.js';
+
+/** RegistrationContext is what the registration and check-in routes need from the server. */
+export interface RegistrationContext {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  tls: TlsMaterial;
+  /** Where agents reach the services; known once the listeners are bound. */
+  endpoints(): Endpoints;
+  /** Seconds between agent heartbeats. */
+  heartbeatIntervalS: number;
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { PalisadeError } from '@palisade/common';
+import {
+  PROTOCOL_VERSION,
+  ProtocolVersionError,
+  RegisterRequestSchema,
+  RegisterResponseSchema,
+  checkProtocolVersion,
+  create,
+} from '@palisade/protocol';
+import type { RegistrationKeyRecord } from '@palisade/storage';
+import type { FastifyInstance } from 'fastify';
+import { readProtobuf, sendProtobuf } from '../http/protobuf-body.js';
+import { sha256Hex } from '../secrets.js';
+import { issueClientCertificate } from '../tls/pki.js';
+import type { RegistrationContext } from './context.js';
+import { validateHostFacts } from './host-facts.js';
+import { parseAgentPublicKey, proofMessage, verifyProofOfPossession } from './proof.js';
+
+/** checkVersion turns a protocol mismatch into a client error that names both versions. */
+export function checkVersion(v: number): void {
+  try {
+    checkProtocolVersion(v);
+  } catch (err) {
+    if (err instanceof ProtocolVersionError) {
+      throw new PalisadeError(
+        'unsupported_protocol_version',
+        `agent speaks protocol version ${v}, server speaks ${PROTOCOL_VERSION}`,
+      );
+    }
+    throw err;
+  }
+}
+
+async function usableKey(ctx: RegistrationContext, secret: string): Promise<RegistrationKeyRecord> {
+  if (secret === '' || secret.length > 256) {
+    throw new PalisadeError('invalid_registration_key', 'registration key is unknown');
+  }
+  const key = await ctx.storage.findKeyBySecretHash(sha256Hex(secret));
+  if (!key) throw new PalisadeError('invalid_registration_key', 'registration key is unknown');
+  if (key.revokedAt !== null) {
+    throw new PalisadeError('revoked_registration_key', `registration key ${key.prefix}… was revoked`);
+  }
+  if (ctx.clock.now() >= key.expiresAt) {
+    throw new PalisadeError(
+      'expired_registration_key',
+      `registration key ${key.prefix}… expired on ${new Date(key.expiresAt).toISOString()}`,
+    );
+  }
+  return key;
+}
+
+/**
+ * registerRoute serves `POST /v1/register`: it checks the protocol version, the registration key,
+ * the host facts, the agent's public key and its proof of possession, in that order, and only then
+ * creates the agent and certifies its key. Any failure creates nothing.
+ */
+export function registerRoute(app: FastifyInstance, ctx: RegistrationContext): void {
+  app.post('/v1/register', async (req, reply) => {
+    const body = readProtobuf(req, RegisterRequestSchema);
+    checkVersion(body.protocolVersion);
+    const key = await usableKey(ctx, body.registrationKey);
+    const host = validateHostFacts(body.host);
+    const publicKey = parseAgentPublicKey(body.publicKeySpki);
+    verifyProofOfPossession(
+      publicKey,
+      proofMessage(body.registrationKey, host.machineId, body.publicKeySpki),
+      body.proofOfPossession,
+    );
+    const now = ctx.clock.now();
+    const agentId = randomUUID();
+    const cert = await issueClientCertificate(ctx.tls.agentCa, agentId, body.publicKeySpki, now);
+    const previous = await ctx.storage.findAgentsByMachineId(host.machineId);
+    await ctx.storage.createAgent({
+      id: agentId,
+      groupId: key.groupId,
+      keyId: key.id,
+      host,
+      certFingerprint: cert.fingerprint,
+      publicKeyFingerprint: sha256Hex(body.publicKeySpki),
+      registeredAt: now,
+      lastSeenAt: null,
+      revokedAt: null,
+      decommissionedAt: null,
+      policyRevision: 0,
+      capabilities: [],
+      stats: {},
+    });
+    ctx.logger.info(
+      {
+        agentId,
+        hostname: host.hostname,
+        machineId: host.machineId,
+        keyId: key.id,
+        ip: req.ip,
+        ...(previous.length ? { previousAgentIds: previous.map((a) => a.id) } : {}),
+      },
+      previous.length ? 'agent registered again from a known machine' : 'agent registered',
+    );
+    return sendProtobuf(
+      reply,
+      RegisterResponseSchema,
+      create(RegisterResponseSchema, {
+        agentId,
+        certificatePem: cert.certPem,
+        caPem: ctx.tls.serverCaPem,
+        groupId: key.groupId,
+        endpoints: ctx.endpoints(),
+      }),
+    );
+  });
+}

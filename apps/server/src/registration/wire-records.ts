@@ -1,0 +1,46 @@
+import {
+  type Capability,
+  Channel,
+  type Policy,
+  PolicySchema,
+  type SensorStats,
+  TelemetryKind,
+  Tier,
+  create,
+} from '@palisade/protocol';
+import type { CapabilityRecord, GroupPolicy } from '@palisade/storage';
+
+/** policyToWire renders a stored group policy as the protobuf Policy agents receive. */
+export function policyToWire(p: GroupPolicy): Policy {
+  return create(PolicySchema, {
+    revision: BigInt(p.revision),
+    tier: p.tier === 'workstation' ? Tier.WORKSTATION : Tier.SERVER,
+    channel: p.channel === 'beta' ? Channel.BETA : p.channel === 'preview' ? Channel.PREVIEW : Channel.STABLE,
+    maintenanceWindow: p.maintenanceWindow === 'always' ? 'always' : JSON.stringify(p.maintenanceWindow),
+  });
+}
+
+const MAX_CAPABILITIES = 32;
+const MAX_TEXT = 512;
+
+/** capabilitiesFromWire turns the agent's capability report into stored records (bounded). */
+export function capabilitiesFromWire(caps: Capability[]): CapabilityRecord[] {
+  return caps.slice(0, MAX_CAPABILITIES).map((c) => ({
+    kind: (TelemetryKind[c.kind] ?? 'UNSPECIFIED').toLowerCase(),
+    active: c.active,
+    source: c.source.slice(0, MAX_TEXT),
+    reason: c.reason.slice(0, MAX_TEXT),
+  }));
+}
+
+/** statsFromWire flattens SensorStats into the numbers stored with the agent. */
+export function statsFromWire(s: SensorStats): Record<string, number> {
+  return {
+    eventsEmitted: Number(s.eventsEmitted),
+    ringDrops: Number(s.ringDrops),
+    spoolDrops: Number(s.spoolDrops),
+    spoolDepth: Number(s.spoolDepth),
+    oldestUnsentMs: Number(s.oldestUnsentMs),
+    sensorRestarts: s.sensorRestarts,
+  };
+}

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { isIP } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { type Clock, systemClock } from '@palisade/common';
+import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
+import type { Storage } from '@palisade/storage';
+import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
+import { ensurePrivateDir } from './fs-secure.js';
+import { buildRegistrationApp } from './http/registration-app.js';
+import { createLogger } from './logger.js';
+import type { RunningServer, ServerOptions } from './options.js';
+import { SessionTable } from './telemetry/session-table.js';
+import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
+import { loadOrCreateTls } from './tls/tls-files.js';
+
+async function defaultStorage(
+  dataDir: string,
+  clock: Clock,
+  logger: ReturnType<typeof createLogger>,
+): Promise<Storage> {
+  // TEMPORARY until @palisade/storage-sqlite lands: a non-literal specifier keeps this compiling.
+  const spec = '@palisade/storage-sqlite';
+  const { openSqliteStorage } = (await import(spec)) as {
+    openSqliteStorage(o: { path: string; clock: Clock; logger: unknown }): Storage | Promise<Storage>;
+  };
+  return openSqliteStorage({ path: join(dataDir, 'palisade.db'), clock, logger });
+}
+
+/** urlHost is how a host appears in a URL: IPv6 in brackets, wildcard binds as localhost. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+/**
+ * startServer runs the Palisade backend: on first start it creates the CA, server certificate,
+ * default group, registration key and admin token in `dataDir`; then it opens the registration
+ * service with the admin API (HTTPS) and the telemetry service (WSS).
+ */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const logger = createLogger(opts.logLevel, opts.logDestination);
+  const host = opts.host ?? '127.0.0.1';
+  const heartbeatIntervalS = opts.heartbeatIntervalS ?? 30;
+  ensurePrivateDir(opts.dataDir);
+  const tls = await loadOrCreateTls({ ...opts, clock, logger });
+  const ownsStorage = !opts.storage;
+  const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
+  const sessions = new SessionTable();
+  let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
+  let app: ReturnType<typeof buildRegistrationApp> | undefined;
+  try {
+    await storage.migrate();
+    await ensureDefaults(storage, opts.dataDir, clock, logger);
+    telemetry = await startTelemetryService({
+      host,
+      port: opts.telemetryPort ?? 7444,
+      tls,
+      storage,
+      sessions,
+      clock,
+      logger,
+      heartbeatIntervalS,
+      ...(opts.heartbeatFlushMs !== undefined ? { heartbeatFlushMs: opts.heartbeatFlushMs } : {}),
+    });
+    const publicHost = urlHost(opts.publicHost ?? host);
+    const telemetryUrl = `wss://${publicHost}:${telemetry.port}${TELEMETRY_PATH}`;
+    let registrationUrl = '';
+    const endpoints = (): Endpoints =>
+      create(EndpointsSchema, {
+        registrationUrl,
+        telemetryPrimaryUrl: telemetryUrl,
+        telemetryStandbyUrl: '',
+      });
+    app = buildRegistrationApp(
+      { storage, clock, logger, tls, endpoints, heartbeatIntervalS },
+      { storage, clock, logger: logger.child({ svc: 'api' }), sessions },
+    );
+    await app.listen({ host, port: opts.registrationPort ?? 7443 });
+    registrationUrl = `https://${publicHost}:${(app.server.address() as AddressInfo).port}`;
+    writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
+    logger.info({ registrationUrl, telemetryUrl, dataDir: opts.dataDir }, 'server listening');
+    const running = { telemetry, app };
+    let closing: Promise<void> | undefined;
+    return {
+      registrationUrl,
+      telemetryUrl,
+      caPem: tls.serverCaPem,
+      dataDir: opts.dataDir,
+      storage,
+      sessions,
+      close() {
+        closing ??= (async () => {
+          await running.app.close();
+          await running.telemetry.close();
+          if (ownsStorage) await storage.close();
+          logger.info({}, 'server stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await app?.close().catch(() => {});
+    await telemetry?.close().catch(() => {});
+    if (ownsStorage) await storage.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,237 @@
+import type { Clock, Logger } from '@palisade/common';
+import {
+  ClientFrameSchema,
+  type Command,
+  type EventBatchFrame,
+  FrameError,
+  type Hello,
+  LIMITS,
+  PROTOCOL_VERSION,
+  ServerFrameSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type ServerFrame,
+  create,
+  decodeBatch,
+  fromBinary,
+  toBinary,
+} from '@palisade/protocol';
+import type { AgentRecord, Storage } from '@palisade/storage';
+import type { WebSocket } from 'ws';
+import { capabilitiesFromWire, policyToWire, statsFromWire } from '../registration/wire-records.js';
+import type { GroupCommitWriter } from './group-commit.js';
+import type { HeartbeatCoalescer } from './heartbeat-coalescer.js';
+import type { LiveSession, SessionTable } from './session-table.js';
+
+/** ConnectionDeps are the shared parts every agent connection uses. */
+export interface ConnectionDeps {
+  storage: Storage;
+  writer: GroupCommitWriter;
+  heartbeats: HeartbeatCoalescer;
+  sessions: SessionTable;
+  clock: Clock;
+  logger: Logger;
+  heartbeatIntervalS: number;
+  channel: 'primary' | 'standby';
+}
+
+type ServerFrameKind = ServerFrame['kind'];
+
+/**
+ * AgentConnection speaks the telemetry protocol with one authenticated agent: Hello first, then
+ * batches (decoded, handed to the group-commit writer, acked once stored), heartbeats and command
+ * results. A bad frame gets an ErrorFrame and the connection stays usable; only a protocol
+ * version mismatch or a missing Hello is fatal.
+ */
+export class AgentConnection {
+  private session: LiveSession | null = null;
+  /** Frames that arrive while Hello is being answered; null once the session is open. */
+  private early: Buffer[] | null = [];
+  private helloSeen = false;
+  private closed = false;
+  private paused = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly agent: AgentRecord,
+    private readonly remoteAddress: string,
+    private readonly d: ConnectionDeps,
+  ) {
+    this.log = d.logger.child({ agentId: agent.id, remote: remoteAddress });
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('close', (code: number) => this.onClose(code));
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes the socket itself (1009 for an oversized message, 1002 for protocol errors).
+      this.log.warn({ code: err.code, msg: err.message }, 'telemetry connection error');
+    });
+  }
+
+  private send(kind: ServerFrameKind): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(toBinary(ServerFrameSchema, create(ServerFrameSchema, { kind })));
+  }
+
+  private sendError(code: string, message: string, fatal: boolean, seq = 0n): void {
+    this.send({ case: 'error', value: { $typeName: 'palisade.v1.ErrorFrame', code, message, seq, fatal } });
+    if (fatal) {
+      this.closed = true;
+      this.ws.close(1002, code);
+    }
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (this.early && this.helloSeen) {
+      // A well-behaved agent waits for Welcome; bound what an impatient one can park here.
+      if (this.early.length >= 256) this.sendError('bad_request', 'too many frames before Welcome', true);
+      else this.early.push(data);
+      return;
+    }
+    if (!isBinary) {
+      this.log.warn({}, 'text frame refused');
+      this.sendError('bad_request', 'telemetry frames must be binary ClientFrame messages', !this.helloSeen);
+      return;
+    }
+    let frame: ReturnType<typeof fromBinary<typeof ClientFrameSchema>>;
+    try {
+      frame = fromBinary(ClientFrameSchema, data);
+    } catch (err) {
+      this.log.warn({ msg: (err as Error).message, bytes: data.byteLength }, 'undecodable frame refused');
+      this.sendError('bad_request', `not a ClientFrame: ${(err as Error).message}`, !this.helloSeen);
+      return;
+    }
+    const k = frame.kind;
+    if (!this.helloSeen) {
+      if (k.case !== 'hello') {
+        this.log.warn({ kind: k.case }, 'first frame was not Hello');
+        this.sendError('bad_request', 'the first frame must be Hello', true);
+        return;
+      }
+      this.helloSeen = true;
+      void this.onHello(k.value);
+      return;
+    }
+    switch (k.case) {
+      case 'batch':
+        this.onBatch(k.value);
+        break;
+      case 'heartbeat':
+        this.d.heartbeats.update(this.agent.id, {
+          lastSeenAt: this.d.clock.now(),
+          ...(k.value.stats ? { stats: statsFromWire(k.value.stats) } : {}),
+          policyRevision: Number(k.value.policyRevision),
+        });
+        break;
+      case 'commandResult':
+        this.log.info({ commandId: k.value.id, ok: k.value.ok, msg: k.value.message }, 'command result');
+        break;
+      case 'hello':
+        this.sendError('bad_request', 'Hello was already received on this connection', false);
+        break;
+      default:
+        this.sendError('bad_request', 'empty ClientFrame', false);
+    }
+  }
+
+  private async onHello(h: Hello): Promise<void> {
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(h.protocolVersion)) {
+      this.log.warn({ peerVersion: h.protocolVersion }, 'protocol version mismatch');
+      this.sendError(
+        'unsupported_protocol_version',
+        `agent speaks protocol version ${h.protocolVersion}, server speaks ${PROTOCOL_VERSION}`,
+        true,
+      );
+      return;
+    }
+    try {
+      const [lastSeq, group] = await Promise.all([
+        this.d.storage.lastSeq(this.agent.id),
+        this.d.storage.getGroup(this.agent.groupId),
+      ]);
+      if (this.closed) return;
+      this.openSession();
+      this.d.heartbeats.update(this.agent.id, {
+        lastSeenAt: this.d.clock.now(),
+        capabilities: capabilitiesFromWire(h.capabilities),
+        ...(h.stats ? { stats: statsFromWire(h.stats) } : {}),
+        policyRevision: Number(h.policyRevision),
+      });
+      this.send({
+        case: 'welcome',
+        value: {
+          $typeName: 'palisade.v1.Welcome',
+          agentId: this.agent.id,
+          lastStoredSeq: lastSeq,
+          maxBatchBytes: LIMITS.maxFrameBytes,
+          heartbeatIntervalS: this.d.heartbeatIntervalS,
+          ...(group ? { policy: policyToWire(group.policy) } : {}),
+        },
+      });
+      this.log.info({ agentVersion: h.agentVersion, lastSeq: lastSeq.toString() }, 'agent connected');
+    } catch (err) {
+      this.log.error({ err }, 'could not open telemetry session');
+      this.sendError('internal', 'server could not open the session; retry later', true);
+      return;
+    }
+    const early = this.early ?? [];
+    this.early = null;
+    for (const data of early) this.onMessage(data, true);
+  }
+
+  private openSession(): void {
+    const session: LiveSession = {
+      agentId: this.agent.id,
+      connectedSince: this.d.clock.now(),
+      remoteAddress: this.remoteAddress,
+      channel: this.d.channel,
+      send: (command: Command) => this.send({ case: 'command', value: command }),
+      close: (code, reason) => {
+        this.closed = true;
+        this.ws.close(code, reason);
+      },
+    };
+    this.session = session;
+    const replaced = this.d.sessions.add(session);
+    if (replaced) {
+      this.log.info({ previous: replaced.remoteAddress }, 'new connection replaces the previous one');
+      replaced.close(4000, 'replaced by a newer connection');
+    }
+  }
+
+  private onBatch(frame: EventBatchFrame): void {
+    let events: ReturnType<typeof decodeBatch>;
+    try {
+      events = decodeBatch(frame);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.log.warn({ seq: frame.seq.toString(), code: err.code, msg: err.message }, 'batch refused');
+      this.sendError(err.code, err.message, false, frame.seq);
+      return;
+    }
+    const seq = frame.seq;
+    this.d.writer.submit(this.agent.id, seq, events, frame.uncompressedSize).then(
+      (r) => this.send({ case: 'ack', value: { $typeName: 'palisade.v1.Ack', seq, duplicate: r.duplicate } }),
+      () =>
+        this.sendError('unavailable', `batch ${seq} could not be stored; send it again later`, false, seq),
+    );
+    if (this.d.writer.overloaded && !this.paused) {
+      // Stop reading from this socket until the writer catches up: TCP pushes back on the agent.
+      this.paused = true;
+      this.ws.pause();
+      this.d.writer.onDrain(() => {
+        this.paused = false;
+        if (!this.closed) this.ws.resume();
+      });
+    }
+  }
+
+  private onClose(code: number): void {
+    this.closed = true;
+    if (this.session) {
+      const now = this.d.clock.now();
+      this.d.sessions.remove(this.session, now);
+      this.d.heartbeats.update(this.agent.id, { lastSeenAt: now });
+      this.log.info({ code }, 'agent disconnected');
+    }
+  }
+}

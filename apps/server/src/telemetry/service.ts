@@ -1,0 +1,134 @@
+import { type Server, createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { IncomingMessage } from 'node:http';
+import { type Clock, type Logger, PalisadeError } from '@palisade/common';
+import { LIMITS } from '@palisade/protocol';
+import type { Storage } from '@palisade/storage';
+import { WebSocketServer } from 'ws';
+import { authenticatePeer } from '../http/peer-auth.js';
+import type { TlsMaterial } from '../tls/tls-files.js';
+import { AgentConnection } from './agent-connection.js';
+import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
+import { HeartbeatCoalescer } from './heartbeat-coalescer.js';
+import type { SessionTable } from './session-table.js';
+
+/** TELEMETRY_PATH is the WebSocket path agents connect to. */
+export const TELEMETRY_PATH = '/v1/telemetry';
+
+/** TelemetryServiceOptions configure one telemetry listener. */
+export interface TelemetryServiceOptions {
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  storage: Storage;
+  sessions: SessionTable;
+  clock: Clock;
+  logger: Logger;
+  heartbeatIntervalS: number;
+  channel?: 'primary' | 'standby';
+  /** Tuning of the group-commit writer. */
+  writer?: Partial<Omit<GroupCommitOptions, 'storage' | 'logger' | 'now'>>;
+  /** How often coalesced heartbeats are written, ms. @default 5000 */
+  heartbeatFlushMs?: number;
+}
+
+/** TelemetryService is a running telemetry listener. */
+export interface TelemetryService {
+  port: number;
+  writer: GroupCommitWriter;
+  close(): Promise<void>;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string, err: PalisadeError): void {
+  const body = JSON.stringify(err.toJSON());
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * startTelemetryService opens the secure WebSocket listener. The upgrade is refused with 401
+ * unless the client certificate authenticates an agent (see authenticatePeer); WebSocket messages
+ * above LIMITS.maxFrameBytes close the connection with 1009.
+ */
+export async function startTelemetryService(o: TelemetryServiceOptions): Promise<TelemetryService> {
+  const logger = o.logger.child({ svc: 'telemetry' });
+  const writer = new GroupCommitWriter({ storage: o.storage, logger, now: () => o.clock.now(), ...o.writer });
+  const heartbeats = new HeartbeatCoalescer(o.storage, logger, o.heartbeatFlushMs);
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: LIMITS.maxFrameBytes,
+    perMessageDeflate: false,
+  });
+  const deps = {
+    storage: o.storage,
+    writer,
+    heartbeats,
+    sessions: o.sessions,
+    clock: o.clock,
+    logger,
+    heartbeatIntervalS: o.heartbeatIntervalS,
+    channel: o.channel ?? 'primary',
+  };
+  const server: Server = createServer({
+    key: o.tls.serverKeyPem,
+    cert: o.tls.serverCertPem,
+    ca: o.tls.agentCa.certPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  server.on('request', (_req, res) => {
+    res.writeHead(426, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        error: { code: 'bad_request', message: `connect with a WebSocket to ${TELEMETRY_PATH}` },
+      }),
+    );
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    if ((req.url ?? '').split('?')[0] !== TELEMETRY_PATH) {
+      refuseUpgrade(socket, 404, 'Not Found', new PalisadeError('not_found', `no WebSocket at ${req.url}`));
+      return;
+    }
+    authenticatePeer(req.socket as TLSSocket, o.storage).then(
+      (agent) => {
+        wss.handleUpgrade(req, socket, head, (ws) => new AgentConnection(ws, agent, remote, deps));
+      },
+      (err: unknown) => {
+        const e =
+          err instanceof PalisadeError
+            ? err
+            : new PalisadeError('invalid_credentials', 'authentication failed');
+        logger.warn({ remote, code: e.code, msg: e.message }, 'telemetry connection refused');
+        refuseUpgrade(socket, 401, 'Unauthorized', e);
+      },
+    );
+  });
+  server.on('tlsClientError', (err) => logger.debug({ msg: err.message }, 'TLS handshake failed'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    writer,
+    async close() {
+      server.close();
+      // Store (and ack) what was received before saying goodbye.
+      await writer.close();
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      await heartbeats.close();
+      // Give close frames a moment, then cut whatever is left.
+      await new Promise((r) => setTimeout(r, 50));
+      for (const ws of wss.clients) ws.terminate();
+      server.closeAllConnections();
+      wss.close();
+    },
+  };
+}
