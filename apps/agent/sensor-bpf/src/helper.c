@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: Apache-2.0
+/* palisade-sensor: loads Palisade's eBPF programs and streams their records to stdout.
+ *
+ * stdout: binary records (records.h), the kernel's as they come, plus H_HELLO once attached,
+ *         H_STATS every second and H_ACK for `sync`.
+ * stdin:  control lines, applied in order: `tier 1|2`, `ignore PID`, `unignore PID`, `sync SEQ`.
+ *         End of stdin (the agent went away) stops the helper.
+ * stderr: human-readable diagnostics; the last line says why the helper stopped.
+ * Exit codes: 0 stopped, 1 usage or internal error, 2 no kernel BTF, 3 no permission,
+ *             4 programs failed to load (verifier), 5 attach failed, 6 tracefs unavailable.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "records.h"
+#include "palisade.skel.h"
+
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_NO_BTF = 2, EXIT_PERM = 3, EXIT_LOAD = 4, EXIT_ATTACH = 5,
+       EXIT_TRACEFS = 6 };
+
+static volatile sig_atomic_t stopping;
+static int write_failed;
+static uint64_t emitted[K_MAX];
+static size_t libbpf_log_bytes;
+
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "palisade-sensor: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(code);
+}
+
+/* libbpf's verifier logs can be megabytes; keep the first 16 KiB so the last line stays ours. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || libbpf_log_bytes > 16384)
+		return 0;
+	int n = vfprintf(stderr, fmt, ap);
+	if (n > 0)
+		libbpf_log_bytes += n;
+	return n;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int64_t realtime_minus_boottime(void)
+{
+	struct timespec rt, bt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+}
+
+static void put_record(uint16_t kind, const void *body, uint32_t body_size)
+{
+	struct rec_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.magic = REC_MAGIC;
+	h.kind = kind;
+	h.size = sizeof(h) + body_size;
+	h.pid = getpid();
+	struct timespec bt;
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	h.ts_ns = (uint64_t)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
+	if (fwrite(&h, sizeof(h), 1, stdout) != 1 || fwrite(body, body_size, 1, stdout) != 1)
+		write_failed = 1;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	const struct rec_hdr *h = data;
+	(void)ctx;
+	if (size < sizeof(*h) || h->size != size)
+		return 0; /* cannot happen: the kernel side sets size; never forward a torn record */
+	if (h->kind < K_MAX)
+		emitted[h->kind]++;
+	if (fwrite(data, size, 1, stdout) != 1) {
+		write_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void emit_stats(struct palisade_bpf *skel)
+{
+	struct stats_body st;
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+
+	memset(&st, 0, sizeof(st));
+	st.realtime_minus_boottime_ns = realtime_minus_boottime();
+	for (uint32_t k = 0; k < K_MAX; k++) {
+		if (bpf_map__lookup_elem(skel->maps.drops, &k, sizeof(k), vals, sizeof(uint64_t) * ncpu, 0) == 0)
+			for (int c = 0; c < ncpu; c++)
+				st.drops[k] += vals[c];
+		st.emitted[k] = emitted[k];
+	}
+	put_record(H_STATS, &st, sizeof(st));
+}
+
+static void set_ignored(struct palisade_bpf *skel, uint32_t pid, int on)
+{
+	uint8_t one = 1;
+	if (on)
+		bpf_map__update_elem(skel->maps.ignored, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+	else
+		bpf_map__delete_elem(skel->maps.ignored, &pid, sizeof(pid), 0);
+}
+
+/* apply_command applies one control line; unknown lines are reported and ignored. */
+static void apply_command(struct palisade_bpf *skel, char *line)
+{
+	char cmd[16];
+	unsigned long arg;
+	if (sscanf(line, "%15s %lu", cmd, &arg) != 2) {
+		fprintf(stderr, "palisade-sensor: ignoring malformed control line\n");
+		return;
+	}
+	if (strcmp(cmd, "tier") == 0 && (arg == TIER_SERVER || arg == TIER_WORKSTATION)) {
+		skel->data->cfg_tier = arg;
+	} else if (strcmp(cmd, "ignore") == 0 && arg > 0 && arg < UINT32_MAX) {
+		set_ignored(skel, arg, 1);
+	} else if (strcmp(cmd, "unignore") == 0 && arg < UINT32_MAX) {
+		set_ignored(skel, arg, 0);
+	} else if (strcmp(cmd, "sync") == 0) {
+		struct ack_body a = { .seq = (uint32_t)arg, .ok = 1 };
+		put_record(H_ACK, &a, sizeof(a));
+	} else {
+		fprintf(stderr, "palisade-sensor: ignoring unknown control command %s\n", cmd);
+	}
+}
+
+/* read_commands reads what stdin has; returns 0 at end of input. */
+static int read_commands(struct palisade_bpf *skel)
+{
+	static char buf[4096];
+	static size_t len;
+	ssize_t n = read(STDIN_FILENO, buf + len, sizeof(buf) - 1 - len);
+	if (n <= 0)
+		return n < 0 && errno == EINTR;
+	len += n;
+	char *start = buf, *nl;
+	while ((nl = memchr(start, '\n', buf + len - start))) {
+		*nl = 0;
+		apply_command(skel, start);
+		start = nl + 1;
+	}
+	len = buf + len - start;
+	memmove(buf, start, len);
+	if (len == sizeof(buf) - 1)
+		len = 0; /* an overlong line: drop it */
+	return 1;
+}
+
+static const char *tracefs_root(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0)
+		return "/sys/kernel/tracing";
+	if (access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return "/sys/kernel/debug/tracing";
+	return NULL;
+}
+
+/* Syscalls some architectures lack (arm64 has no open, creat, rename, unlink): skip them. */
+static void skip_missing(const char *root, struct bpf_program *prog, const char *event)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/events/syscalls/%s", root, event);
+	if (access(p, F_OK) != 0)
+		bpf_program__set_autoload(prog, false);
+}
+
+static void parse_args(int argc, char **argv, uint32_t *rb_mb, uint32_t *tier)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--ringbuf-mb") == 0 && i + 1 < argc)
+			*rb_mb = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--tier") == 0 && i + 1 < argc)
+			*tier = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--ignore") == 0 && i + 1 < argc)
+			++i; /* applied after load */
+		else
+			die(EXIT_USAGE, "usage: palisade-sensor [--ringbuf-mb N] [--tier 1|2] [--ignore PID]...");
+	}
+	if (*rb_mb < 1 || *rb_mb > 256 || (*rb_mb & (*rb_mb - 1)))
+		die(EXIT_USAGE, "--ringbuf-mb must be a power of two between 1 and 256");
+	if (*tier != TIER_SERVER && *tier != TIER_WORKSTATION)
+		die(EXIT_USAGE, "--tier must be 1 (server) or 2 (workstation)");
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t rb_mb = 8, tier = TIER_WORKSTATION;
+	struct palisade_bpf *skel;
+	int err;
+
+	parse_args(argc, argv, &rb_mb, &tier);
+	prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the agent */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	libbpf_set_print(libbpf_print);
+	static char outbuf[1 << 20];
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		die(EXIT_NO_BTF, "kernel BTF (/sys/kernel/btf/vmlinux) is missing: CO-RE programs cannot load");
+	const char *root = tracefs_root();
+	if (!root && mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
+		root = tracefs_root();
+	if (!root)
+		die(errno == EPERM ? EXIT_PERM : EXIT_TRACEFS, "tracefs is not mounted and cannot be mounted: %s",
+		    strerror(errno));
+
+	skel = palisade_bpf__open();
+	if (!skel)
+		die(EXIT_LOAD, "cannot open the BPF object: %s", strerror(errno));
+	bpf_map__set_max_entries(skel->maps.rb, rb_mb << 20);
+	skel->data->cfg_tier = tier;
+	skip_missing(root, skel->progs.on_open, "sys_enter_open");
+	skip_missing(root, skel->progs.on_open_exit, "sys_exit_open");
+	skip_missing(root, skel->progs.on_creat, "sys_enter_creat");
+	skip_missing(root, skel->progs.on_creat_exit, "sys_exit_creat");
+	skip_missing(root, skel->progs.on_openat2, "sys_enter_openat2");
+	skip_missing(root, skel->progs.on_openat2_exit, "sys_exit_openat2");
+	skip_missing(root, skel->progs.on_unlink, "sys_enter_unlink");
+	skip_missing(root, skel->progs.on_unlink_exit, "sys_exit_unlink");
+	skip_missing(root, skel->progs.on_rename, "sys_enter_rename");
+	skip_missing(root, skel->progs.on_rename_exit, "sys_exit_rename");
+
+	err = palisade_bpf__load(skel);
+	if (err) {
+		if (err == -EPERM)
+			die(EXIT_PERM, "no permission to load BPF programs (needs root or CAP_BPF+CAP_PERFMON): %s",
+			    strerror(-err));
+		die(EXIT_LOAD, "the kernel refused the BPF programs (verifier or missing kernel feature): %s",
+		    strerror(-err));
+	}
+	set_ignored(skel, getpid(), 1);
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--ignore") == 0)
+			set_ignored(skel, strtoul(argv[i + 1], NULL, 10), 1);
+	err = palisade_bpf__attach(skel);
+	if (err)
+		die(EXIT_ATTACH, "cannot attach the BPF programs to their tracepoints: %s", strerror(-err));
+
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_sample, NULL, NULL);
+	if (!rb)
+		die(EXIT_LOAD, "cannot map the ring buffer: %s", strerror(errno));
+
+	struct hello_body hello = { .version = REC_VERSION, .helper_pid = getpid(),
+				    .realtime_minus_boottime_ns = realtime_minus_boottime(),
+				    .ringbuf_bytes = rb_mb << 20 };
+	put_record(H_HELLO, &hello, sizeof(hello));
+	fflush(stdout);
+
+	struct pollfd fds[2] = { { .fd = ring_buffer__epoll_fd(rb), .events = POLLIN },
+				 { .fd = STDIN_FILENO, .events = POLLIN } };
+	struct timespec last, now;
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	int stdin_open = 1;
+	while (!stopping && !write_failed && stdin_open) {
+		int n = poll(fds, 2, 250);
+		if (n < 0 && errno != EINTR)
+			die(EXIT_USAGE, "poll failed: %s", strerror(errno));
+		if (n > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			stdin_open = read_commands(skel);
+		ring_buffer__consume(rb);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 >= 1000) {
+			emit_stats(skel);
+			last = now;
+		}
+		if (fflush(stdout) != 0)
+			write_failed = 1;
+	}
+	ring_buffer__free(rb);
+	palisade_bpf__destroy(skel);
+	fprintf(stderr, "palisade-sensor: stopped (%s)\n",
+		write_failed ? "stdout closed" : stdin_open ? "signal" : "stdin closed");
+	return EXIT_OK;
+}

@@ -1,0 +1,144 @@
+/* records.h: the binary records the eBPF programs and the helper write to stdout.
+ *
+ * Every record starts with struct rec_hdr. All integers are little-endian (host order on the
+ * platforms we build for); `size` is the whole record, header included. The TypeScript parser in
+ * apps/agent/src/sensors/bpf/records.ts mirrors these layouts: change both together and bump
+ * REC_VERSION.
+ */
+#ifndef PALISADE_RECORDS_H
+#define PALISADE_RECORDS_H
+
+#define REC_MAGIC 0x5041 /* "PA" */
+#define REC_VERSION 1
+
+/* Kernel record kinds (index into the drop counters). */
+enum rec_kind {
+	K_EXEC = 1,
+	K_EXIT = 2,
+	K_CONNECT = 3,
+	K_ACCEPT = 4,
+	K_CLOSE = 5,
+	K_DNS = 6,
+	K_OPEN = 7,
+	K_UNLINK = 8,
+	K_RENAME = 9,
+	K_MAX = 16,
+};
+
+/* Helper (user space) record kinds. */
+enum helper_kind {
+	H_HELLO = 100,
+	H_STATS = 101,
+	H_ACK = 102,
+};
+
+#define TIER_SERVER 1
+#define TIER_WORKSTATION 2
+
+/* Limits, documented in sensor-bpf/README.md. */
+#define ARGV_MAX 4096        /* bytes of argv copied per exec */
+#define PATH_BYTES 2048      /* bytes of path components per path */
+#define PATH_DEPTH 48        /* path components per path */
+#define NAME_READ 256        /* bytes read per component / raw path chunk */
+#define RAW_PATH_MAX 1024    /* bytes of a path string passed to a syscall */
+#define DNS_PAYLOAD 512      /* bytes of a DNS query payload copied */
+#define DATA_SIZE 20480      /* scratch data area */
+#define DATA_MASK 16383      /* offsets are masked to stay inside DATA_SIZE */
+
+/* Record flags. */
+#define F_ARGV_TRUNC 1
+#define F_PATH1_TRUNC 2
+#define F_PATH2_TRUNC 4
+#define F_CREATED 8
+#define F_ABS1 16 /* name 1 is absolute: no directory walked */
+#define F_ABS2 32
+
+struct rec_hdr {
+	__u16 magic;
+	__u16 kind;
+	__u32 size;
+	__u64 ts_ns;    /* CLOCK_BOOTTIME ns */
+	__u64 start_ns; /* thread-group leader start, CLOCK_BOOTTIME ns */
+	__u32 pid;      /* tgid */
+	__u32 tid;
+	__u32 ppid;     /* real parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 flags;
+	char comm[16];
+}; /* 64 bytes */
+
+/* K_EXEC body; then data: argv (argv_len bytes, NUL separated), exe path components
+ * (exe_len), cwd path components (cwd_len). Path components run leaf to root, each
+ * NUL-terminated; no component means "/". */
+struct exec_body {
+	__u32 euid;
+	__u32 egid;
+	__u32 auid;
+	__u32 sessionid;
+	__u64 cgroup_id;
+	__u16 argv_len;
+	__u16 exe_len;
+	__u16 cwd_len;
+	__u16 _pad;
+	char tty[32];
+}; /* 64 bytes */
+
+/* K_EXIT body. */
+struct exit_body {
+	__u32 exit_code; /* task->exit_code: status << 8 | signal */
+	__u32 _pad;
+};
+
+/* K_CONNECT / K_ACCEPT / K_CLOSE / K_DNS body. Local and remote addresses; ports host order.
+ * For K_DNS, data: the first bytes of the UDP payload (payload_len). */
+struct net_body {
+	__u16 family; /* 2 AF_INET, 10 AF_INET6 */
+	__u16 protocol; /* 6 TCP, 17 UDP */
+	__u16 lport;
+	__u16 rport;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u64 bytes_in;
+	__u64 bytes_out;
+	__u8 direction; /* 1 inbound, 2 outbound */
+	__u8 _pad;
+	__u16 payload_len;
+	__u32 _pad2;
+}; /* 64 bytes */
+
+/* K_OPEN / K_UNLINK / K_RENAME body; then data: name1 (n1_len, NUL-terminated syscall
+ * argument), dir1 components (d1_len), name2, dir2. For K_OPEN, d1 holds the opened file's own
+ * path components and n1 is empty. */
+struct file_body {
+	__u32 open_flags;
+	__u16 n1_len;
+	__u16 d1_len;
+	__u16 n2_len;
+	__u16 d2_len;
+	__u32 _pad;
+}; /* 16 bytes */
+
+/* H_HELLO: sent once after every program is attached. */
+struct hello_body {
+	__u32 version;
+	__u32 helper_pid;
+	__s64 realtime_minus_boottime_ns;
+	__u32 ringbuf_bytes;
+	__u32 _pad;
+};
+
+/* H_STATS: sent every second. Counters are totals since the helper started. */
+struct stats_body {
+	__s64 realtime_minus_boottime_ns;
+	__u64 drops[K_MAX];
+	__u64 emitted[K_MAX];
+};
+
+/* H_ACK: a control command of the given sequence number was applied. */
+struct ack_body {
+	__u32 seq;
+	__u32 ok;
+};
+
+#endif
