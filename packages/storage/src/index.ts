@@ -1,3 +1,6 @@
 /** @palisade/storage declares what the server persists; back ends implement `Storage`. */
 export type * from './types.js';
 export type { Storage } from './storage.js';
+export { eventMatches, validateEventQuery } from './event-filter.js';
+export { runStorageConformance } from './conformance.js';
+export * as conformanceFixtures from './conformance-fixtures.js';

@@ -89,6 +89,12 @@ export interface IncomingBatch {
   seq: bigint;
   events: Event[];
   receivedAt: number;
+  /**
+   * body is the protobuf-encoded EventBatch that `events` were decoded from, when the caller still
+   * has it. Optional: back ends that keep the encoded form store it as is instead of encoding
+   * `events` again (encoding is the largest per-event cost of ingest). It must encode exactly `events`.
+   */
+  body?: Uint8Array;
 }
 
 /** BatchResult tells what storing one batch did. */

@@ -1,0 +1,74 @@
+import { create, EventBatchSchema, searchText, toBinary } from '@palisade/protocol';
+import { PalisadeError } from '@palisade/common';
+import type { IncomingBatch } from '@palisade/storage';
+import { compressSync } from 'lz4-napi';
+import { EVENTS_PER_BATCH_ID } from './event-id.js';
+
+const MAX_SEQ = 2n ** 63n - 1n;
+
+/** PreparedBatch is a batch turned into the column values of its rows. */
+export interface PreparedBatch {
+  agentId: string;
+  seq: bigint;
+  receivedAt: number;
+  count: number;
+  minTime: number | null;
+  maxTime: number | null;
+  /** " class.activity " tokens of the batch's events, space-separated and padded, for instr(). */
+  kinds: string;
+  /** searchText of every event, newline-separated. */
+  text: string;
+  /** The EventBatch protobuf, LZ4 block-compressed; empty for an empty batch. */
+  body: Buffer;
+}
+
+/**
+ * prepareBatch validates a batch and computes what its rows hold. It runs before the write
+ * transaction so that the transaction (and the lock) is as short as possible.
+ */
+export function prepareBatch(b: IncomingBatch): PreparedBatch {
+  if (typeof b.seq !== 'bigint' || b.seq < 1n || b.seq > MAX_SEQ) {
+    throw new PalisadeError(
+      'validation_failed',
+      `batch seq must be an integer from 1 to 2^63-1, got ${String(b.seq)} (agent ${b.agentId})`,
+    );
+  }
+  const events = b.events;
+  if (events.length >= EVENTS_PER_BATCH_ID) {
+    throw new PalisadeError(
+      'validation_failed',
+      `batch ${b.seq} of agent ${b.agentId} holds ${events.length} events; at most ${EVENTS_PER_BATCH_ID - 1} can be stored as one batch`,
+    );
+  }
+  let minTime = Number.POSITIVE_INFINITY;
+  let maxTime = Number.NEGATIVE_INFINITY;
+  const kinds = new Set<number>();
+  const texts = new Array<string>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const t = Number(e.timeMs);
+    if (t < minTime) minTime = t;
+    if (t > maxTime) maxTime = t;
+    // class_uid is at most 6 digits and activity_id small: one number keys the pair.
+    kinds.add(e.classUid * 1000 + e.activityId);
+    texts[i] = searchText(e);
+  }
+  let kindText = ' ';
+  for (const k of kinds) kindText += `${Math.floor(k / 1000)}.${k % 1000} `;
+  let body: Buffer = Buffer.alloc(0);
+  if (events.length > 0) {
+    const raw = b.body ?? toBinary(EventBatchSchema, create(EventBatchSchema, { events }));
+    body = compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  }
+  return {
+    agentId: b.agentId,
+    seq: b.seq,
+    receivedAt: b.receivedAt,
+    count: events.length,
+    minTime: events.length ? minTime : null,
+    maxTime: events.length ? maxTime : null,
+    kinds: kindText,
+    text: texts.join('\n'),
+    body,
+  };
+}

@@ -1,0 +1,102 @@
+import { EventBatchSchema, type Event, fromBinary } from '@palisade/protocol';
+import {
+  type EventPage,
+  type EventQuery,
+  eventMatches,
+  type StoredEvent,
+  validateEventQuery,
+} from '@palisade/storage';
+import { uncompressSync } from 'lz4-napi';
+import { decodeCursor, encodeCursor, eventId } from './event-id.js';
+import type { Statements } from './statements.js';
+
+interface CandidateRow {
+  id: number;
+  agent_id: string;
+  seq: bigint;
+  received_at: bigint;
+  body: Buffer;
+}
+
+/**
+ * buildSql turns the filters into a query over candidate batches, newest first. The SQL filters
+ * are coarse (a batch qualifies when any of its events might); `eventMatches` then decides per
+ * event, so a batch-level false positive (for example `contains` text spanning two events of the
+ * concatenated search text) costs time, never correctness.
+ */
+function buildSql(q: EventQuery): { sql: string; params: Record<string, unknown> } {
+  const where = ['b.id <= @maxBatch'];
+  const params: Record<string, unknown> = {};
+  if (q.agentId !== undefined) {
+    where.push('b.agent_id = @agent');
+    params.agent = q.agentId;
+  }
+  if (q.fromMs !== undefined) {
+    where.push('b.max_time >= @from');
+    params.from = q.fromMs;
+  }
+  if (q.toMs !== undefined) {
+    where.push('b.min_time < @to');
+    params.to = q.toMs;
+  }
+  if (q.classUid !== undefined || q.activityId !== undefined) {
+    // kinds holds " 1007.1 1007.2 ": match " class." / ".activity " / " class.activity ".
+    where.push('instr(b.kinds, @kind) > 0');
+    params.kind =
+      q.classUid !== undefined && q.activityId !== undefined
+        ? ` ${q.classUid}.${q.activityId} `
+        : q.classUid !== undefined
+          ? ` ${q.classUid}.`
+          : `.${q.activityId} `;
+  }
+  if (q.contains) {
+    // instr() compares literally, so % and _ in the user's text need no escaping.
+    where.push('instr(d.search_text, @text) > 0');
+    params.text = q.contains;
+  }
+  const sql = `SELECT b.id, b.agent_id, b.seq, b.received_at, d.body
+    FROM batches b JOIN batch_events d ON d.batch_id = b.id
+    WHERE ${where.join(' AND ')} ORDER BY b.id DESC`;
+  return { sql, params };
+}
+
+function decodeBody(body: Buffer): Event[] {
+  return fromBinary(EventBatchSchema, uncompressSync(body)).events;
+}
+
+/**
+ * searchEvents returns matching events newest stored first (descending id; within a batch the
+ * later event first). The cursor is the id of the last event returned; the next page continues
+ * strictly below it, so events stored after the first page never shift later pages.
+ */
+export function searchEvents(st: Statements, q: EventQuery): EventPage {
+  validateEventQuery(q);
+  const start = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+  const { sql, params } = buildSql(q);
+  params.maxBatch = start ? start.batchId : Number.MAX_SAFE_INTEGER;
+  const events: StoredEvent[] = [];
+  const stmt = st.getSafeIntegers(sql);
+  for (const row of stmt.iterate(params) as IterableIterator<CandidateRow>) {
+    const batchId = Number(row.id);
+    const decoded = decodeBody(row.body);
+    let i = decoded.length - 1;
+    if (start && batchId === start.batchId) i = Math.min(i, start.index - 1);
+    for (; i >= 0; i--) {
+      const e = decoded[i]!;
+      if (!eventMatches(e, q)) continue;
+      events.push({
+        id: eventId(batchId, i),
+        agentId: row.agent_id,
+        seq: row.seq,
+        index: i,
+        receivedAt: Number(row.received_at),
+        event: e,
+      });
+      if (events.length === q.limit) {
+        // Leaving the loop early ends the statement (iterate() returns it to the cache).
+        return { events, nextCursor: encodeCursor({ batchId, index: i }) };
+      }
+    }
+  }
+  return { events };
+}

@@ -1,0 +1,137 @@
+import type Database from 'better-sqlite3';
+import { type Clock, type Logger, PalisadeError } from '@palisade/common';
+
+/** Migration is one numbered, forward-only schema change. Applied migrations are never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * MIGRATIONS is the schema history. Events are stored a batch per row (see
+ * docs/adr/0003-event-storage-layout.md): `batches` holds the small columns searches filter on and
+ * doubles as the dedupe record of (agent_id, seq); `batch_events` holds the search text and the
+ * LZ4-compressed EventBatch, read only for candidate batches.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        policy TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE registration_keys (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        secret_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        rotated_from TEXT
+      ) STRICT;
+      CREATE INDEX registration_keys_group ON registration_keys(group_id);
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups(id),
+        key_id TEXT NOT NULL,
+        machine_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        cert_fingerprint TEXT NOT NULL,
+        public_key_fingerprint TEXT NOT NULL,
+        registered_at INTEGER NOT NULL,
+        last_seen_at INTEGER,
+        revoked_at INTEGER,
+        decommissioned_at INTEGER,
+        policy_revision INTEGER NOT NULL,
+        capabilities TEXT NOT NULL,
+        stats TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX agents_group ON agents(group_id);
+      CREATE INDEX agents_machine ON agents(machine_id);
+      CREATE INDEX agents_key ON agents(key_id);
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'viewer')),
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        agent_id TEXT NOT NULL REFERENCES agents(id),
+        seq INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        event_count INTEGER NOT NULL,
+        min_time INTEGER,
+        max_time INTEGER,
+        kinds TEXT NOT NULL,
+        UNIQUE (agent_id, seq)
+      ) STRICT;
+      CREATE INDEX batches_agent ON batches(agent_id, id);
+      CREATE TABLE batch_events (
+        batch_id INTEGER PRIMARY KEY REFERENCES batches(id),
+        search_text TEXT NOT NULL,
+        body BLOB NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+/** SCHEMA_VERSION is the newest schema this build knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+) STRICT`;
+
+/** schemaVersion reads the highest applied migration, 0 for a fresh database. */
+export function schemaVersion(db: Database.Database): number {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
+  if (!table) return 0;
+  const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+function refuseNewer(version: number, path: string): void {
+  if (version > SCHEMA_VERSION) {
+    throw new PalisadeError(
+      'internal',
+      `database ${path} has schema version ${version}, newer than the newest this Palisade build knows (${SCHEMA_VERSION}); run a newer Palisade or restore a matching backup`,
+      { path, schemaVersion: version, supported: SCHEMA_VERSION },
+    );
+  }
+}
+
+/**
+ * migrate applies every migration newer than the database's version, each in its own IMMEDIATE
+ * transaction (so two processes starting at once cannot both apply it), and refuses a database
+ * written by a newer build rather than guess at its layout. Running it again is a no-op.
+ */
+export function migrate(db: Database.Database, path: string, clock: Clock, logger: Logger): void {
+  refuseNewer(schemaVersion(db), path);
+  db.exec(CREATE_TABLE);
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of MIGRATIONS) {
+    const applied = db.transaction(() => {
+      const current = schemaVersion(db);
+      refuseNewer(current, path);
+      if (current >= m.version) return false;
+      db.exec(m.sql);
+      record.run(m.version, m.name, clock.now());
+      return true;
+    });
+    if (applied.immediate())
+      logger.info({ version: m.version, migration: m.name }, 'applied schema migration');
+  }
+}

@@ -1,0 +1,185 @@
+import type Database from 'better-sqlite3';
+import { type Clock, type Logger, silentLogger, systemClock } from '@palisade/common';
+import type {
+  AgentRecord,
+  ApiTokenRecord,
+  BatchResult,
+  EventPage,
+  EventQuery,
+  GroupPolicy,
+  GroupRecord,
+  IncomingBatch,
+  RegistrationKeyRecord,
+  Storage,
+} from '@palisade/storage';
+import { Agents, type TouchUpdate } from './agents.js';
+import { BatchStore } from './batch-store.js';
+import { openDatabase } from './database.js';
+import { searchEvents } from './event-search.js';
+import { Groups } from './groups.js';
+import { Keys } from './keys.js';
+import { migrate } from './migrations.js';
+import { Statements } from './statements.js';
+import { Tokens } from './tokens.js';
+
+/** SqliteStorageOptions configures `openSqliteStorage`. */
+export interface SqliteStorageOptions {
+  /** Database file; created when missing (its directory must exist). */
+  path: string;
+  /** Clock for migration timestamps. @default systemClock */
+  clock?: Clock;
+  /** @default silentLogger */
+  logger?: Logger;
+}
+
+/**
+ * SqliteStorage is the embedded default `Storage` back end: one SQLite file in WAL mode. Calls run
+ * synchronously on the caller's thread (better-sqlite3) and resolve at once; a resolved
+ * `storeBatches` has been fsynced.
+ */
+export class SqliteStorage implements Storage {
+  private readonly st: Statements;
+  private readonly groups: Groups;
+  private readonly keys: Keys;
+  private readonly agents: Agents;
+  private readonly tokens: Tokens;
+  private readonly batches: BatchStore;
+
+  constructor(
+    /** The underlying connection, for tests and maintenance tools. */
+    readonly db: Database.Database,
+    private readonly path: string,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.st = new Statements(db);
+    this.groups = new Groups(this.st);
+    this.keys = new Keys(this.st);
+    this.agents = new Agents(this.st);
+    this.tokens = new Tokens(this.st);
+    this.batches = new BatchStore(db, this.st);
+  }
+
+  async migrate(): Promise<void> {
+    migrate(this.db, this.path, this.clock, this.logger);
+  }
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async createGroup(g: GroupRecord): Promise<void> {
+    this.groups.create(g);
+  }
+  async getGroup(id: string): Promise<GroupRecord | undefined> {
+    return this.groups.get(id);
+  }
+  async getGroupByName(name: string): Promise<GroupRecord | undefined> {
+    return this.groups.getByName(name);
+  }
+  async listGroups(): Promise<GroupRecord[]> {
+    return this.groups.list();
+  }
+  async updateGroup(id: string, patch: { name?: string; policy?: GroupPolicy }): Promise<void> {
+    this.groups.update(id, patch);
+  }
+  async deleteGroup(id: string): Promise<void> {
+    this.groups.delete(id);
+  }
+
+  async createKey(k: RegistrationKeyRecord): Promise<void> {
+    this.keys.create(k);
+  }
+  async getKey(id: string): Promise<RegistrationKeyRecord | undefined> {
+    return this.keys.get(id);
+  }
+  async findKeyBySecretHash(secretHash: string): Promise<RegistrationKeyRecord | undefined> {
+    return this.keys.findBySecretHash(secretHash);
+  }
+  async listKeys(groupId?: string): Promise<RegistrationKeyRecord[]> {
+    return this.keys.list(groupId);
+  }
+  async revokeKey(id: string, at: number): Promise<void> {
+    this.keys.revoke(id, at);
+  }
+  async countRegistrationsByKey(): Promise<Map<string, number>> {
+    return this.keys.countRegistrations();
+  }
+
+  async createAgent(a: AgentRecord): Promise<void> {
+    this.agents.create(a);
+  }
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    return this.agents.get(id);
+  }
+  async listAgents(): Promise<AgentRecord[]> {
+    return this.agents.list();
+  }
+  async findAgentsByMachineId(machineId: string): Promise<AgentRecord[]> {
+    return this.agents.findByMachineId(machineId);
+  }
+  async touchAgent(id: string, update: TouchUpdate): Promise<void> {
+    this.agents.touch(id, update);
+  }
+  async updateAgent(
+    id: string,
+    patch: { groupId?: string; revokedAt?: number; decommissionedAt?: number },
+  ): Promise<void> {
+    this.agents.update(id, patch);
+  }
+
+  async createToken(t: ApiTokenRecord): Promise<void> {
+    this.tokens.create(t);
+  }
+  async findTokenBySecretHash(secretHash: string): Promise<ApiTokenRecord | undefined> {
+    return this.tokens.findBySecretHash(secretHash);
+  }
+  async listTokens(): Promise<ApiTokenRecord[]> {
+    return this.tokens.list();
+  }
+  async revokeToken(id: string, at: number): Promise<void> {
+    this.tokens.revoke(id, at);
+  }
+
+  async storeBatches(batches: IncomingBatch[]): Promise<BatchResult[]> {
+    return this.batches.store(batches);
+  }
+  async lastSeq(agentId: string): Promise<bigint> {
+    const row = this.st
+      .getSafeIntegers('SELECT max(seq) AS s FROM batches WHERE agent_id = ?')
+      .get(agentId) as {
+      s: bigint | null;
+    };
+    return row.s ?? 0n;
+  }
+  async searchEvents(q: EventQuery): Promise<EventPage> {
+    return searchEvents(this.st, q);
+  }
+  async countEvents(agentId?: string): Promise<number> {
+    const row = (
+      agentId === undefined
+        ? this.st.get('SELECT coalesce(sum(event_count), 0) AS n FROM batches').get()
+        : this.st
+            .get('SELECT coalesce(sum(event_count), 0) AS n FROM batches WHERE agent_id = ?')
+            .get(agentId)
+    ) as { n: number };
+    return row.n;
+  }
+}
+
+/**
+ * openSqliteStorage opens (creating if needed) the database at `opts.path`, brings its schema to
+ * the latest version and returns the storage. A non-SQLite or damaged file, or a database from a
+ * newer Palisade, is refused with a PalisadeError that names the file.
+ */
+export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<SqliteStorage> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? silentLogger;
+  const db = openDatabase(opts.path);
+  try {
+    migrate(db, opts.path, clock, logger);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return new SqliteStorage(db, opts.path, clock, logger);
+}

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { agentFixture, groupFixture, keyFixture, T0, tokenFixture } from './conformance-fixtures.js';
+import { byId, type OpenStorage, rejectsWith, seedFleet, withStorage } from './conformance-helpers.js';
+
+/** fleetConformance registers the tests of groups, registration keys, agents and API tokens. */
+export function fleetConformance(open: OpenStorage): void {
+  describe('groups', () => {
+    it('creates, reads by id and by name, and lists groups', () =>
+      withStorage(open, async (s) => {
+        const a = groupFixture({ name: 'servers' });
+        const b = groupFixture({
+          name: 'laptops',
+          policy: { revision: 4, tier: 'server', channel: 'beta', maintenanceWindow: 'always' },
+        });
+        await s.createGroup(a);
+        await s.createGroup(b);
+        assert.deepEqual(await s.getGroup(a.id), a);
+        assert.deepEqual(await s.getGroupByName('laptops'), b);
+        assert.equal(await s.getGroup('no-such-group'), undefined);
+        assert.equal(await s.getGroupByName('no-such-name'), undefined);
+        assert.deepEqual(byId(await s.listGroups()), byId([a, b]));
+      }));
+
+    it('refuses a duplicate id or name with conflict and keeps the first', () =>
+      withStorage(open, async (s) => {
+        const a = groupFixture({ name: 'dup' });
+        await s.createGroup(a);
+        await rejectsWith(s.createGroup(groupFixture({ name: 'dup' })), 'conflict', /dup/);
+        await rejectsWith(s.createGroup(groupFixture({ id: a.id, name: 'other' })), 'conflict');
+        assert.deepEqual(await s.listGroups(), [a]);
+      }));
+
+    it('renames and changes the policy; unknown ids and taken names are refused', () =>
+      withStorage(open, async (s) => {
+        const a = groupFixture({ name: 'first' });
+        const b = groupFixture({ name: 'second' });
+        await s.createGroup(a);
+        await s.createGroup(b);
+        await s.updateGroup(a.id, { name: 'renamed' });
+        const policy = {
+          revision: 2,
+          tier: 'server' as const,
+          channel: 'preview' as const,
+          maintenanceWindow: 'always' as const,
+        };
+        await s.updateGroup(a.id, { policy });
+        assert.deepEqual(await s.getGroup(a.id), { ...a, name: 'renamed', policy });
+        assert.equal(await s.getGroupByName('first'), undefined);
+        await rejectsWith(s.updateGroup(a.id, { name: 'second' }), 'conflict');
+        await rejectsWith(s.updateGroup('no-such-group', { name: 'x' }), 'not_found');
+        assert.equal((await s.getGroup(a.id))?.name, 'renamed');
+      }));
+
+    it('deletes an empty group with its keys, refuses a group that still has agents', () =>
+      withStorage(open, async (s) => {
+        const empty = groupFixture();
+        await s.createGroup(empty);
+        const k = keyFixture(empty.id);
+        await s.createKey(k);
+        await s.deleteGroup(empty.id);
+        assert.equal(await s.getGroup(empty.id), undefined);
+        assert.equal(await s.getKey(k.id), undefined);
+
+        const fleet = await seedFleet(s, 1);
+        await rejectsWith(s.deleteGroup(fleet.group.id), 'conflict');
+        assert.deepEqual(await s.getGroup(fleet.group.id), fleet.group);
+        await rejectsWith(s.deleteGroup('no-such-group'), 'not_found');
+      }));
+  });
+
+  describe('registration keys', () => {
+    it('creates, reads, finds by secret hash and lists keys, all or per group', () =>
+      withStorage(open, async (s) => {
+        const g1 = groupFixture();
+        const g2 = groupFixture();
+        await s.createGroup(g1);
+        await s.createGroup(g2);
+        const k1 = keyFixture(g1.id);
+        const k2 = keyFixture(g1.id, { rotatedFrom: k1.id, createdAt: T0 + 335 * 86_400_000 });
+        const k3 = keyFixture(g2.id, { revokedAt: T0 + 5 });
+        for (const k of [k1, k2, k3]) await s.createKey(k);
+        assert.deepEqual(await s.getKey(k2.id), k2);
+        assert.deepEqual(await s.findKeyBySecretHash(k3.secretHash), k3);
+        assert.equal(await s.findKeyBySecretHash('0'.repeat(64)), undefined);
+        assert.equal(await s.getKey('no-such-key'), undefined);
+        assert.deepEqual(byId(await s.listKeys()), byId([k1, k2, k3]));
+        assert.deepEqual(byId(await s.listKeys(g1.id)), byId([k1, k2]));
+        assert.deepEqual(await s.listKeys('no-such-group'), []);
+      }));
+
+    it('refuses a key for an unknown group or with a secret hash already in use', () =>
+      withStorage(open, async (s) => {
+        const g = groupFixture();
+        await s.createGroup(g);
+        await rejectsWith(s.createKey(keyFixture('no-such-group')), 'not_found', /group/);
+        const k = keyFixture(g.id);
+        await s.createKey(k);
+        await rejectsWith(s.createKey(keyFixture(g.id, { secretHash: k.secretHash })), 'conflict');
+        assert.deepEqual(await s.listKeys(), [k]);
+      }));
+
+    it('revokes a key and counts the agents registered with each key', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 2);
+        const other = keyFixture(fleet.group.id);
+        const unused = keyFixture(fleet.group.id);
+        await s.createKey(other);
+        await s.createKey(unused);
+        await s.createAgent(agentFixture(fleet.group.id, other.id));
+        await s.revokeKey(fleet.key.id, T0 + 99);
+        assert.equal((await s.getKey(fleet.key.id))?.revokedAt, T0 + 99);
+        await rejectsWith(s.revokeKey('no-such-key', T0), 'not_found');
+        const counts = await s.countRegistrationsByKey();
+        assert.equal(counts.get(fleet.key.id), 2);
+        assert.equal(counts.get(other.id), 1);
+        assert.equal(counts.get(unused.id) ?? 0, 0);
+      }));
+  });
+
+  describe('agents', () => {
+    it('creates, reads, lists and finds agents by machine id, every field round-tripping', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 2);
+        const [a, b] = fleet.agents as [(typeof fleet.agents)[0], (typeof fleet.agents)[0]];
+        const again = agentFixture(fleet.group.id, fleet.key.id, {
+          host: { ...a.host, hostname: 'reinstalled' },
+          capabilities: [{ kind: 'process', active: false, source: 'ebpf', reason: 'no BTF' }],
+          stats: { spoolBytes: 12, channel: 'primary' },
+          policyRevision: 3,
+          lastSeenAt: T0 + 7,
+          revokedAt: T0 + 8,
+          decommissionedAt: T0 + 9,
+        });
+        await s.createAgent(again);
+        assert.deepEqual(await s.getAgent(a.id), a);
+        assert.deepEqual(await s.getAgent(again.id), again);
+        assert.equal(await s.getAgent('no-such-agent'), undefined);
+        assert.deepEqual(byId(await s.listAgents()), byId([a, b, again]));
+        assert.deepEqual(byId(await s.findAgentsByMachineId(a.host.machineId)), byId([a, again]));
+        assert.deepEqual(await s.findAgentsByMachineId('unknown-machine'), []);
+      }));
+
+    it('refuses an agent of an unknown group or with an id already in use', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 1);
+        await rejectsWith(s.createAgent(agentFixture('no-such-group', fleet.key.id)), 'not_found', /group/);
+        await rejectsWith(
+          s.createAgent(agentFixture(fleet.group.id, fleet.key.id, { id: fleet.agents[0]!.id })),
+          'conflict',
+        );
+        assert.equal((await s.listAgents()).length, 1);
+      }));
+
+    it('touchAgent records last seen and replaces only what it is given', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 1);
+        const a = fleet.agents[0]!;
+        await s.touchAgent(a.id, { lastSeenAt: T0 + 1000 });
+        assert.deepEqual(await s.getAgent(a.id), { ...a, lastSeenAt: T0 + 1000 });
+        const host = { ...a.host, kernel: '6.19.1', ipAddresses: [] };
+        const capabilities = [
+          { kind: 'auth', active: true, source: 'auth.log', reason: '' },
+          { kind: 'netflow', active: false, source: 'ebpf', reason: 'helper crashed' },
+        ];
+        const stats = { dropped: 5, lastError: 'none' };
+        await s.touchAgent(a.id, { lastSeenAt: T0 + 2000, host, capabilities, stats, policyRevision: 7 });
+        const want = { ...a, lastSeenAt: T0 + 2000, host, capabilities, stats, policyRevision: 7 };
+        assert.deepEqual(await s.getAgent(a.id), want);
+        await s.touchAgent(a.id, { lastSeenAt: T0 + 3000 });
+        assert.deepEqual(await s.getAgent(a.id), { ...want, lastSeenAt: T0 + 3000 });
+        await rejectsWith(s.touchAgent('no-such-agent', { lastSeenAt: T0 }), 'not_found');
+      }));
+
+    it('updateAgent moves, revokes and decommissions; unknown agent or group is refused', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 1);
+        const a = fleet.agents[0]!;
+        const g2 = groupFixture();
+        await s.createGroup(g2);
+        await s.updateAgent(a.id, { groupId: g2.id });
+        await s.updateAgent(a.id, { revokedAt: T0 + 1 });
+        await s.updateAgent(a.id, { decommissionedAt: T0 + 2 });
+        assert.deepEqual(await s.getAgent(a.id), {
+          ...a,
+          groupId: g2.id,
+          revokedAt: T0 + 1,
+          decommissionedAt: T0 + 2,
+        });
+        await rejectsWith(s.updateAgent(a.id, { groupId: 'no-such-group' }), 'not_found', /group/);
+        assert.equal((await s.getAgent(a.id))?.groupId, g2.id);
+        await rejectsWith(s.updateAgent('no-such-agent', { revokedAt: T0 }), 'not_found');
+        // Moving the agent out emptied the first group, which can now go.
+        await s.deleteGroup(fleet.group.id);
+      }));
+  });
+
+  describe('api tokens', () => {
+    it('creates, finds by secret hash, lists and revokes tokens', () =>
+      withStorage(open, async (s) => {
+        const admin = tokenFixture({ role: 'admin', name: 'ops' });
+        const viewer = tokenFixture({ role: 'viewer', name: 'dashboard' });
+        await s.createToken(admin);
+        await s.createToken(viewer);
+        assert.deepEqual(await s.findTokenBySecretHash(admin.secretHash), admin);
+        assert.equal(await s.findTokenBySecretHash('nope'), undefined);
+        assert.deepEqual(byId(await s.listTokens()), byId([admin, viewer]));
+        await s.revokeToken(viewer.id, T0 + 5);
+        assert.deepEqual(await s.findTokenBySecretHash(viewer.secretHash), { ...viewer, revokedAt: T0 + 5 });
+        await rejectsWith(s.revokeToken('no-such-token', T0), 'not_found');
+        await rejectsWith(s.createToken(tokenFixture({ secretHash: admin.secretHash })), 'conflict');
+        assert.equal((await s.listTokens()).length, 2);
+      }));
+  });
+}
