@@ -8,7 +8,7 @@ import {
 } from '@palisade/protocol';
 import type { AuthRecord } from './auth-record.js';
 
-/** AuthClassUid is OCSF Authentication. */
+/** AUTH_CLASS_UID is OCSF Authentication. */
 export const AUTH_CLASS_UID = 3002;
 
 /** AuthOrigin says where a record came from: its time, the program's pid and name, the raw text. */

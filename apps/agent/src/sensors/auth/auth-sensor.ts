@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { type Logger, silentLogger } from '@palisade/common';
+import {
+  type Capability,
+  CapabilitySchema,
+  create,
+  type Event,
+  TelemetryKind,
+  Tier,
+} from '@palisade/protocol';
+import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
+import type { AuthSource, AuthSourceStats, AuthSourceStatus } from './auth-source.js';
+import { FollowStateStore } from './follow-state.js';
+import { LogFileSource } from './log-file-source.js';
+import { LoginRecordDedup } from './login-record-dedup.js';
+import { UtmpSource } from './utmp-source.linux.js';
+
+/** AuthSensorOptions configure createAuthSensor. Paths exist for tests; defaults fit Debian/RHEL. */
+export interface AuthSensorOptions {
+  /** Directory for the sensor's small position file (inode + offset per followed file). */
+  stateDir: string;
+  /** Auth logs to follow; missing ones are waited for. @default ['/var/log/auth.log', '/var/log/secure'] */
+  logPaths?: string[];
+  /** wtmp to follow, null for none. @default '/var/log/wtmp' */
+  wtmpPath?: string | null;
+  /** btmp to follow, null for none. @default '/var/log/btmp' */
+  btmpPath?: string | null;
+  /** Further sources (a journald or audit reader); they run beside the built-in ones. */
+  sources?: AuthSource[];
+  /** The syslog socket whose absence makes the logs go quiet; checked for the report. @default '/dev/log' */
+  syslogSocketPath?: string;
+  /** Safety poll of each followed file. @default 2000 */
+  pollMs?: number;
+  /** See LoginRecordDedup. @default 5000 */
+  dedupWindowMs?: number;
+  /** @default 16384 */
+  maxLineBytes?: number;
+  logger?: Logger;
+}
+
+/** AuthSensorStats are the auth sensor's detailed counters, per source. */
+export interface AuthSensorStats {
+  sources: Array<{ name: string } & AuthSourceStatus & AuthSourceStats>;
+  /** wtmp/btmp records dropped because a log line reported the same login. */
+  deduplicated: number;
+}
+
+/** AuthSensor is the auth sensor: a Sensor with per-source statistics. */
+export interface AuthSensor extends Sensor {
+  stats(): AuthSensorStats;
+}
+
+/**
+ * createAuthSensor builds the driverless authentication sensor: it follows the auth log(s),
+ * wtmp and btmp, and emits OCSF Authentication events (ssh, su, sudo, login; success and
+ * failure). It needs no kernel sensor, so it is what a driverless agent still provides.
+ */
+export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
+  const logger = (opts.logger ?? silentLogger).child({ sensor: 'auth' });
+  const pollMs = opts.pollMs ?? 2000;
+  let store: FollowStateStore | null = null;
+  let sources: AuthSource[] = [];
+  let dedup: LoginRecordDedup | null = null;
+  let startError = '';
+  let sink: EventSink = () => {};
+  const counters: SensorCounters = { eventsEmitted: 0, drops: 0, restarts: 0 };
+  let tier: Tier = Tier.UNSPECIFIED;
+
+  const deliver = (e: Event): void => {
+    try {
+      sink(e);
+      counters.eventsEmitted++;
+    } catch (err) {
+      counters.drops++;
+      logger.warn({ err: String(err) }, 'event sink refused an auth event');
+    }
+  };
+
+  function build(st: FollowStateStore): AuthSource[] {
+    const out: AuthSource[] = [];
+    for (const path of opts.logPaths ?? ['/var/log/auth.log', '/var/log/secure']) {
+      out.push(new LogFileSource({ path, store: st, logger, pollMs, maxLineBytes: opts.maxLineBytes }));
+    }
+    const wtmp = opts.wtmpPath === undefined ? '/var/log/wtmp' : opts.wtmpPath;
+    const btmp = opts.btmpPath === undefined ? '/var/log/btmp' : opts.btmpPath;
+    if (wtmp) out.push(new UtmpSource({ path: wtmp, kind: 'wtmp', store: st, logger, pollMs }));
+    if (btmp) out.push(new UtmpSource({ path: btmp, kind: 'btmp', store: st, logger, pollMs }));
+    return [...out, ...(opts.sources ?? [])];
+  }
+
+  return {
+    name: 'auth',
+
+    async start(s: EventSink): Promise<void> {
+      sink = s;
+      try {
+        store = new FollowStateStore(opts.stateDir);
+      } catch (err) {
+        startError = `cannot use state directory ${opts.stateDir}: ${(err as Error).message}`;
+        logger.error({ err: String(err) }, 'auth sensor cannot start');
+        return;
+      }
+      sources = build(store);
+      const d = new LoginRecordDedup({
+        windowMs: opts.dedupWindowMs ?? 5000,
+        logActive: () => sources.some((x) => x.origin === 'log' && x.status().active),
+        emit: deliver,
+      });
+      dedup = d;
+      for (const src of sources) {
+        try {
+          src.start((e) => (src.origin === 'log' ? d.fromLog(e) : d.fromLoginRecord(e)));
+        } catch (err) {
+          logger.warn({ err: String(err), source: src.name }, 'auth source failed to start');
+        }
+      }
+      logger.info(
+        { capabilities: this.capabilities().map((c) => `${c.source}${c.reason ? `: ${c.reason}` : ''}`) },
+        'auth sensor started',
+      );
+    },
+
+    async stop(): Promise<void> {
+      for (const src of sources) src.stop();
+      dedup?.flush();
+    },
+
+    capabilities(): Capability[] {
+      const active = sources.filter((s) => s.status().active);
+      const reasons: string[] = [];
+      if (startError) reasons.push(startError);
+      if (active.length === 0) {
+        for (const s of sources) reasons.push(`${s.name}: ${s.status().reason}`);
+        if (sources.length === 0 && !startError) reasons.push('not started');
+      } else if (active.some((s) => s.origin === 'log')) {
+        const sock = opts.syslogSocketPath ?? '/dev/log';
+        if (!existsSync(sock))
+          reasons.push(`no syslog socket at ${sock}: programs cannot write auth log lines`);
+      } else {
+        reasons.push('no auth log (auth.log/secure): only wtmp/btmp logins, no su/sudo');
+      }
+      return [
+        create(CapabilitySchema, {
+          kind: TelemetryKind.AUTH,
+          active: active.length > 0,
+          source: active.map((s) => s.name).join(','),
+          reason: reasons.join('; '),
+        }),
+      ];
+    },
+
+    counters(): SensorCounters {
+      return { ...counters };
+    },
+
+    /** Auth telemetry is collected in every tier; the tier is only remembered. */
+    setTier(t: Tier): void {
+      tier = t;
+      logger.debug({ tier }, 'auth sensor tier set (auth is collected in every tier)');
+    },
+
+    stats(): AuthSensorStats {
+      return {
+        sources: sources.map((s) => ({ name: s.name, ...s.status(), ...s.stats() })),
+        deduplicated: dedup?.deduplicated ?? 0,
+      };
+    },
+  };
+}

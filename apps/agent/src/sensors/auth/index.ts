@@ -1,0 +1,17 @@
+/**
+ * The driverless auth sensor: OCSF Authentication events from auth logs, wtmp and btmp.
+ * createAuthSensor is the entry point; the parsers and sources are exported for reuse and tests.
+ */
+export {
+  type AuthSensor,
+  type AuthSensorOptions,
+  type AuthSensorStats,
+  createAuthSensor,
+} from './auth-sensor.js';
+export type { AuthSource, AuthSourceOrigin, AuthSourceStats, AuthSourceStatus } from './auth-source.js';
+export { AuthActivity, type AuthRecord, LogonType } from './auth-record.js';
+export { AUTH_CLASS_UID, type AuthOrigin, toAuthEvent } from './auth-event.js';
+export { type ParsedAuthLine, parseAuthLine } from './parse-auth-line.js';
+export { parseSyslogEnvelope, type SyslogEnvelope } from './syslog-envelope.js';
+export { LogFileSource, type LogFileSourceOptions } from './log-file-source.js';
+export { UtmpSource, type UtmpSourceOptions } from './utmp-source.linux.js';
