@@ -36,12 +36,36 @@ test('appended events are sealed into numbered batches, read back intact, and le
   );
   assert.equal(spool.stats().unackedEvents, 10);
   assert.equal(spool.ack(2), true);
+  assert.equal(spool.ack(1), true);
   assert.deepEqual(
     drain(spool).map((b) => b.seq),
     [3],
   );
   assert.equal(spool.stats().unackedEvents, 2);
   assert.equal(spool.stats().ackedSeq, 2);
+});
+
+test('acks out of order remove exactly the batch acked; the watermark follows the oldest unacked', (t) => {
+  const dir = tempDir(t);
+  let spool = Spool.open({ dir, batchMaxEvents: 1 });
+  for (let i = 0; i < 4; i++) spool.append(makeEvent(i));
+  spool.ack(3);
+  assert.deepEqual(
+    drain(spool).map((b) => b.seq),
+    [1, 2, 4],
+  );
+  assert.equal(spool.stats().ackedSeq, 0);
+  spool.ack(1);
+  assert.equal(spool.stats().ackedSeq, 1);
+  spool.ack(3);
+  spool.close();
+  // After a restart the out-of-order ack of 3 is forgotten: 3 is sent again (the server dedupes).
+  spool = Spool.open({ dir, batchMaxEvents: 1 });
+  t.after(() => spool.close());
+  assert.deepEqual(
+    drain(spool).map((b) => b.seq),
+    [2, 3, 4],
+  );
 });
 
 test('a batch is sealed by the timer when fewer than batchMaxEvents arrive', async (t) => {
@@ -87,7 +111,7 @@ test('sequence numbers are never reused after every segment was acked and delete
   const dir = tempDir(t);
   let spool = Spool.open({ dir, batchMaxEvents: 1 });
   for (let i = 0; i < 3; i++) spool.append(makeEvent(i));
-  spool.ack(3);
+  for (const seq of [1, 2, 3]) spool.ack(seq);
   spool.close();
   spool = Spool.open({ dir, batchMaxEvents: 1 });
   t.after(() => spool.close());
@@ -104,7 +128,7 @@ test('fully acked segments are deleted from disk', (t) => {
   for (let i = 0; i < 200; i++) spool.append(makeEvent(i));
   const before = segments(dir).length;
   assert.ok(before > 3, `expected several segments, got ${before}`);
-  spool.ack(spool.stats().lastSeq);
+  for (let seq = 1; seq <= spool.stats().lastSeq; seq++) spool.ack(seq);
   assert.equal(segments(dir).length, 1);
   assert.equal(spool.stats().unackedEvents, 0);
 });
@@ -154,7 +178,9 @@ test('a corrupt record in the middle of a segment is reported once and the recor
   spool = Spool.open({ dir, batchMaxEvents: 3 });
   t.after(() => spool.close());
   assert.equal(spool.stats().corruptRecords, 1);
+  spool.ack(1);
   spool.ack(3);
+  assert.equal(segments(dir).length, 1);
   assert.equal(spool.stats().corruptRecords, 1, 'the count survives the deletion of the segment');
   spool.append(makeEvent(100));
   spool.seal();

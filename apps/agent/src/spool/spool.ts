@@ -190,6 +190,20 @@ export class Spool {
     this.segments.push(this.active);
   }
 
+  /**
+   * raiseSeqFloor makes the next batch number exceed `seq`: used when the server reports a stored
+   * sequence above anything this spool sealed, so new batches are not mistaken for duplicates.
+   */
+  raiseSeqFloor(seq: number): void {
+    if (seq <= this.state.lastSeq) return;
+    this.log.warn(
+      { serverSeq: seq, lastSeq: this.state.lastSeq },
+      'server knows later batches; skipping ahead',
+    );
+    this.state.lastSeq = seq;
+    this.saveState();
+  }
+
   /** onSealed registers a callback run after each batch is durably written. */
   onSealed(cb: (seq: number) => void): () => void {
     this.listeners.add(cb);
@@ -198,6 +212,10 @@ export class Spool {
 
   /** nextAfter returns the first unacked batch with a sequence above `seq`. */
   nextAfter(seq: number): SpoolEntry | undefined {
+    return this.unacked[this.indexAfter(seq)];
+  }
+
+  private indexAfter(seq: number): number {
     const u = this.unacked;
     let lo = 0;
     let hi = u.length;
@@ -206,7 +224,7 @@ export class Spool {
       if (u[mid]!.meta.seq <= seq) lo = mid + 1;
       else hi = mid;
     }
-    return u[lo];
+    return lo;
   }
 
   /** readFrame returns the encoded EventBatchFrame of an entry, exactly as it is sent. */
@@ -215,20 +233,22 @@ export class Spool {
   }
 
   /**
-   * ack records that the server stored every batch up to and including `seq`. An ack for a
-   * sequence this spool never sealed is refused (returns false) so a confused server cannot make
-   * the agent throw away events it never received.
+   * ack records that the server durably stored batch `seq`; the batch leaves the spool. Acks may
+   * come out of order (the server acks each batch when it is stored). The persisted watermark is
+   * the highest sequence below which everything was acked; after a restart batches above it that
+   * were acked out of order are sent again and the server reports them as duplicates. An ack for
+   * a sequence this spool never sealed is refused (returns false) so a confused server cannot
+   * make the agent throw away events it never received.
    */
   ack(seq: number): boolean {
-    if (seq > this.state.lastSeq) {
+    if (!Number.isSafeInteger(seq) || seq < 1 || seq > this.state.lastSeq) {
       this.log.warn({ seq, lastSeq: this.state.lastSeq }, 'ignored an ack for a batch never sealed');
       return false;
     }
-    if (seq <= this.state.ackedSeq) return true;
-    this.state.ackedSeq = seq;
-    let n = 0;
-    while (n < this.unacked.length && this.unacked[n]!.meta.seq <= seq) n++;
-    this.unacked.splice(0, n);
+    const i = this.indexAfter(seq - 1);
+    if (this.unacked[i]?.meta.seq !== seq) return true; // acked before, or dropped by a cap
+    this.unacked.splice(i, 1);
+    this.state.ackedSeq = this.unacked[0] ? this.unacked[0].meta.seq - 1 : this.state.lastSeq;
     if (!this.removeFinishedSegments()) this.saveStateSoon();
     return true;
   }

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from './agent-config.js';
+
+function write(t: { after(fn: () => void): void }, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-cfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const p = join(dir, 'agent.yaml');
+  writeFileSync(p, text);
+  return p;
+}
+
+test('a valid config file is read', (t) => {
+  const p = write(
+    t,
+    'server: https://127.0.0.1:7443\ntier: server\nspool:\n  maxBytes: 1000000\n  maxAgeDays: 2\n',
+  );
+  assert.deepEqual(loadConfig(p), {
+    server: 'https://127.0.0.1:7443',
+    tier: 'server',
+    spool: { maxBytes: 1_000_000, maxAgeDays: 2 },
+  });
+});
+
+test('bad config files are clear errors naming the file and the key', (t) => {
+  const cases: [string, RegExp][] = [
+    ['servre: x\n', /agent\.yaml: unknown key "servre"/],
+    ['spool:\n  maxBites: 3\n', /unknown key "spool\.maxBites"/],
+    ['tier: laptop\n', /"tier" must be "server" or "workstation", got "laptop"/],
+    ['kernelSensor: maybe\n', /"kernelSensor" must be true or false/],
+    ['spool:\n  maxBytes: -1\n', /"spool\.maxBytes" must be a positive number/],
+    ['- a\n- b\n', /must be a mapping of keys/],
+    ['server: [unclosed\n', /not valid YAML/],
+  ];
+  for (const [text, re] of cases) assert.throws(() => loadConfig(write(t, text)), re, text);
+  assert.throws(
+    () => loadConfig('/nonexistent/agent.yaml'),
+    /cannot read config file \/nonexistent\/agent\.yaml/,
+  );
+});

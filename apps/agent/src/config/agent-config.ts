@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { TierName } from '../policy/policy-state.js';
+
+/** AgentConfig is the agent's YAML configuration file. Every key is optional. */
+export interface AgentConfig {
+  server?: string;
+  registrationKey?: string;
+  ca?: string;
+  stateDir?: string;
+  tier?: TierName;
+  kernelSensor?: boolean;
+  logLevel?: string;
+  spool?: {
+    maxBytes?: number;
+    maxAgeDays?: number;
+  };
+}
+
+/** ConfigError names the file and the key that is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const STRING_KEYS = ['server', 'registrationKey', 'ca', 'stateDir'] as const;
+const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool'];
+const SPOOL_KEYS = ['maxBytes', 'maxAgeDays'];
+
+/** validateConfig checks a parsed config document; `source` names it in errors. */
+export function validateConfig(doc: unknown, source: string): AgentConfig {
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`${source}: must be a mapping of keys`);
+  const d = doc as Record<string, unknown>;
+  for (const k of Object.keys(d)) {
+    if (!TOP_KEYS.includes(k))
+      throw new ConfigError(`${source}: unknown key "${k}" (known: ${TOP_KEYS.join(', ')})`);
+  }
+  for (const k of STRING_KEYS) {
+    if (d[k] !== undefined && (typeof d[k] !== 'string' || d[k] === ''))
+      throw new ConfigError(`${source}: "${k}" must be a non-empty string`);
+  }
+  if (d.tier !== undefined && d.tier !== 'server' && d.tier !== 'workstation')
+    throw new ConfigError(
+      `${source}: "tier" must be "server" or "workstation", got ${JSON.stringify(d.tier)}`,
+    );
+  if (d.kernelSensor !== undefined && typeof d.kernelSensor !== 'boolean')
+    throw new ConfigError(`${source}: "kernelSensor" must be true or false`);
+  if (d.logLevel !== undefined && !LOG_LEVELS.includes(d.logLevel as string))
+    throw new ConfigError(`${source}: "logLevel" must be one of ${LOG_LEVELS.join(', ')}`);
+  if (d.spool !== undefined) {
+    if (typeof d.spool !== 'object' || d.spool === null || Array.isArray(d.spool))
+      throw new ConfigError(`${source}: "spool" must be a mapping`);
+    const s = d.spool as Record<string, unknown>;
+    for (const k of Object.keys(s)) {
+      if (!SPOOL_KEYS.includes(k))
+        throw new ConfigError(`${source}: unknown key "spool.${k}" (known: ${SPOOL_KEYS.join(', ')})`);
+      if (typeof s[k] !== 'number' || !(s[k] > 0))
+        throw new ConfigError(`${source}: "spool.${k}" must be a positive number`);
+    }
+  }
+  return d as AgentConfig;
+}
+
+/** loadConfig reads and validates a YAML config file. */
+export function loadConfig(path: string): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML (${(err as Error).message})`);
+  }
+  return validateConfig(doc, path);
+}

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Logger } from '@palisade/common';
+import { pino } from 'pino';
+import { type RunningAgent, startAgent } from './agent.js';
+import { type AgentConfig, ConfigError, loadConfig } from './config/agent-config.js';
+import { IdentityError } from './identity/identity-store.js';
+import { RegistrationError } from './identity/register.js';
+import { SpoolStateError } from './spool/spool-state.js';
+
+/** DEFAULT_STATE_DIR is where the agent keeps identity and spool unless told otherwise. */
+export const DEFAULT_STATE_DIR = '/var/lib/palisade/agent';
+
+const USAGE = `usage: palisade agent [flags]
+  --server URL              registration service URL (first registration)
+  --registration-key KEY    registration key (or env PALISADE_REGISTRATION_KEY, or the config file)
+  --ca FILE                 CA certificate to trust at first registration
+  --state-dir DIR           identity and spool (default ${DEFAULT_STATE_DIR})
+  --config FILE             YAML config (server, registrationKey, ca, stateDir, tier, kernelSensor,
+                            logLevel, spool.maxBytes, spool.maxAgeDays); re-read on SIGHUP
+  --tier server|workstation override the tier of the server policy
+  --no-kernel-sensor        driverless mode: no eBPF sensor
+  --log-level LEVEL         trace|debug|info|warn|error (default info)`;
+
+/** AgentCommandError is a fatal, explained error of the agent command (bad flags, refused registration). */
+export class AgentCommandError extends Error {
+  override name = 'AgentCommandError';
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: 'string' },
+        'registration-key': { type: 'string' },
+        ca: { type: 'string' },
+        'state-dir': { type: 'string' },
+        config: { type: 'string' },
+        tier: { type: 'string' },
+        'no-kernel-sensor': { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    throw new AgentCommandError(`${(err as Error).message}\n${USAGE}`);
+  }
+}
+
+function readCa(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AgentCommandError(`cannot read the CA file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * runAgentCommand is `palisade agent`: it parses flags (flags win over the environment, which wins
+ * over the config file), starts the agent and runs until SIGINT/SIGTERM, then flushes and stops.
+ * SIGHUP re-reads the config file (the tier override). Fatal errors are printed as one clear line
+ * and set a non-zero exit code.
+ */
+export async function runAgentCommand(argv: string[]): Promise<void> {
+  let agent: RunningAgent | undefined;
+  let log: Logger | undefined;
+  try {
+    const v = parse(argv);
+    if (v.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    const cfg: AgentConfig = v.config ? loadConfig(v.config) : {};
+    const tier = v.tier ?? cfg.tier;
+    if (tier !== undefined && tier !== 'server' && tier !== 'workstation')
+      throw new AgentCommandError(`--tier must be "server" or "workstation", got "${tier}"`);
+    const logger = pino({ level: v['log-level'] ?? cfg.logLevel ?? 'info' }, pino.destination(2));
+    log = logger as unknown as Logger;
+    const spool = cfg.spool
+      ? {
+          ...(cfg.spool.maxBytes ? { maxBytes: cfg.spool.maxBytes } : {}),
+          ...(cfg.spool.maxAgeDays ? { maxAgeMs: cfg.spool.maxAgeDays * 86_400_000 } : {}),
+        }
+      : undefined;
+    agent = await startAgent({
+      stateDir: v['state-dir'] ?? cfg.stateDir ?? DEFAULT_STATE_DIR,
+      serverUrl: v.server ?? cfg.server,
+      registrationKey: v['registration-key'] ?? process.env.PALISADE_REGISTRATION_KEY ?? cfg.registrationKey,
+      caPem: readCa(v.ca ?? cfg.ca),
+      tier,
+      kernelSensor: !v['no-kernel-sensor'] && cfg.kernelSensor !== false,
+      logger: log,
+      spool,
+    });
+    const running = agent;
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log?.info({ signal }, 'stopping');
+        running.stop().then(resolve, resolve);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGHUP', () => {
+        if (!v.config) return;
+        try {
+          const next = loadConfig(v.config);
+          // A --tier flag stays in force; otherwise the file's tier (or none) applies now.
+          running.setTierOverride(v.tier ? (v.tier as 'server' | 'workstation') : next.tier);
+          log?.info({ config: v.config }, 'configuration reloaded');
+        } catch (err) {
+          log?.error({ err: (err as Error).message }, 'configuration not reloaded; keeping the current one');
+        }
+      });
+    });
+  } catch (err) {
+    if (
+      err instanceof AgentCommandError ||
+      err instanceof ConfigError ||
+      err instanceof RegistrationError ||
+      err instanceof IdentityError ||
+      err instanceof SpoolStateError ||
+      (err instanceof Error && err.message.startsWith('this agent is not registered yet'))
+    ) {
+      process.stderr.write(`palisade agent: ${err.message}\n`);
+      process.exitCode = 2;
+      await agent?.stop();
+      return;
+    }
+    throw err;
+  }
+}

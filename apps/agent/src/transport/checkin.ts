@@ -1,0 +1,42 @@
+import {
+  type Capability,
+  type CheckInResponse,
+  CheckInRequestSchema,
+  CheckInResponseSchema,
+  PROTOCOL_VERSION,
+  type SensorStats,
+  create,
+  fromBinary,
+  toBinary,
+} from '@palisade/protocol';
+import { collectHostFacts } from '../identity/host-facts.linux.js';
+import { type TlsMaterial, postProtobuf } from './https-client.js';
+
+/** CheckInReport is what the agent tells the server at each check-in. */
+export interface CheckInReport {
+  policyRevision: bigint;
+  capabilities: Capability[];
+  stats: SensorStats;
+}
+
+/**
+ * checkIn POSTs a CheckInRequest to `<registrationUrl>/v1/checkin` over mutual TLS and returns the
+ * server's answer (policy, endpoints, heartbeat interval). A refused credential is an HttpError 401.
+ */
+export async function checkIn(
+  registrationUrl: string,
+  tls: TlsMaterial,
+  report: CheckInReport,
+  timeoutMs = 10_000,
+): Promise<CheckInResponse> {
+  const req = create(CheckInRequestSchema, {
+    protocolVersion: PROTOCOL_VERSION,
+    host: collectHostFacts(),
+    policyRevision: report.policyRevision,
+    capabilities: report.capabilities,
+    stats: report.stats,
+  });
+  const url = `${registrationUrl.replace(/\/+$/, '')}/v1/checkin`;
+  const body = await postProtobuf(url, toBinary(CheckInRequestSchema, req), { tls, timeoutMs });
+  return fromBinary(CheckInResponseSchema, body);
+}

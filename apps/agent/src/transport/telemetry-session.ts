@@ -1,0 +1,314 @@
+import { Backoff, type Logger } from '@palisade/common';
+import {
+  ClientFrameSchema,
+  type Command,
+  LIMITS,
+  PROTOCOL_VERSION,
+  type Policy,
+  type SensorStats,
+  ServerFrameSchema,
+  type Capability,
+  create,
+  fromBinary,
+  toBinary,
+} from '@palisade/protocol';
+import WebSocket from 'ws';
+import type { Spool } from '../spool/index.js';
+import { AGENT_VERSION } from '../version.js';
+import { wrapBatchFrame } from './batch-frame.js';
+import type { TlsMaterial } from './https-client.js';
+
+/** SessionHooks connect a telemetry session to the rest of the agent. */
+export interface SessionHooks {
+  capabilities(): Capability[];
+  stats(): SensorStats;
+  policyRevision(): bigint;
+  /** A policy arrived (Welcome or Command.set_policy). */
+  onPolicy(policy: Policy): void;
+}
+
+/** SessionOptions tune one telemetry connection. */
+export interface SessionOptions {
+  url: string;
+  tls: TlsMaterial;
+  spool: Spool;
+  hooks: SessionHooks;
+  logger: Logger;
+  /** Batches sent and not yet acked, at most. @default 8 */
+  maxInFlight?: number;
+  /** The oldest unacked batch may wait this long before the connection is deemed stuck. @default 5000 */
+  ackTimeoutMs?: number;
+  /** TLS + upgrade + Welcome must complete within this. @default 4000 */
+  connectTimeoutMs?: number;
+  /** Called once Welcome arrived. */
+  onOpen?: () => void;
+  /** Heartbeat period before the server says otherwise. @default 30 */
+  heartbeatIntervalS?: number;
+}
+
+/** SessionEnd says how a telemetry connection ended. */
+export interface SessionEnd {
+  /** Welcome was received: the server was reachable and accepted us. */
+  welcomed: boolean;
+  /** The server refused our credential (HTTP status at upgrade), e.g. 401. */
+  refusedStatus?: number;
+  reason: string;
+  /** Closed on purpose because the primary is healthy again. */
+  failback?: boolean;
+}
+
+/**
+ * TelemetrySession is one WebSocket connection to a telemetry listener: Hello, Welcome, then
+ * batches from the spool, pipelined up to a window and removed from the spool when acked. A batch
+ * the server refuses stays spooled and is retried with backoff; nothing is ever dropped here.
+ */
+export class TelemetrySession {
+  private ws: WebSocket | undefined;
+  private readonly inFlight = new Map<number, number>();
+  private readonly retryAt = new Map<number, number>();
+  private readonly retryBackoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  private cursor = 0;
+  private window: number;
+  private pausedUntil = 0;
+  private welcomed = false;
+  private ended = false;
+  private timers: NodeJS.Timeout[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private wake: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private finish!: (end: SessionEnd) => void;
+  private readonly log: Logger;
+
+  constructor(private readonly o: SessionOptions) {
+    this.window = o.maxInFlight ?? 8;
+    this.log = o.logger.child({ url: o.url });
+  }
+
+  /** run connects and streams until the connection ends; it never rejects. */
+  run(): Promise<SessionEnd> {
+    return new Promise<SessionEnd>((resolve) => {
+      this.finish = resolve;
+      const ws = new WebSocket(this.o.url, {
+        ca: this.o.tls.ca,
+        cert: this.o.tls.cert,
+        key: this.o.tls.key,
+        handshakeTimeout: this.o.connectTimeoutMs ?? 4000,
+        maxPayload: LIMITS.maxFrameBytes,
+      });
+      this.ws = ws;
+      ws.binaryType = 'nodebuffer';
+      ws.on('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        this.end({ welcomed: false, refusedStatus: status, reason: `upgrade refused with HTTP ${status}` });
+      });
+      ws.on('open', () => this.sendHello());
+      ws.on('message', (data: Buffer) => this.onMessage(data));
+      ws.on('error', (err) => this.end({ welcomed: this.welcomed, reason: err.message }));
+      ws.on('close', (code, reason) =>
+        this.end({ welcomed: this.welcomed, reason: `closed ${code} ${reason.toString() || ''}`.trim() }),
+      );
+      this.timers.push(
+        setTimeout(() => {
+          if (!this.welcomed) this.end({ welcomed: false, reason: 'no Welcome in time' });
+        }, this.o.connectTimeoutMs ?? 4000),
+        setInterval(() => this.checkAcks(), 500),
+      );
+    });
+  }
+
+  /** close ends the session (the spool keeps whatever was not acked). */
+  close(reason = 'closing'): void {
+    this.end({ welcomed: this.welcomed, reason });
+  }
+
+  /** closeForFailback ends a standby session because the primary answers again. */
+  closeForFailback(): void {
+    this.end({ welcomed: this.welcomed, reason: 'failing back to the primary', failback: true });
+  }
+
+  private end(e: SessionEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const t of this.timers) clearTimeout(t);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.wake) clearTimeout(this.wake);
+    this.unsubscribe?.();
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, e.reason.slice(0, 100));
+    else ws?.terminate();
+    this.finish(e);
+  }
+
+  private sendFrame(kind: ReturnType<typeof create<typeof ClientFrameSchema>>['kind']): void {
+    this.ws?.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, { kind })));
+  }
+
+  private sendHello(): void {
+    const first = BigInt(this.o.spool.stats().ackedSeq + 1);
+    this.sendFrame({
+      case: 'hello',
+      value: {
+        $typeName: 'palisade.v1.Hello',
+        protocolVersion: PROTOCOL_VERSION,
+        agentVersion: AGENT_VERSION,
+        policyRevision: this.o.hooks.policyRevision(),
+        firstUnackedSeq: first,
+        capabilities: this.o.hooks.capabilities(),
+        stats: this.o.hooks.stats(),
+      },
+    });
+  }
+
+  private onMessage(data: Buffer): void {
+    let frame: ReturnType<typeof fromBinary<typeof ServerFrameSchema>>;
+    try {
+      frame = fromBinary(ServerFrameSchema, data);
+    } catch (err) {
+      this.log.warn({ msg: (err as Error).message }, 'undecodable frame from server ignored');
+      return;
+    }
+    const k = frame.kind;
+    switch (k.case) {
+      case 'welcome': {
+        this.welcomed = true;
+        const lastStored = Number(k.value.lastStoredSeq);
+        // The server holds sequences this spool never sealed (state restored from a backup?):
+        // number new batches above them so they are not mistaken for duplicates.
+        this.o.spool.raiseSeqFloor(lastStored);
+        if (k.value.policy) this.o.hooks.onPolicy(k.value.policy);
+        const every = (k.value.heartbeatIntervalS || this.o.heartbeatIntervalS || 30) * 1000;
+        this.heartbeat = setInterval(() => this.sendHeartbeat(), every);
+        this.unsubscribe = this.o.spool.onSealed(() => this.pump());
+        this.log.info({ lastStoredSeq: lastStored }, 'telemetry session open');
+        this.o.onOpen?.();
+        this.pump();
+        break;
+      }
+      case 'ack':
+        this.onAck(Number(k.value.seq));
+        break;
+      case 'error': {
+        const seq = Number(k.value.seq);
+        this.log.warn(
+          { code: k.value.code, seq, fatal: k.value.fatal, msg: k.value.message },
+          'server refused a frame',
+        );
+        if (seq > 0 && this.inFlight.delete(seq)) {
+          // Keep it spooled and try again later; the server may recover (e.g. storage unavailable).
+          this.retryAt.set(seq, Date.now() + this.retryBackoff.next());
+          this.schedulePump(500);
+        }
+        break;
+      }
+      case 'flow':
+        if (k.value.maxInFlight > 0) this.window = k.value.maxInFlight;
+        if (k.value.pauseMs > 0) {
+          this.pausedUntil = Date.now() + k.value.pauseMs;
+          this.schedulePump(k.value.pauseMs);
+        } else this.pump();
+        break;
+      case 'command':
+        this.onCommand(k.value);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onAck(seq: number): void {
+    if (!this.inFlight.delete(seq)) {
+      this.log.warn({ seq }, 'ack for a batch not in flight on this connection ignored');
+      return;
+    }
+    this.retryBackoff.reset();
+    this.o.spool.ack(seq);
+    this.pump();
+  }
+
+  private onCommand(c: Command): void {
+    let ok = true;
+    let message = '';
+    switch (c.action.case) {
+      case 'setPolicy':
+        this.o.hooks.onPolicy(c.action.value);
+        message = `policy revision ${c.action.value.revision} applied`;
+        break;
+      case 'ping':
+        message = c.action.value;
+        break;
+      default:
+        ok = false;
+        message = `command ${c.action.case ?? 'empty'} is not supported by this agent`;
+    }
+    this.sendFrame({
+      case: 'commandResult',
+      value: { $typeName: 'palisade.v1.CommandResult', id: c.id, ok, message },
+    });
+  }
+
+  private sendHeartbeat(): void {
+    this.sendFrame({
+      case: 'heartbeat',
+      value: {
+        $typeName: 'palisade.v1.Heartbeat',
+        timeMs: BigInt(Date.now()),
+        stats: this.o.hooks.stats(),
+        policyRevision: this.o.hooks.policyRevision(),
+      },
+    });
+  }
+
+  private schedulePump(ms: number): void {
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      this.pump();
+    }, ms);
+  }
+
+  /** pump sends batches while the window has room: due retries first, then new ones in order. */
+  private pump(): void {
+    if (this.ended || !this.welcomed || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+    if (now < this.pausedUntil) return;
+    const spool = this.o.spool;
+    while (this.inFlight.size < this.window) {
+      let seq = 0;
+      let soonest = Number.POSITIVE_INFINITY;
+      for (const [s, at] of this.retryAt) {
+        if (at <= now) {
+          seq = s;
+          break;
+        }
+        soonest = Math.min(soonest, at);
+      }
+      let entry = seq ? spool.nextAfter(seq - 1) : undefined;
+      if (seq) {
+        this.retryAt.delete(seq);
+        if (entry?.meta.seq !== seq) continue; // dropped by a cap meanwhile
+      } else {
+        entry = spool.nextAfter(this.cursor);
+        if (!entry) {
+          if (soonest !== Number.POSITIVE_INFINITY) this.schedulePump(soonest - now);
+          return;
+        }
+        this.cursor = entry.meta.seq;
+        if (this.retryAt.has(entry.meta.seq)) continue;
+      }
+      this.inFlight.set(entry.meta.seq, now);
+      this.ws.send(wrapBatchFrame(spool.readFrame(entry)));
+    }
+  }
+
+  private checkAcks(): void {
+    const limit = this.o.ackTimeoutMs ?? 5000;
+    const now = Date.now();
+    for (const sentAt of this.inFlight.values()) {
+      if (now - sentAt > limit) {
+        this.end({ welcomed: this.welcomed, reason: `no ack within ${limit} ms` });
+        return;
+      }
+    }
+  }
+}
