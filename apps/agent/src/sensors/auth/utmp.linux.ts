@@ -53,7 +53,7 @@ function cstr(b: Buffer, off: number, len: number): string {
   return s
     .subarray(0, nul < 0 ? len : nul)
     .toString('utf8')
-    .replace(/[\u0000-\u001f\u007f]/g, '?');
+    .replace(/\p{Cc}/gu, '?');
 }
 
 function address(b: Buffer): string {
