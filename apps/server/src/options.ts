@@ -29,6 +29,8 @@ export interface ServerOptions {
   heartbeatIntervalS?: number;
   /** How often coalesced heartbeats are written, ms. @default 5000 */
   heartbeatFlushMs?: number;
+  /** Group-commit tuning of the telemetry writer (see GroupCommitWriter). */
+  ingest?: { maxDelayMs?: number; maxEvents?: number; maxQueuedBytes?: number };
   /** Where logs go. @default stderr */
   logDestination?: NodeJS.WritableStream | number;
 }
@@ -45,5 +47,7 @@ export interface RunningServer {
   storage: Storage;
   /** Live telemetry sessions (for commands and connection state). */
   sessions: SessionTable;
+  /** ingestStats counts group commits, batches, events and duplicates stored since start. */
+  ingestStats(): { commits: number; batches: number; events: number; duplicates: number; failures: number };
   close(): Promise<void>;
 }

@@ -61,6 +61,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       clock,
       logger,
       heartbeatIntervalS,
+      ...(opts.ingest ? { writer: opts.ingest } : {}),
       ...(opts.heartbeatFlushMs !== undefined ? { heartbeatFlushMs: opts.heartbeatFlushMs } : {}),
     });
     const publicHost = urlHost(opts.publicHost ?? host);
@@ -89,6 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       dataDir: opts.dataDir,
       storage,
       sessions,
+      ingestStats: () => ({ ...running.telemetry.writer.stats }),
       close() {
         closing ??= (async () => {
           await running.app.close();

@@ -16,7 +16,7 @@ export async function authenticatePeer(socket: TLSSocket, storage: Storage): Pro
   const refuse = (why: string): PalisadeError =>
     new PalisadeError('invalid_credentials', `client certificate refused: ${why}`);
   const cert = socket.getPeerCertificate?.();
-  if (!cert || !cert.raw) throw refuse('no client certificate presented');
+  if (!cert?.raw) throw refuse('no client certificate presented');
   if (!socket.authorized) throw refuse(`not issued by this server (${socket.authorizationError})`);
   const cn = Array.isArray(cert.subject?.CN) ? cert.subject.CN[0] : cert.subject?.CN;
   if (!cn || !UUID.test(cn)) throw refuse('certificate does not name an agent');

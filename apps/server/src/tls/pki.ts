@@ -1,3 +1,5 @@
+// @peculiar/x509 resolves its parts through tsyringe, which needs a Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
 import { X509Certificate as NodeX509, createHash, webcrypto } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
