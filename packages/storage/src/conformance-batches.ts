@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventSchema, toBinary } from '@palisade/protocol';
+import { create, EventBatchSchema, EventSchema, toBinary } from '@palisade/protocol';
 import { authEvent, batch, fileEvent, processEvent, T0 } from './conformance-fixtures.js';
 import { type OpenStorage, rejectsWith, seedFleet, withStorage } from './conformance-helpers.js';
 import type { Storage } from './storage.js';
@@ -138,6 +138,24 @@ export function batchConformance(open: OpenStorage): void {
         assert.ok(res.every((r) => !r.duplicate));
         assert.equal(await s.countEvents(), 20 * 10 + 20 * 11 + 20 * 12 + 5000);
         assert.equal(await s.countEvents(agents[2]!.id), 20 * 12);
+      }));
+
+    it('a batch given with its encoded body (as received) reads back the same events', () =>
+      withStorage(open, async (s) => {
+        const a = (await seedFleet(s, 1)).agents[0]!.id;
+        const events = [
+          processEvent(1),
+          fileEvent(2, '/etc/shadow'),
+          authEvent(3, 'su: FAILED SU (to root)'),
+        ];
+        const body = toBinary(EventBatchSchema, create(EventBatchSchema, { events }));
+        await s.storeBatches([{ ...batch(a, 1, events), body }]);
+        const got = (await all(s)).reverse();
+        assert.equal(got.length, 3);
+        got.forEach((e, i) => {
+          assert.deepEqual(toBinary(EventSchema, e.event), toBinary(EventSchema, events[i]!));
+        });
+        assert.equal((await s.searchEvents({ limit: 5, contains: 'FAILED SU' })).events.length, 1);
       }));
 
     it('migrate() again is a no-op that keeps every record', () =>
