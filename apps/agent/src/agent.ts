@@ -118,8 +118,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (res.policy) applyPolicy(res.policy);
     const ep = res.endpoints;
     if (
-      ep &&
-      ep.telemetryPrimaryUrl &&
+      ep?.telemetryPrimaryUrl &&
       (ep.telemetryPrimaryUrl !== identity.telemetryPrimaryUrl ||
         ep.telemetryStandbyUrl !== identity.telemetryStandbyUrl)
     ) {

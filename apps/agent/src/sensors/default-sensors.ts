@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { Logger } from '@palisade/common';
+import { createAuthSensor } from './auth/index.js';
 import type { Sensor } from './sensor.js';
 
 /** DefaultSensorOptions are what the agent tells its built-in sensors. */
@@ -13,11 +15,10 @@ export interface DefaultSensorOptions {
 }
 
 /**
- * defaultSensors builds the sensors a production agent runs. The eBPF sensor
- * (`./bpf/index.js`, createBpfSensor) and the auth sensor (`./auth/index.js`, createAuthSensor)
- * are wired in here once their modules exist in the tree; until then the agent runs with the
- * sensors passed to it explicitly.
+ * defaultSensors builds the sensors a production agent runs: the auth sensor always (it needs no
+ * kernel support). The eBPF sensor (`./bpf/index.js`, createBpfSensor) joins here, unless
+ * kernelSensor is false, once its module is in the tree.
  */
-export function defaultSensors(_opts: DefaultSensorOptions): Sensor[] {
-  return [];
+export function defaultSensors(opts: DefaultSensorOptions): Sensor[] {
+  return [createAuthSensor({ stateDir: join(opts.stateDir, 'sensors', 'auth'), logger: opts.logger })];
 }
