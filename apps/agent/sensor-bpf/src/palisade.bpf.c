@@ -34,7 +34,8 @@ __u32 cfg_tier = TIER_WORKSTATION;
 
 struct scratch {
 	struct rec_hdr h;
-	union {
+	union { /* REC_BODY_SIZE bytes: data always starts at REC_DATA_OFFSET */
+		char body_area[REC_BODY_SIZE];
 		struct exec_body exec;
 		struct exit_body exit;
 		struct net_body net;
@@ -46,6 +47,8 @@ struct scratch {
 	__u32 pos;
 	__u32 pos_start;
 };
+
+_Static_assert(__builtin_offsetof(struct scratch, data) == REC_DATA_OFFSET, "record layout");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -137,7 +140,7 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u16 kind)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-static __always_inline void submit(struct scratch *s, __u32 body_size, __u32 data_len)
+static __always_inline void submit(struct scratch *s, __u32 data_len)
 {
 	__u32 kind = s->h.kind;
 	__u64 size;
@@ -145,7 +148,7 @@ static __always_inline void submit(struct scratch *s, __u32 body_size, __u32 dat
 	/* Every record's data fits in DATA_MASK bytes (see records.h); the mask proves it to the
 	 * verifier, and the barrier stops the compiler from applying it to a copy. */
 	data_len &= DATA_MASK;
-	size = sizeof(struct rec_hdr) + body_size + data_len;
+	size = REC_DATA_OFFSET + data_len;
 	asm volatile("%[size] &= 0x7fff" : [size] "+r"(size));
 	if (size > sizeof(*s) - 8)
 		return;
@@ -316,7 +319,7 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct path cwd = BPF_CORE_READ(t, fs, pwd);
 	end = put_path(s, off, &cwd, F_PATH2_TRUNC);
 	b->cwd_len = end - off;
-	submit(s, sizeof(struct exec_body), end);
+	submit(s, end);
 	return 0;
 }
 
@@ -342,7 +345,7 @@ int on_proc_exit(void *ctx)
 	fill_hdr(&s->h, K_EXIT);
 	s->exit.exit_code = BPF_CORE_READ(t, exit_code);
 	s->exit._pad = 0;
-	submit(s, sizeof(struct exit_body), 0);
+	submit(s, 0);
 	return 0;
 }
 
@@ -413,7 +416,7 @@ int on_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		sock_tuple(&s->net, (struct sock *)ctx->skaddr);
 		clear_net(&s->net);
 		s->net.direction = 2;
-		submit(s, sizeof(struct net_body), 0);
+		submit(s, 0);
 		if (cfg_tier == TIER_SERVER)
 			bpf_map_delete_elem(&owners, &key);
 		else {
@@ -436,7 +439,7 @@ int on_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 				s->net = o->net;
 				s->net.bytes_in = BPF_CORE_READ(tp, bytes_received);
 				s->net.bytes_out = BPF_CORE_READ(tp, bytes_sent);
-				submit(s, sizeof(struct net_body), 0);
+				submit(s, 0);
 			}
 		}
 		bpf_map_delete_elem(&owners, &key);
@@ -490,7 +493,7 @@ static __always_inline int on_accept_exit(struct trace_event_raw_sys_exit *ctx)
 		o.direction = 1;
 		bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
 	}
-	submit(s, sizeof(struct net_body), 0);
+	submit(s, 0);
 	return 0;
 }
 
@@ -570,7 +573,7 @@ static __noinline int dns_send(int fd, void *name, void *buf, __u64 len)
 	if (bpf_probe_read_user(s->data, len, buf) != 0)
 		return 0;
 	s->net.payload_len = len;
-	submit(s, sizeof(struct net_body), len);
+	submit(s, len);
 	return 0;
 }
 
@@ -748,7 +751,7 @@ static __noinline int file_exit(long ret)
 		struct path p = BPF_CORE_READ(f, f_path);
 		off = put_path(s, 0, &p, F_PATH1_TRUNC);
 		b->d1_len = off;
-		submit(s, sizeof(struct file_body), off);
+		submit(s, off);
 		return 0;
 	}
 
@@ -775,7 +778,7 @@ static __noinline int file_exit(long ret)
 			off = end;
 		}
 	}
-	submit(s, sizeof(struct file_body), off);
+	submit(s, off);
 	return 0;
 }
 

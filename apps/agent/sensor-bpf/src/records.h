@@ -11,6 +11,11 @@
 #define REC_MAGIC 0x5041 /* "PA" */
 #define REC_VERSION 1
 
+/* Kernel records: a 64-byte header, a 64-byte body area (the kind's body, zero-padded), then
+ * the kind's variable data. Helper records: header and body only. */
+#define REC_BODY_SIZE 64
+#define REC_DATA_OFFSET 128
+
 /* Kernel record kinds (index into the drop counters). */
 enum rec_kind {
 	K_EXEC = 1,

@@ -1,0 +1,263 @@
+import { readFileSync } from 'node:fs';
+import { type Backoff, type Logger, silentLogger } from '@palisade/common';
+import { type Capability, CapabilitySchema, create, TelemetryKind, Tier } from '@palisade/protocol';
+import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
+import { EventMapper } from './event-mapper.js';
+import { HelperSupervisor, type HelperStatus } from './helper-supervisor.linux.js';
+import { DEFAULT_IGNORE_PATH_PREFIXES, PathFilter } from './paths.js';
+import { readBootId, readProc } from './proc-reader.linux.js';
+import { ProcessCache } from './process-cache.js';
+import { RecordStream } from './record-stream.js';
+import { type BpfRecord, KIND_NAMES, Kind, REC_VERSION } from './records.js';
+import { UserNames } from './users.js';
+
+/** BpfSensorOptions configure the eBPF sensor. */
+export interface BpfSensorOptions {
+  /** The helper binary. @default apps/agent/sensor-bpf/build/palisade-sensor */
+  helperPath?: string;
+  /** The agent's own pids: their activity, and their children's, is dropped in the kernel. */
+  ignorePids: number[];
+  /** Extra path prefixes whose file events are dropped (add the agent's state dir); added to
+   * DEFAULT_IGNORE_PATH_PREFIXES (/proc, /sys, /dev). */
+  ignorePathPrefixes?: string[];
+  tier: Tier;
+  logger?: Logger;
+  /** Process cache cap. @default 4096 */
+  processCacheSize?: number;
+  /** Kernel ring buffer size, MiB, a power of two. @default 8 */
+  ringbufMb?: number;
+  /** Restart backoff; injectable so tests need not wait. */
+  backoff?: Backoff;
+  /** How long start() waits for the helper to come up. @default 10000 */
+  startTimeoutMs?: number;
+}
+
+/** BpfSensorStats are the sensor's detailed numbers (beyond SensorCounters). */
+export interface BpfSensorStats {
+  helper: HelperStatus;
+  /** Kernel ring-buffer drops per record kind, since the sensor started. */
+  ringDrops: Record<string, number>;
+  records: number;
+  badRecords: number;
+  skippedBytes: number;
+  resyncs: number;
+  processCacheSize: number;
+}
+
+/** BpfSensor is the eBPF sensor with its test and diagnostics hooks. */
+export interface BpfSensor extends Sensor {
+  /** sync resolves true once the helper has applied every control command sent before it. */
+  sync(timeoutMs?: number): Promise<boolean>;
+  stats(): BpfSensorStats;
+}
+
+const KINDS = [TelemetryKind.PROCESS, TelemetryKind.NETFLOW, TelemetryKind.FILEMOD, TelemetryKind.DNS];
+/** A stream this broken in one helper run means the helper is broken: restart it. */
+const MAX_GARBAGE_PER_RUN = 3;
+
+function defaultHelperPath(): string {
+  return new URL('../../../sensor-bpf/build/palisade-sensor', import.meta.url).pathname;
+}
+
+function bootWallFromUptime(): number {
+  try {
+    const up = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Date.now() - up * 1000;
+  } catch {
+    return 0;
+  }
+}
+
+function tierNumber(t: Tier): number {
+  return t === Tier.SERVER ? 1 : 2;
+}
+
+class BpfSensorImpl implements BpfSensor {
+  readonly name = 'ebpf';
+  private sink: EventSink = () => {};
+  private tier: Tier;
+  private bootWallMs = bootWallFromUptime();
+  private readonly log: Logger;
+  private readonly sup: HelperSupervisor;
+  private readonly stream: RecordStream;
+  private readonly mapper: EventMapper;
+  private readonly cache: ProcessCache;
+  private emitted = 0;
+  private dropsBase = new Array<number>(16).fill(0);
+  private dropsRun = new Array<number>(16).fill(0);
+  private garbageAtRunStart = 0;
+  private syncSeq = 0;
+  private readonly acks = new Map<number, () => void>();
+  private readyWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: BpfSensorOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ sensor: 'ebpf' });
+    this.tier = opts.tier;
+    this.cache = new ProcessCache({
+      maxEntries: opts.processCacheSize ?? 4096,
+      bootId: readBootId(),
+      bootWallMs: () => this.bootWallMs,
+      readProc: (pid) => readProc(pid),
+    });
+    this.mapper = new EventMapper({
+      cache: this.cache,
+      users: new UserNames(),
+      paths: new PathFilter([...DEFAULT_IGNORE_PATH_PREFIXES, ...(opts.ignorePathPrefixes ?? [])]),
+      bootWallMs: () => this.bootWallMs,
+    });
+    this.stream = new RecordStream(
+      (r) => this.onRecord(r),
+      (msg) => this.onGarbage(msg),
+    );
+    this.sup = new HelperSupervisor({
+      path: opts.helperPath ?? defaultHelperPath(),
+      args: () => this.helperArgs(),
+      onStdout: (b) => this.stream.push(b),
+      onSpawn: () => this.onSpawn(),
+      logger: this.log,
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    });
+  }
+
+  async start(sink: EventSink): Promise<void> {
+    this.sink = sink;
+    const up = new Promise<void>((resolve) => this.readyWaiters.push(resolve));
+    this.sup.start();
+    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 10_000);
+    // Wait for the hello record or a permanent failure, polling the latter; never throw.
+    while (Date.now() < deadline) {
+      const s = this.sup.status.state;
+      if (s === 'running' || s === 'failed' || s === 'stopped') break;
+      await Promise.race([up, new Promise((r) => setTimeout(r, 50))]);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.sup.stop();
+    for (const done of this.acks.values()) done();
+    this.acks.clear();
+  }
+
+  setTier(tier: Tier): void {
+    this.tier = tier;
+    this.sup.send(`tier ${tierNumber(tier)}`);
+  }
+
+  sync(timeoutMs = 5000): Promise<boolean> {
+    const seq = ++this.syncSeq;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.acks.delete(seq);
+        resolve(false);
+      }, timeoutMs);
+      this.acks.set(seq, () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      if (!this.sup.send(`sync ${seq}`)) {
+        clearTimeout(t);
+        this.acks.delete(seq);
+        resolve(false);
+      }
+    });
+  }
+
+  capabilities(): Capability[] {
+    const st = this.sup.status;
+    let active = false;
+    let reason: string;
+    switch (st.state) {
+      case 'running':
+        active = true;
+        reason = this.sup.restarts ? `running; restarted ${this.sup.restarts} times after crashes` : '';
+        break;
+      case 'failed':
+        reason = st.reason;
+        break;
+      case 'restarting':
+        reason = `helper crashed (${st.lastExit}); restarting, ${this.sup.restarts} restarts so far`;
+        break;
+      case 'starting':
+        reason = 'helper starting';
+        break;
+      default:
+        reason = 'sensor not started';
+    }
+    return KINDS.map((kind) => create(CapabilitySchema, { kind, active, source: 'ebpf', reason }));
+  }
+
+  counters(): SensorCounters {
+    const drops = this.dropsBase.reduce((a, b) => a + b, 0) + this.dropsRun.reduce((a, b) => a + b, 0);
+    return { eventsEmitted: this.emitted, drops, restarts: this.sup.restarts };
+  }
+
+  stats(): BpfSensorStats {
+    const ringDrops: Record<string, number> = {};
+    for (const [k, name] of Object.entries(KIND_NAMES)) {
+      const i = Number(k);
+      ringDrops[name] = (this.dropsBase[i] ?? 0) + (this.dropsRun[i] ?? 0);
+    }
+    return {
+      helper: this.sup.status,
+      ringDrops,
+      ...this.stream.stats,
+      processCacheSize: this.cache.size,
+    };
+  }
+
+  private helperArgs(): string[] {
+    const args = ['--tier', String(tierNumber(this.tier)), '--ringbuf-mb', String(this.opts.ringbufMb ?? 8)];
+    for (const pid of this.opts.ignorePids) args.push('--ignore', String(pid));
+    return args;
+  }
+
+  private onSpawn(): void {
+    this.stream.reset();
+    for (let i = 0; i < 16; i++) this.dropsBase[i] = (this.dropsBase[i] ?? 0) + (this.dropsRun[i] ?? 0);
+    this.dropsRun.fill(0);
+    this.garbageAtRunStart = this.stream.stats.resyncs + this.stream.stats.badRecords;
+  }
+
+  private onGarbage(msg: string): void {
+    const s = this.stream.stats;
+    const inRun = s.resyncs + s.badRecords - this.garbageAtRunStart;
+    if (inRun <= MAX_GARBAGE_PER_RUN) this.log.warn({ detail: msg }, 'corrupt record from the eBPF helper');
+    if (inRun === MAX_GARBAGE_PER_RUN) this.sup.kill('corrupt record stream');
+  }
+
+  private onRecord(r: BpfRecord): void {
+    switch (r.kind) {
+      case Kind.Hello:
+        if (r.version !== REC_VERSION) {
+          this.log.error({ version: r.version }, 'eBPF helper speaks another record version');
+          this.sup.kill('record version mismatch');
+          return;
+        }
+        this.bootWallMs = r.realtimeMinusBoottimeNs / 1e6;
+        this.sup.ready();
+        for (const w of this.readyWaiters.splice(0)) w();
+        return;
+      case Kind.Stats:
+        this.bootWallMs = r.realtimeMinusBoottimeNs / 1e6;
+        this.dropsRun = r.drops.slice(0, 16);
+        return;
+      case Kind.Ack: {
+        const done = this.acks.get(r.seq);
+        this.acks.delete(r.seq);
+        done?.();
+        return;
+      }
+    }
+    // The kernel applies a tier change asynchronously; drop what it let through meanwhile.
+    if (this.tier === Tier.SERVER && (r.kind === Kind.Exit || r.kind === Kind.Close)) return;
+    const ev = this.mapper.map(r);
+    if (!ev) return;
+    this.emitted++;
+    this.sink(ev);
+  }
+}
+
+/** createBpfSensor builds the eBPF sensor. It never throws: problems show in capabilities(). */
+export function createBpfSensor(opts: BpfSensorOptions): BpfSensor {
+  return new BpfSensorImpl(opts);
+}

@@ -1,0 +1,198 @@
+import {
+  create,
+  type Event,
+  EventSchema,
+  type Process,
+  ProcessSchema,
+  type User,
+  UserSchema,
+} from '@palisade/protocol';
+import { parseDnsQuestion } from './dns.js';
+import type { PathFilter } from './paths.js';
+import type { ProcessCache, ProcessEntry } from './process-cache.js';
+import { type ExecRecord, type ExitRecord, type FileRecord, Kind, type NetRecord } from './records.js';
+import type { UserNames } from './users.js';
+
+/** MapperContext is what the mapper needs besides the record. */
+export interface MapperContext {
+  cache: ProcessCache;
+  users: UserNames;
+  paths: PathFilter;
+  /** Wall-clock ms at boot: event time = bootWallMs + record time. */
+  bootWallMs: () => number;
+}
+
+const AT_REMOVEDIR = 0x200;
+
+/**
+ * EventMapper turns helper records into OCSF-shaped wire Events, enriching each with the acting
+ * process from the process cache. Mapping:
+ * - exec → Process Activity 1007 Launch (1); exit → Terminate (2) with exit_code (128 + signal
+ *   and exit_signal for a process killed by a signal).
+ * - connect → Network Activity 4001 Open (1), direction Outbound (2); accept → Open (1), Inbound
+ *   (1); close → Close (2) with traffic bytes; src is the side that initiated.
+ * - DNS query → DNS Activity 4003 Query (1) with the first question.
+ * - open for write → File System Activity 1001: Create (1) when the open created the file,
+ *   Update (3) when it opened an existing file for writing or truncation; unlink → Delete (4);
+ *   rename → Rename (5) with file (old) and file_result (new).
+ * Returns null for records that yield no event (an ignored path, an unparseable DNS payload).
+ */
+export class EventMapper {
+  constructor(private readonly ctx: MapperContext) {}
+
+  map(r: ExecRecord | ExitRecord | NetRecord | FileRecord): Event | null {
+    switch (r.kind) {
+      case Kind.Exec:
+        return this.exec(r);
+      case Kind.Exit:
+        return this.exit(r);
+      case Kind.Open:
+      case Kind.Unlink:
+      case Kind.Rename:
+        return this.file(r);
+      case Kind.Dns:
+        return this.dns(r);
+      default:
+        return this.net(r);
+    }
+  }
+
+  private time(tsNs: number): bigint {
+    return BigInt(Math.round(this.ctx.bootWallMs() + tsNs / 1e6));
+  }
+
+  private user(e: ProcessEntry): User {
+    return create(UserSchema, {
+      uid: String(e.uid),
+      name: this.ctx.users.name(e.uid),
+      gid: e.gid,
+      euid: e.euid,
+      egid: e.egid,
+      auid: e.auid,
+    });
+  }
+
+  /** process renders a cache entry (with its parent) as a wire Process. */
+  private process(e: ProcessEntry, tid = 0): Process {
+    const p = this.ctx.cache.parentOf(e);
+    return create(ProcessSchema, {
+      pid: e.pid,
+      tid,
+      uid: e.uniqueId,
+      name: e.name,
+      path: e.path,
+      cmdLine: e.cmdLine,
+      argv: e.argv,
+      argvTruncated: e.argvTruncated,
+      cwd: e.cwd,
+      createdTimeMs: BigInt(e.createdTimeMs),
+      user: this.user(e),
+      ppid: e.ppid,
+      cgroupId: e.cgroupId,
+      sessionId: e.sessionId === 0xffffffff ? 0 : e.sessionId,
+      tty: e.tty,
+      ...(p
+        ? {
+            parent: create(ProcessSchema, {
+              pid: p.pid,
+              uid: p.uniqueId,
+              name: p.name,
+              path: p.path,
+              cmdLine: p.cmdLine,
+            }),
+          }
+        : {}),
+    });
+  }
+
+  private exec(r: ExecRecord): Event {
+    const e = this.ctx.cache.fromExec(r);
+    return create(EventSchema, {
+      classUid: 1007,
+      activityId: 1,
+      timeMs: this.time(r.tsNs),
+      severityId: 1,
+      process: this.process(e, r.tid),
+    });
+  }
+
+  private exit(r: ExitRecord): Event {
+    const e = this.ctx.cache.lookup(r);
+    e.exited = true;
+    return create(EventSchema, {
+      classUid: 1007,
+      activityId: 2,
+      timeMs: this.time(r.tsNs),
+      severityId: 1,
+      process: this.process(e),
+      exitCode: r.signal ? 128 + r.signal : r.status,
+      hasExitCode: true,
+      exitSignal: r.signal,
+    });
+  }
+
+  private net(r: NetRecord): Event {
+    const local = { ip: r.localIp, port: r.localPort };
+    const remote = { ip: r.remoteIp, port: r.remotePort };
+    const inbound = r.direction === 1;
+    return create(EventSchema, {
+      classUid: 4001,
+      activityId: r.kind === Kind.Close ? 2 : 1,
+      timeMs: this.time(r.tsNs),
+      severityId: 1,
+      process: this.process(this.ctx.cache.lookup(r)),
+      srcEndpoint: inbound ? remote : local,
+      dstEndpoint: inbound ? local : remote,
+      connectionInfo: {
+        protocolNum: 6,
+        protocolName: 'tcp',
+        directionId: inbound ? 1 : 2,
+        protocolVerId: r.family,
+      },
+      ...(r.kind === Kind.Close
+        ? { traffic: { bytesIn: BigInt(r.bytesIn), bytesOut: BigInt(r.bytesOut) } }
+        : {}),
+    });
+  }
+
+  private dns(r: NetRecord): Event | null {
+    const q = parseDnsQuestion(r.payload);
+    if (!q) return null;
+    return create(EventSchema, {
+      classUid: 4003,
+      activityId: 1,
+      timeMs: this.time(r.tsNs),
+      severityId: 1,
+      process: this.process(this.ctx.cache.lookup(r)),
+      srcEndpoint: { ip: r.localIp, port: r.localPort },
+      dstEndpoint: { ip: r.remoteIp, port: r.remotePort },
+      connectionInfo: { protocolNum: 17, protocolName: 'udp', directionId: 2, protocolVerId: r.family },
+      query: { hostname: q.hostname, type: q.type, class: q.class, packetUid: q.id },
+    });
+  }
+
+  private file(r: FileRecord): Event | null {
+    const paths = this.ctx.paths;
+    if (r.kind === Kind.Rename ? paths.ignored(r.path) && paths.ignored(r.newPath) : paths.ignored(r.path)) {
+      return null;
+    }
+    const activityId = r.kind === Kind.Open ? (r.created ? 1 : 3) : r.kind === Kind.Unlink ? 4 : 5;
+    const isDir = r.kind === Kind.Unlink && (r.openFlags & AT_REMOVEDIR) !== 0;
+    return create(EventSchema, {
+      classUid: 1001,
+      activityId,
+      timeMs: this.time(r.tsNs),
+      severityId: 1,
+      process: this.process(this.ctx.cache.lookup(r), r.tid),
+      file: { path: r.path, name: basename(r.path), typeId: isDir ? 2 : 1 },
+      ...(r.kind === Kind.Rename
+        ? { fileResult: { path: r.newPath, name: basename(r.newPath), typeId: 1 } }
+        : {}),
+    });
+  }
+}
+
+function basename(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? p : p.slice(i + 1);
+}

@@ -1,0 +1,37 @@
+/**
+ * componentsToPath turns the path components the kernel walked (leaf to root, each
+ * NUL-terminated, in b[start, end)) into an absolute path. No component means "/".
+ */
+export function componentsToPath(b: Buffer, start: number, end: number): string {
+  if (end <= start) return '/';
+  const parts = b.toString('utf8', start, end).split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  parts.reverse();
+  return `/${parts.join('/')}`;
+}
+
+/** DEFAULT_IGNORE_PATH_PREFIXES are pseudo file systems whose "files" are not file modifications. */
+export const DEFAULT_IGNORE_PATH_PREFIXES: readonly string[] = ['/proc', '/sys', '/dev'];
+
+/**
+ * PathFilter decides whether a file path is under one of the ignored prefixes. A prefix matches
+ * itself and everything below it ("/proc" matches "/proc/1/x", not "/procfoo").
+ */
+export class PathFilter {
+  private readonly prefixes: string[];
+
+  constructor(prefixes: readonly string[]) {
+    this.prefixes = prefixes
+      .filter((p) => p.startsWith('/'))
+      .map((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p));
+  }
+
+  /** ignored says whether `path` is under an ignored prefix. */
+  ignored(path: string): boolean {
+    for (const p of this.prefixes) {
+      if (p === '/') return true;
+      if (path === p || (path.startsWith(p) && path.charCodeAt(p.length) === 47)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * records.ts decodes the binary records the eBPF helper writes (layouts in
+ * apps/agent/sensor-bpf/src/records.h — change both together). Decoding never throws on bad
+ * input: it returns a RecordError naming what was wrong, so the stream can count it and resync.
+ */
+import { componentsToPath } from './paths.js';
+
+/** REC_MAGIC starts every record ("PA", little-endian). */
+export const REC_MAGIC = 0x5041;
+/** REC_VERSION is the record layout version the helper announces in its hello record. */
+export const REC_VERSION = 1;
+/** HEADER_SIZE is the size of the common record header. */
+export const HEADER_SIZE = 64;
+/** DATA_OFFSET is where a kernel record's variable data starts. */
+export const DATA_OFFSET = 128;
+/** MAX_RECORD_SIZE bounds a record; anything larger is garbage. */
+export const MAX_RECORD_SIZE = DATA_OFFSET + 20480;
+
+/** Kind numbers a record may carry. */
+export const Kind = {
+  Exec: 1,
+  Exit: 2,
+  Connect: 3,
+  Accept: 4,
+  Close: 5,
+  Dns: 6,
+  Open: 7,
+  Unlink: 8,
+  Rename: 9,
+  Hello: 100,
+  Stats: 101,
+  Ack: 102,
+} as const;
+
+/** KIND_NAMES names the kernel kinds, indexed by number (for drop counters and logs). */
+export const KIND_NAMES: Record<number, string> = {
+  1: 'exec',
+  2: 'exit',
+  3: 'connect',
+  4: 'accept',
+  5: 'close',
+  6: 'dns',
+  7: 'open',
+  8: 'unlink',
+  9: 'rename',
+};
+
+const F_ARGV_TRUNC = 1;
+const F_PATH1_TRUNC = 2;
+const F_PATH2_TRUNC = 4;
+const F_CREATED = 8;
+const F_ABS1 = 16;
+const F_ABS2 = 32;
+
+/** RecordHeader is what every kernel record says about the acting thread. */
+export interface RecordHeader {
+  kind: number;
+  /** CLOCK_BOOTTIME nanoseconds, as a double (exact to well under a millisecond). */
+  tsNs: number;
+  /** Thread-group leader start time, CLOCK_BOOTTIME ns. */
+  startNs: number;
+  pid: number;
+  tid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  flags: number;
+  comm: string;
+}
+
+export interface ExecRecord extends RecordHeader {
+  kind: 1;
+  euid: number;
+  egid: number;
+  auid: number;
+  sessionId: number;
+  cgroupId: bigint;
+  argv: string[];
+  argvTruncated: boolean;
+  exe: string;
+  cwd: string;
+  tty: string;
+}
+
+export interface ExitRecord extends RecordHeader {
+  kind: 2;
+  /** Exit status (0..255) when the process exited by itself. */
+  status: number;
+  /** Signal number when the process was killed by a signal, else 0. */
+  signal: number;
+}
+
+export interface NetRecord extends RecordHeader {
+  kind: 3 | 4 | 5 | 6;
+  family: 4 | 6;
+  protocol: number;
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** 1 inbound, 2 outbound. */
+  direction: number;
+  payload: Buffer;
+}
+
+export interface FileRecord extends RecordHeader {
+  kind: 7 | 8 | 9;
+  openFlags: number;
+  created: boolean;
+  /** Absolute path (for rename: the old name). Best effort, see README. */
+  path: string;
+  /** Rename only: the new name. */
+  newPath: string;
+  truncated: boolean;
+}
+
+export interface HelloRecord {
+  kind: 100;
+  version: number;
+  helperPid: number;
+  realtimeMinusBoottimeNs: number;
+  ringbufBytes: number;
+}
+
+export interface StatsRecord {
+  kind: 101;
+  realtimeMinusBoottimeNs: number;
+  drops: number[];
+  emitted: number[];
+}
+
+export interface AckRecord {
+  kind: 102;
+  seq: number;
+}
+
+/** BpfRecord is any decoded record. */
+export type BpfRecord =
+  | ExecRecord
+  | ExitRecord
+  | NetRecord
+  | FileRecord
+  | HelloRecord
+  | StatsRecord
+  | AckRecord;
+
+/** RecordError describes a record that could not be decoded. */
+export class RecordError extends Error {
+  override name = 'RecordError';
+}
+
+function u64(b: Buffer, off: number): number {
+  return b.readUInt32LE(off + 4) * 4294967296 + b.readUInt32LE(off);
+}
+
+function s64(b: Buffer, off: number): number {
+  return b.readInt32LE(off + 4) * 4294967296 + b.readUInt32LE(off);
+}
+
+function cstr(b: Buffer, start: number, end: number): string {
+  const z = b.indexOf(0, start);
+  return b.toString('utf8', start, z < 0 || z > end ? end : z);
+}
+
+function ip(b: Buffer, off: number, family: number): string {
+  if (family === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  const parts: string[] = [];
+  for (let i = 0; i < 16; i += 2) parts.push(b.readUInt16BE(off + i).toString(16));
+  const s = parts.join(':');
+  // Compress the longest run of zero groups, as inet_ntop does.
+  const runs = s.match(/(?:^|:)0(?::0)+(?::|$)/g);
+  if (!runs) return s;
+  const longest = runs.reduce((a, c) => (c.length > a.length ? c : a));
+  return s.replace(longest, '::');
+}
+
+function header(b: Buffer): RecordHeader {
+  return {
+    kind: b.readUInt16LE(2),
+    tsNs: u64(b, 8),
+    startNs: u64(b, 16),
+    pid: b.readUInt32LE(24),
+    tid: b.readUInt32LE(28),
+    ppid: b.readUInt32LE(32),
+    uid: b.readUInt32LE(36),
+    gid: b.readUInt32LE(40),
+    flags: b.readUInt32LE(44),
+    comm: cstr(b, 48, 64),
+  };
+}
+
+function need(b: Buffer, size: number, what: string): void {
+  if (b.length < size) throw new RecordError(`${what} record of ${b.length} bytes is shorter than ${size}`);
+}
+
+function span(b: Buffer, start: number, len: number, what: string): number {
+  if (start + len > b.length) throw new RecordError(`${what} runs past the end of the record`);
+  return start + len;
+}
+
+/** decodeRecord decodes one complete record (its size already checked against its header). */
+export function decodeRecord(b: Buffer): BpfRecord {
+  need(b, HEADER_SIZE, 'any');
+  const kind = b.readUInt16LE(2);
+  switch (kind) {
+    case Kind.Exec:
+      return decodeExec(b);
+    case Kind.Exit: {
+      need(b, HEADER_SIZE + 8, 'exit');
+      const code = b.readUInt32LE(64);
+      return { ...header(b), kind: 2, status: (code >> 8) & 0xff, signal: code & 0x7f };
+    }
+    case Kind.Connect:
+    case Kind.Accept:
+    case Kind.Close:
+    case Kind.Dns:
+      return decodeNet(b);
+    case Kind.Open:
+    case Kind.Unlink:
+    case Kind.Rename:
+      return decodeFile(b);
+    case Kind.Hello:
+      need(b, HEADER_SIZE + 24, 'hello');
+      return {
+        kind: 100,
+        version: b.readUInt32LE(64),
+        helperPid: b.readUInt32LE(68),
+        realtimeMinusBoottimeNs: s64(b, 72),
+        ringbufBytes: b.readUInt32LE(80),
+      };
+    case Kind.Stats: {
+      need(b, HEADER_SIZE + 8 + 16 * 16, 'stats');
+      const drops: number[] = [];
+      const emitted: number[] = [];
+      for (let i = 0; i < 16; i++) {
+        drops.push(u64(b, 72 + i * 8));
+        emitted.push(u64(b, 200 + i * 8));
+      }
+      return { kind: 101, realtimeMinusBoottimeNs: s64(b, 64), drops, emitted };
+    }
+    case Kind.Ack:
+      need(b, HEADER_SIZE + 8, 'ack');
+      return { kind: 102, seq: b.readUInt32LE(64) };
+    default:
+      throw new RecordError(`unknown record kind ${kind}`);
+  }
+}
+
+function decodeExec(b: Buffer): ExecRecord {
+  need(b, DATA_OFFSET, 'exec');
+  const argvLen = b.readUInt16LE(88);
+  const exeLen = b.readUInt16LE(90);
+  const cwdLen = b.readUInt16LE(92);
+  const argvEnd = span(b, DATA_OFFSET, argvLen, 'exec argv');
+  const exeEnd = span(b, argvEnd, exeLen, 'exec exe path');
+  const cwdEnd = span(b, exeEnd, cwdLen, 'exec cwd path');
+  const h = header(b);
+  // argv is NUL-separated with a trailing NUL; a truncated copy may end mid-argument.
+  let argvText = b.toString('utf8', DATA_OFFSET, argvEnd);
+  if (argvText.endsWith('\0')) argvText = argvText.slice(0, -1);
+  const argv = argvText === '' ? [] : argvText.split('\0');
+  return {
+    ...h,
+    kind: 1,
+    euid: b.readUInt32LE(64),
+    egid: b.readUInt32LE(68),
+    auid: b.readUInt32LE(72),
+    sessionId: b.readUInt32LE(76),
+    cgroupId: b.readBigUInt64LE(80),
+    argv,
+    argvTruncated: (h.flags & F_ARGV_TRUNC) !== 0,
+    exe: componentsToPath(b, argvEnd, exeEnd),
+    cwd: componentsToPath(b, exeEnd, cwdEnd),
+    tty: cstr(b, 96, 128),
+  };
+}
+
+function decodeNet(b: Buffer): NetRecord {
+  need(b, DATA_OFFSET, 'network');
+  const fam = b.readUInt16LE(64);
+  if (fam !== 2 && fam !== 10) throw new RecordError(`network record with address family ${fam}`);
+  const family = fam === 2 ? 4 : 6;
+  const payloadLen = b.readUInt16LE(122);
+  const end = span(b, DATA_OFFSET, payloadLen, 'network payload');
+  return {
+    ...header(b),
+    kind: b.readUInt16LE(2) as NetRecord['kind'],
+    family,
+    protocol: b.readUInt16LE(66),
+    localPort: b.readUInt16LE(68),
+    remotePort: b.readUInt16LE(70),
+    localIp: ip(b, 72, family),
+    remoteIp: ip(b, 88, family),
+    bytesIn: u64(b, 104),
+    bytesOut: u64(b, 112),
+    direction: b[120] ?? 0,
+    payload: b.subarray(DATA_OFFSET, end),
+  };
+}
+
+function decodeFile(b: Buffer): FileRecord {
+  need(b, DATA_OFFSET, 'file');
+  const h = header(b);
+  const n1 = b.readUInt16LE(68);
+  const d1 = b.readUInt16LE(70);
+  const n2 = b.readUInt16LE(72);
+  const d2 = b.readUInt16LE(74);
+  const n1End = span(b, DATA_OFFSET, n1, 'file name');
+  const d1End = span(b, n1End, d1, 'file directory');
+  const n2End = span(b, d1End, n2, 'new file name');
+  const d2End = span(b, n2End, d2, 'new file directory');
+  let path: string;
+  if (h.kind === Kind.Open) path = componentsToPath(b, n1End, d1End);
+  else
+    path = joinName(cstr(b, DATA_OFFSET, n1End), h.flags & F_ABS1 ? '' : componentsToPath(b, n1End, d1End));
+  const newPath =
+    h.kind === Kind.Rename
+      ? joinName(cstr(b, d1End, n2End), h.flags & F_ABS2 ? '' : componentsToPath(b, n2End, d2End))
+      : '';
+  return {
+    ...h,
+    kind: h.kind as FileRecord['kind'],
+    openFlags: b.readUInt32LE(64),
+    created: (h.flags & F_CREATED) !== 0,
+    path,
+    newPath,
+    truncated: (h.flags & (F_PATH1_TRUNC | F_PATH2_TRUNC)) !== 0,
+  };
+}
+
+function joinName(name: string, dir: string): string {
+  if (name.startsWith('/')) return normalize(name);
+  return normalize(`${dir}/${name}`);
+}
+
+/** normalize resolves `.`, `..` and repeated slashes lexically (symlinks are not followed). */
+export function normalize(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return `/${out.join('/')}`;
+}
