@@ -1,0 +1,241 @@
+// End to end with real programs (needs root: it adds users, a sudoers file, mount namespaces,
+// and starts rsyslogd and sshd). The programs log through a private rsyslogd whose /dev/log
+// exists only in a mount namespace this test creates, so the machine's logging is untouched;
+// sshd also writes the machine's real /var/log/btmp, which the sensor follows for dedup.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Event } from '@palisade/protocol';
+import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
+import {
+  allowSudo,
+  createTestUser,
+  inPty,
+  removeTestUser,
+  type Sshd,
+  type SyslogNamespace,
+  sshLogin,
+  startSshd,
+  startSyslogNamespace,
+  type TestUser,
+} from './e2e-harness.linux.js';
+import { sleep, tempDir, waitFor } from './test-helpers.js';
+
+describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
+  const tmp = tempDir('palisade-auth-e2e-');
+  const cleanups: Array<() => unknown> = [];
+  let ns: SyslogNamespace;
+  let sshd: Sshd;
+  let alice: TestUser;
+  let bob: TestUser;
+  let sensor: AuthSensor;
+  let classic: AuthSensor;
+  const events: Event[] = [];
+  const classicEvents: Event[] = [];
+
+  before(async () => {
+    assert.equal(process.getuid?.(), 0, 'this test needs root');
+    cleanups.push(() => tmp.remove());
+    ns = await startSyslogNamespace(tmp.dir);
+    cleanups.push(() => ns.stop());
+    alice = await createTestUser();
+    cleanups.push(() => removeTestUser(alice));
+    bob = await createTestUser();
+    cleanups.push(() => removeTestUser(bob));
+    cleanups.push(allowSudo(alice, ['/usr/bin/id']));
+    sshd = await startSshd(ns, tmp.dir);
+    cleanups.push(() => sshd.stop());
+    sensor = createAuthSensor({
+      stateDir: join(tmp.dir, 'state'),
+      logPaths: [ns.rfc3339Log],
+      wtmpPath: '/var/log/wtmp',
+      btmpPath: '/var/log/btmp',
+      pollMs: 500,
+      dedupWindowMs: 3000,
+    });
+    await sensor.start((e) => events.push(e));
+    cleanups.push(() => sensor.stop());
+    classic = createAuthSensor({
+      stateDir: join(tmp.dir, 'state-classic'),
+      logPaths: [ns.classicLog],
+      wtmpPath: null,
+      btmpPath: null,
+      pollMs: 500,
+    });
+    await classic.start((e) => classicEvents.push(e));
+    cleanups.push(() => classic.stop());
+  });
+
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  const ours = (list: Event[]) =>
+    list.filter((e) => [alice.name, bob.name].some((n) => e.user?.name === n || e.actorUser?.name === n));
+  const find = (pred: (e: Event) => boolean, what: string) =>
+    waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
+
+  it('su with a wrong password gives a failed account switch with the original line', async () => {
+    const r = await inPty(ns, 'wrong-password', [
+      'runuser',
+      '-u',
+      alice.name,
+      '--',
+      'su',
+      bob.name,
+      '-c',
+      'true',
+    ]);
+    assert.notEqual(r.code, 0, r.out);
+    const e = await find(
+      (x) => x.serviceName === 'su' && x.statusId === 2 && x.rawData.includes('FAILED SU'),
+      'FAILED SU',
+    );
+    assert.equal(e.activityId, 7);
+    assert.equal(e.user?.name, bob.name);
+    assert.equal(e.actorUser?.name, alice.name);
+    assert.match(
+      e.rawData,
+      new RegExp(`su\\[\\d+\\]: FAILED SU \\(to ${bob.name}\\) ${alice.name} on pts/\\d+$`),
+    );
+    assert.ok(e.process && e.process.pid > 0);
+    const pam = await find(
+      (x) => x.serviceName === 'su' && x.rawData.includes('pam_unix(su:auth)'),
+      'pam_unix(su:auth)',
+    );
+    assert.equal(pam.statusId, 2);
+    assert.equal(pam.user?.name, bob.name);
+  });
+
+  it('su with the right password gives a successful account switch', async () => {
+    const r = await inPty(ns, bob.password, [
+      'runuser',
+      '-u',
+      alice.name,
+      '--',
+      'su',
+      bob.name,
+      '-c',
+      'true',
+    ]);
+    assert.equal(r.code, 0, r.out);
+    const e = await find((x) => x.serviceName === 'su' && x.statusId === 1, 'successful su');
+    assert.equal(e.activityId, 7);
+    assert.equal(e.user?.name, bob.name);
+    assert.equal(e.actorUser?.name, alice.name);
+    assert.match(e.rawData, new RegExp(`: \\(to ${bob.name}\\) ${alice.name} on pts/\\d+$`));
+  });
+
+  it('sudo failure and success carry the users and the command', async () => {
+    const bad = await inPty(ns, 'wrong-password', [
+      'runuser',
+      '-u',
+      alice.name,
+      '--',
+      'sudo',
+      '-k',
+      '/usr/bin/id',
+    ]);
+    assert.notEqual(bad.code, 0, bad.out);
+    const f = await find(
+      (x) => x.serviceName === 'sudo' && x.rawData.includes('incorrect password attempt'),
+      'sudo failure',
+    );
+    assert.equal(f.statusId, 2);
+    assert.equal(f.activityId, 7);
+    assert.equal(f.user?.name, 'root');
+    assert.equal(f.actorUser?.name, alice.name);
+    assert.equal(f.command, '/usr/bin/id');
+    assert.equal(f.statusDetail, '1 incorrect password attempt');
+    const good = await inPty(ns, alice.password, [
+      'runuser',
+      '-u',
+      alice.name,
+      '--',
+      'sudo',
+      '-k',
+      '/usr/bin/id',
+      '-u',
+    ]);
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, /\b0\b/);
+    const s = await find((x) => x.serviceName === 'sudo' && x.statusId === 1, 'sudo success');
+    assert.equal(s.user?.name, 'root');
+    assert.equal(s.actorUser?.name, alice.name);
+    assert.equal(s.command, '/usr/bin/id -u');
+    assert.match(s.process?.tty ?? '', /^pts\/\d+$/);
+  });
+
+  it('sshd failed and accepted password logins carry user, address, port and method', async () => {
+    const bad = await sshLogin(sshd.port, alice.name, 'wrong-password');
+    assert.notEqual(bad.code, 0, bad.out);
+    const f = await find(
+      (x) => x.serviceName === 'sshd' && x.rawData.includes('Failed password'),
+      'sshd failure',
+    );
+    assert.equal(f.statusId, 2);
+    assert.equal(f.activityId, 1);
+    assert.equal(f.user?.name, alice.name);
+    assert.equal(f.srcEndpoint?.ip, '127.0.0.1');
+    assert.ok((f.srcEndpoint?.port ?? 0) > 0);
+    assert.equal(f.authProtocol, 'password');
+    assert.equal(f.isRemote, true);
+    assert.equal(f.logonTypeId, 10);
+    const good = await sshLogin(sshd.port, alice.name, alice.password);
+    assert.equal(good.code, 0, good.out);
+    const a = await find((x) => x.serviceName === 'sshd' && x.statusId === 1, 'sshd accepted');
+    assert.equal(a.user?.name, alice.name);
+    assert.equal(a.srcEndpoint?.ip, '127.0.0.1');
+    assert.equal(a.authProtocol, 'password');
+    assert.match(
+      a.rawData,
+      new RegExp(`sshd\\[\\d+\\]: Accepted password for ${alice.name} from 127\\.0\\.0\\.1 port \\d+ ssh2$`),
+    );
+  });
+
+  it('an unknown ssh user is reported as invalid', async () => {
+    const ghost = `${alice.name}x`;
+    const r = await sshLogin(sshd.port, ghost, 'whatever');
+    assert.notEqual(r.code, 0);
+    const e = await find((x) => x.user?.name === ghost && x.rawData.includes('Invalid user'), 'invalid user');
+    assert.equal(e.statusId, 2);
+    assert.equal(e.statusDetail, 'invalid user');
+    await find(
+      (x) => x.user?.name === ghost && x.rawData.includes('Failed password for invalid user'),
+      'failed invalid',
+    );
+  });
+
+  it('btmp records of those failures are deduplicated against the log lines', async () => {
+    // Let every held btmp record reach its dedup deadline.
+    await sleep(3500);
+    const fromBtmp = events.filter((e) => e.rawData.startsWith('btmp:') && e.rawData.includes(alice.name));
+    assert.deepEqual(
+      fromBtmp.map((e) => e.rawData),
+      [],
+    );
+    assert.ok(sensor.stats().deduplicated >= 2, `deduplicated ${sensor.stats().deduplicated}`);
+    const cap = sensor.capabilities()[0];
+    assert.equal(cap?.active, true);
+    assert.match(cap?.source ?? '', /auth\.log/);
+  });
+
+  it('the classic timestamp format yields the same events', async () => {
+    await waitFor(
+      () => ours(classicEvents).length === ours(events.filter((e) => !e.rawData.startsWith('wtmp:'))).length,
+      10_000,
+      'classic events',
+    );
+    const key = (e: Event) =>
+      `${e.serviceName}|${e.activityId}|${e.statusId}|${e.user?.name}|${e.actorUser?.name}|${e.srcEndpoint?.ip ?? ''}|${e.command}`;
+    assert.deepEqual(
+      ours(classicEvents).map(key),
+      ours(events.filter((e) => !e.rawData.startsWith('wtmp:'))).map(key),
+    );
+    for (const e of ours(classicEvents)) assert.match(e.rawData, /^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d /);
+    // Classic stamps have whole seconds and local time; they agree with RFC 3339 to the second.
+    const first = ours(events)[0]!;
+    const firstClassic = ours(classicEvents)[0]!;
+    assert.ok(Math.abs(Number(first.timeMs) - Number(firstClassic.timeMs)) < 1000);
+  });
+});
