@@ -40,7 +40,7 @@ const BUILD_DEBS = [
   'make',
   'pkg-config',
 ];
-const TEST_DEBS = ['openssh-server', 'sudo', 'iproute2', 'nftables', 'sshpass', 'procps', 'rsyslog'];
+const TEST_DEBS = ['openssh-server', 'sudo', 'iproute2', 'nftables', 'sshpass', 'procps', 'rsyslog', 'python3'];
 // Only the endpoint-overhead benchmark needs auditd: it compares the agent with it side by side.
 const BENCH_DEBS = ['auditd'];
 
