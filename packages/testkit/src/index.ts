@@ -12,3 +12,4 @@ export {
 export { makeProcessEvent, type ProcessEventOptions } from './events.js';
 export { prepareBatch, prepareFrame, batchClientFrame, type PreparedBatch } from './batch-frame.js';
 export { httpsRequest, type HttpsOptions, type HttpsResult } from './https-request.js';
+export { OcsfValidator, OCSF_DIR } from './ocsf-validator.js';
