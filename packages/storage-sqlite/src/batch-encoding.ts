@@ -1,13 +1,16 @@
 import { create, EventBatchSchema, searchText, toBinary } from '@palisade/protocol';
 import { PalisadeError } from '@palisade/common';
 import type { IncomingBatch } from '@palisade/storage';
-import { compressSync } from 'lz4-napi';
 import { EVENTS_PER_BATCH_ID } from './event-id.js';
 
 const MAX_SEQ = 2n ** 63n - 1n;
 
-/** PreparedBatch is a batch turned into the column values of its rows. */
-export interface PreparedBatch {
+/**
+ * BatchRow is a batch turned into the column values of its rows, except that the body is still
+ * uncompressed (compression happens where the write happens, possibly on the writer thread).
+ * Plain data only, so it can be posted to a worker.
+ */
+export interface BatchRow {
   agentId: string;
   seq: bigint;
   receivedAt: number;
@@ -18,15 +21,16 @@ export interface PreparedBatch {
   kinds: string;
   /** searchText of every event, newline-separated. */
   text: string;
-  /** The EventBatch protobuf, LZ4 block-compressed; empty for an empty batch. */
-  body: Buffer;
+  /** The EventBatch protobuf; null for an empty batch. */
+  body: Uint8Array | null;
 }
 
 /**
- * prepareBatch validates a batch and computes what its rows hold. It runs before the write
- * transaction so that the transaction (and the lock) is as short as possible.
+ * describeBatch validates a batch and computes what its rows hold. It runs before the write
+ * transaction so that the transaction (and the write lock) is as short as possible, and nothing is
+ * written when any batch of a call is invalid.
  */
-export function prepareBatch(b: IncomingBatch): PreparedBatch {
+export function describeBatch(b: IncomingBatch): BatchRow {
   if (typeof b.seq !== 'bigint' || b.seq < 1n || b.seq > MAX_SEQ) {
     throw new PalisadeError(
       'validation_failed',
@@ -55,20 +59,16 @@ export function prepareBatch(b: IncomingBatch): PreparedBatch {
   }
   let kindText = ' ';
   for (const k of kinds) kindText += `${Math.floor(k / 1000)}.${k % 1000} `;
-  let body: Buffer = Buffer.alloc(0);
-  if (events.length > 0) {
-    const raw = b.body ?? toBinary(EventBatchSchema, create(EventBatchSchema, { events }));
-    body = compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
-  }
+  const empty = events.length === 0;
   return {
     agentId: b.agentId,
     seq: b.seq,
     receivedAt: b.receivedAt,
     count: events.length,
-    minTime: events.length ? minTime : null,
-    maxTime: events.length ? maxTime : null,
+    minTime: empty ? null : minTime,
+    maxTime: empty ? null : maxTime,
     kinds: kindText,
     text: texts.join('\n'),
-    body,
+    body: empty ? null : (b.body ?? toBinary(EventBatchSchema, create(EventBatchSchema, { events }))),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * raw-insert.bench compares the event storage layouts on this machine (a benchmark, not a test):
  * it stores N realistic process events in batches of 500 through SqliteStorage (a batch per row)
+ * in several modes, through bare SQL with the rows prepared beforehand (the limit SQLite sets),
  * and through the row-per-event alternative, then times searches over them. Prints a table; the
  * last line is one JSON object with the headline figures.
  *
@@ -9,9 +10,11 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { create, EventBatchSchema, type Event, OcsfClass, toBinary } from '@palisade/protocol';
 import { conformanceFixtures as fx, type IncomingBatch } from '@palisade/storage';
-import { prepareBatch } from './batch-encoding.js';
+import { compressSync } from 'lz4-napi';
+import { describeBatch } from './batch-encoding.js';
 import { benchProcessEvent } from './bench-events.js';
 import { openDatabase } from './database.js';
 import { openSqliteStorage, type SqliteStorage } from './index.js';
@@ -29,7 +32,7 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
 const pool = Array.from({ length: POOL }, (_, i) => benchProcessEvent(i, BASE_MS));
 const agentIds = Array.from({ length: AGENTS }, (_, i) => `agent-${i}`);
 
-/** The batch stream: every agent sends batches in turn; one needle and one auth event sit in the middle. */
+/** The batch stream: agents send batches in turn; one needle and one auth event sit in the middle. */
 function* batches(withBody: boolean): Generator<IncomingBatch> {
   const nBatches = Math.ceil(TOTAL / BATCH);
   for (let b = 0; b < nBatches; b++) {
@@ -59,10 +62,10 @@ async function seedAgents(s: SqliteStorage): Promise<void> {
   for (const id of agentIds) await s.createAgent(fx.agentFixture('g', 'k', { id }));
 }
 
-function chunks<T>(it: Iterable<T>, n: number): T[][] {
+function chunks<T>(xs: Iterable<T>, n: number): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
-  for (const x of it) {
+  for (const x of xs) {
     cur.push(x);
     if (cur.length === n) {
       out.push(cur);
@@ -84,39 +87,71 @@ function timeMs(fn: () => unknown, repeat = 5): number {
   return (seconds(t0) * 1000) / repeat;
 }
 
-const rows: { scenario: string; eventsPerSec: number; note: string }[] = [];
+interface Row {
+  scenario: string;
+  eventsPerSec: number;
+  mainUsPerEvent: number | null;
+  note: string;
+}
+const rows: Row[] = [];
 const dbSize = (p: string) => statSync(p).size + (statSync(`${p}-wal`, { throwIfNoEntry: false })?.size ?? 0);
 
-async function storageScenario(name: string, perTx: number, withBody: boolean): Promise<SqliteStorage> {
-  const path = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.sqlite`);
-  const s = await openSqliteStorage({ path });
-  await seedAgents(s);
-  const calls = chunks(batches(withBody), perTx);
-  const t0 = process.hrtime.bigint();
-  for (const c of calls) await s.storeBatches(c);
-  const dt = seconds(t0);
-  const n = await s.countEvents();
-  rows.push({
-    scenario: name,
-    eventsPerSec: Math.round(n / dt),
-    note: `${n} events, ${perTx} batch(es)/commit, ${(dbSize(path) / n).toFixed(0)} B/event on disk`,
-  });
-  return s;
+interface Mode {
+  name: string;
+  perCommit: number;
+  withBody: boolean;
+  writerThread: boolean;
+  inFlight: number;
 }
 
-/** Bare SQL: the same rows and indexes, prepared beforehand: the limit SQLite itself sets. */
+/** Stores the stream through SqliteStorage; `inFlight` calls overlap as the server's pipeline would. */
+async function storageScenario(m: Mode, keepOpen = false): Promise<SqliteStorage | undefined> {
+  const path = join(dir, `${m.name.replace(/[^a-z0-9]+/gi, '-')}.sqlite`);
+  const s = await openSqliteStorage({ path, writerThread: m.writerThread });
+  await seedAgents(s);
+  const calls = chunks(batches(m.withBody), m.perCommit);
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = process.hrtime.bigint();
+  const inFlight = new Set<Promise<unknown>>();
+  for (const c of calls) {
+    const p: Promise<unknown> = s.storeBatches(c).then(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= m.inFlight) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const dt = seconds(t0);
+  const elu = performance.eventLoopUtilization(elu0);
+  const n = await s.countEvents();
+  rows.push({
+    scenario: m.name,
+    eventsPerSec: Math.round(n / dt),
+    mainUsPerEvent: Number(((elu.active * 1000) / n).toFixed(2)),
+    note: `${m.perCommit} batch(es)/commit, ${(dbSize(path) / n).toFixed(0)} B/event on disk`,
+  });
+  if (keepOpen) return s;
+  await s.close();
+  return undefined;
+}
+
+/** Bare SQL: the same rows and indexes, encoded and compressed beforehand: SQLite and fsync only. */
 async function bareScenario(): Promise<void> {
   const path = join(dir, 'bare.sqlite');
-  const s = await openSqliteStorage({ path });
+  const s = await openSqliteStorage({ path, writerThread: false });
   await seedAgents(s);
-  const prepared = chunks([...batches(true)].map(prepareBatch), GROUP_COMMIT);
   await s.close();
+  const prepared = chunks(
+    [...batches(true)].map((b) => {
+      const r = describeBatch(b);
+      return { ...r, body: compressSync(Buffer.from(r.body!)) };
+    }),
+    GROUP_COMMIT,
+  );
   const db = openDatabase(path);
   const ins = db.prepare(
     'INSERT INTO batches (agent_id, seq, received_at, event_count, min_time, max_time, kinds) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const insD = db.prepare('INSERT INTO batch_events (batch_id, search_text, body) VALUES (?, ?, ?)');
-  const tx = db.transaction((bs: ReturnType<typeof prepareBatch>[]) => {
+  const tx = db.transaction((bs: (typeof prepared)[0]) => {
     for (const b of bs) {
       const r = ins.run(b.agentId, b.seq, b.receivedAt, b.count, b.minTime, b.maxTime, b.kinds);
       insD.run(r.lastInsertRowid, b.text, b.body);
@@ -124,69 +159,95 @@ async function bareScenario(): Promise<void> {
   });
   const t0 = process.hrtime.bigint();
   for (const c of prepared) tx.immediate(c);
-  const dt = seconds(t0);
   rows.push({
     scenario: 'bare SQL, batch per row',
-    eventsPerSec: Math.round(TOTAL / dt),
-    note: 'rows encoded beforehand; SQLite + fsync only',
+    eventsPerSec: Math.round(TOTAL / seconds(t0)),
+    mainUsPerEvent: null,
+    note: `${GROUP_COMMIT} batches/commit, rows encoded and compressed beforehand`,
   });
   db.close();
 }
 
-async function main(): Promise<void> {
-  console.log(`storing ${TOTAL} process events, batches of ${BATCH}, ${AGENTS} agents, db in ${dir}`);
-  const single = await storageScenario('storage, 1 batch/commit', 1, false);
-  await single.close();
-  const grouped = await storageScenario('storage, group commit', GROUP_COMMIT, false);
-  const withBody = await storageScenario('storage, group commit, body given', GROUP_COMMIT, true);
-  await withBody.close();
-  await bareScenario();
-
+/** The alternative layout: a row per event, each with its own protobuf BLOB and three indexes. */
+function rowScenario(): RowLayout {
   const rowPath = join(dir, 'rows.sqlite');
   const rowDb = openDatabase(rowPath);
-  const rowLayout = new RowLayout(rowDb);
-  const rowCalls = chunks(
+  const layout = new RowLayout(rowDb);
+  const calls = chunks(
     [...batches(false)].map((b) => ({ agentId: b.agentId, seq: Number(b.seq), events: b.events })),
     GROUP_COMMIT,
   );
   const t0 = process.hrtime.bigint();
-  for (const c of rowCalls) rowLayout.store(c);
-  const rowRate = Math.round(TOTAL / seconds(t0));
+  for (const c of calls) layout.store(c);
   rows.push({
     scenario: 'row per event (alternative)',
-    eventsPerSec: rowRate,
-    note: `group commit, 3 indexes, ${(dbSize(rowPath) / TOTAL).toFixed(0)} B/event on disk`,
+    eventsPerSec: Math.round(TOTAL / seconds(t0)),
+    mainUsPerEvent: null,
+    note: `${GROUP_COMMIT} batches/commit, 3 indexes, ${(dbSize(rowPath) / TOTAL).toFixed(0)} B/event on disk`,
   });
+  return layout;
+}
+
+async function main(): Promise<void> {
+  console.log(`storing ${TOTAL} process events, batches of ${BATCH}, ${AGENTS} agents, db in ${dir}`);
+  const base = { withBody: false, writerThread: false, inFlight: 1 };
+  await storageScenario({ ...base, name: 'storage, 1 batch/commit', perCommit: 1 });
+  await storageScenario({ ...base, name: 'storage, group commit', perCommit: GROUP_COMMIT });
+  await storageScenario({
+    ...base,
+    name: 'storage, group commit, body given',
+    perCommit: GROUP_COMMIT,
+    withBody: true,
+  });
+  const main = (await storageScenario(
+    {
+      name: 'storage, body given, writer thread, 2 in flight',
+      perCommit: GROUP_COMMIT,
+      withBody: true,
+      writerThread: true,
+      inFlight: 2,
+    },
+    true,
+  ))!;
+  await bareScenario();
+  const rowLayout = rowScenario();
 
   const search = {
-    containsRare: timeMs(() => grouped.searchEvents({ limit: 100, contains: NEEDLE })),
-    containsCommon: timeMs(() => grouped.searchEvents({ limit: 100, contains: 'worker.py' })),
-    containsNone: timeMs(() => grouped.searchEvents({ limit: 100, contains: 'absent-text-xyz' })),
-    rareClass: timeMs(() => grouped.searchEvents({ limit: 100, classUid: OcsfClass.Authentication })),
-    byAgent: timeMs(() => grouped.searchEvents({ limit: 100, agentId: 'agent-7' })),
-    rowContainsRare: timeMs(() => rowLayout.contains(NEEDLE, 100)),
-    rowContainsNone: timeMs(() => rowLayout.contains('absent-text-xyz', 100)),
+    containsRare: timeMs(() => main.searchEvents({ limit: 100, contains: NEEDLE })),
+    containsCommon: timeMs(() => main.searchEvents({ limit: 100, contains: 'worker.py' })),
+    containsNone: timeMs(() => main.searchEvents({ limit: 100, contains: 'absent-text-xyz' })),
+    rareClass: timeMs(() => main.searchEvents({ limit: 100, classUid: OcsfClass.Authentication })),
+    byAgent: timeMs(() => main.searchEvents({ limit: 100, agentId: 'agent-7' })),
+    timeWindow: timeMs(() => main.searchEvents({ limit: 100, fromMs: BASE_MS + 1000, toMs: BASE_MS + 1100 })),
+    rowLayoutContainsRare: timeMs(() => rowLayout.contains(NEEDLE, 100)),
+    rowLayoutContainsNone: timeMs(() => rowLayout.contains('absent-text-xyz', 100)),
   };
-  const found = await grouped.searchEvents({ limit: 100, contains: NEEDLE });
+  const found = await main.searchEvents({ limit: 100, contains: NEEDLE });
   if (found.events.length !== 1)
     throw new Error(`needle search found ${found.events.length} events, expected 1`);
-  await grouped.close();
-  rowDb.close();
+  await main.close();
+  rowLayout.close();
 
-  console.log('\nscenario                                   events/s  note');
-  for (const r of rows)
-    console.log(`${r.scenario.padEnd(42)} ${String(r.eventsPerSec).padStart(9)}  ${r.note}`);
+  console.log('\nscenario                                          events/s  main-thread µs/event  note');
+  for (const r of rows) {
+    console.log(
+      `${r.scenario.padEnd(48)} ${String(r.eventsPerSec).padStart(9)}  ${String(r.mainUsPerEvent ?? '-').padStart(20)}  ${r.note}`,
+    );
+  }
   console.log(`\nsearch over ${TOTAL} events (ms per query, limit 100)`);
-  for (const [k, v] of Object.entries(search)) console.log(`${k.padEnd(20)} ${v.toFixed(2).padStart(9)}`);
+  for (const [k, v] of Object.entries(search)) console.log(`${k.padEnd(24)} ${v.toFixed(2).padStart(9)}`);
   rmSync(dir, { recursive: true, force: true });
+  const rate = (name: string) => rows.find((r) => r.scenario.startsWith(name))!.eventsPerSec;
   console.log(
     JSON.stringify({
       events: TOTAL,
-      storeEventsPerSec: rows[1]!.eventsPerSec,
-      storeSingleBatchEventsPerSec: rows[0]!.eventsPerSec,
-      storeWithBodyEventsPerSec: rows[2]!.eventsPerSec,
-      bareSqlEventsPerSec: rows[3]!.eventsPerSec,
-      rowPerEventEventsPerSec: rowRate,
+      storeEventsPerSec: rate('storage, body given, writer thread'),
+      storeMainThreadUsPerEvent: rows[3]!.mainUsPerEvent,
+      storeInlineBodyGivenEventsPerSec: rate('storage, group commit, body given'),
+      storeInlineEncodingEventsPerSec: rate('storage, group commit'),
+      storeSingleBatchCommitEventsPerSec: rate('storage, 1 batch/commit'),
+      bareSqlEventsPerSec: rate('bare SQL'),
+      rowPerEventEventsPerSec: rate('row per event'),
       searchMs: Object.fromEntries(Object.entries(search).map(([k, v]) => [k, Number(v.toFixed(2))])),
     }),
   );

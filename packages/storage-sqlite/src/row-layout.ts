@@ -55,6 +55,10 @@ export class RowLayout {
     this.tx.immediate(batches);
   }
 
+  close(): void {
+    this.db.close();
+  }
+
   /** contains returns up to `limit` event ids whose search text holds `text`, newest first. */
   contains(text: string, limit: number): number[] {
     return this.db

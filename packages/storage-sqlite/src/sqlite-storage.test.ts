@@ -14,7 +14,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const freshPath = () => join(dir, `db-${++n}.sqlite`);
 
-runStorageConformance('sqlite', () => openSqliteStorage({ path: freshPath() }));
+runStorageConformance('sqlite, writer thread', () => openSqliteStorage({ path: freshPath() }));
+runStorageConformance('sqlite, inline writes', () =>
+  openSqliteStorage({ path: freshPath(), writerThread: false }),
+);
 
 describe('sqlite specifics', () => {
   it('sets WAL, synchronous=FULL, foreign keys and a busy timeout', async () => {
@@ -81,16 +84,17 @@ describe('sqlite specifics', () => {
     );
   });
 
-  it('keeps everything acknowledged when the writing process is killed right after the ack (SIGKILL)', async () => {
-    const path = freshPath();
-    const child = join(dir, 'writer.mjs');
-    const url = new URL('./index.js', import.meta.url).href;
-    const storageUrl = import.meta.resolve('@palisade/storage');
-    writeFileSync(
-      child,
-      `import { openSqliteStorage } from ${JSON.stringify(url)};
+  for (const writerThread of [true, false]) {
+    it(`keeps everything acknowledged when the writing process is killed right after the ack (SIGKILL, writerThread=${writerThread})`, async () => {
+      const path = freshPath();
+      const child = join(dir, `writer-${writerThread}.mjs`);
+      const url = new URL('./index.js', import.meta.url).href;
+      const storageUrl = import.meta.resolve('@palisade/storage');
+      writeFileSync(
+        child,
+        `import { openSqliteStorage } from ${JSON.stringify(url)};
        import { conformanceFixtures as fx } from ${JSON.stringify(storageUrl)};
-       const s = await openSqliteStorage({ path: process.argv[2] });
+       const s = await openSqliteStorage({ path: process.argv[2], writerThread: process.argv[3] === 'true' });
        const g = fx.groupFixture({ id: 'g1' }); await s.createGroup(g);
        const k = fx.keyFixture('g1', { id: 'k1' }); await s.createKey(k);
        await s.createAgent(fx.agentFixture('g1', 'k1', { id: 'a1' }));
@@ -99,35 +103,38 @@ describe('sqlite specifics', () => {
          process.stdout.write('acked ' + seq + '\\n');
        }
        process.kill(process.pid, 'SIGKILL');`,
-    );
-    const proc = spawn(process.execPath, [child, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const signal = await new Promise<string | null>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        reject(new Error('writer did not finish in 30 s'));
-      }, 30_000);
-      proc.on('exit', (_code, sig) => {
-        clearTimeout(timer);
-        resolve(sig);
+      );
+      const proc = spawn(process.execPath, [child, path, String(writerThread)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const signal = await new Promise<string | null>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          proc.kill('SIGKILL');
+          reject(new Error('writer did not finish in 30 s'));
+        }, 30_000);
+        proc.on('exit', (_code, sig) => {
+          clearTimeout(timer);
+          resolve(sig);
+        });
+      });
+      assert.equal(signal, 'SIGKILL');
+      assert.match(out, /acked 20\n$/);
+      const s = await openSqliteStorage({ path });
+      try {
+        assert.equal(await s.countEvents('a1'), 1000);
+        assert.equal(await s.lastSeq('a1'), 20n);
+        const found = await s.searchEvents({ limit: 10, contains: '/srv/data/run-2049' });
+        assert.equal(found.events.length, 1);
+        assert.equal((await s.storeBatches([fx.batch('a1', 20, [])]))[0]!.duplicate, true);
+      } finally {
+        await s.close();
+      }
     });
-    assert.equal(signal, 'SIGKILL');
-    assert.match(out, /acked 20\n$/);
-    const s = await openSqliteStorage({ path });
-    try {
-      assert.equal(await s.countEvents('a1'), 1000);
-      assert.equal(await s.lastSeq('a1'), 20n);
-      const found = await s.searchEvents({ limit: 10, contains: '/srv/data/run-2049' });
-      assert.equal(found.events.length, 1);
-      assert.equal((await s.storeBatches([fx.batch('a1', 20, [])]))[0]!.duplicate, true);
-    } finally {
-      await s.close();
-    }
-  });
+  }
 
   it('a failed write leaves the storage serving: the next good write succeeds', async () => {
     const s = await openSqliteStorage({ path: freshPath() });

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { type Clock, type Logger, silentLogger, systemClock } from '@palisade/common';
+import { type Clock, type Logger, PalisadeError, silentLogger, systemClock } from '@palisade/common';
 import type {
   AgentRecord,
   ApiTokenRecord,
@@ -13,7 +13,8 @@ import type {
   Storage,
 } from '@palisade/storage';
 import { Agents, type TouchUpdate } from './agents.js';
-import { BatchStore } from './batch-store.js';
+import { describeBatch } from './batch-encoding.js';
+import { BatchWriter } from './batch-writer.js';
 import { openDatabase } from './database.js';
 import { searchEvents } from './event-search.js';
 import { Groups } from './groups.js';
@@ -21,6 +22,7 @@ import { Keys } from './keys.js';
 import { migrate } from './migrations.js';
 import { Statements } from './statements.js';
 import { Tokens } from './tokens.js';
+import { WriterThread } from './writer-client.js';
 
 /** SqliteStorageOptions configures `openSqliteStorage`. */
 export interface SqliteStorageOptions {
@@ -30,6 +32,11 @@ export interface SqliteStorageOptions {
   clock?: Clock;
   /** @default silentLogger */
   logger?: Logger;
+  /**
+   * Write event batches on a worker thread with its own connection, so that compression, inserts
+   * and the fsync of each commit do not block the caller's event loop. @default true
+   */
+  writerThread?: boolean;
 }
 
 /**
@@ -43,7 +50,7 @@ export class SqliteStorage implements Storage {
   private readonly keys: Keys;
   private readonly agents: Agents;
   private readonly tokens: Tokens;
-  private readonly batches: BatchStore;
+  private readonly inlineWriter: BatchWriter | undefined;
 
   constructor(
     /** The underlying connection, for tests and maintenance tools. */
@@ -51,19 +58,22 @@ export class SqliteStorage implements Storage {
     private readonly path: string,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly writerThread: WriterThread | undefined,
   ) {
     this.st = new Statements(db);
     this.groups = new Groups(this.st);
     this.keys = new Keys(this.st);
     this.agents = new Agents(this.st);
     this.tokens = new Tokens(this.st);
-    this.batches = new BatchStore(db, this.st);
+    this.inlineWriter = writerThread ? undefined : new BatchWriter(db, this.st);
   }
 
   async migrate(): Promise<void> {
     migrate(this.db, this.path, this.clock, this.logger);
   }
+  /** close waits for pending batch writes, then closes both connections. Calling it again is a no-op. */
   async close(): Promise<void> {
+    await this.writerThread?.close();
     if (this.db.open) this.db.close();
   }
 
@@ -141,7 +151,10 @@ export class SqliteStorage implements Storage {
   }
 
   async storeBatches(batches: IncomingBatch[]): Promise<BatchResult[]> {
-    return this.batches.store(batches);
+    if (!this.db.open) throw new PalisadeError('unavailable', 'storage is closed');
+    // Validation, search text and encoding happen here, before anything is written.
+    const rows = batches.map(describeBatch);
+    return this.writerThread ? this.writerThread.write(rows) : this.inlineWriter!.write(rows);
   }
   async lastSeq(agentId: string): Promise<bigint> {
     const row = this.st
@@ -175,11 +188,17 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sql
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   const db = openDatabase(opts.path);
+  let writer: WriterThread | undefined;
   try {
     migrate(db, opts.path, clock, logger);
+    if (opts.writerThread ?? true) {
+      writer = new WriterThread(opts.path);
+      await writer.ready;
+    }
   } catch (err) {
+    await writer?.close();
     db.close();
     throw err;
   }
-  return new SqliteStorage(db, opts.path, clock, logger);
+  return new SqliteStorage(db, opts.path, clock, logger, writer);
 }
