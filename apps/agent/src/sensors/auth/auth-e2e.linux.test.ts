@@ -9,6 +9,7 @@ import type { Event } from '@palisade/protocol';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import {
   allowSudo,
+  authorizeKey,
   createTestUser,
   inPty,
   removeTestUser,
@@ -167,7 +168,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
   });
 
   it('sshd failed and accepted password logins carry user, address, port and method', async () => {
-    const bad = await sshLogin(sshd.port, alice.name, 'wrong-password');
+    const bad = await sshLogin({ port: sshd.port, user: alice.name, password: 'wrong-password' });
     assert.notEqual(bad.code, 0, bad.out);
     const f = await find(
       (x) => x.serviceName === 'sshd' && x.rawData.includes('Failed password'),
@@ -181,7 +182,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     assert.equal(f.authProtocol, 'password');
     assert.equal(f.isRemote, true);
     assert.equal(f.logonTypeId, 10);
-    const good = await sshLogin(sshd.port, alice.name, alice.password);
+    const good = await sshLogin({ port: sshd.port, user: alice.name, password: alice.password });
     assert.equal(good.code, 0, good.out);
     const a = await find((x) => x.serviceName === 'sshd' && x.statusId === 1, 'sshd accepted');
     assert.equal(a.user?.name, alice.name);
@@ -195,7 +196,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
 
   it('an unknown ssh user is reported as invalid', async () => {
     const ghost = `${alice.name}x`;
-    const r = await sshLogin(sshd.port, ghost, 'whatever');
+    const r = await sshLogin({ port: sshd.port, user: ghost, password: 'whatever' });
     assert.notEqual(r.code, 0);
     const e = await find((x) => x.user?.name === ghost && x.rawData.includes('Invalid user'), 'invalid user');
     assert.equal(e.statusId, 2);
@@ -204,6 +205,19 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
       (x) => x.user?.name === ghost && x.rawData.includes('Failed password for invalid user'),
       'failed invalid',
     );
+  });
+
+  it('a public-key login over IPv6 carries the method, the key and the IPv6 address', async () => {
+    const key = await authorizeKey(tmp.dir, bob.name);
+    const r = await sshLogin({ port: sshd.port, user: bob.name, host: '::1', identity: key });
+    assert.equal(r.code, 0, r.out);
+    const e = await find(
+      (x) => x.user?.name === bob.name && x.serviceName === 'sshd' && x.statusId === 1,
+      'publickey',
+    );
+    assert.equal(e.authProtocol, 'publickey');
+    assert.equal(e.srcEndpoint?.ip, '::1');
+    assert.match(e.statusDetail, /^ED25519 SHA256:/);
   });
 
   it('btmp records of those failures are deduplicated against the log lines', async () => {

@@ -18,6 +18,8 @@ export function run(
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
+    // A program that exits without reading its input must not fail the caller with EPIPE.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(opts.input ?? '');
   });
 }
@@ -210,6 +212,10 @@ export async function startSshd(ns: SyslogNamespace, dir: string): Promise<Sshd>
     [
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
+      'ListenAddress [::1]',
+      // The test's key files live under /tmp, which StrictModes would reject.
+      'StrictModes no',
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}/%u`,
       `HostKey ${key}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
       'UsePAM yes',
@@ -220,6 +226,9 @@ export async function startSshd(ns: SyslogNamespace, dir: string): Promise<Sshd>
       '',
     ].join('\n'),
   );
+  // sshd reads authorized keys as the user: the path must be traversable and readable by it.
+  chmodSync(dir, 0o711);
+  mkdirSync(join(dir, 'authorized_keys'), { recursive: true, mode: 0o755 });
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const child = spawn('nsenter', ['-t', String(ns.pid), '-m', '--', '/usr/sbin/sshd', '-D', '-f', conf], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -252,32 +261,67 @@ export async function startSshd(ns: SyslogNamespace, dir: string): Promise<Sshd>
   return { port, stop };
 }
 
-/** sshLogin tries a password login with sshpass and ssh, running `id -u` on success. */
-export function sshLogin(port: number, user: string, password: string) {
-  return run(
-    'sshpass',
-    [
-      '-p',
-      password,
-      'ssh',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'PreferredAuthentications=password',
-      '-o',
-      'PubkeyAuthentication=no',
-      '-o',
-      'NumberOfPasswordPrompts=1',
-      '-o',
-      'ConnectTimeout=10',
-      '-p',
-      String(port),
-      `${user}@127.0.0.1`,
-      'id',
-      '-u',
-    ],
-    { timeoutMs: 30_000 },
-  );
+/** SshLogin says how the test client logs in. */
+export interface SshLogin {
+  port: number;
+  user: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Password login through sshpass. */
+  password?: string;
+  /** Public-key login with this private key file. */
+  identity?: string;
+}
+
+/** sshLogin logs in with ssh (password via sshpass, or a key) and runs `id -u`. */
+export function sshLogin(o: SshLogin) {
+  const common = [
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'ConnectTimeout=10',
+  ];
+  const auth = o.identity
+    ? [
+        '-o',
+        'PreferredAuthentications=publickey',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
+        '-i',
+        o.identity,
+      ]
+    : [
+        '-o',
+        'PreferredAuthentications=password',
+        '-o',
+        'PubkeyAuthentication=no',
+        '-o',
+        'NumberOfPasswordPrompts=1',
+      ];
+  const ssh = [
+    'ssh',
+    ...common,
+    ...auth,
+    '-p',
+    String(o.port),
+    `${o.user}@${o.host ?? '127.0.0.1'}`,
+    'id',
+    '-u',
+  ];
+  return o.identity
+    ? run(ssh[0]!, ssh.slice(1), { timeoutMs: 30_000 })
+    : run('sshpass', ['-p', o.password ?? '', ...ssh], { timeoutMs: 30_000 });
+}
+
+/** authorizeKey makes a key pair in `dir` and lets `user` log in with it; returns the private key. */
+export async function authorizeKey(dir: string, user: string): Promise<string> {
+  const key = join(dir, `client_key_${user}`);
+  const gen = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  if (gen.code !== 0) throw new Error(`ssh-keygen failed: ${gen.out}`);
+  writeFileSync(join(dir, 'authorized_keys', user), readFileSync(`${key}.pub`), { mode: 0o644 });
+  return key;
 }
