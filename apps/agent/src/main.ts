@@ -89,7 +89,8 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     agent = await startAgent({
       stateDir: v['state-dir'] ?? cfg.stateDir ?? DEFAULT_STATE_DIR,
       serverUrl: v.server ?? cfg.server,
-      registrationKey: v['registration-key'] ?? process.env.PALISADE_REGISTRATION_KEY ?? cfg.registrationKey,
+      // An empty environment variable counts as unset.
+      registrationKey: v['registration-key'] || process.env.PALISADE_REGISTRATION_KEY || cfg.registrationKey,
       caPem: readCa(v.ca ?? cfg.ca),
       tier,
       kernelSensor: !v['no-kernel-sensor'] && cfg.kernelSensor !== false,

@@ -1,0 +1,127 @@
+// `palisade agent` as a real process (runAgentCommand): flags, config, clear fatal errors,
+// SIGHUP reload and a clean SIGTERM stop, against the real server.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type RunningServer, startServer } from '@palisade/server';
+import { readKey, tempDir, waitFor } from './agent-harness.test-util.js';
+
+const fixture = fileURLToPath(new URL('./main.fixture.js', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  output(): string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [fixture, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PALISADE_REGISTRATION_KEY: '', ...env },
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, output: () => out, exit };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what} took over ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function server(t: { after(fn: () => Promise<void>): void }): Promise<RunningServer> {
+  const srv = await startServer({
+    dataDir: tempDir('palisade-agent-main-srv-'),
+    registrationPort: 0,
+    telemetryPort: 0,
+    logLevel: 'silent',
+  });
+  t.after(() => srv.close());
+  return srv;
+}
+
+test('an unknown config key is a clear error naming the key, exit code 2', async () => {
+  const cfg = join(tempDir('palisade-agent-main-'), 'agent.yaml');
+  writeFileSync(cfg, 'server: https://127.0.0.1:1\nregistrationKee: x\n');
+  const r = run(['--config', cfg, '--state-dir', tempDir('palisade-agent-main-')]);
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(r.output(), /palisade agent: .*agent\.yaml: unknown key "registrationKee"/);
+});
+
+test('an unknown flag and a bad --tier are clear errors', async () => {
+  let r = run(['--state-dir', tempDir('palisade-agent-main-'), '--bogus']);
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(r.output(), /Unknown option '--bogus'/);
+  r = run(['--state-dir', tempDir('palisade-agent-main-'), '--tier', 'laptop']);
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(r.output(), /--tier must be "server" or "workstation", got "laptop"/);
+});
+
+test('an unregistered agent without a registration key says what is missing', async () => {
+  const r = run(['--server', 'https://127.0.0.1:1', '--state-dir', tempDir('palisade-agent-main-')]);
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(
+    r.output(),
+    /not registered yet: give a registration key \(--registration-key, PALISADE_REGISTRATION_KEY/,
+  );
+});
+
+test('a wrong registration key is refused with the reason, exit code 2', async (t) => {
+  const srv = await server(t);
+  const ca = join(tempDir('palisade-agent-main-'), 'ca.pem');
+  writeFileSync(ca, srv.caPem);
+  const r = run(
+    ['--server', srv.registrationUrl, '--ca', ca, '--state-dir', tempDir('palisade-agent-main-')],
+    {
+      PALISADE_REGISTRATION_KEY: 'prk_not_a_key',
+    },
+  );
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(r.output(), /registration refused \(invalid_registration_key\)/);
+  assert.ok(!r.output().includes('prk_not_a_key'), 'the key is not echoed to the log');
+});
+
+test('registers from the config file, reloads the tier on SIGHUP, stops cleanly on SIGTERM', async (t) => {
+  const srv = await server(t);
+  const dir = tempDir('palisade-agent-main-');
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, srv.caPem);
+  const cfg = join(dir, 'agent.yaml');
+  const base = `server: ${srv.registrationUrl}\nca: ${ca}\nregistrationKey: ${readKey(srv.dataDir)}\nstateDir: ${join(dir, 'state')}\n`;
+  writeFileSync(cfg, `${base}tier: workstation\n`);
+  const r = run(['--config', cfg, '--no-kernel-sensor', '--log-level', 'debug']);
+  t.after(() => {
+    r.child.kill('SIGKILL');
+  });
+  await waitFor(
+    'the agent to connect',
+    () => {
+      if (r.child.exitCode !== null) throw new Error(`agent exited ${r.child.exitCode}: ${r.output()}`);
+      return /telemetry session open/.test(r.output());
+    },
+    30_000,
+  );
+  assert.equal((await srv.storage.listAgents()).length, 1);
+  writeFileSync(cfg, `${base}tier: server\n`);
+  r.child.kill('SIGHUP');
+  await waitFor('the tier change', () => /"tier":"server".*telemetry tier changed/.test(r.output()), 10_000);
+  r.child.kill('SIGTERM');
+  assert.equal(await withTimeout(r.exit, 15_000, 'clean stop'), 0);
+  assert.match(r.output(), /agent stopped/);
+});
