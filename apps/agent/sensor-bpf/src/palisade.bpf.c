@@ -365,8 +365,8 @@ static __always_inline void sock_tuple(struct net_body *n, struct sock *sk)
 		BPF_CORE_READ_INTO((__u32 *)n->laddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)n->raddr, sk, __sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(n->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(n->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(n->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(n->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 }
 
