@@ -19,6 +19,7 @@ export class WriterThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
+  private closing = false;
   private readonly exited: Promise<void>;
   /** ready resolves once the writer thread has opened the database, rejects if it could not. */
   readonly ready: Promise<void>;
@@ -46,6 +47,7 @@ export class WriterThread {
 
   /** write posts the rows to the writer thread and resolves with their results once committed. */
   write(rows: BatchRow[]): Promise<BatchResult[]> {
+    if (this.closing) return Promise.reject(new PalisadeError('unavailable', 'storage is closed'));
     if (this.failure) {
       return Promise.reject(
         new PalisadeError('unavailable', `storage writer is not running: ${this.failure.message}`),
@@ -61,7 +63,9 @@ export class WriterThread {
 
   /** close lets pending writes finish, then closes the writer's connection and ends the thread. */
   async close(): Promise<void> {
-    if (!this.failure) {
+    if (!this.failure && !this.closing) {
+      // Stay referenced until the thread has exited, so the process waits for pending writes.
+      this.closing = true;
       this.worker.ref();
       this.worker.postMessage({ type: 'close' } satisfies WriterRequest);
     }
@@ -72,7 +76,7 @@ export class WriterThread {
     const p = this.pending.get(reply.id);
     if (!p) return;
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0 && !this.closing) this.worker.unref();
     if ('results' in reply) {
       p.resolve(reply.results);
       return;
