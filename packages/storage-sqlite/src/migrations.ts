@@ -103,29 +103,37 @@ export function schemaVersion(db: Database.Database): number {
   return row.v ?? 0;
 }
 
-function refuseNewer(version: number, path: string): void {
-  if (version > SCHEMA_VERSION) {
+function refuseNewer(version: number, known: number, path: string): void {
+  if (version > known) {
     throw new PalisadeError(
       'internal',
-      `database ${path} has schema version ${version}, newer than the newest this Palisade build knows (${SCHEMA_VERSION}); run a newer Palisade or restore a matching backup`,
-      { path, schemaVersion: version, supported: SCHEMA_VERSION },
+      `database ${path} has schema version ${version}, newer than the newest this Palisade build knows (${known}); run a newer Palisade or restore a matching backup`,
+      { path, schemaVersion: version, supported: known },
     );
   }
 }
 
 /**
  * migrate applies every migration newer than the database's version, each in its own IMMEDIATE
- * transaction (so two processes starting at once cannot both apply it), and refuses a database
- * written by a newer build rather than guess at its layout. Running it again is a no-op.
+ * transaction (so two processes starting at once cannot both apply it, and a failing migration
+ * leaves nothing half-applied), and refuses a database written by a newer build rather than guess
+ * at its layout. Running it again is a no-op. `migrations` is the schema history (tests pass their own).
  */
-export function migrate(db: Database.Database, path: string, clock: Clock, logger: Logger): void {
-  refuseNewer(schemaVersion(db), path);
+export function migrate(
+  db: Database.Database,
+  path: string,
+  clock: Clock,
+  logger: Logger,
+  migrations: readonly Migration[] = MIGRATIONS,
+): void {
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  refuseNewer(schemaVersion(db), known, path);
   db.exec(CREATE_TABLE);
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const m of MIGRATIONS) {
+  for (const m of migrations) {
     const applied = db.transaction(() => {
       const current = schemaVersion(db);
-      refuseNewer(current, path);
+      refuseNewer(current, known, path);
       if (current >= m.version) return false;
       db.exec(m.sql);
       record.run(m.version, m.name, clock.now());
