@@ -3,7 +3,10 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type Event, TelemetryKind, Tier, toOcsf } from '@palisade/protocol';
+import { toAuthEvent } from './auth-event.js';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
+import type { AuthSource } from './auth-source.js';
+import { parseAuthLine } from './parse-auth-line.js';
 import { sleep, tempDir, waitFor } from './test-helpers.js';
 import { encodeUtmpRecord, UtmpType } from './utmp.linux.js';
 
@@ -234,6 +237,35 @@ describe('createAuthSensor', () => {
     sensor.setTier(Tier.SERVER);
     appendFileSync(paths.log, `${T} su[3]: (to root) b on pts/1\n`);
     await waitFor(() => events.length === 2);
+  });
+
+  it('runs a plugged-in source (e.g. a future journald reader) beside the built-in ones', async () => {
+    files();
+    let emitFn: ((e: Event) => void) | null = null;
+    let stopped = false;
+    const journald: AuthSource = {
+      name: 'journald',
+      origin: 'log',
+      start: (emit) => {
+        emitFn = emit;
+      },
+      stop: () => {
+        stopped = true;
+      },
+      status: () => ({ active: true, reason: '' }),
+      stats: () => ({ read: 1, events: 1, ignored: 0, truncated: 0 }),
+    };
+    const s = await start({ logPaths: [], wtmpPath: null, btmpPath: null, sources: [journald] });
+    assert.equal(s.capabilities()[0]?.source, 'journald');
+    assert.ok(emitFn);
+    const parsed = parseAuthLine(`${T} su[4]: (to root) dave on pts/2`, Date.now())!;
+    (emitFn as (e: Event) => void)(
+      toAuthEvent(parsed.record, { timeMs: 1, pid: 4, program: 'su', raw: 'x' }),
+    );
+    assert.equal(events[0]?.actorUser?.name, 'dave');
+    await s.stop();
+    sensor = null;
+    assert.equal(stopped, true);
   });
 
   it('resumes after a restart without losing or repeating lines', async () => {
