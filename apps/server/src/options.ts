@@ -48,6 +48,13 @@ export interface RunningServer {
   /** Live telemetry sessions (for commands and connection state). */
   sessions: SessionTable;
   /** ingestStats counts group commits, batches, events and duplicates stored since start. */
-  ingestStats(): { commits: number; batches: number; events: number; duplicates: number; failures: number };
+  ingestStats(): {
+    commits: number;
+    batches: number;
+    events: number;
+    duplicates: number;
+    refused: number;
+    failures: number;
+  };
   close(): Promise<void>;
 }

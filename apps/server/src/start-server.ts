@@ -18,11 +18,7 @@ async function defaultStorage(
   clock: Clock,
   logger: ReturnType<typeof createLogger>,
 ): Promise<Storage> {
-  // TEMPORARY until @palisade/storage-sqlite lands: a non-literal specifier keeps this compiling.
-  const spec = '@palisade/storage-sqlite';
-  const { openSqliteStorage } = (await import(spec)) as {
-    openSqliteStorage(o: { path: string; clock: Clock; logger: unknown }): Storage | Promise<Storage>;
-  };
+  const { openSqliteStorage } = await import('@palisade/storage-sqlite');
   return openSqliteStorage({ path: join(dataDir, 'palisade.db'), clock, logger });
 }
 

@@ -49,6 +49,19 @@ export function encodeBatchBody(seq: bigint, eventCount: number, body: Uint8Arra
  * decompression bomb is refused before any memory is spent on it), payload and event count.
  */
 export function decodeBatch(frame: EventBatchFrame, limits = LIMITS): Event[] {
+  return decodeBatchWithBody(frame, limits).events;
+}
+
+/**
+ * decodeBatchWithBody is decodeBatch that also returns the decompressed EventBatch bytes, so a
+ * store can keep them as they are instead of encoding the events again. `decode` turns those bytes
+ * into events (default: the generic protobuf decoder; the server passes a faster one).
+ */
+export function decodeBatchWithBody(
+  frame: EventBatchFrame,
+  limits = LIMITS,
+  decode: (body: Uint8Array) => Event[] = (b) => fromBinary(EventBatchSchema, b).events,
+): { events: Event[]; body: Uint8Array } {
   if (frame.seq < 1n) throw new FrameError('bad_seq', `batch sequence must start at 1, got ${frame.seq}`);
   const payload = frame.payload;
   if (crc32(payload) !== frame.crc32) {
@@ -94,7 +107,7 @@ export function decodeBatch(frame: EventBatchFrame, limits = LIMITS): Event[] {
   }
   let events: Event[];
   try {
-    events = fromBinary(EventBatchSchema, body).events;
+    events = decode(body);
   } catch (err) {
     throw new FrameError(
       'bad_payload',
@@ -107,7 +120,7 @@ export function decodeBatch(frame: EventBatchFrame, limits = LIMITS): Event[] {
       `batch ${frame.seq}: holds ${events.length} events, frame says ${frame.eventCount}`,
     );
   }
-  return events;
+  return { events, body };
 }
 
 /** decodeEvent parses one protobuf-encoded Event (as stored by the server). */

@@ -11,7 +11,6 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   type ServerFrame,
   create,
-  decodeBatch,
   fromBinary,
   toBinary,
 } from '@palisade/protocol';
@@ -199,20 +198,17 @@ export class AgentConnection {
   }
 
   private onBatch(frame: EventBatchFrame): void {
-    let events: ReturnType<typeof decodeBatch>;
-    try {
-      events = decodeBatch(frame);
-    } catch (err) {
-      if (!(err instanceof FrameError)) throw err;
-      this.log.warn({ seq: frame.seq.toString(), code: err.code, msg: err.message }, 'batch refused');
-      this.sendError(err.code, err.message, false, frame.seq);
-      return;
-    }
     const seq = frame.seq;
-    this.d.writer.submit(this.agent.id, seq, events, frame.uncompressedSize).then(
+    this.d.writer.submit(this.agent.id, frame).then(
       (r) => this.send({ case: 'ack', value: { $typeName: 'palisade.v1.Ack', seq, duplicate: r.duplicate } }),
-      () =>
-        this.sendError('unavailable', `batch ${seq} could not be stored; send it again later`, false, seq),
+      (err: unknown) => {
+        if (err instanceof FrameError) {
+          this.log.warn({ seq: seq.toString(), code: err.code, msg: err.message }, 'batch refused');
+          this.sendError(err.code, err.message, false, seq);
+        } else {
+          this.sendError('unavailable', `batch ${seq} could not be stored; send it again later`, false, seq);
+        }
+      },
     );
     if (this.d.writer.overloaded && !this.paused) {
       // Stop reading from this socket until the writer catches up: TCP pushes back on the agent.
