@@ -169,6 +169,13 @@ export function fleetConformance(open: OpenStorage): void {
         assert.deepEqual(await s.getAgent(a.id), want);
         await s.touchAgent(a.id, { lastSeenAt: T0 + 3000 });
         assert.deepEqual(await s.getAgent(a.id), { ...want, lastSeenAt: T0 + 3000 });
+        // A host whose machine id changed (reinstalled) is found under the new id only.
+        await s.touchAgent(a.id, { lastSeenAt: T0 + 4000, host: { ...host, machineId: 'new-machine' } });
+        assert.deepEqual(
+          (await s.findAgentsByMachineId('new-machine')).map((x) => x.id),
+          [a.id],
+        );
+        assert.deepEqual(await s.findAgentsByMachineId(a.host.machineId), []);
         await rejectsWith(s.touchAgent('no-such-agent', { lastSeenAt: T0 }), 'not_found');
       }));
 
