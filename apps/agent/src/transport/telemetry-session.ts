@@ -135,7 +135,9 @@ export class TelemetrySession {
     if (this.wake) clearTimeout(this.wake);
     this.unsubscribe?.();
     const ws = this.ws;
-    if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, e.reason.slice(0, 100));
+    // A deliberate end says goodbye; a stalled or broken connection is dropped at once.
+    const deliberate = e.failback || e.reason === 'agent stopping';
+    if (ws && deliberate && ws.readyState === WebSocket.OPEN) ws.close(1000, e.reason.slice(0, 100));
     else ws?.terminate();
     this.finish(e);
   }

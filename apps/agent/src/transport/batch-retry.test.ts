@@ -1,0 +1,65 @@
+// A batch the server cannot store is refused with an ErrorFrame: the agent keeps it spooled and
+// sends it again with backoff until it is stored. Real server, real SQLite underneath; the first
+// storeBatches calls fail as a full disk would.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Storage } from '@palisade/storage';
+import { openSqliteStorage } from '@palisade/storage-sqlite';
+import { startServer } from '@palisade/server';
+import { startAgent } from '../agent.js';
+import { readKey, tempDir, waitFor } from '../agent-harness.test-util.js';
+import { TestSensor } from '../test-sensor.test-util.js';
+
+function failingFirst(real: Storage, failures: { left: number }): Storage {
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === 'storeBatches' && failures.left > 0) {
+        return async () => {
+          failures.left--;
+          throw new Error('SQLITE_FULL: database or disk is full');
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+test('a batch refused with an ErrorFrame stays spooled and is stored exactly once on retry', async (t) => {
+  const dataDir = tempDir('palisade-retry-srv-');
+  const real = await openSqliteStorage({ path: join(dataDir, 'palisade.db') });
+  const failures = { left: 0 };
+  const srv = await startServer({
+    dataDir,
+    registrationPort: 0,
+    telemetryPort: 0,
+    logLevel: 'silent',
+    storage: failingFirst(real, failures),
+  });
+  t.after(async () => {
+    await srv.close();
+    await real.close();
+  });
+  const sensor = new TestSensor();
+  const agent = await startAgent({
+    stateDir: tempDir('palisade-retry-'),
+    serverUrl: srv.registrationUrl,
+    registrationKey: readKey(dataDir),
+    caPem: srv.caPem,
+    sensors: [sensor],
+    spool: { batchIntervalMs: 20 },
+  });
+  t.after(() => agent.stop());
+  await waitFor('the session', () => agent.channel() === 'primary');
+  failures.left = 2;
+  sensor.emit('retry', 10);
+  await waitFor(
+    'the refused batch to be stored on retry',
+    () => agent.spoolStats().unackedEvents === 0 && failures.left === 0,
+    30_000,
+  );
+  assert.equal(failures.left, 0, 'the server did refuse the batch twice');
+  assert.equal(await real.countEvents(agent.agentId), 10);
+  assert.equal(agent.spoolStats().drops.events, 0);
+});

@@ -1,0 +1,117 @@
+// Failover between a primary and a standby telemetry endpoint, against the real server. The
+// primary is the real telemetry listener behind a TCP relay that the test closes, stalls and
+// reopens; the standby is the same server's listener reached directly (same storage).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { silentLogger } from '@palisade/common';
+import { type Event, EventSchema, SensorStatsSchema, create } from '@palisade/protocol';
+import { startServer } from '@palisade/server';
+import { readKey, tempDir, waitFor } from '../agent-harness.test-util.js';
+import { register } from '../identity/register.js';
+import { Spool } from '../spool/index.js';
+import { TcpRelay } from './tcp-relay.test-util.js';
+import { TelemetryClient } from './telemetry-client.js';
+
+function ev(marker: string, i: number): Event {
+  return create(EventSchema, {
+    classUid: 1007,
+    activityId: 1,
+    timeMs: BigInt(Date.now()),
+    process: { cmdLine: `${marker}-${i}` },
+  });
+}
+
+test('primary refused or stalled: moves to the standby within 10 s, fails back when healthy, nothing lost or doubled', async (t) => {
+  const srv = await startServer({
+    dataDir: tempDir('palisade-failover-srv-'),
+    registrationPort: 0,
+    telemetryPort: 0,
+    logLevel: 'silent',
+  });
+  t.after(() => srv.close());
+  const stateDir = tempDir('palisade-failover-');
+  const id = await register({
+    stateDir,
+    serverUrl: srv.registrationUrl,
+    registrationKey: readKey(srv.dataDir),
+    caPem: srv.caPem,
+    logger: silentLogger,
+  });
+  const telPort = Number(new URL(srv.telemetryUrl).port);
+  const relay = new TcpRelay(telPort);
+  await relay.open();
+  t.after(() => relay.close());
+  const spool = Spool.open({ dir: join(stateDir, 'spool'), batchIntervalMs: 20 });
+  const client = new TelemetryClient({
+    endpoints: () => ({ primary: `wss://127.0.0.1:${relay.port}/v1/telemetry`, standby: srv.telemetryUrl }),
+    tls: { ca: id.caPem, cert: id.certPem, key: id.keyPem },
+    spool,
+    hooks: {
+      capabilities: () => [],
+      stats: () => create(SensorStatsSchema, {}),
+      policyRevision: () => 0n,
+      onPolicy: () => {},
+    },
+    logger: silentLogger,
+    ackTimeoutMs: 3000,
+    connectTimeoutMs: 3000,
+    failbackProbeMs: 500,
+  });
+  client.start();
+  t.after(async () => {
+    await client.stop();
+    spool.close();
+  });
+  const m = `fo-${process.pid}`;
+  let n = 0;
+  const emit = (k: number) => {
+    for (let i = 0; i < k; i++) spool.append(ev(m, n++));
+  };
+  await waitFor('the primary session', () => client.channel === 'primary');
+  emit(100);
+  await waitFor(
+    'acks on the primary',
+    () => spool.stats().unackedEvents === 0 && spool.stats().pendingEvents === 0,
+  );
+
+  // 1. The primary goes away (connection refused): standby within 10 s.
+  await relay.close();
+  let t0 = Date.now();
+  emit(100);
+  await waitFor('the standby session', () => client.channel === 'standby', 10_000);
+  assert.ok(Date.now() - t0 < 10_000);
+  await waitFor('acks on the standby', () => spool.stats().unackedEvents === 0);
+
+  // 2. The primary is back: the client fails back.
+  await relay.open('forward');
+  await waitFor('fail back to the primary', () => client.channel === 'primary', 10_000);
+  emit(100);
+  await waitFor(
+    'acks after failback',
+    () => spool.stats().unackedEvents === 0 && spool.stats().pendingEvents === 0,
+  );
+
+  // 3. The primary stops answering (no acks, new connections hang): standby within 10 s.
+  relay.stall();
+  t0 = Date.now();
+  emit(100);
+  await waitFor('the standby after a stall', () => client.channel === 'standby', 10_000);
+  assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+  await waitFor(
+    'acks on the standby',
+    () => spool.stats().unackedEvents === 0 && spool.stats().pendingEvents === 0,
+  );
+
+  const lines = new Map<string, number>();
+  const page = await srv.storage.searchEvents({ agentId: id.agentId, contains: m, limit: 1000 });
+  for (const e of page.events) {
+    const l = e.event.process?.cmdLine ?? '';
+    lines.set(l, (lines.get(l) ?? 0) + 1);
+  }
+  assert.equal(lines.size, 400);
+  assert.deepEqual(
+    [...lines.values()].filter((c) => c !== 1),
+    [],
+  );
+});
