@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -81,6 +81,20 @@ describe('sqlite specifics', () => {
     await assert.rejects(
       openSqliteStorage({ path: join(dir, 'no', 'such', 'dir', 'x.sqlite') }),
       /cannot open SQLite database .*no\/such\/dir/,
+    );
+  });
+
+  it('refuses a damaged database (schema page overwritten) with a clear error naming the file', async () => {
+    const path = freshPath();
+    const s = await openSqliteStorage({ path, writerThread: false });
+    await s.close();
+    // Keep the 100-byte header (so it still looks like SQLite) and scribble over the rest of page 1.
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(3000, 0xa5), 0, 3000, 100);
+    closeSync(fd);
+    await assert.rejects(
+      openSqliteStorage({ path }),
+      new RegExp(`${path.replaceAll('.', '\\.')} is not a usable SQLite database \\(.*malformed`),
     );
   });
 
