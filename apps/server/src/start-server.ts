@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '@palisade/common';
 import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
+import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
@@ -18,7 +19,6 @@ async function defaultStorage(
   clock: Clock,
   logger: ReturnType<typeof createLogger>,
 ): Promise<Storage> {
-  const { openSqliteStorage } = await import('@palisade/storage-sqlite');
   return openSqliteStorage({ path: join(dataDir, 'palisade.db'), clock, logger });
 }
 

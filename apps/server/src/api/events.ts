@@ -95,8 +95,11 @@ export const EVENT_ROUTES: ApiRoute[] = [
         page = await ctx.storage.searchEvents(query);
       } catch (err) {
         // A cursor is opaque: the store refuses one it did not hand out.
-        if (query.cursor !== undefined && !(err instanceof PalisadeError)) {
-          throw new PalisadeError('validation_failed', `parameter cursor: not a cursor from this server`);
+        if (query.cursor !== undefined && (!(err instanceof PalisadeError) || err.status === 400)) {
+          throw new PalisadeError(
+            'validation_failed',
+            `parameter cursor: not a cursor from this server (${(err as Error).message})`,
+          );
         }
         throw err;
       }
