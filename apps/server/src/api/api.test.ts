@@ -4,6 +4,9 @@ import { EventSchema, create } from '@palisade/protocol';
 import { SimulatedAgent, makeProcessEvent } from '@palisade/testkit';
 import { type TestServer, startTestServer } from '../testing/harness.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: tests probe response JSON freely
+type Json = any;
+
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 
 describe('admin API /api/v1', () => {
@@ -93,8 +96,8 @@ describe('admin API /api/v1', () => {
     const r = await t.api('GET', '/api/v1/agents');
     assert.equal(r.status, 200);
     const byId = new Map(r.json.agents.map((x: { id: string }) => [x.id, x]));
-    const ja = byId.get(a.agentId) as Record<string, any>;
-    const jb = byId.get(b.agentId) as Record<string, any>;
+    const ja = byId.get(a.agentId) as Json;
+    const jb = byId.get(b.agentId) as Json;
     assert.equal(ja.connection.state, 'connected');
     assert.match(ja.connection.remote_address, /^127\.0\.0\.1:\d+$/);
     assert.equal(ja.connection.channel, 'primary');
@@ -117,7 +120,7 @@ describe('admin API /api/v1', () => {
   const events = async (q: string) => {
     const r = await t.api('GET', `/api/v1/events?${q}`);
     assert.equal(r.status, 200, JSON.stringify(r.json));
-    return r.json as { events: Record<string, any>[]; next_cursor: string | null };
+    return r.json as { events: Json[]; next_cursor: string | null };
   };
 
   test('events come back as OCSF JSON with the device filled in', async () => {
