@@ -51,6 +51,8 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
       logPaths: [ns.rfc3339Log],
       wtmpPath: '/var/log/wtmp',
       btmpPath: '/var/log/btmp',
+      // auditd may or may not run here (the overhead benchmark starts one): leave it out.
+      auditLogPath: null,
       pollMs: 500,
       dedupWindowMs: 3000,
     });
@@ -61,6 +63,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
       logPaths: [ns.classicLog],
       wtmpPath: null,
       btmpPath: null,
+      auditLogPath: null,
       pollMs: 500,
     });
     await classic.start((e) => classicEvents.push(e));

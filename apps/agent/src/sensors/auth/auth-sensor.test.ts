@@ -24,7 +24,7 @@ const DEVICE = {
 
 describe('createAuthSensor', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let paths: { log: string; wtmp: string; btmp: string; state: string; sock: string };
+  let paths: { log: string; wtmp: string; btmp: string; audit: string; state: string; sock: string };
   let sensor: AuthSensor | null;
   let events: Event[];
 
@@ -34,6 +34,7 @@ describe('createAuthSensor', () => {
       log: join(tmp.dir, 'auth.log'),
       wtmp: join(tmp.dir, 'wtmp'),
       btmp: join(tmp.dir, 'btmp'),
+      audit: join(tmp.dir, 'audit.log'),
       state: join(tmp.dir, 'state'),
       sock: join(tmp.dir, 'no-such-socket'),
     };
@@ -51,6 +52,7 @@ describe('createAuthSensor', () => {
       logPaths: [paths.log],
       wtmpPath: paths.wtmp,
       btmpPath: paths.btmp,
+      auditLogPath: paths.audit,
       syslogSocketPath: paths.sock,
       pollMs: 50,
       dedupWindowMs: 400,
@@ -266,6 +268,32 @@ describe('createAuthSensor', () => {
     await s.stop();
     sensor = null;
     assert.equal(stopped, true);
+  });
+
+  it('uses auditd PAM records only while no auth log is followed', async () => {
+    const authLine = `type=USER_AUTH msg=audit(1795695908.241:456): pid=7945 uid=1001 auid=4294967295 ses=4294967295 msg='op=PAM:authentication grantors=? acct="bob" exe="/usr/bin/su" hostname=? addr=? terminal=/dev/pts/0 res=failed'`;
+    writeFileSync(paths.audit, '');
+    writeFileSync(paths.btmp, '');
+    const s = await start({ wtmpPath: null });
+    assert.equal(s.capabilities()[0]?.source, 'btmp,audit');
+    assert.match(s.capabilities()[0]?.reason ?? '', /using auditd PAM records/);
+    appendFileSync(paths.audit, `${authLine}\n`);
+    appendFileSync(
+      paths.btmp,
+      encodeUtmpRecord({ type: UtmpType.LoginProcess, line: 'pts/0', user: 'bob', timeMs: Date.now() }),
+    );
+    await waitFor(() => events.length === 1);
+    await sleep(600);
+    assert.equal(events.length, 1, 'the btmp record is a duplicate of the audit record');
+    assert.equal(events[0]?.rawData, authLine);
+    assert.equal(events[0]?.serviceName, 'su');
+    assert.equal(s.stats().deduplicated, 1);
+    // Once an auth log exists, it is the source and audit records are not used.
+    writeFileSync(paths.log, '');
+    await waitFor(() => s.capabilities()[0]?.source === 'auth.log,btmp');
+    appendFileSync(paths.audit, `${authLine}\n`);
+    await waitFor(() => s.stats().auditSuppressed === 1);
+    assert.equal(events.length, 1);
   });
 
   it('resumes after a restart without losing or repeating lines', async () => {

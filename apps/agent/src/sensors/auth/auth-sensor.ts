@@ -9,7 +9,8 @@ import {
   Tier,
 } from '@palisade/protocol';
 import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
-import type { AuthSource, AuthSourceStats, AuthSourceStatus } from './auth-source.js';
+import { AuditLogSource } from './audit-log-source.js';
+import type { AuthSource, AuthSourceOrigin, AuthSourceStats, AuthSourceStatus } from './auth-source.js';
 import { FollowStateStore } from './follow-state.js';
 import { LogFileSource } from './log-file-source.js';
 import { LoginRecordDedup } from './login-record-dedup.js';
@@ -25,6 +26,8 @@ export interface AuthSensorOptions {
   wtmpPath?: string | null;
   /** btmp to follow, null for none. @default '/var/log/btmp' */
   btmpPath?: string | null;
+  /** auditd's log, read for PAM records when no auth log exists; null for none. @default '/var/log/audit/audit.log' */
+  auditLogPath?: string | null;
   /** Further sources (a journald or audit reader); they run beside the built-in ones. */
   sources?: AuthSource[];
   /** The syslog socket whose absence makes the logs go quiet; checked for the report. @default '/dev/log' */
@@ -41,8 +44,10 @@ export interface AuthSensorOptions {
 /** AuthSensorStats are the auth sensor's detailed counters, per source. */
 export interface AuthSensorStats {
   sources: Array<{ name: string } & AuthSourceStatus & AuthSourceStats>;
-  /** wtmp/btmp records dropped because a log line reported the same login. */
+  /** wtmp/btmp records dropped because a log line (or audit record) reported the same login. */
   deduplicated: number;
+  /** audit records not used because an auth log was being followed. */
+  auditSuppressed: number;
 }
 
 /** AuthSensor is the auth sensor: a Sensor with per-source statistics. */
@@ -65,6 +70,14 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
   let sink: EventSink = () => {};
   const counters: SensorCounters = { eventsEmitted: 0, drops: 0, restarts: 0 };
   let tier: Tier = Tier.UNSPECIFIED;
+  let auditSuppressed = 0;
+  const following = (origin: AuthSourceOrigin) =>
+    sources.some((x) => x.origin === origin && x.status().active);
+  /** The sources whose events are used right now: audit only stands in for a missing log. */
+  const inUse = () => {
+    const log = following('log');
+    return sources.filter((x) => x.status().active && !(log && x.origin === 'audit'));
+  };
 
   const deliver = (e: Event): void => {
     try {
@@ -85,6 +98,8 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
     const btmp = opts.btmpPath === undefined ? '/var/log/btmp' : opts.btmpPath;
     if (wtmp) out.push(new UtmpSource({ path: wtmp, kind: 'wtmp', store: st, logger, pollMs }));
     if (btmp) out.push(new UtmpSource({ path: btmp, kind: 'btmp', store: st, logger, pollMs }));
+    const audit = opts.auditLogPath === undefined ? '/var/log/audit/audit.log' : opts.auditLogPath;
+    if (audit) out.push(new AuditLogSource({ path: audit, store: st, logger, pollMs }));
     return [...out, ...(opts.sources ?? [])];
   }
 
@@ -103,13 +118,18 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
       sources = build(store);
       const d = new LoginRecordDedup({
         windowMs: opts.dedupWindowMs ?? 5000,
-        logActive: () => sources.some((x) => x.origin === 'log' && x.status().active),
+        logActive: () => following('log') || following('audit'),
         emit: deliver,
       });
       dedup = d;
       for (const src of sources) {
         try {
-          src.start((e) => (src.origin === 'log' ? d.fromLog(e) : d.fromLoginRecord(e)));
+          src.start((e) => {
+            if (src.origin === 'log') d.fromLog(e);
+            else if (src.origin === 'login-records') d.fromLoginRecord(e);
+            else if (following('log')) auditSuppressed++;
+            else d.fromLog(e);
+          });
         } catch (err) {
           logger.warn({ err: String(err), source: src.name }, 'auth source failed to start');
         }
@@ -126,7 +146,7 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
     },
 
     capabilities(): Capability[] {
-      const active = sources.filter((s) => s.status().active);
+      const active = inUse();
       const reasons: string[] = [];
       if (startError) reasons.push(startError);
       if (active.length === 0) {
@@ -136,8 +156,10 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
         const sock = opts.syslogSocketPath ?? '/dev/log';
         if (!existsSync(sock))
           reasons.push(`no syslog socket at ${sock}: programs cannot write auth log lines`);
+      } else if (active.some((s) => s.origin === 'audit')) {
+        reasons.push('no auth log (auth.log/secure): using auditd PAM records (no ssh method or port)');
       } else {
-        reasons.push('no auth log (auth.log/secure): only wtmp/btmp logins, no su/sudo');
+        reasons.push('no auth log (auth.log/secure) or audit log: only wtmp/btmp logins, no su/sudo');
       }
       return [
         create(CapabilitySchema, {
@@ -163,6 +185,7 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
       return {
         sources: sources.map((s) => ({ name: s.name, ...s.status(), ...s.stats() })),
         deduplicated: dedup?.deduplicated ?? 0,
+        auditSuppressed,
       };
     },
   };

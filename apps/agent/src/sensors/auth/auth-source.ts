@@ -1,11 +1,12 @@
 import type { Event } from '@palisade/protocol';
 
 /**
- * AuthSourceOrigin tells the sensor how much to trust a source's records when two sources see
- * the same login: 'log' records carry the original log line and are kept; 'login-records'
- * (wtmp/btmp) duplicates of them are dropped.
+ * AuthSourceOrigin tells the sensor how to treat a source's records when two sources see the
+ * same login: 'log' records carry the original log line and are kept; 'audit' records (auditd's
+ * PAM records) are used only while no log is followed; 'login-records' (wtmp/btmp) duplicates of
+ * either are dropped.
  */
-export type AuthSourceOrigin = 'log' | 'login-records';
+export type AuthSourceOrigin = 'log' | 'audit' | 'login-records';
 
 /** AuthSourceStats are one source's counters. */
 export interface AuthSourceStats {

@@ -14,4 +14,5 @@ export { AUTH_CLASS_UID, type AuthOrigin, toAuthEvent } from './auth-event.js';
 export { type ParsedAuthLine, parseAuthLine } from './parse-auth-line.js';
 export { parseSyslogEnvelope, type SyslogEnvelope } from './syslog-envelope.js';
 export { LogFileSource, type LogFileSourceOptions } from './log-file-source.js';
+export { AuditLogSource, type AuditLogSourceOptions } from './audit-log-source.js';
 export { UtmpSource, type UtmpSourceOptions } from './utmp-source.linux.js';

@@ -39,7 +39,7 @@ export class LoginRecordDedup {
     this.now = o.now ?? Date.now;
   }
 
-  /** fromLog passes a log event on and cancels held login records it duplicates. */
+  /** fromLog passes a log (or stand-in audit) event on and cancels held login records it duplicates. */
   fromLog(e: Event): void {
     const key = dedupKey(e);
     this.recent.delete(key);
