@@ -208,3 +208,24 @@ test('a tampered identity is a clear error naming the file, not a silent re-regi
   await assert.rejects(startAgent({ stateDir, sensors: [] }), /identity\.json is not valid JSON/);
   assert.equal((await srv.storage.listAgents()).length, 2);
 });
+
+test('driverless mode: no kernel sensor, and the capability report says why', async (t) => {
+  const srv = await server();
+  t.after(() => srv.close());
+  const agent = await startAgent({
+    stateDir: tempDir('palisade-agent-it-'),
+    serverUrl: srv.registrationUrl,
+    registrationKey: readKey(srv.dataDir),
+    caPem: srv.caPem,
+    kernelSensor: false,
+  });
+  t.after(() => agent.stop());
+  const caps = await waitFor('the capability report', async () => {
+    const a = await srv.storage.getAgent(agent.agentId);
+    return a?.capabilities?.length ? a.capabilities : undefined;
+  });
+  const byKind = new Map(caps.map((c) => [String(c.kind), c]));
+  assert.equal(byKind.get('process')?.active, false);
+  assert.match(byKind.get('process')?.reason ?? '', /turned off by configuration/);
+  assert.equal(byKind.get('auth')?.active, true);
+});

@@ -11,7 +11,7 @@ import {
   saveIdentity,
 } from './identity/identity-store.js';
 import { register } from './identity/register.js';
-import { PolicyState, type TierName, tierName } from './policy/policy-state.js';
+import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
 import { defaultSensors } from './sensors/default-sensors.js';
 import type { Sensor } from './sensors/sensor.js';
 import { Spool, type SpoolOptions, type SpoolStats } from './spool/index.js';
@@ -98,6 +98,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       ownPids: [process.pid],
       kernelSensor: opts.kernelSensor ?? true,
       stateDir: opts.stateDir,
+      tier: opts.tier ? tierFromName(opts.tier) : DEFAULT_TIER,
       logger: alog,
     });
   const policy = new PolicyState((tier) => {

@@ -1,7 +1,7 @@
 // `palisade agent` as a real process (runAgentCommand): flags, config, clear fatal errors,
 // SIGHUP reload and a clean SIGTERM stop, against the real server.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -124,4 +124,48 @@ test('registers from the config file, reloads the tier on SIGHUP, stops cleanly 
   r.child.kill('SIGTERM');
   assert.equal(await withTimeout(r.exit, 15_000, 'clean stop'), 0);
   assert.match(r.output(), /agent stopped/);
+});
+
+test('default sensors (root, real kernel): a real exec reaches the server; the agent drops its own file activity', async (t) => {
+  const srv = await server(t);
+  const dir = tempDir('palisade-agent-main-');
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, srv.caPem);
+  const stateDir = join(dir, 'state');
+  const r = run(['--server', srv.registrationUrl, '--ca', ca, '--state-dir', stateDir], {
+    PALISADE_REGISTRATION_KEY: readKey(srv.dataDir),
+  });
+  t.after(() => {
+    r.child.kill('SIGKILL');
+  });
+  await waitFor(
+    'the agent to connect',
+    () => {
+      if (r.child.exitCode !== null) throw new Error(`agent exited ${r.child.exitCode}: ${r.output()}`);
+      return /telemetry session open/.test(r.output());
+    },
+    30_000,
+  );
+  const [agent] = await srv.storage.listAgents();
+  assert.ok(agent);
+  // This test process is not a descendant of the agent process, so its exec is reported.
+  const marker = `palisade-main-${process.pid}-${Date.now()}`;
+  await new Promise<void>((resolve, reject) =>
+    execFile('/bin/echo', [marker], { cwd: dir }, (err) => (err ? reject(err) : resolve())),
+  );
+  const found = await waitFor('the exec event', async () => {
+    const page = await srv.storage.searchEvents({ agentId: agent.id, contains: marker, limit: 10 });
+    return page.events.find((e) => e.event.classUid === 1007 && e.event.process?.argv[1] === marker);
+  });
+  assert.deepEqual(found.event.process?.argv, ['/bin/echo', marker]);
+  assert.equal(found.event.process?.cwd, dir);
+  assert.equal(found.event.process?.ppid, process.pid);
+  // The agent writes its spool all the time: none of that comes back as file activity.
+  const own = await srv.storage.searchEvents({ agentId: agent.id, contains: stateDir, limit: 10 });
+  assert.deepEqual(
+    own.events.map((e) => e.event.file?.path),
+    [],
+  );
+  r.child.kill('SIGTERM');
+  assert.equal(await withTimeout(r.exit, 15_000, 'clean stop'), 0);
 });

@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import type { Logger } from '@palisade/common';
+import type { Tier } from '@palisade/protocol';
 import { createAuthSensor } from './auth/index.js';
+import { createBpfSensor } from './bpf/index.js';
+import { createDriverlessReport } from './driverless.js';
 import type { Sensor } from './sensor.js';
 
 /** DefaultSensorOptions are what the agent tells its built-in sensors. */
@@ -9,16 +12,31 @@ export interface DefaultSensorOptions {
   ownPids: number[];
   /** False forces driverless mode: the kernel sensor is not started. */
   kernelSensor: boolean;
-  /** The agent's state directory (the sensors keep their own state below it). */
+  /** The agent's state directory (the sensors keep their own state below it; its files are not reported). */
   stateDir: string;
+  /** The tier to start with (the agent applies policy changes later with setTier). */
+  tier: Tier;
   logger: Logger;
 }
 
 /**
- * defaultSensors builds the sensors a production agent runs: the auth sensor always (it needs no
- * kernel support). The eBPF sensor (`./bpf/index.js`, createBpfSensor) joins here, unless
- * kernelSensor is false, once its module is in the tree.
+ * defaultSensors builds the sensors a production agent runs: the eBPF kernel sensor (process,
+ * network, DNS, file modification) unless kernelSensor is false, and the auth sensor, which
+ * needs no kernel support. When the kernel sensor cannot load it stays in the list and reports
+ * why in its capabilities; when it is turned off, a report says so instead.
  */
 export function defaultSensors(opts: DefaultSensorOptions): Sensor[] {
-  return [createAuthSensor({ stateDir: join(opts.stateDir, 'sensors', 'auth'), logger: opts.logger })];
+  const kernel = opts.kernelSensor
+    ? createBpfSensor({
+        ignorePids: opts.ownPids,
+        ignorePathPrefixes: [opts.stateDir],
+        tier: opts.tier,
+        logger: opts.logger,
+      })
+    : createDriverlessReport('kernel sensor turned off by configuration (--no-kernel-sensor)');
+  const auth = createAuthSensor({
+    stateDir: join(opts.stateDir, 'sensors', 'auth'),
+    logger: opts.logger,
+  });
+  return [kernel, auth];
 }
