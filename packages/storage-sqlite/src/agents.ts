@@ -1,4 +1,5 @@
-import type { AgentRecord, CapabilityRecord, HostFactsRecord } from '@palisade/storage';
+import type Database from 'better-sqlite3';
+import type { AgentRecord, AgentTouch, CapabilityRecord, HostFactsRecord } from '@palisade/storage';
 import { mapConstraint, notFound } from './errors.js';
 import type { Statements } from './statements.js';
 
@@ -40,20 +41,28 @@ const COLS =
   'id, group_id, key_id, host, cert_fingerprint, public_key_fingerprint, registered_at, last_seen_at, revoked_at, decommissioned_at, policy_revision, capabilities, stats';
 
 /** TouchUpdate is what a check-in or session reports about an agent. */
-export interface TouchUpdate {
-  lastSeenAt: number;
-  host?: HostFactsRecord;
-  capabilities?: CapabilityRecord[];
-  stats?: Record<string, number | string>;
-  policyRevision?: number;
-}
+export type TouchUpdate = AgentTouch['update'];
+
+const TOUCH = `UPDATE agents SET last_seen_at = ?, host = coalesce(?, host), machine_id = coalesce(?, machine_id),
+    capabilities = coalesce(?, capabilities), stats = coalesce(?, stats),
+    policy_revision = coalesce(?, policy_revision)
+  WHERE id = ?`;
 
 /**
  * Agents stores enrolled agents. Host facts, capabilities and stats are JSON (read and written
  * whole); the machine id is also a column of its own so a reinstalled host can be found by it.
  */
 export class Agents {
-  constructor(private readonly st: Statements) {}
+  private readonly touchTx: Database.Transaction<(touches: AgentTouch[]) => string[]>;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly st: Statements,
+  ) {
+    this.touchTx = db.transaction((touches: AgentTouch[]) =>
+      touches.filter((t) => this.touchRow(t.id, t.update) === 0).map((t) => t.id),
+    );
+  }
 
   create(a: AgentRecord): void {
     try {
@@ -105,13 +114,18 @@ export class Agents {
 
   /** touch records a check-in: last seen always, the rest only when given. */
   touch(id: string, u: TouchUpdate): void {
-    const { changes } = this.st
-      .get(
-        `UPDATE agents SET last_seen_at = ?, host = coalesce(?, host), machine_id = coalesce(?, machine_id),
-           capabilities = coalesce(?, capabilities), stats = coalesce(?, stats),
-           policy_revision = coalesce(?, policy_revision)
-         WHERE id = ?`,
-      )
+    if (this.relaxed(() => this.touchRow(id, u)) === 0) throw notFound('agent', id);
+  }
+
+  /** touchMany records many check-ins in one transaction and returns the ids of unknown agents. */
+  touchMany(touches: AgentTouch[]): string[] {
+    if (touches.length === 0) return [];
+    return this.relaxed(() => this.touchTx.immediate(touches));
+  }
+
+  private touchRow(id: string, u: TouchUpdate): number {
+    return this.st
+      .get(TOUCH)
       .run(
         u.lastSeenAt,
         u.host ? JSON.stringify(u.host) : null,
@@ -120,8 +134,22 @@ export class Agents {
         u.stats ? JSON.stringify(u.stats) : null,
         u.policyRevision ?? null,
         id,
-      );
-    if (changes === 0) throw notFound('agent', id);
+      ).changes;
+  }
+
+  /**
+   * relaxed runs a write without waiting for fsync (synchronous=NORMAL: still atomic and crash-safe
+   * for the process, but a power cut may undo the last moments). Check-in facts are reported again
+   * by every connected agent, so they are not worth an fsync each: with thousands of agents those
+   * fsyncs would be most of the server's write load. Everything else keeps synchronous=FULL.
+   */
+  private relaxed<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   update(id: string, patch: { groupId?: string; revokedAt?: number; decommissionedAt?: number }): void {

@@ -32,6 +32,25 @@ describe('sqlite specifics', () => {
     }
   });
 
+  it('check-ins skip the fsync, but synchronous is FULL again afterwards, also after a failed one', async () => {
+    const s = await openSqliteStorage({ path: freshPath(), writerThread: false });
+    try {
+      const g = fx.groupFixture();
+      await s.createGroup(g);
+      await s.createKey(fx.keyFixture(g.id, { id: 'k' }));
+      await s.createAgent(fx.agentFixture(g.id, 'k', { id: 'a' }));
+      await s.touchAgent('a', { lastSeenAt: 5 });
+      assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
+      await assert.rejects(s.touchAgent('ghost', { lastSeenAt: 5 }));
+      assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
+      assert.deepEqual(await s.touchAgents([{ id: 'a', update: { lastSeenAt: 6 } }]), []);
+      assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
+      assert.equal((await s.getAgent('a'))?.lastSeenAt, 6);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('migrations are recorded once: reopening and migrating again changes nothing', async () => {
     const path = freshPath();
     const clock = new ManualClock(fx.T0);

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { type Clock, type Logger, PalisadeError, silentLogger, systemClock } from '@palisade/common';
 import type {
   AgentRecord,
+  AgentTouch,
   ApiTokenRecord,
   BatchResult,
   EventPage,
@@ -63,7 +64,7 @@ export class SqliteStorage implements Storage {
     this.st = new Statements(db);
     this.groups = new Groups(this.st);
     this.keys = new Keys(this.st);
-    this.agents = new Agents(this.st);
+    this.agents = new Agents(db, this.st);
     this.tokens = new Tokens(this.st);
     this.inlineWriter = writerThread ? undefined : new BatchWriter(db, this.st);
   }
@@ -129,6 +130,9 @@ export class SqliteStorage implements Storage {
   }
   async touchAgent(id: string, update: TouchUpdate): Promise<void> {
     this.agents.touch(id, update);
+  }
+  async touchAgents(updates: AgentTouch[]): Promise<string[]> {
+    return this.agents.touchMany(updates);
   }
   async updateAgent(
     id: string,

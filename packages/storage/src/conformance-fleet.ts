@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { agentFixture, groupFixture, keyFixture, T0, tokenFixture } from './conformance-fixtures.js';
+import type { AgentRecord } from './types.js';
 import { byId, type OpenStorage, rejectsWith, seedFleet, withStorage } from './conformance-helpers.js';
 
 /** fleetConformance registers the tests of groups, registration keys, agents and API tokens. */
@@ -177,6 +178,22 @@ export function fleetConformance(open: OpenStorage): void {
         );
         assert.deepEqual(await s.findAgentsByMachineId(a.host.machineId), []);
         await rejectsWith(s.touchAgent('no-such-agent', { lastSeenAt: T0 }), 'not_found');
+      }));
+
+    it('touchAgents records many agents at once and reports the unknown ids', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 3);
+        const [a, b, c] = fleet.agents as [AgentRecord, AgentRecord, AgentRecord];
+        assert.deepEqual(await s.touchAgents([]), []);
+        const unknown = await s.touchAgents([
+          { id: a.id, update: { lastSeenAt: T0 + 10, stats: { spoolBytes: 1 } } },
+          { id: 'ghost', update: { lastSeenAt: T0 + 11 } },
+          { id: b.id, update: { lastSeenAt: T0 + 12, policyRevision: 4 } },
+        ]);
+        assert.deepEqual(unknown, ['ghost']);
+        assert.deepEqual(await s.getAgent(a.id), { ...a, lastSeenAt: T0 + 10, stats: { spoolBytes: 1 } });
+        assert.deepEqual(await s.getAgent(b.id), { ...b, lastSeenAt: T0 + 12, policyRevision: 4 });
+        assert.deepEqual(await s.getAgent(c.id), c);
       }));
 
     it('updateAgent moves, revokes and decommissions; unknown agent or group is refused', () =>

@@ -1,5 +1,6 @@
 import type {
   AgentRecord,
+  AgentTouch,
   ApiTokenRecord,
   BatchResult,
   CapabilityRecord,
@@ -52,6 +53,12 @@ export interface Storage {
       policyRevision?: number;
     },
   ): Promise<void>;
+  /**
+   * Records many check-ins or heartbeats at once (in one transaction where the back end has them),
+   * so thousands of connected agents do not cost thousands of commits. Returns the ids that match
+   * no agent; the others are all recorded.
+   */
+  touchAgents(updates: AgentTouch[]): Promise<string[]>;
   updateAgent(
     id: string,
     patch: { groupId?: string; revokedAt?: number; decommissionedAt?: number },

@@ -67,6 +67,18 @@ export interface AgentRecord {
   stats: Record<string, number | string>;
 }
 
+/** AgentTouch is one agent's check-in or heartbeat facts, for `Storage.touchAgents`. */
+export interface AgentTouch {
+  id: string;
+  update: {
+    lastSeenAt: number;
+    host?: HostFactsRecord;
+    capabilities?: CapabilityRecord[];
+    stats?: Record<string, number | string>;
+    policyRevision?: number;
+  };
+}
+
 export interface CapabilityRecord {
   kind: string;
   active: boolean;
