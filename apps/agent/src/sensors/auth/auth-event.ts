@@ -28,6 +28,11 @@ function summary(r: AuthRecord): string {
   return `${r.service} ${what}${outcome}: ${who}${from}`;
 }
 
+/** uint32 keeps a number the wire can carry: anything else (negative, huge, NaN) becomes 0. */
+function uint32(n: number | undefined, max = 0xffffffff): number {
+  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= max ? n : 0;
+}
+
 /**
  * toAuthEvent renders an AuthRecord as an OCSF Authentication (3002) wire event: `user` is the
  * target account, `actor_user` the invoking user, `process` the program that logged it.
@@ -36,18 +41,22 @@ export function toAuthEvent(r: AuthRecord, o: AuthOrigin): Event {
   return create(EventSchema, {
     classUid: AUTH_CLASS_UID,
     activityId: r.activity,
-    timeMs: BigInt(o.timeMs),
+    // Inputs come from files anyone who can log may influence: every number is range-checked so
+    // the event always encodes (a bad one would otherwise fail the whole batch later).
+    timeMs: BigInt(Number.isFinite(o.timeMs) ? Math.trunc(o.timeMs) : Date.now()),
     severityId: 1,
     statusId: r.activity === 2 ? 0 : r.success ? 1 : 2,
     statusDetail: r.detail ?? '',
     message: summary(r),
     rawData: o.raw,
-    process: create(ProcessSchema, { pid: o.pid, name: o.program, tty: r.tty ?? '' }),
+    process: create(ProcessSchema, { pid: uint32(o.pid), name: o.program, tty: r.tty ?? '' }),
     ...(r.actorUser || r.actorUid
       ? { actorUser: create(UserSchema, { name: r.actorUser ?? '', uid: r.actorUid ?? '' }) }
       : {}),
     user: create(UserSchema, { name: r.user }),
-    ...(r.srcIp ? { srcEndpoint: create(NetworkEndpointSchema, { ip: r.srcIp, port: r.srcPort ?? 0 }) } : {}),
+    ...(r.srcIp
+      ? { srcEndpoint: create(NetworkEndpointSchema, { ip: r.srcIp, port: uint32(r.srcPort, 65535) }) }
+      : {}),
     authProtocol: r.method ?? '',
     logonTypeId: r.logonType ?? 0,
     serviceName: r.service,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { EventSchema, toBinary } from '@palisade/protocol';
+import { toAuthEvent } from './auth-event.js';
 import type { AuthRecord } from './auth-record.js';
 import { parseAuthLine } from './parse-auth-line.js';
 
@@ -300,12 +302,27 @@ describe('parseAuthLine', () => {
       '\u0000',
       'Nov 26 12:00:00 h ',
       '2026-11-26T12:00:00Z h ',
+      'sshd[99999999999]: ',
+      ' port 99999999999 ',
+      'Failed password for x from 1.2.3.4 port 70000 ssh2',
     ];
     for (let i = 0; i < 2000; i++) {
       let s = '';
       const n = rnd() % 12;
       for (let j = 0; j < n; j++) s += pieces[rnd() % pieces.length];
-      assert.doesNotThrow(() => parseAuthLine(s, NOW));
+      assert.doesNotThrow(() => {
+        const p = parseAuthLine(s, NOW);
+        // Whatever parses must also encode: numbers from the line are range-checked.
+        if (p) {
+          const e = toAuthEvent(p.record, {
+            timeMs: p.envelope.timeMs,
+            pid: p.envelope.pid,
+            program: 'x',
+            raw: s,
+          });
+          toBinary(EventSchema, e);
+        }
+      }, s);
     }
   });
 });
