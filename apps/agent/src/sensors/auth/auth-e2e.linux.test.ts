@@ -7,19 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '@palisade/protocol';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
-import {
-  allowSudo,
-  authorizeKey,
-  createTestUser,
-  inPty,
-  removeTestUser,
-  type Sshd,
-  type SyslogNamespace,
-  sshLogin,
-  startSshd,
-  startSyslogNamespace,
-  type TestUser,
-} from './e2e-harness.linux.js';
+import { authorizeKey, type Sshd, sshLogin, startSshd } from './e2e/sshd.linux.js';
+import { type SyslogNamespace, startSyslogNamespace } from './e2e/syslog-namespace.linux.js';
+import { allowSudo, createTestUser, inPty, removeTestUser, type TestUser } from './e2e/users.linux.js';
 import { sleep, tempDir, waitFor } from './test-helpers.js';
 
 describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
