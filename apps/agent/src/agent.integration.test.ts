@@ -155,7 +155,8 @@ test('the server policy sets the tier on the sensors without a restart; a local 
   const revision = group.policy.revision + 1;
   await srv.storage.updateGroup(group.id, { policy: { ...group.policy, tier: 'server', revision } });
   const sensor = new TestSensor();
-  const agent = await agentFor(srv, tempDir('palisade-agent-it-'), sensor);
+  const stateDir = tempDir('palisade-agent-it-');
+  const agent = await agentFor(srv, stateDir, sensor);
   t.after(() => agent.stop());
   await waitFor('the policy from check-in', () => agent.policyRevision() === BigInt(revision));
   assert.equal(agent.tier(), Tier.SERVER);
@@ -165,6 +166,18 @@ test('the server policy sets the tier on the sensors without a restart; a local 
   agent.setTierOverride(undefined);
   assert.equal(sensor.tiers.at(-1), Tier.SERVER);
   assert.equal(sensor.started, 1, 'tier changes never restart the sensor');
+  // Restarted while the server is down, the agent runs the last policy it applied.
+  await agent.stop();
+  await srv.close();
+  const sensor2 = new TestSensor();
+  const again = await startAgent({ stateDir, sensors: [sensor2] });
+  t.after(() => again.stop());
+  assert.equal(again.policyRevision(), BigInt(revision));
+  assert.ok(sensor2.tiers.length > 0);
+  assert.ok(
+    sensor2.tiers.every((x) => x === Tier.SERVER),
+    'the sensor is never told another tier',
+  );
 });
 
 test('a bad registration key is a clear fatal error and leaves no identity behind', async (t) => {

@@ -12,6 +12,7 @@ import {
 } from './identity/identity-store.js';
 import { register } from './identity/register.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
+import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
 import { defaultSensors } from './sensors/default-sensors.js';
 import type { Sensor } from './sensors/sensor.js';
 import { Spool, type SpoolOptions, type SpoolStats } from './spool/index.js';
@@ -111,9 +112,20 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       }
     }
   }, opts.tier);
+  const saved = loadSavedPolicy(opts.stateDir);
+  if (saved) policy.setServerPolicy(saved);
   const stats = () => buildSensorStats(sensors, spool.stats());
   const applyPolicy = (p: Policy) => {
-    if (policy.setServerPolicy(p)) alog.debug({ revision: p.revision.toString() }, 'policy received');
+    const before = policy.revision;
+    if (!policy.setServerPolicy(p)) return;
+    alog.debug({ revision: p.revision.toString() }, 'policy received');
+    if (p.revision !== before) {
+      try {
+        savePolicy(opts.stateDir, p);
+      } catch (err) {
+        alog.warn({ err: (err as Error).message }, 'could not save the policy');
+      }
+    }
   };
   const onCheckIn = (res: CheckInResponse) => {
     if (res.policy) applyPolicy(res.policy);
