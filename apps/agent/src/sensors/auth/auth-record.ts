@@ -5,7 +5,7 @@ export const AuthActivity = {
   AccountSwitch: 7,
 } as const;
 
-/** OCSF logon_type_id values the auth sensor sets. */
+/** LogonType holds the OCSF logon_type_id values the auth sensor sets. */
 export const LogonType = {
   Interactive: 2,
   Network: 3,

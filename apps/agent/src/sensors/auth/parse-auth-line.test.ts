@@ -217,6 +217,19 @@ const CASES: Case[] = [
     want: { success: false, user: 'UNKNOWN', srcIp: 'host.example', remote: true },
   },
   {
+    line: '2026-11-26T12:30:00+00:00 vm login[600]: pam_unix(login:auth): authentication failure; logname=LOGIN uid=0 euid=0 tty=/dev/tty1 ruser= rhost=  user=bob',
+    want: {
+      service: 'login',
+      activity: 1,
+      success: false,
+      user: 'bob',
+      actorUser: undefined,
+      tty: 'tty1',
+      remote: false,
+      logonType: 2,
+    },
+  },
+  {
     line: '2026-11-26T12:30:00+00:00 vm login[600]: pam_unix(login:session): session opened for user bob(uid=1000) by LOGIN(uid=0)',
     want: { service: 'login', activity: 1, success: true, user: 'bob', logonType: 2 },
   },

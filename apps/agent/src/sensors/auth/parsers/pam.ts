@@ -35,7 +35,9 @@ export function parsePam(msg: string): AuthRecord | null {
     const kv = fields(f[3]!);
     const switching = service === 'su' || service === 'sudo';
     const rhost = kv.rhost ?? '';
-    const actor = kv.ruser || kv.logname || '';
+    // login runs PAM with logname=LOGIN, a placeholder rather than a user.
+    const logname = kv.logname === 'LOGIN' ? '' : kv.logname;
+    const actor = kv.ruser || logname || '';
     const remote = rhost !== '' || service === 'sshd';
     const tty = kv.tty && !kv.tty.startsWith('ssh') ? kv.tty.replace(/^\/dev\//, '') : undefined;
     return {
