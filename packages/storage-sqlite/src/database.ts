@@ -9,8 +9,9 @@ export const BUSY_TIMEOUT_MS = 5000;
  * on: WAL (readers never block the writer), synchronous=FULL (a commit is fsynced before it
  * returns, so an ack means the batch survives power loss), foreign keys, a busy timeout. A file
  * that is not an SQLite database, or is damaged, is refused with an error naming it.
+ * `cacheMiB` is the page cache of this connection. @default 64
  */
-export function openDatabase(path: string): Database.Database {
+export function openDatabase(path: string, opts: { cacheMiB?: number } = {}): Database.Database {
   let db: Database.Database;
   try {
     db = new Database(path);
@@ -27,8 +28,8 @@ export function openDatabase(path: string): Database.Database {
     if (mode !== 'wal') throw new Error(`journal_mode stayed ${String(mode)}, WAL is required`);
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    // Larger page cache: the batch index and the b-tree interiors stay in memory. @default 64 MiB
-    db.pragma('cache_size = -65536');
+    // Page cache per connection: the batch index and the b-tree interiors stay in memory.
+    db.pragma(`cache_size = -${(opts.cacheMiB ?? 64) * 1024}`);
   } catch (err) {
     db.close();
     throw new PalisadeError(

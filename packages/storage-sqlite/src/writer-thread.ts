@@ -14,7 +14,8 @@ import type { WriterReply, WriterRequest } from './writer-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('writer-thread must run as a worker thread');
-const db = openDatabase((workerData as { path: string }).path);
+// The writer only appends: a small cache holds the b-tree pages it touches.
+const db = openDatabase((workerData as { path: string }).path, { cacheMiB: 16 });
 const writer = new BatchWriter(db, new Statements(db));
 port.postMessage('ready' satisfies WriterReply);
 
