@@ -9,7 +9,14 @@ import type { Event } from '@palisade/protocol';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import { authorizeKey, type Sshd, sshLogin, startSshd } from './e2e/sshd.linux.js';
 import { type SyslogNamespace, startSyslogNamespace } from './e2e/syslog-namespace.linux.js';
-import { allowSudo, createTestUser, inPty, removeTestUser, type TestUser } from './e2e/users.linux.js';
+import {
+  allowSudo,
+  createTestUser,
+  inPty,
+  ptyScript,
+  removeTestUser,
+  type TestUser,
+} from './e2e/users.linux.js';
 import { sleep, tempDir, waitFor } from './test-helpers.js';
 
 describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
@@ -211,6 +218,52 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     assert.equal(e.authProtocol, 'publickey');
     assert.equal(e.srcEndpoint?.ip, '::1');
     assert.match(e.statusDetail, /^ED25519 SHA256:/);
+  });
+
+  it('login on a terminal: a failed and a successful local logon, and the logout from wtmp', async () => {
+    // A wrong password, then kill login at its next "login:" prompt.
+    const bad = await ptyScript(
+      ns,
+      [
+        ['assword', 'wrong-password\n'],
+        ['login:', null],
+      ],
+      ['login', bob.name],
+    );
+    assert.match(bad.out, /Login incorrect/);
+    const f = await find(
+      (x) => x.serviceName === 'login' && x.rawData.includes('FAILED LOGIN'),
+      'FAILED LOGIN',
+    );
+    assert.equal(f.statusId, 2);
+    assert.equal(f.activityId, 1);
+    assert.equal(f.user?.name, bob.name);
+    assert.equal(f.statusDetail, 'Authentication failure');
+    assert.match(f.process?.tty ?? '', /^pts\/\d+$/);
+    assert.equal(f.isRemote, false);
+    assert.equal(f.logonTypeId, 2);
+    // The right password, then leave the shell.
+    const good = await ptyScript(
+      ns,
+      [
+        ['assword', `${bob.password}\n`],
+        ['$ ', 'exit\n'],
+      ],
+      ['login', bob.name],
+    );
+    assert.equal(good.code, 0, good.out);
+    const s = await find(
+      (x) => x.serviceName === 'login' && x.statusId === 1 && x.activityId === 1,
+      'login session',
+    );
+    assert.equal(s.user?.name, bob.name);
+    assert.match(
+      s.rawData,
+      new RegExp(`pam_unix\\(login:session\\): session opened for user ${bob.name}\\(uid=\\d+\\)`),
+    );
+    const out = await find((x) => x.activityId === 2 && x.user?.name === bob.name, 'logout from wtmp');
+    assert.match(out.rawData, /^wtmp: type=8 /);
+    assert.equal(out.serviceName, '');
   });
 
   it('btmp records of those failures are deduplicated against the log lines', async () => {

@@ -36,15 +36,17 @@ export function allowSudo(u: TestUser, commands: string[]): () => void {
   return () => rmSync(path, { force: true });
 }
 
-// Runs argv on a new pty as the controlling terminal and types the password at every password
-// prompt (su and sudo read it from the terminal, not stdin). Exits with the program's status.
+// Runs argv on a new pty as its controlling terminal (su, sudo and login read passwords from
+// the terminal, not stdin) and plays a script: for each step, wait until the output since the
+// last step contains `expect`, then type `reply`, or kill the program when reply is null.
+// Exits with the program's status (99 when it was killed).
 const PTY_DRIVER = `
-import os, pty, sys, time, select
-pw = sys.argv[1].encode() + b'\\n'; timeout = float(sys.argv[2]); cmd = sys.argv[3:]
+import os, pty, sys, time, select, json
+steps = json.loads(sys.argv[1]); timeout = float(sys.argv[2]); cmd = sys.argv[3:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(cmd[0], cmd)
-buf = b''; answered = 0; deadline = time.time() + timeout
+out = b''; seen = b''; step = 0; deadline = time.time() + timeout
 while time.time() < deadline:
     r, _, _ = select.select([fd], [], [], 0.2)
     if fd in r:
@@ -54,23 +56,49 @@ while time.time() < deadline:
             break
         if not d:
             break
-        buf += d
-        if buf.count(b'assword') > answered:
-            answered += 1
+        out += d
+        seen += d
+        if step < len(steps) and steps[step][0].encode() in seen:
+            reply = steps[step][1]
+            step += 1
+            seen = b''
             time.sleep(0.1)
-            os.write(fd, pw)
+            if reply is None:
+                os.kill(pid, 9)
+                break
+            os.write(fd, reply.encode())
 else:
     os.kill(pid, 9)
 _, status = os.waitpid(pid, 0)
-sys.stdout.write(buf.decode(errors='replace'))
+sys.stdout.write(out.decode(errors='replace'))
 sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 99)
 `;
 
-/** inPty runs argv inside the namespace on a pty, answering password prompts with `password`. */
-export function inPty(ns: SyslogNamespace, password: string, argv: string[]) {
+/** PtyStep is one step of a pty script: wait for `expect`, then type `reply` (null: kill it). */
+export type PtyStep = [expect: string, reply: string | null];
+
+/** ptyScript runs argv inside the namespace on a pty and plays `steps` against its output. */
+export function ptyScript(ns: SyslogNamespace, steps: PtyStep[], argv: string[]) {
   return run(
     'nsenter',
-    ['-t', String(ns.pid), '-m', '--', '/usr/bin/python3', '-I', '-c', PTY_DRIVER, password, '20', ...argv],
+    [
+      '-t',
+      String(ns.pid),
+      '-m',
+      '--',
+      '/usr/bin/python3',
+      '-I',
+      '-c',
+      PTY_DRIVER,
+      JSON.stringify(steps),
+      '20',
+      ...argv,
+    ],
     { timeoutMs: 30_000 },
   );
+}
+
+/** inPty runs argv inside the namespace on a pty, answering its password prompt with `password`. */
+export function inPty(ns: SyslogNamespace, password: string, argv: string[]) {
+  return ptyScript(ns, [['assword', `${password}\n`]], argv);
 }
