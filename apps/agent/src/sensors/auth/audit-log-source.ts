@@ -18,7 +18,7 @@ export interface AuditLogSourceOptions {
   path?: string;
   store: FollowStateStore;
   logger: Logger;
-  /** @default 2000 */
+  /** @default 5000 */
   pollMs?: number;
 }
 
@@ -43,7 +43,7 @@ export class AuditLogSource implements AuthSource {
       onItems: (items) => this.onLines(items),
       store: o.store,
       stateKey: `audit:${path}`,
-      pollMs: o.pollMs ?? 2000,
+      pollMs: o.pollMs ?? 5000,
       logger: o.logger,
     });
   }

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   await sensor.start(() => {
     events++;
   });
-  // Idle: nothing is written; only the 2 s safety poll and the directory watch run.
+  // Idle: nothing is written; only the 5 s safety poll and the directory watch run.
   const idleCpu0 = cpuMs();
   await new Promise((r) => setTimeout(r, 10_000));
   const idleCpuPct = ((cpuMs() - idleCpu0) / 10_000) * 100;

@@ -32,7 +32,7 @@ export interface AuthSensorOptions {
   sources?: AuthSource[];
   /** The syslog socket whose absence makes the logs go quiet; checked for the report. @default '/dev/log' */
   syslogSocketPath?: string;
-  /** Safety poll of each followed file. @default 2000 */
+  /** Safety poll of each followed file. @default 5000 */
   pollMs?: number;
   /** See LoginRecordDedup. @default 5000 */
   dedupWindowMs?: number;
@@ -62,7 +62,7 @@ export interface AuthSensor extends Sensor {
  */
 export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
   const logger = (opts.logger ?? silentLogger).child({ sensor: 'auth' });
-  const pollMs = opts.pollMs ?? 2000;
+  const pollMs = opts.pollMs ?? 5000;
   let store: FollowStateStore | null = null;
   let sources: AuthSource[] = [];
   let dedup: LoginRecordDedup | null = null;

@@ -12,7 +12,7 @@ export interface FollowerOptions<T> {
   store: FollowStateStore;
   /** Key of this file in the state store. @default path */
   stateKey?: string;
-  /** Safety poll in case a watch event is missed (or the directory cannot be watched). @default 2000 */
+  /** Safety poll in case a watch event is missed (or the directory cannot be watched). @default 5000 */
   pollMs?: number;
   /** Where to look for the previous file after a rotation while stopped. @default [`${path}.1`] */
   rotatedNames?: string[];
@@ -69,7 +69,7 @@ export class FileFollower<T> {
     } catch {
       // No watchable directory: the poll still works.
     }
-    this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 2000);
+    this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 5000);
     this.timer.unref();
     this.kick();
   }

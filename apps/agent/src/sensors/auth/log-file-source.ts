@@ -18,7 +18,7 @@ export interface LogFileSourceOptions {
   path: string;
   store: FollowStateStore;
   logger: Logger;
-  /** @default 2000 */
+  /** @default 5000 */
   pollMs?: number;
   /** @default 16384 */
   maxLineBytes?: number;
@@ -47,7 +47,7 @@ export class LogFileSource implements AuthSource {
       onItems: (items) => this.onLines(items),
       store: o.store,
       stateKey: `log:${o.path}`,
-      pollMs: o.pollMs ?? 2000,
+      pollMs: o.pollMs ?? 5000,
       logger: o.logger,
     });
   }

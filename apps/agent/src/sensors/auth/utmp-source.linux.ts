@@ -20,7 +20,7 @@ export interface UtmpSourceOptions {
   kind: 'wtmp' | 'btmp';
   store: FollowStateStore;
   logger: Logger;
-  /** @default 2000 */
+  /** @default 5000 */
   pollMs?: number;
 }
 
@@ -92,7 +92,7 @@ export class UtmpSource implements AuthSource {
       onItems: (items) => this.onRecords(items),
       store: o.store,
       stateKey: `${o.kind}:${o.path}`,
-      pollMs: o.pollMs ?? 2000,
+      pollMs: o.pollMs ?? 5000,
       logger: o.logger,
     });
   }
