@@ -15,8 +15,9 @@ export interface BatchRow {
   seq: bigint;
   receivedAt: number;
   count: number;
-  minTime: number | null;
-  maxTime: number | null;
+  /** Earliest and latest event time, ms, exact int64 (agents may send any value). */
+  minTime: bigint | null;
+  maxTime: bigint | null;
   /** " class.activity " tokens of the batch's events, space-separated and padded, for instr(). */
   kinds: string;
   /** searchText of every event, newline-separated. */
@@ -37,6 +38,12 @@ export function describeBatch(b: IncomingBatch): BatchRow {
       `batch seq must be an integer from 1 to 2^63-1, got ${String(b.seq)} (agent ${b.agentId})`,
     );
   }
+  if (!Number.isSafeInteger(b.receivedAt)) {
+    throw new PalisadeError(
+      'validation_failed',
+      `batch ${b.seq} of agent ${b.agentId}: receivedAt must be an integer (ms), got ${String(b.receivedAt)}`,
+    );
+  }
   const events = b.events;
   if (events.length >= EVENTS_PER_BATCH_ID) {
     throw new PalisadeError(
@@ -44,21 +51,20 @@ export function describeBatch(b: IncomingBatch): BatchRow {
       `batch ${b.seq} of agent ${b.agentId} holds ${events.length} events; at most ${EVENTS_PER_BATCH_ID - 1} can be stored as one batch`,
     );
   }
-  let minTime = Number.POSITIVE_INFINITY;
-  let maxTime = Number.NEGATIVE_INFINITY;
-  const kinds = new Set<number>();
+  let minTime = events[0]?.timeMs ?? 0n;
+  let maxTime = minTime;
+  const kinds = new Set<string>();
   const texts = new Array<string>(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    const t = Number(e.timeMs);
+    const t = e.timeMs;
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
-    // class_uid is at most 6 digits and activity_id small: one number keys the pair.
-    kinds.add(e.classUid * 1000 + e.activityId);
+    kinds.add(`${e.classUid}.${e.activityId}`);
     texts[i] = searchText(e);
   }
   let kindText = ' ';
-  for (const k of kinds) kindText += `${Math.floor(k / 1000)}.${k % 1000} `;
+  for (const k of kinds) kindText += `${k} `;
   const empty = events.length === 0;
   return {
     agentId: b.agentId,

@@ -140,6 +140,36 @@ export function batchConformance(open: OpenStorage): void {
         assert.equal(await s.countEvents(agents[2]!.id), 20 * 12);
       }));
 
+    it('extreme field values (int64 times, uint32 class and activity) are stored and found', () =>
+      withStorage(open, async (s) => {
+        const a = (await seedFleet(s, 1)).agents[0]!.id;
+        const late = processEvent(1, { cmd: '/bin/late' });
+        late.timeMs = 2n ** 63n - 1n;
+        const early = processEvent(2, { cmd: '/bin/early' });
+        early.timeMs = -(2n ** 63n);
+        const odd = processEvent(3, { cmd: '/bin/odd' });
+        odd.classUid = 4_294_967_295;
+        odd.activityId = 4_294_967_295;
+        const tricky = processEvent(4, { cmd: '/bin/tricky' });
+        tricky.classUid = 1;
+        tricky.activityId = 7007; // must not be mistaken for class 8, activity 7 or the like
+        await s.storeBatches([batch(a, 1, [late, early, odd, tricky])]);
+        assert.equal(await s.countEvents(a), 4);
+        const find = async (q: Parameters<Storage['searchEvents']>[0]) =>
+          (await s.searchEvents(q)).events.map((e) => e.event.process?.cmdLine);
+        assert.deepEqual(await find({ limit: 10, fromMs: Number.MAX_SAFE_INTEGER }), ['/bin/late']);
+        assert.deepEqual(await find({ limit: 10, toMs: Number.MIN_SAFE_INTEGER }), ['/bin/early']);
+        assert.deepEqual(await find({ limit: 10, classUid: 4_294_967_295, activityId: 4_294_967_295 }), [
+          '/bin/odd',
+        ]);
+        assert.deepEqual(await find({ limit: 10, activityId: 4_294_967_295 }), ['/bin/odd']);
+        assert.deepEqual(await find({ limit: 10, activityId: 7007 }), ['/bin/tricky']);
+        assert.deepEqual(await find({ limit: 10, classUid: 1 }), ['/bin/tricky']);
+        assert.deepEqual(await find({ limit: 10, activityId: 7 }), []);
+        const back = (await s.searchEvents({ limit: 10, contains: '/bin/late' })).events[0]!;
+        assert.equal(back.event.timeMs, 2n ** 63n - 1n);
+      }));
+
     it('a batch given with its encoded body (as received) reads back the same events', () =>
       withStorage(open, async (s) => {
         const a = (await seedFleet(s, 1)).agents[0]!.id;
