@@ -69,6 +69,16 @@ const CASES: Case[] = [
     },
   },
   {
+    line: '2026-11-26T12:25:30+00:00 vm sshd[8160]: message repeated 2 times: [ Failed password for root from 203.0.113.5 port 4000 ssh2]',
+    want: {
+      success: false,
+      user: 'root',
+      srcIp: '203.0.113.5',
+      srcPort: 4000,
+      detail: 'failed password; message repeated 2 times',
+    },
+  },
+  {
     line: '2026-11-26T12:25:25.687094+00:00 vm sshd[8158]: Invalid user nosuchuser from 127.0.0.1 port 53326',
     want: { success: false, user: 'nosuchuser', srcIp: '127.0.0.1', srcPort: 53326, detail: 'invalid user' },
   },

@@ -12,6 +12,8 @@ export interface ParsedAuthLine {
   record: AuthRecord;
 }
 
+const REPEATED = /^message repeated (\d+) times: \[ ?(.*)\]$/;
+
 type MessageParser = (msg: string) => AuthRecord | null;
 
 /**
@@ -35,13 +37,21 @@ const PROGRAM_PARSERS: Record<string, MessageParser> = {
 export function parseAuthLine(line: string, nowMs: number): ParsedAuthLine | null {
   const envelope = parseSyslogEnvelope(line, nowMs);
   if (!envelope) return null;
-  const msg = envelope.message;
+  // rsyslog's repeated-message reduction folds identical lines into one; keep the count.
+  const rep = REPEATED.exec(envelope.message);
+  const msg = rep ? rep[2]! : envelope.message;
   let record: AuthRecord | null = null;
   if (msg.startsWith('pam_')) {
     record = parsePam(msg);
   } else {
     const parser = PROGRAM_PARSERS[envelope.program];
     record = parser ? parser(msg) : null;
+  }
+  if (record && rep) {
+    record = {
+      ...record,
+      detail: `${record.detail ? `${record.detail}; ` : ''}message repeated ${rep[1]} times`,
+    };
   }
   return record ? { envelope, record } : null;
 }
