@@ -2,6 +2,7 @@
 // WebSocket, real SQLite, real spool files. Loopback only, ephemeral ports, temp dirs.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Tier } from '@palisade/protocol';
@@ -241,4 +242,38 @@ test('driverless mode: no kernel sensor, and the capability report says why', as
   assert.equal(byKind.get('process')?.active, false);
   assert.match(byKind.get('process')?.reason ?? '', /turned off by configuration/);
   assert.equal(byKind.get('auth')?.active, true);
+});
+
+test('server unreachable at first registration: the agent retries with backoff and enrols when it appears', async (t) => {
+  // Create the server's CA first, then stop it: the agent trusts that CA while the server is down.
+  const first = await server();
+  const dataDir = first.dataDir;
+  const caPem = first.caPem;
+  await first.close();
+  const port = await new Promise<number>((resolve) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const a = probe.address();
+      probe.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+  const sensor = new TestSensor();
+  const starting = startAgent({
+    stateDir: tempDir('palisade-agent-it-'),
+    serverUrl: `https://127.0.0.1:${port}`,
+    registrationKey: readKey(dataDir),
+    caPem,
+    sensors: [sensor],
+    spool: { batchIntervalMs: 50 },
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  const srv = await server(dataDir, { reg: port, tel: 0 });
+  t.after(() => srv.close());
+  const agent = await starting;
+  t.after(() => agent.stop());
+  sensor.emit('late', 10);
+  const lines = await waitFor('the events', async () => {
+    const l = await storedLines(srv, agent.agentId, 'late');
+    return l.length >= 10 ? l : undefined;
+  });
+  assert.equal(lines.length, 10);
 });

@@ -10,7 +10,7 @@ import {
   loadIdentity,
   saveIdentity,
 } from './identity/identity-store.js';
-import { register } from './identity/register.js';
+import { registerWithRetry } from './identity/register-with-retry.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
 import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
 import { defaultSensors } from './sensors/default-sensors.js';
@@ -30,6 +30,8 @@ export interface AgentOptions {
   registrationKey?: string;
   /** CA PEM trusted for the first registration (afterwards the CA from the server is pinned). */
   caPem?: string;
+  /** Aborts a first registration that is still waiting for the server. */
+  signal?: AbortSignal;
   /** Local tier override; otherwise the server policy decides. */
   tier?: TierName;
   /** Sensors to run; default: defaultSensors() (eBPF and auth). */
@@ -82,12 +84,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         'this agent is not registered yet: give a registration key (--registration-key, PALISADE_REGISTRATION_KEY or the config file)',
       );
     }
-    identity = await register({
+    identity = await registerWithRetry({
       stateDir: opts.stateDir,
       serverUrl: opts.serverUrl,
       registrationKey: opts.registrationKey,
       caPem: opts.caPem,
       logger: log,
+      signal: opts.signal,
     });
   }
   const alog = log.child({ agentId: identity.agentId });

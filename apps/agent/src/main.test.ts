@@ -82,6 +82,20 @@ test('an unregistered agent without a registration key says what is missing', as
   );
 });
 
+test('SIGTERM while waiting for an unreachable server to register stops at once, exit code 0', async () => {
+  const r = run(['--server', 'https://127.0.0.1:1', '--state-dir', tempDir('palisade-agent-main-')], {
+    PALISADE_REGISTRATION_KEY: 'prk_whatever',
+  });
+  await waitFor(
+    'a retry',
+    () => /registration service unreachable or failing; retrying/.test(r.output()),
+    20_000,
+  );
+  r.child.kill('SIGTERM');
+  assert.equal(await withTimeout(r.exit, 10_000, 'stop'), 0);
+  assert.match(r.output(), /stopped before registration completed/);
+});
+
 test('a wrong registration key is refused with the reason, exit code 2', async (t) => {
   const srv = await server(t);
   const ca = join(tempDir('palisade-agent-main-'), 'ca.pem');

@@ -6,6 +6,7 @@ import { type RunningAgent, startAgent } from './agent.js';
 import { type AgentConfig, ConfigError, loadConfig } from './config/agent-config.js';
 import { IdentityError } from './identity/identity-store.js';
 import { RegistrationError } from './identity/register.js';
+import { RegistrationAborted } from './identity/register-with-retry.js';
 import { SpoolStateError } from './spool/spool-state.js';
 
 /** DEFAULT_STATE_DIR is where the agent keeps identity and spool unless told otherwise. */
@@ -86,7 +87,13 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
           ...(cfg.spool.maxAgeDays ? { maxAgeMs: cfg.spool.maxAgeDays * 86_400_000 } : {}),
         }
       : undefined;
+    // Signals during start-up (e.g. while waiting for the server to register) abort it cleanly.
+    const startup = new AbortController();
+    const abortStartup = () => startup.abort();
+    process.once('SIGINT', abortStartup);
+    process.once('SIGTERM', abortStartup);
     agent = await startAgent({
+      signal: startup.signal,
       stateDir: v['state-dir'] ?? cfg.stateDir ?? DEFAULT_STATE_DIR,
       serverUrl: v.server ?? cfg.server,
       // An empty environment variable counts as unset.
@@ -97,6 +104,8 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       logger: log,
       spool,
     });
+    process.off('SIGINT', abortStartup);
+    process.off('SIGTERM', abortStartup);
     const running = agent;
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
@@ -118,6 +127,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       });
     });
   } catch (err) {
+    if (err instanceof RegistrationAborted) {
+      log?.info({}, 'stopped before registration completed');
+      return;
+    }
     if (
       err instanceof AgentCommandError ||
       err instanceof ConfigError ||
