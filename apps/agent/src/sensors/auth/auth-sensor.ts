@@ -57,7 +57,7 @@ export interface AuthSensor extends Sensor {
 
 /**
  * createAuthSensor builds the driverless authentication sensor: it follows the auth log(s),
- * wtmp and btmp, and emits OCSF Authentication events (ssh, su, sudo, login; success and
+ * wtmp and btmp (and auditd's log when there is no auth log), and emits OCSF Authentication events (ssh, su, sudo, login; success and
  * failure). It needs no kernel sensor, so it is what a driverless agent still provides.
  */
 export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
@@ -103,7 +103,7 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
     return [...out, ...(opts.sources ?? [])];
   }
 
-  return {
+  const sensor: AuthSensor = {
     name: 'auth',
 
     async start(s: EventSink): Promise<void> {
@@ -135,7 +135,7 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
         }
       }
       logger.info(
-        { capabilities: this.capabilities().map((c) => `${c.source}${c.reason ? `: ${c.reason}` : ''}`) },
+        { capabilities: sensor.capabilities().map((c) => `${c.source}${c.reason ? `: ${c.reason}` : ''}`) },
         'auth sensor started',
       );
     },
@@ -189,4 +189,5 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
       };
     },
   };
+  return sensor;
 }
