@@ -3,6 +3,7 @@
 // exists only in a mount namespace this test creates, so the machine's logging is untouched;
 // sshd also writes the machine's real /var/log/btmp, which the sensor follows for dedup.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '@palisade/protocol';
@@ -264,6 +265,27 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     const out = await find((x) => x.activityId === 2 && x.user?.name === bob.name, 'logout from wtmp');
     assert.match(out.rawData, /^wtmp: type=8 /);
     assert.equal(out.serviceName, '');
+  });
+
+  it('keeps reading across a logrotate-style rotation (rename + HUP) and a copytruncate', async () => {
+    const switches = () => events.filter((e) => e.serviceName === 'su' && e.statusId === 1).length;
+    const su = () =>
+      inPty(ns, bob.password, ['runuser', '-u', alice.name, '--', 'su', bob.name, '-c', 'true']);
+    const before = switches();
+    // What logrotate plus Debian's rsyslog-rotate do: rename, then HUP so rsyslogd reopens.
+    renameSync(ns.rfc3339Log, `${ns.rfc3339Log}.1`);
+    process.kill(ns.pid, 'SIGHUP');
+    await sleep(500);
+    assert.equal((await su()).code, 0);
+    await waitFor(() => switches() >= before + 1, 10_000, 'su after rotation');
+    // The line went to the new file (rsyslogd reopened), so the follower switched files.
+    assert.ok(existsSync(ns.rfc3339Log), 'rsyslogd created a new auth.log');
+    assert.match(readFileSync(ns.rfc3339Log, 'utf8'), new RegExp(`\\(to ${bob.name}\\) ${alice.name}`));
+    // copytruncate: the file is emptied in place while rsyslogd keeps writing to it.
+    const n = switches();
+    truncateSync(ns.rfc3339Log, 0);
+    assert.equal((await su()).code, 0);
+    await waitFor(() => switches() >= n + 1, 10_000, 'su after truncation');
   });
 
   it('btmp records of those failures are deduplicated against the log lines', async () => {
