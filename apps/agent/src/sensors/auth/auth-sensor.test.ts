@@ -150,7 +150,10 @@ describe('createAuthSensor', () => {
 
   it('reports wtmp logins and names the user of a logout', async () => {
     files();
-    await start({ logPaths: [] });
+    const s = await start({ logPaths: [] });
+    const [cap] = s.capabilities();
+    assert.equal(cap?.source, 'wtmp,btmp');
+    assert.match(cap?.reason ?? '', /only wtmp\/btmp logins, no su\/sudo; no syslog socket/);
     appendFileSync(
       paths.wtmp,
       encodeUtmpRecord({

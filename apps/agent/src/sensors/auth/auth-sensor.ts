@@ -149,17 +149,21 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
       const active = inUse();
       const reasons: string[] = [];
       if (startError) reasons.push(startError);
+      const sock = opts.syslogSocketPath ?? '/dev/log';
+      const noSyslog = existsSync(sock)
+        ? ''
+        : `no syslog socket at ${sock}: programs cannot write auth log lines`;
       if (active.length === 0) {
         for (const s of sources) reasons.push(`${s.name}: ${s.status().reason}`);
         if (sources.length === 0 && !startError) reasons.push('not started');
       } else if (active.some((s) => s.origin === 'log')) {
-        const sock = opts.syslogSocketPath ?? '/dev/log';
-        if (!existsSync(sock))
-          reasons.push(`no syslog socket at ${sock}: programs cannot write auth log lines`);
+        if (noSyslog) reasons.push(noSyslog);
       } else if (active.some((s) => s.origin === 'audit')) {
         reasons.push('no auth log (auth.log/secure): using auditd PAM records (no ssh method or port)');
       } else {
         reasons.push('no auth log (auth.log/secure) or audit log: only wtmp/btmp logins, no su/sudo');
+        // The usual cause on hosts without systemd: no syslog daemon is running.
+        if (noSyslog) reasons.push(noSyslog);
       }
       return [
         create(CapabilitySchema, {
