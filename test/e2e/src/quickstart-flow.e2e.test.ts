@@ -23,7 +23,13 @@ const agentState = tempDir('palisade-e2e-agent-');
 
 type Ocsf = Record<string, any>;
 
-async function search(dataDir: string, text: string): Promise<Ocsf[]> {
+const ECHO = realpathSync('/bin/echo');
+
+/**
+ * echoEvents searches like a user would and keeps the events of /bin/echo: the search's own CLI
+ * process carries the marker in its command line too, and is (rightly) recorded as well.
+ */
+async function echoEvents(dataDir: string, text: string): Promise<Ocsf[]> {
   const r = await runCli([
     'events',
     'search',
@@ -36,7 +42,7 @@ async function search(dataDir: string, text: string): Promise<Ocsf[]> {
     dataDir,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Ocsf[];
+  return (JSON.parse(r.stdout) as Ocsf[]).filter((e) => e.process?.path === ECHO);
 }
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ pid: number; code: number | null }> {
@@ -79,7 +85,7 @@ test('an exec on the host appears in `palisade events search` with argv, exe, cw
     assert.equal(code, 0);
     const launch = await waitFor(
       'the exec event',
-      async () => (await search(server.dataDir, marker)).find((e) => e.activity_id === 1),
+      async () => (await echoEvents(server.dataDir, marker)).find((e) => e.activity_id === 1),
       15_000,
     );
     const seenAfterMs = Date.now() - started;
@@ -87,7 +93,7 @@ test('an exec on the host appears in `palisade events search` with argv, exe, cw
     const p = launch.process;
     assert.equal(p.pid, pid);
     assert.equal(p.parent_process.pid, process.pid);
-    assert.equal(p.path, realpathSync('/bin/echo'));
+    assert.equal(p.path, ECHO);
     assert.equal(p.working_directory, cwd.path);
     assert.equal(p.cmd_line, `/bin/echo ${marker}`);
     assert.deepEqual(launch.unmapped['process.argv'], ['/bin/echo', marker]);
@@ -99,7 +105,7 @@ test('an exec on the host appears in `palisade events search` with argv, exe, cw
     // The agent runs the workstation tier here, which reports terminations too.
     const exit = await waitFor(
       'the exit event',
-      async () => (await search(server.dataDir, marker)).find((e) => e.activity_id === 2),
+      async () => (await echoEvents(server.dataDir, marker)).find((e) => e.activity_id === 2),
       15_000,
     );
     assert.equal(exit.exit_code, 0);
@@ -140,7 +146,7 @@ test('events captured while the server is down survive an agent restart and arri
   const found = await waitFor(
     'all 20 spooled execs',
     async () => {
-      const events = (await search(server.dataDir, marker)).filter((e) => e.activity_id === 1);
+      const events = (await echoEvents(server.dataDir, marker)).filter((e) => e.activity_id === 1);
       return events.length >= 20 ? events : undefined;
     },
     60_000,
