@@ -6,6 +6,7 @@ import {
   type StoredEvent,
   validateEventQuery,
 } from '@palisade/storage';
+import { performance } from 'node:perf_hooks';
 import { uncompressSync } from 'lz4-napi';
 import { decodeCursor, encodeCursor, eventId } from './event-id.js';
 import type { Statements } from './statements.js';
@@ -25,7 +26,7 @@ interface CandidateRow {
  * concatenated search text) costs time, never correctness.
  */
 function buildSql(q: EventQuery): { sql: string; params: Record<string, unknown> } {
-  const where = ['b.id <= @maxBatch'];
+  const where = ['b.id BETWEEN @lo AND @hi'];
   const params: Record<string, unknown> = {};
   if (q.agentId !== undefined) {
     where.push('b.agent_id = @agent');
@@ -64,38 +65,79 @@ function decodeBody(body: Buffer): Event[] {
   return fromBinary(EventBatchSchema, uncompressSync(body)).events;
 }
 
+/** Slice bounds, in batch ids: a slice is scanned in one go. */
+const SLICE_MIN = 16;
+const SLICE_MAX = 1 << 20;
+
+/** SearchTuning sets how long the scan may hold the event loop. */
+export interface SearchTuning {
+  /** Longest the scan runs before it yields to the event loop, ms; slices adapt to it. @default 8 */
+  yieldEveryMs: number;
+}
+const DEFAULT_TUNING: SearchTuning = { yieldEveryMs: 8 };
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * searchEvents returns matching events newest stored first (descending id; within a batch the
  * later event first). The cursor is the id of the last event returned; the next page continues
  * strictly below it, so events stored after the first page never shift later pages.
+ *
+ * A substring search over a large store scans a lot of text, and this runs on the server's event
+ * loop: so the scan goes down the batch ids in slices (sized to take a fraction of
+ * `yieldEveryMs`) and yields once that much time has passed, so acks and other requests keep
+ * flowing; a cheap query never yields. Batches stored meanwhile have higher ids than where the
+ * scan started and are not part of this page.
  */
-export function searchEvents(st: Statements, q: EventQuery): EventPage {
+export async function searchEvents(
+  st: Statements,
+  q: EventQuery,
+  tuning: SearchTuning = DEFAULT_TUNING,
+): Promise<EventPage> {
   validateEventQuery(q);
   const start = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+  const top = start
+    ? start.batchId
+    : Number((st.get('SELECT max(id) AS m FROM batches').get() as { m: number | null }).m ?? 0);
   const { sql, params } = buildSql(q);
-  params.maxBatch = start ? start.batchId : Number.MAX_SAFE_INTEGER;
-  const events: StoredEvent[] = [];
   const stmt = st.getSafeIntegers(sql);
-  for (const row of stmt.iterate(params) as IterableIterator<CandidateRow>) {
-    const batchId = Number(row.id);
-    const decoded = decodeBody(row.body);
-    let i = decoded.length - 1;
-    if (start && batchId === start.batchId) i = Math.min(i, start.index - 1);
-    for (; i >= 0; i--) {
-      const e = decoded[i]!;
-      if (!eventMatches(e, q)) continue;
-      events.push({
-        id: eventId(batchId, i),
-        agentId: row.agent_id,
-        seq: row.seq,
-        index: i,
-        receivedAt: Number(row.received_at),
-        event: e,
-      });
-      if (events.length === q.limit) {
-        // Leaving the loop early ends the statement (iterate() returns it to the cache).
-        return { events, nextCursor: encodeCursor({ batchId, index: i }) };
+  const events: StoredEvent[] = [];
+  let slice = SLICE_MIN;
+  const target = Math.max(tuning.yieldEveryMs / 4, 0.5);
+  let lastYield = performance.now();
+  for (let hi = top; hi >= 1; ) {
+    const lo = Math.max(1, hi - slice + 1);
+    const t0 = performance.now();
+    for (const row of stmt.iterate({ ...params, lo, hi }) as IterableIterator<CandidateRow>) {
+      const batchId = Number(row.id);
+      const decoded = decodeBody(row.body);
+      let i = decoded.length - 1;
+      if (start && batchId === start.batchId) i = Math.min(i, start.index - 1);
+      for (; i >= 0; i--) {
+        const e = decoded[i]!;
+        if (!eventMatches(e, q)) continue;
+        events.push({
+          id: eventId(batchId, i),
+          agentId: row.agent_id,
+          seq: row.seq,
+          index: i,
+          receivedAt: Number(row.received_at),
+          event: e,
+        });
+        if (events.length === q.limit) {
+          // Leaving the loop early ends the statement (iterate() returns it to the cache).
+          return { events, nextCursor: encodeCursor({ batchId, index: i }) };
+        }
       }
+    }
+    const now = performance.now();
+    const ms = now - t0;
+    if (ms < target / 2) slice = Math.min(slice * 2, SLICE_MAX);
+    else if (ms > target * 2) slice = Math.max(Math.floor(slice / 2), SLICE_MIN);
+    hi = lo - 1;
+    if (hi >= 1 && now - lastYield >= tuning.yieldEveryMs) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
     }
   }
   return { events };

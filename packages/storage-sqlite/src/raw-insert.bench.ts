@@ -80,10 +80,10 @@ function seconds(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-function timeMs(fn: () => unknown, repeat = 5): number {
-  fn();
+async function timeMs(fn: () => unknown, repeat = 5): Promise<number> {
+  await fn();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < repeat; i++) fn();
+  for (let i = 0; i < repeat; i++) await fn();
   return (seconds(t0) * 1000) / repeat;
 }
 
@@ -213,14 +213,16 @@ async function main(): Promise<void> {
   const rowLayout = rowScenario();
 
   const search = {
-    containsRare: timeMs(() => main.searchEvents({ limit: 100, contains: NEEDLE })),
-    containsCommon: timeMs(() => main.searchEvents({ limit: 100, contains: 'worker.py' })),
-    containsNone: timeMs(() => main.searchEvents({ limit: 100, contains: 'absent-text-xyz' })),
-    rareClass: timeMs(() => main.searchEvents({ limit: 100, classUid: OcsfClass.Authentication })),
-    byAgent: timeMs(() => main.searchEvents({ limit: 100, agentId: 'agent-7' })),
-    timeWindow: timeMs(() => main.searchEvents({ limit: 100, fromMs: BASE_MS + 1000, toMs: BASE_MS + 1100 })),
-    rowLayoutContainsRare: timeMs(() => rowLayout.contains(NEEDLE, 100)),
-    rowLayoutContainsNone: timeMs(() => rowLayout.contains('absent-text-xyz', 100)),
+    containsRare: await timeMs(() => main.searchEvents({ limit: 100, contains: NEEDLE })),
+    containsCommon: await timeMs(() => main.searchEvents({ limit: 100, contains: 'worker.py' })),
+    containsNone: await timeMs(() => main.searchEvents({ limit: 100, contains: 'absent-text-xyz' })),
+    rareClass: await timeMs(() => main.searchEvents({ limit: 100, classUid: OcsfClass.Authentication })),
+    byAgent: await timeMs(() => main.searchEvents({ limit: 100, agentId: 'agent-7' })),
+    timeWindow: await timeMs(() =>
+      main.searchEvents({ limit: 100, fromMs: BASE_MS + 1000, toMs: BASE_MS + 1100 }),
+    ),
+    rowLayoutContainsRare: await timeMs(() => rowLayout.contains(NEEDLE, 100)),
+    rowLayoutContainsNone: await timeMs(() => rowLayout.contains('absent-text-xyz', 100)),
   };
   const found = await main.searchEvents({ limit: 100, contains: NEEDLE });
   if (found.events.length !== 1)
