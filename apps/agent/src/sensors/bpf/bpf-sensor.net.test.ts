@@ -23,15 +23,26 @@ c.on('close', () => process.exit(0));`;
 /** startServer runs the TCP server child and resolves with it and its port. */
 async function startServer(host: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['-e', SERVER, host], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [line] = (await once(child.stdout!, 'data', { signal: AbortSignal.timeout(10_000) })) as [Buffer];
   return { child, port: Number(line.toString().trim()) };
+}
+
+/** exitOf waits for a child to exit; a child still running after 10 s is killed and the test fails. */
+async function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    await once(child, 'exit', { signal: AbortSignal.timeout(10_000) });
+  } catch {
+    child.kill('SIGKILL');
+    throw new Error('the TCP server child did not finish its connection within 10 s');
+  }
 }
 
 async function tcpRoundTrip(c: Collected, host: string, family: number): Promise<void> {
   const { child: server, port } = await startServer(host);
   const client = await run(process.execPath, ['-e', CLIENT, host, String(port)]);
   assert.equal(client.code, 0);
-  await once(server, 'exit');
+  await exitOf(server);
 
   const connect = await c.waitFor(
     (e) =>
@@ -107,7 +118,7 @@ async function startResolver(): Promise<{ sock: Socket; host: string }> {
     });
     try {
       sock.bind(53, host);
-      await once(sock, 'listening');
+      await once(sock, 'listening', { signal: AbortSignal.timeout(5000) });
       return { sock, host };
     } catch {
       sock.close();
@@ -163,7 +174,7 @@ describe('eBPF sensor: network (root, real kernel, loopback only)', () => {
     try {
       const { child: server, port } = await startServer('127.0.0.1');
       const client = await run(process.execPath, ['-e', CLIENT, '127.0.0.1', String(port)]);
-      await once(server, 'exit');
+      await exitOf(server);
       await c.waitFor(
         (e) => e.classUid === 4001 && e.activityId === 1 && e.process?.pid === client.pid,
         'connect in server tier',

@@ -145,6 +145,7 @@ describe('eBPF sensor: ignorePids (root)', () => {
         'the ignored shell itself was reported',
       );
     } finally {
+      sh.kill('SIGKILL');
       await c.sensor.stop();
     }
   });

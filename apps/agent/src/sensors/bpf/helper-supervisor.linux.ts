@@ -104,8 +104,11 @@ export class HelperSupervisor {
       const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
       c.stdin?.end();
       const t = setTimeout(() => c.kill('SIGKILL'), 2000);
-      await exited;
+      // Detaching eBPF programs can keep the helper in the kernel for a while; do not wait forever.
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((r) => (giveUp = setTimeout(r, 10_000)))]);
       clearTimeout(t);
+      clearTimeout(giveUp);
     }
     this.status = { state: 'stopped' };
   }
