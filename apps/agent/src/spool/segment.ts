@@ -39,7 +39,7 @@ export class Segment {
   corruptRegions = 0;
   tornTail = false;
   private fd: number | undefined;
-  private writable = false;
+  private canWrite = false;
 
   private constructor(
     readonly dir: string,
@@ -52,7 +52,7 @@ export class Segment {
   static create(dir: string, id: number): Segment {
     const s = new Segment(dir, id);
     s.fd = openSync(s.path, 'wx+', 0o600);
-    s.writable = true;
+    s.canWrite = true;
     return s;
   }
 
@@ -86,11 +86,17 @@ export class Segment {
 
   /** append writes one batch record and, when `sync`, waits for the data to reach the disk. */
   append(meta: BatchMeta, body: Buffer, frameOffsetInBody: number, sync: boolean): SpoolEntry {
-    if (!this.writable || this.fd === undefined) throw new Error(`segment ${this.path} is sealed`);
+    if (!this.canWrite || this.fd === undefined) throw new Error(`segment ${this.path} is sealed`);
     const rec = encodeRecord(body);
-    let written = 0;
-    while (written < rec.byteLength) written += writeSync(this.fd, rec, written, rec.byteLength - written);
-    if (sync) fdatasyncSync(this.fd);
+    try {
+      let written = 0;
+      while (written < rec.byteLength) written += writeSync(this.fd, rec, written, rec.byteLength - written);
+      if (sync) fdatasyncSync(this.fd);
+    } catch (err) {
+      // Part of the record may be on disk: appending after it would misplace later records.
+      this.canWrite = false;
+      throw err;
+    }
     const entry: SpoolEntry = {
       meta,
       segment: this,
@@ -115,6 +121,11 @@ export class Segment {
     return out;
   }
 
+  /** writable is true while records may be appended (false once sealed or after a failed write). */
+  get writable(): boolean {
+    return this.canWrite;
+  }
+
   /** maxSeq is the highest sequence number in this segment, 0 when it holds none. */
   get maxSeq(): number {
     return this.entries.at(-1)?.meta.seq ?? 0;
@@ -129,13 +140,13 @@ export class Segment {
 
   /** seal stops appends; the file stays readable. */
   seal(): void {
-    this.writable = false;
+    this.canWrite = false;
   }
 
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    this.writable = false;
+    this.canWrite = false;
   }
 
   /** remove closes and deletes the file. */

@@ -39,7 +39,9 @@ export function makeEvent(n: number, classUid = 1007, timeMs = 1_700_000_000_000
 export function drain(spool: Spool): { seq: number; events: Event[] }[] {
   const out: { seq: number; events: Event[] }[] = [];
   for (let e = spool.nextAfter(0); e; e = spool.nextAfter(e.meta.seq)) {
-    const frame = fromBinary(EventBatchFrameSchema, spool.readFrame(e));
+    const bytes = spool.readFrame(e);
+    if (!bytes) throw new Error(`batch ${e.meta.seq} is unreadable`);
+    const frame = fromBinary(EventBatchFrameSchema, bytes);
     out.push({ seq: Number(frame.seq), events: decodeBatch(frame) });
   }
   return out;

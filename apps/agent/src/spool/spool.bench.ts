@@ -59,7 +59,7 @@ function run(fsync: boolean): {
     const frames: Buffer[] = [];
     let counted = 0;
     for (let e = spool.nextAfter(0); e; e = spool.nextAfter(e.meta.seq)) {
-      frames.push(spool.readFrame(e));
+      frames.push(spool.readFrame(e)!);
       counted += e.meta.eventCount;
     }
     const t3 = process.hrtime.bigint();

@@ -155,7 +155,13 @@ export class Spool {
     if (this.builder.count >= this.o.batchMaxEvents || this.builder.size >= this.o.batchMaxBytes) {
       this.seal();
     } else if (this.builder.count === 1) {
-      this.sealTimer = setTimeout(() => this.seal(), this.o.batchIntervalMs);
+      this.sealTimer = setTimeout(() => {
+        try {
+          this.seal();
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'could not seal a batch');
+        }
+      }, this.o.batchIntervalMs);
     }
   }
 
@@ -176,8 +182,27 @@ export class Spool {
     };
     const frame = toBinary(EventBatchFrameSchema, encodeBatchBody(BigInt(seq), b.count, b.take()));
     const body = encodeBatchRecord(meta, frame);
-    if (this.active.size > 0 && this.active.size + body.byteLength > this.o.segmentBytes) this.roll();
-    const entry = this.active.append(meta, body, body.byteLength - frame.byteLength, this.o.fsync);
+    let entry: SpoolEntry;
+    try {
+      const full = this.active.size > 0 && this.active.size + body.byteLength > this.o.segmentBytes;
+      if (full || !this.active.writable) this.roll();
+      entry = this.active.append(meta, body, body.byteLength - frame.byteLength, this.o.fsync);
+    } catch (err) {
+      // The disk refused the write (full, read-only, I/O error). Never throw at a sensor: count
+      // the batch as dropped, leave the damaged segment behind and try a fresh one next time.
+      addDroppedBatch(this.state.drops, meta);
+      this.log.error(
+        { err: (err as Error).message, events: meta.eventCount },
+        'spool write failed: batch dropped and counted',
+      );
+      try {
+        this.roll();
+        this.saveState();
+      } catch {
+        // still failing: the next seal tries again
+      }
+      return;
+    }
     this.state.lastSeq = seq;
     this.unacked.push(entry);
     this.enforceCaps();
@@ -186,8 +211,9 @@ export class Spool {
 
   private roll(): void {
     this.active.seal();
-    this.active = Segment.create(this.o.dir, this.nextSegmentId++);
-    this.segments.push(this.active);
+    const next = Segment.create(this.o.dir, this.nextSegmentId++);
+    this.active = next;
+    this.segments.push(next);
   }
 
   /**
@@ -227,9 +253,24 @@ export class Spool {
     return lo;
   }
 
-  /** readFrame returns the encoded EventBatchFrame of an entry, exactly as it is sent. */
-  readFrame(entry: SpoolEntry): Buffer {
-    return entry.segment.readFrame(entry);
+  /**
+   * readFrame returns the encoded EventBatchFrame of an entry, exactly as it is sent. When the
+   * file cannot be read any more (deleted or damaged underneath us) the batch is counted as a
+   * corrupt record, leaves the queue, and undefined is returned.
+   */
+  readFrame(entry: SpoolEntry): Buffer | undefined {
+    try {
+      return entry.segment.readFrame(entry);
+    } catch (err) {
+      this.log.error(
+        { seq: entry.meta.seq, err: (err as Error).message },
+        'spooled batch unreadable; skipped',
+      );
+      const i = this.unacked.indexOf(entry);
+      if (i >= 0) this.unacked.splice(i, 1);
+      this.state.corruptRecords++;
+      return undefined;
+    }
   }
 
   /**
@@ -258,9 +299,13 @@ export class Spool {
     const done = this.segments.filter((s) => s !== this.active && s.entries.every((e) => !this.isUnacked(e)));
     if (done.length === 0) return false;
     for (const s of done) this.forgetSegment(s);
-    // The state must name the acked sequence before the segments that prove it are gone.
-    this.saveState();
-    for (const s of done) s.remove();
+    // The state must name the acked sequence before the segments that prove it are gone; if it
+    // cannot be saved the files stay (a restart resends them and the server reports duplicates).
+    const saved = this.saveState();
+    for (const s of done) {
+      if (saved) s.remove();
+      else s.close();
+    }
     return true;
   }
 
@@ -323,8 +368,15 @@ export class Spool {
     this.saveTimer.unref();
   }
 
-  private saveState(): void {
-    saveSpoolState(this.o.dir, this.state);
+  /** saveState persists the state; a failure (disk full) is logged, never thrown at callers. */
+  private saveState(): boolean {
+    try {
+      saveSpoolState(this.o.dir, this.state);
+      return true;
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'could not save the spool state');
+      return false;
+    }
   }
 
   /** stats reports depth, age, drops and corruption for heartbeats and check-ins. */

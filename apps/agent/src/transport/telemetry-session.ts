@@ -103,7 +103,14 @@ export class TelemetrySession {
         this.end({ welcomed: false, refusedStatus: status, reason: `upgrade refused with HTTP ${status}` });
       });
       ws.on('open', () => this.sendHello());
-      ws.on('message', (data: Buffer) => this.onMessage(data));
+      ws.on('message', (data: Buffer) => {
+        try {
+          this.onMessage(data);
+        } catch (err) {
+          // A local failure (disk, a sensor) must not take the agent down; the session goes on.
+          this.log.error({ err: (err as Error).message }, 'error while handling a server frame');
+        }
+      });
       ws.on('error', (err) => this.end({ welcomed: this.welcomed, reason: err.message }));
       ws.on('close', (code, reason) =>
         this.end({ welcomed: this.welcomed, reason: `closed ${code} ${reason.toString() || ''}`.trim() }),
@@ -298,8 +305,10 @@ export class TelemetrySession {
         this.cursor = entry.meta.seq;
         if (this.retryAt.has(entry.meta.seq)) continue;
       }
+      const frame = spool.readFrame(entry);
+      if (!frame) continue;
       this.inFlight.set(entry.meta.seq, now);
-      this.ws.send(wrapBatchFrame(spool.readFrame(entry)));
+      this.ws.send(wrapBatchFrame(frame));
     }
   }
 
