@@ -82,6 +82,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'audit log',
+    sql: `
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor_id TEXT,
+        actor_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id TEXT,
+        remote_address TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied')),
+        details TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_log_at ON audit_log(at);
+      CREATE INDEX audit_log_target ON audit_log(target_id);
+    `,
+  },
 ];
 
 /** SCHEMA_VERSION is the newest schema this build knows. */

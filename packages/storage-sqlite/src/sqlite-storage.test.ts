@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ManualClock, PalisadeError } from '@palisade/common';
 import { conformanceFixtures as fx, runStorageConformance } from '@palisade/storage';
-import { openSqliteStorage, SCHEMA_VERSION } from './index.js';
+import { MIGRATIONS, openSqliteStorage, SCHEMA_VERSION } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-sqlite-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,7 +59,11 @@ describe('sqlite specifics', () => {
       .prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version')
       .all();
     assert.equal(rows1.length, SCHEMA_VERSION);
-    assert.deepEqual(rows1.at(-1), { version: SCHEMA_VERSION, name: 'initial schema', applied_at: fx.T0 });
+    assert.deepEqual(rows1.at(-1), {
+      version: SCHEMA_VERSION,
+      name: MIGRATIONS.at(-1)!.name,
+      applied_at: fx.T0,
+    });
     await s1.close();
     clock.advance(1000);
     const s2 = await openSqliteStorage({ path, clock });

@@ -4,16 +4,20 @@ import type {
   AgentRecord,
   AgentTouch,
   ApiTokenRecord,
+  AuditPage,
+  AuditQuery,
   BatchResult,
   EventPage,
   EventQuery,
   GroupPolicy,
   GroupRecord,
   IncomingBatch,
+  NewAuditRecord,
   RegistrationKeyRecord,
   Storage,
 } from '@palisade/storage';
 import { Agents, type TouchUpdate } from './agents.js';
+import { AuditLog } from './audit.js';
 import { describeBatch } from './batch-encoding.js';
 import { BatchWriter } from './batch-writer.js';
 import { openDatabase } from './database.js';
@@ -51,6 +55,7 @@ export class SqliteStorage implements Storage {
   private readonly keys: Keys;
   private readonly agents: Agents;
   private readonly tokens: Tokens;
+  private readonly audit: AuditLog;
   private readonly inlineWriter: BatchWriter | undefined;
 
   constructor(
@@ -66,6 +71,7 @@ export class SqliteStorage implements Storage {
     this.keys = new Keys(this.st);
     this.agents = new Agents(db, this.st);
     this.tokens = new Tokens(this.st);
+    this.audit = new AuditLog(this.st);
     this.inlineWriter = writerThread ? undefined : new BatchWriter(db, this.st);
   }
 
@@ -93,8 +99,29 @@ export class SqliteStorage implements Storage {
   async updateGroup(id: string, patch: { name?: string; policy?: GroupPolicy }): Promise<void> {
     this.groups.update(id, patch);
   }
-  async deleteGroup(id: string): Promise<void> {
-    this.groups.delete(id);
+  async deleteGroup(id: string, moveAgentsTo?: string): Promise<void> {
+    if (moveAgentsTo === undefined) return this.groups.delete(id);
+    if (moveAgentsTo === id) {
+      throw new PalisadeError(
+        'validation_failed',
+        `cannot move the agents of group ${JSON.stringify(id)} to itself`,
+      );
+    }
+    // One transaction: either the agents moved and the group is gone, or nothing changed.
+    this.db
+      .transaction(() => {
+        if (!this.groups.get(id))
+          throw new PalisadeError('not_found', `group ${JSON.stringify(id)} does not exist`);
+        if (!this.groups.get(moveAgentsTo)) {
+          throw new PalisadeError(
+            'not_found',
+            `group ${JSON.stringify(moveAgentsTo)} (to move the agents to) does not exist`,
+          );
+        }
+        this.st.get('UPDATE agents SET group_id = ? WHERE group_id = ?').run(moveAgentsTo, id);
+        this.groups.delete(id);
+      })
+      .immediate();
   }
 
   async createKey(k: RegistrationKeyRecord): Promise<void> {
@@ -152,6 +179,13 @@ export class SqliteStorage implements Storage {
   }
   async revokeToken(id: string, at: number): Promise<void> {
     this.tokens.revoke(id, at);
+  }
+
+  async appendAudit(entry: NewAuditRecord): Promise<string> {
+    return this.audit.append(entry);
+  }
+  async searchAudit(q: AuditQuery): Promise<AuditPage> {
+    return this.audit.search(q);
   }
 
   async storeBatches(batches: IncomingBatch[]): Promise<BatchResult[]> {

@@ -1,4 +1,5 @@
 import { describe } from 'node:test';
+import { adminConformance } from './conformance-admin.js';
 import { batchConformance } from './conformance-batches.js';
 import { fleetConformance } from './conformance-fleet.js';
 import type { OpenStorage } from './conformance-helpers.js';
@@ -20,6 +21,7 @@ export function runStorageConformance(name: string, open: () => Promise<Storage>
   const o: OpenStorage = open;
   describe(`storage conformance: ${name}`, () => {
     fleetConformance(o);
+    adminConformance(o);
     batchConformance(o);
     searchConformance(o);
   });

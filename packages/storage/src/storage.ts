@@ -2,6 +2,8 @@ import type {
   AgentRecord,
   AgentTouch,
   ApiTokenRecord,
+  AuditPage,
+  AuditQuery,
   BatchResult,
   CapabilityRecord,
   EventPage,
@@ -10,6 +12,7 @@ import type {
   GroupRecord,
   HostFactsRecord,
   IncomingBatch,
+  NewAuditRecord,
   RegistrationKeyRecord,
 } from './types.js';
 
@@ -28,7 +31,12 @@ export interface Storage {
   getGroupByName(name: string): Promise<GroupRecord | undefined>;
   listGroups(): Promise<GroupRecord[]>;
   updateGroup(id: string, patch: { name?: string; policy?: GroupPolicy }): Promise<void>;
-  deleteGroup(id: string): Promise<void>;
+  /**
+   * deleteGroup removes a group and its registration keys. A group that still has agents is refused
+   * (`conflict`) unless `moveAgentsTo` names another group: then its agents move there and the group
+   * goes, in one transaction (an unknown target is `not_found` and nothing changes).
+   */
+  deleteGroup(id: string, moveAgentsTo?: string): Promise<void>;
 
   createKey(k: RegistrationKeyRecord): Promise<void>;
   getKey(id: string): Promise<RegistrationKeyRecord | undefined>;
@@ -68,6 +76,11 @@ export interface Storage {
   findTokenBySecretHash(secretHash: string): Promise<ApiTokenRecord | undefined>;
   listTokens(): Promise<ApiTokenRecord[]>;
   revokeToken(id: string, at: number): Promise<void>;
+
+  /** appendAudit stores one audit entry and returns the id it was given. */
+  appendAudit(entry: NewAuditRecord): Promise<string>;
+  /** searchAudit returns audit entries matching `q`, newest first, paged by an opaque cursor. */
+  searchAudit(q: AuditQuery): Promise<AuditPage>;
 
   /**
    * Stores batches in one durable transaction: when the promise resolves, every batch is on disk

@@ -150,3 +150,52 @@ export interface EventPage {
   /** Present when more results may follow. */
   nextCursor?: string;
 }
+
+/** AuditRecord is one administrative action (or refusal of one), as stored in the audit log. */
+export interface AuditRecord {
+  /** Assigned by storage: a decimal integer string, increasing in the order entries were appended. */
+  id: string;
+  /** When it happened, ms since the epoch. */
+  at: number;
+  /** The API token that acted (null when no valid token was presented). */
+  actorId: string | null;
+  /** The token's name, or a description such as "anonymous" or "system" (key rotation). */
+  actorName: string;
+  /** What was done, dotted: "group.create", "agent.move", "api.denied", ... */
+  action: string;
+  /** What kind of thing it was done to: "group", "agent", "key", "token", "route". */
+  targetType: string;
+  targetId: string | null;
+  /** Where the request came from (IP address); "" for actions of the server itself. */
+  remoteAddress: string;
+  outcome: 'ok' | 'denied';
+  /** Extra facts (names, before/after). Never secrets. */
+  details: Record<string, unknown>;
+}
+
+/** NewAuditRecord is an audit entry before storage assigns its id. */
+export type NewAuditRecord = Omit<AuditRecord, 'id'>;
+
+/** AuditQuery filters the audit log; entries come back newest first. */
+export interface AuditQuery {
+  /** Token id or token name. */
+  actor?: string;
+  /** An exact action ("agent.move") or a prefix up to a dot ("agent" matches "agent.move"). */
+  action?: string;
+  targetId?: string;
+  outcome?: 'ok' | 'denied';
+  /** Inclusive lower bound on `at`, ms. */
+  fromMs?: number;
+  /** Exclusive upper bound on `at`, ms. */
+  toMs?: number;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+/** AuditPage is one page of audit entries. */
+export interface AuditPage {
+  entries: AuditRecord[];
+  /** Present when more entries may follow. */
+  nextCursor?: string;
+}
