@@ -94,6 +94,8 @@ export class TelemetrySession {
         key: this.o.tls.key,
         handshakeTimeout: this.o.connectTimeoutMs ?? 4000,
         maxPayload: LIMITS.maxFrameBytes,
+        // Batches are LZ4-compressed already; deflate would only spend CPU.
+        perMessageDeflate: false,
       });
       this.ws = ws;
       ws.binaryType = 'nodebuffer';
