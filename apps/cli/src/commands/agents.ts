@@ -1,49 +1,51 @@
 import { type ApiTarget, apiCall } from '../client.js';
-import { isoTime, printJson } from '../output.js';
+import { printJson } from '../output.js';
 import { ago, formatTable } from '../table.js';
 
-type Agent = Record<string, unknown> & {
+/** Agent is an agent as the API returns it. */
+interface Agent {
   id: string;
-  hostname?: string;
-  host?: Record<string, string>;
-  capabilities?: { kind: string; active: boolean; reason?: string }[];
-};
-
-function hostOf(a: Agent): Record<string, string> {
-  return (a.host as Record<string, string> | undefined) ?? (a as unknown as Record<string, string>);
+  hostname: string;
+  os: string;
+  kernel: string;
+  version: string;
+  group: string;
+  status: string;
+  last_seen_at: string | null;
+  policy_revision: number;
+  connection?: { state: string; channel?: string };
+  capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
 }
 
 function telemetry(a: Agent): string {
   const caps = a.capabilities ?? [];
   if (caps.length === 0) return '-';
-  return caps.map((c) => (c.active ? c.kind.toLowerCase() : `!${c.kind.toLowerCase()}`)).join(',');
+  return caps.map((c) => (c.active ? c.kind : `!${c.kind}`)).join(',');
 }
 
 /** agentsList prints every agent: a table, or the API's JSON with --json. */
 export async function agentsList(target: ApiTarget, json: boolean): Promise<void> {
-  const res = await apiCall<{ agents: Agent[] }>(target, 'GET', '/agents');
-  if (json) return printJson(res.agents);
-  const rows = res.agents.map((a) => {
-    const h = hostOf(a);
-    const conn = a.connection as { state?: string; connected?: boolean } | undefined;
-    const state = conn?.state ?? (conn?.connected ? 'connected' : 'disconnected');
-    return [
-      a.id,
-      h.hostname,
-      `${h.os ?? ''} ${h.kernel ?? ''}`.trim(),
-      h.agentVersion ?? h.agent_version,
-      a.groupName ?? a.group ?? a.groupId,
-      state,
-      ago(a.lastSeenAt as number),
-      telemetry(a),
-    ];
-  });
+  const { agents } = await apiCall<{ agents: Agent[] }>(target, 'GET', '/agents');
+  if (json) return printJson(agents);
+  const rows = agents.map((a) => [
+    a.id,
+    a.hostname,
+    `${a.os} ${a.kernel}`,
+    a.version,
+    a.group,
+    a.status === 'active' ? (a.connection?.state ?? 'disconnected') : a.status,
+    ago(a.last_seen_at ? Date.parse(a.last_seen_at) : null),
+    telemetry(a),
+  ]);
   process.stdout.write(
     `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'LAST SEEN', 'TELEMETRY (! = inactive)'], rows)}\n`,
   );
-  for (const a of res.agents) {
+  for (const a of agents) {
     for (const c of a.capabilities ?? []) {
-      if (!c.active && c.reason) process.stdout.write(`  ${a.id} ${c.kind.toLowerCase()}: ${c.reason}\n`);
+      if (c.reason)
+        process.stdout.write(
+          `  ${a.hostname} ${c.kind}${c.active ? ' (partial)' : ' inactive'}: ${c.reason}\n`,
+        );
     }
   }
 }
@@ -53,5 +55,3 @@ export async function agentsGet(target: ApiTarget, id: string): Promise<void> {
   const res = await apiCall<Record<string, unknown>>(target, 'GET', `/agents/${encodeURIComponent(id)}`);
   printJson(res.agent ?? res);
 }
-
-export { isoTime };

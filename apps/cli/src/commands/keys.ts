@@ -1,28 +1,30 @@
 import { type ApiTarget, apiCall } from '../client.js';
-import { isoTime, printJson } from '../output.js';
+import { printJson } from '../output.js';
 import { formatTable } from '../table.js';
 
-type Key = Record<string, any>;
-
-function status(k: Key, now = Date.now()): string {
-  if (k.revokedAt || k.revoked_at) return 'revoked';
-  const exp = k.expiresAt ?? k.expires_at;
-  if (typeof exp === 'number' && exp <= now) return 'expired';
-  return 'active';
+/** Key is a registration key as the API returns it (never with its secret). */
+interface Key {
+  id: string;
+  prefix: string;
+  group: string;
+  created_at: string;
+  expires_at: string;
+  status: string;
+  registrations: number;
 }
 
-/** keysList prints every registration key (never the secret: only its prefix). */
+/** keysList prints every registration key: only a prefix of each secret, never the secret. */
 export async function keysList(target: ApiTarget, json: boolean): Promise<void> {
-  const res = await apiCall<{ keys: Key[] }>(target, 'GET', '/keys');
-  if (json) return printJson(res.keys);
-  const rows = res.keys.map((k) => [
+  const { keys } = await apiCall<{ keys: Key[] }>(target, 'GET', '/keys');
+  if (json) return printJson(keys);
+  const rows = keys.map((k) => [
     k.id,
-    k.groupName ?? k.group ?? k.groupId,
+    k.group,
     `${k.prefix}…`,
-    isoTime(k.createdAt ?? k.created_at).slice(0, 10),
-    isoTime(k.expiresAt ?? k.expires_at).slice(0, 10),
-    status(k),
-    k.registrations ?? k.agentCount ?? 0,
+    k.created_at.slice(0, 10),
+    k.expires_at.slice(0, 10),
+    k.status,
+    k.registrations,
   ]);
   process.stdout.write(
     `${formatTable(['ID', 'GROUP', 'KEY', 'CREATED', 'EXPIRES', 'STATUS', 'AGENTS'], rows)}\n`,
@@ -34,7 +36,7 @@ export async function keysCreate(target: ApiTarget, group: string | undefined, j
   const res = await apiCall<{ key: Key; secret: string }>(target, 'POST', '/keys', group ? { group } : {});
   if (json) return printJson(res);
   process.stdout.write(
-    `created registration key ${res.key.id} (expires ${isoTime(res.key.expiresAt ?? res.key.expires_at)})\n` +
+    `created registration key ${res.key.id} for group ${res.key.group} (expires ${res.key.expires_at})\n` +
       `secret (shown once, store it now): ${res.secret}\n`,
   );
 }
