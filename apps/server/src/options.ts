@@ -29,6 +29,8 @@ export interface ServerOptions {
   heartbeatIntervalS?: number;
   /** How often coalesced heartbeats are written, ms. @default 5000 */
   heartbeatFlushMs?: number;
+  /** How often telemetry connections are pinged; a missed pong ends them, ms. @default heartbeat interval */
+  livenessIntervalMs?: number;
   /** Group-commit tuning of the telemetry writer (see GroupCommitWriter). */
   ingest?: { maxDelayMs?: number; maxEvents?: number; maxQueuedBytes?: number };
   /** Where logs go. @default stderr */

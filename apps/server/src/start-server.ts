@@ -58,6 +58,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       logger,
       heartbeatIntervalS,
       ...(opts.ingest ? { writer: opts.ingest } : {}),
+      ...(opts.livenessIntervalMs ? { livenessIntervalMs: opts.livenessIntervalMs } : {}),
       ...(opts.heartbeatFlushMs !== undefined ? { heartbeatFlushMs: opts.heartbeatFlushMs } : {}),
     });
     const publicHost = urlHost(opts.publicHost ?? host);

@@ -20,11 +20,12 @@ export const DEFAULT_POLICY: GroupPolicy = {
 /** KEY_LIFETIME_MS: registration keys expire one year after they were generated. */
 export const KEY_LIFETIME_MS = 365 * 24 * 60 * 60 * 1000;
 
-/** createRegistrationKey stores a new key for `groupId` (hash only) and returns its secret. */
+/** createRegistrationKey stores a new key for `groupId` (hash only) and returns its secret; `rotatedFrom` names the key it replaces. */
 export async function createRegistrationKey(
   storage: Storage,
   groupId: string,
   nowMs: number,
+  rotatedFrom: string | null = null,
 ): Promise<{ id: string; secret: string; expiresAt: number }> {
   const secret = newSecret('prk');
   const id = randomUUID();
@@ -37,7 +38,7 @@ export async function createRegistrationKey(
     createdAt: nowMs,
     expiresAt,
     revokedAt: null,
-    rotatedFrom: null,
+    rotatedFrom,
   });
   return { id, secret, expiresAt };
 }

@@ -12,6 +12,7 @@ import type { TlsMaterial } from '../tls/tls-files.js';
 import { AgentConnection } from './agent-connection.js';
 import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
 import { HeartbeatCoalescer } from './heartbeat-coalescer.js';
+import { startLivenessSweep } from './liveness.js';
 import type { SessionTable } from './session-table.js';
 
 /** TELEMETRY_PATH is the WebSocket path agents connect to. */
@@ -32,6 +33,8 @@ export interface TelemetryServiceOptions {
   writer?: Partial<Omit<GroupCommitOptions, 'storage' | 'logger' | 'now'>>;
   /** How often coalesced heartbeats are written, ms. @default 5000 */
   heartbeatFlushMs?: number;
+  /** How often connections are pinged; one missed pong ends them. @default heartbeat interval */
+  livenessIntervalMs?: number;
 }
 
 /** TelemetryService is a running telemetry listener. */
@@ -95,7 +98,10 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     }
     authenticatePeer(req.socket as TLSSocket, o.storage).then(
       (agent) => {
-        wss.handleUpgrade(req, socket, head, (ws) => new AgentConnection(ws, agent, remote, deps));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          wss.emit('connection', ws, req);
+          new AgentConnection(ws, agent, remote, deps);
+        });
       },
       (err: unknown) => {
         const e =
@@ -107,6 +113,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
       },
     );
   });
+  const stopSweep = startLivenessSweep(wss, o.livenessIntervalMs ?? o.heartbeatIntervalS * 1000, logger);
   server.on('tlsClientError', (err) => logger.debug({ msg: err.message }, 'TLS handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -119,6 +126,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     port: (server.address() as AddressInfo).port,
     writer,
     async close() {
+      stopSweep();
       server.close();
       // Store (and ack) what was received before saying goodbye.
       await writer.close();

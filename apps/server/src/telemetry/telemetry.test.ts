@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { LIMITS, encodeBatch } from '@palisade/protocol';
+import {
+  ClientFrameSchema,
+  LIMITS,
+  PROTOCOL_VERSION,
+  create,
+  encodeBatch,
+  toBinary,
+} from '@palisade/protocol';
 import {
   BatchRefused,
   SimulatedAgent,
@@ -219,6 +226,66 @@ describe('telemetry back-pressure', () => {
       for (const a of list) assert.equal(await t.server.storage.countEvents(a.agentId), 600);
     } finally {
       for (const a of list) await a.close();
+      await t.stop();
+    }
+  });
+});
+
+describe('telemetry liveness', () => {
+  test('a connection that stops answering pings is cut and leaves the session table; a live one stays', async () => {
+    const t = await startTestServer({ livenessIntervalMs: 150 });
+    const live = await SimulatedAgent.register({
+      registrationUrl: t.server.registrationUrl,
+      registrationKey: t.registrationKey,
+      caPem: t.server.caPem,
+    });
+    const dead = await SimulatedAgent.register({
+      registrationUrl: t.server.registrationUrl,
+      registrationKey: t.registrationKey,
+      caPem: t.server.caPem,
+    });
+    await live.connect();
+    // A client that never answers pings, like a host that vanished.
+    const ws = new WebSocket(t.server.telemetryUrl, {
+      ca: t.server.caPem,
+      cert: dead.identity.certPem,
+      key: dead.identity.keyPem,
+      autoPong: false,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.on('open', () => {
+          ws.send(
+            toBinary(
+              ClientFrameSchema,
+              create(ClientFrameSchema, {
+                kind: { case: 'hello', value: { protocolVersion: PROTOCOL_VERSION } },
+              }),
+            ),
+          );
+        });
+        ws.once('message', () => resolve());
+        ws.on('error', reject);
+      });
+      assert.equal(t.server.sessions.state(dead.agentId).state, 'connected');
+      const code = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('silent connection was not cut')), 5000);
+        ws.on('close', (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
+      });
+      assert.equal(code, 1006);
+      // The client sees the cut first; the server's own close handling follows a moment later.
+      for (let i = 0; i < 100 && t.server.sessions.state(dead.agentId).state !== 'disconnected'; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(t.server.sessions.state(dead.agentId).state, 'disconnected');
+      assert.equal(t.server.sessions.state(live.agentId).state, 'connected');
+      assert.equal((await live.sendBatch(events(1))).duplicate, false);
+    } finally {
+      ws.terminate();
+      await live.close();
       await t.stop();
     }
   });

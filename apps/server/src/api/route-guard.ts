@@ -1,0 +1,64 @@
+import { type Clock, type Logger, PalisadeError } from '@palisade/common';
+import type { ApiTokenRecord, Storage } from '@palisade/storage';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { recordAudit } from '../audit/audit-log.js';
+import { authenticateToken, roleAllows } from './auth.js';
+import { accessFor } from './route-roles.js';
+
+const tokens = new WeakMap<FastifyRequest, ApiTokenRecord>();
+
+/** requestToken is the API token that authenticated `req` (set by the route guard). */
+export function requestToken(req: FastifyRequest): ApiTokenRecord | undefined {
+  return tokens.get(req);
+}
+
+/** RouteGuardDeps are what the guard needs to check tokens and record refusals. */
+export interface RouteGuardDeps {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * installRouteRoles makes ROUTE_ROLES binding for every route registered on `app` after it: a route
+ * with no entry throws at registration (the server does not start with an unguarded route), and a
+ * route that needs a role gets a preHandler that checks the Bearer token and its role before the
+ * handler runs. A refusal for lack of role is a 403 JSON error, logged and written to the audit log.
+ * `onRoute` lists every route as it is registered (for tests).
+ */
+export function installRouteRoles(
+  app: FastifyInstance,
+  d: RouteGuardDeps,
+  onRoute?: (method: string, url: string) => void,
+): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      onRoute?.(method, route.url);
+      const access = accessFor(method, route.url);
+      if (access === undefined) {
+        throw new Error(`route ${method} ${route.url} has no entry in ROUTE_ROLES (api/route-roles.ts)`);
+      }
+      if (access === 'public' || access === 'agent-certificate' || access === 'registration-key') continue;
+      const guard = async (req: FastifyRequest) => {
+        // Any live token first (401 otherwise), then its role against the table (403).
+        const token = await authenticateToken(req, d.storage, 'viewer');
+        if (!roleAllows(token.role, access)) {
+          const why = `${method} ${route.url} needs role ${access}; token "${token.name}" has role ${token.role}`;
+          await recordAudit(d, req, token, {
+            action: 'api.denied',
+            targetType: 'route',
+            targetId: `${method} ${route.url}`,
+            outcome: 'denied',
+            details: { needed: access, had: token.role },
+          });
+          throw new PalisadeError('forbidden', why);
+        }
+        tokens.set(req, token);
+      };
+      const existing = route.preHandler;
+      route.preHandler =
+        existing === undefined ? [guard] : [guard, ...(Array.isArray(existing) ? existing : [existing])];
+    }
+  });
+}

@@ -1,0 +1,56 @@
+import type { Role } from '@palisade/storage';
+
+/**
+ * RouteAccess is who may call a route: an API token of at least a role, anyone ('public'), an
+ * agent with its client certificate ('agent-certificate'), or a host holding a registration key
+ * ('registration-key'). The last two are checked by the route itself (mutual TLS, key hash).
+ */
+export type RouteAccess = Role | 'public' | 'agent-certificate' | 'registration-key';
+
+/**
+ * ROUTE_ROLES is the one table of who may call each route of the registration listener, keyed by
+ * "METHOD /path" in Fastify syntax. A route missing from it cannot be registered (see
+ * installRouteRoles), so adding a route means deciding its role here. Roles: viewer reads,
+ * analyst reads telemetry and acts on hosts, admin does everything (fleet, keys, tokens, audit).
+ */
+export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
+  'POST /v1/register': 'registration-key',
+  'POST /v1/checkin': 'agent-certificate',
+  'GET /api/v1/health': 'public',
+
+  'GET /api/v1/agents': 'viewer',
+  'GET /api/v1/agents/:id': 'viewer',
+  'POST /api/v1/agents/:id/move': 'admin',
+  'POST /api/v1/agents/:id/decommission': 'admin',
+
+  'GET /api/v1/events': 'viewer',
+
+  'GET /api/v1/groups': 'viewer',
+  'GET /api/v1/groups/:ref': 'viewer',
+  'POST /api/v1/groups': 'admin',
+  'PATCH /api/v1/groups/:ref': 'admin',
+  'PATCH /api/v1/groups/:ref/policy': 'admin',
+  'DELETE /api/v1/groups/:ref': 'admin',
+
+  'GET /api/v1/keys': 'admin',
+  'POST /api/v1/keys': 'admin',
+  'POST /api/v1/keys/:id/revoke': 'admin',
+  'POST /api/v1/keys/:id/claim': 'admin',
+  'POST /api/v1/keys/rotate': 'admin',
+
+  'GET /api/v1/tokens': 'admin',
+  'POST /api/v1/tokens': 'admin',
+  'POST /api/v1/tokens/:id/revoke': 'admin',
+
+  'GET /api/v1/audit': 'admin',
+};
+
+/** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */
+export function routeKey(method: string, url: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${url}`;
+}
+
+/** accessFor returns the access rule of a route, or undefined when the table has no entry for it. */
+export function accessFor(method: string, url: string): RouteAccess | undefined {
+  return Object.hasOwn(ROUTE_ROLES, routeKey(method, url)) ? ROUTE_ROLES[routeKey(method, url)] : undefined;
+}

@@ -1,0 +1,51 @@
+import type { Clock, Logger } from '@palisade/common';
+import type { ApiTokenRecord, NewAuditRecord, Storage } from '@palisade/storage';
+import type { FastifyRequest } from 'fastify';
+
+/** AuditDeps are what writing an audit entry needs. */
+export interface AuditDeps {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** AuditFacts are the parts of an audit entry the caller knows; who, when and from where are filled in. */
+export type AuditFacts = Pick<NewAuditRecord, 'action' | 'targetType' | 'targetId'> &
+  Partial<Pick<NewAuditRecord, 'outcome' | 'details'>>;
+
+/**
+ * recordAudit appends one entry to the audit log: who (the API token, by id and name; "system" when
+ * `req` is null), what, on what, when (the server clock) and from where (the request's address).
+ * A failure to write it is logged as an error and does not undo the action, which already happened.
+ */
+export async function recordAudit(
+  d: AuditDeps,
+  req: FastifyRequest | null,
+  actor: ApiTokenRecord | undefined | null,
+  facts: AuditFacts,
+): Promise<void> {
+  const entry: NewAuditRecord = {
+    at: d.clock.now(),
+    actorId: actor?.id ?? null,
+    actorName: actor?.name ?? (req ? 'anonymous' : 'system'),
+    remoteAddress: req?.ip ?? '',
+    outcome: 'ok',
+    details: {},
+    ...facts,
+  };
+  try {
+    await d.storage.appendAudit(entry);
+  } catch (err) {
+    d.logger.error({ err, action: entry.action, target: entry.targetId }, 'could not write the audit log');
+  }
+  d.logger.info(
+    {
+      audit: entry.action,
+      actor: entry.actorName,
+      target: entry.targetId,
+      outcome: entry.outcome,
+      ip: entry.remoteAddress,
+    },
+    'audit',
+  );
+}
