@@ -121,7 +121,8 @@ export class TelemetrySession {
         setTimeout(() => {
           if (!this.welcomed) this.end({ welcomed: false, reason: 'no Welcome in time' });
         }, this.o.connectTimeoutMs ?? 4000),
-        setInterval(() => this.checkAcks(), 500),
+        // A quarter of the ack timeout is precise enough and keeps an idle agent from waking often.
+        setInterval(() => this.checkAcks(), Math.max(250, (this.o.ackTimeoutMs ?? 5000) / 4)),
       );
     });
   }
