@@ -33,6 +33,8 @@ export interface ServerOptions {
   livenessIntervalMs?: number;
   /** Group-commit tuning of the telemetry writer (see GroupCommitWriter). */
   ingest?: { maxDelayMs?: number; maxEvents?: number; maxQueuedBytes?: number };
+  /** How often the registration key rotation job checks every group's keys, ms. @default 1 hour */
+  keyRotationIntervalMs?: number;
   /** Where logs go. @default stderr */
   logDestination?: NodeJS.WritableStream | number;
 }

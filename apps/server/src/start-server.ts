@@ -6,6 +6,7 @@ import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
+import { KeyRotation } from './fleet/key-rotation.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
 import { createLogger } from './logger.js';
@@ -45,9 +46,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const sessions = new SessionTable();
   let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
   let app: ReturnType<typeof buildRegistrationApp> | undefined;
+  let keyRotation: KeyRotation | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
+    keyRotation = new KeyRotation({
+      storage,
+      clock,
+      logger: logger.child({ svc: 'keys' }),
+      dataDir: opts.dataDir,
+    });
+    keyRotation.start(opts.keyRotationIntervalMs ?? 60 * 60 * 1000);
     telemetry = await startTelemetryService({
       host,
       port: opts.telemetryPort ?? 7444,
@@ -72,7 +81,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     app = buildRegistrationApp(
       { storage, clock, logger, tls, endpoints, heartbeatIntervalS },
-      { storage, clock, logger: logger.child({ svc: 'api' }), sessions },
+      { storage, clock, logger: logger.child({ svc: 'api' }), sessions, keyRotation },
     );
     await app.listen({ host, port: opts.registrationPort ?? 7443 });
     registrationUrl = `https://${publicHost}:${(app.server.address() as AddressInfo).port}`;
@@ -91,6 +100,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       close() {
         closing ??= (async () => {
           await running.app.close();
+          await keyRotation?.stop();
           await running.telemetry.close();
           if (ownsStorage) await storage.close();
           logger.info({}, 'server stopped');
@@ -100,6 +110,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
   } catch (err) {
     await app?.close().catch(() => {});
+    await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
     if (ownsStorage) await storage.close().catch(() => {});
     throw err;

@@ -1,13 +1,36 @@
 import { PalisadeError } from '@palisade/common';
 import type { AgentRecord, GroupRecord } from '@palisade/storage';
+import { fleetLock } from '../fleet/fleet-lock.js';
+import { findGroup } from '../fleet/group-ref.js';
+import { pushPolicy } from '../fleet/policy-push.js';
 import type { ApiContext, ApiRoute } from './context.js';
-import { type Query, isUuid, rejectUnknown } from './params.js';
+import { type Query, isUuid, jsonBody, rejectUnknown, str } from './params.js';
+import { auditRequest } from './route-guard.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** agentView is the API's JSON for one agent, with its live connection state. */
-export function agentView(a: AgentRecord, groups: Map<string, GroupRecord>, ctx: ApiContext): object {
+/** agentStatus is an agent's lifecycle state. */
+function agentStatus(a: AgentRecord): 'decommissioned' | 'revoked' | 'active' {
+  return a.decommissionedAt !== null ? 'decommissioned' : a.revokedAt !== null ? 'revoked' : 'active';
+}
+
+/**
+ * agentView is the API's JSON for one agent, with its live connection state, the policy revision
+ * it runs against its group's current one, and the other registrations of the same machine
+ * (a reinstalled host registers again with the same machine id).
+ */
+export function agentView(
+  a: AgentRecord,
+  groups: Map<string, GroupRecord>,
+  ctx: ApiContext,
+  sameMachine: AgentRecord[] = [],
+): object {
   const c = ctx.sessions.state(a.id);
+  const group = groups.get(a.groupId);
+  const others = sameMachine.filter((o) => o.id !== a.id);
+  const later = others.filter(
+    (o) => o.registeredAt > a.registeredAt || (o.registeredAt === a.registeredAt && o.id > a.id),
+  );
   return {
     id: a.id,
     hostname: a.host.hostname,
@@ -18,12 +41,13 @@ export function agentView(a: AgentRecord, groups: Map<string, GroupRecord>, ctx:
     machine_id: a.host.machineId,
     ip_addresses: a.host.ipAddresses,
     version: a.host.agentVersion,
-    group: groups.get(a.groupId)?.name ?? null,
+    group: group?.name ?? null,
     group_id: a.groupId,
     key_id: a.keyId,
     registered_at: iso(a.registeredAt),
     last_seen_at: iso(a.lastSeenAt),
-    status: a.decommissionedAt !== null ? 'decommissioned' : a.revokedAt !== null ? 'revoked' : 'active',
+    decommissioned_at: iso(a.decommissionedAt),
+    status: agentStatus(a),
     connection: {
       state: c.state,
       since: iso(c.since),
@@ -31,6 +55,10 @@ export function agentView(a: AgentRecord, groups: Map<string, GroupRecord>, ctx:
       channel: c.channel,
     },
     policy_revision: a.policyRevision,
+    group_policy_revision: group?.policy.revision ?? null,
+    policy_up_to_date: group !== undefined && a.policyRevision === group.policy.revision,
+    previous_agent_ids: others.filter((o) => !later.includes(o)).map((o) => o.id),
+    superseded_by: later[0]?.id ?? null,
     capabilities: a.capabilities,
     stats: a.stats,
   };
@@ -40,29 +68,134 @@ async function groupMap(ctx: ApiContext): Promise<Map<string, GroupRecord>> {
   return new Map((await ctx.storage.listGroups()).map((g) => [g.id, g]));
 }
 
-/** AGENT_ROUTES list and show agents. */
+function byMachine(agents: AgentRecord[]): Map<string, AgentRecord[]> {
+  const m = new Map<string, AgentRecord[]>();
+  for (const a of agents) {
+    const list = m.get(a.host.machineId) ?? [];
+    list.push(a);
+    m.set(a.host.machineId, list);
+  }
+  return m;
+}
+
+async function agentById(ctx: ApiContext, id: string): Promise<AgentRecord> {
+  if (!isUuid(id)) throw new PalisadeError('validation_failed', `parameter id: "${id}" is not a UUID`);
+  const agent = await ctx.storage.getAgent(id.toLowerCase());
+  if (!agent) throw new PalisadeError('not_found', `no agent ${id}`);
+  return agent;
+}
+
+async function viewOne(ctx: ApiContext, id: string): Promise<object> {
+  const a = (await ctx.storage.getAgent(id))!;
+  return agentView(a, await groupMap(ctx), ctx, await ctx.storage.findAgentsByMachineId(a.host.machineId));
+}
+
+const STATUSES = ['active', 'revoked', 'decommissioned'];
+
+/** AGENT_ROUTES list, show, move and decommission agents. */
 export const AGENT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/agents',
-    role: 'viewer',
     async handler(req, ctx) {
-      rejectUnknown(req.query as Query, []);
+      const q = req.query as Query;
+      rejectUnknown(q, ['group', 'status', 'out_of_date']);
+      const groupRef = str(q, 'group', 128);
+      const group =
+        groupRef === undefined ? undefined : await findGroup(ctx.storage, groupRef, 'parameter group');
+      const status = str(q, 'status', 32);
+      if (status !== undefined && !STATUSES.includes(status)) {
+        throw new PalisadeError(
+          'validation_failed',
+          `parameter status: "${status}" is not one of ${STATUSES.join(', ')}`,
+        );
+      }
+      const outdated = str(q, 'out_of_date', 8);
+      if (outdated !== undefined && outdated !== 'true' && outdated !== 'false') {
+        throw new PalisadeError('validation_failed', 'parameter out_of_date: must be true or false');
+      }
       const groups = await groupMap(ctx);
-      const agents = await ctx.storage.listAgents();
-      return { agents: agents.map((a) => agentView(a, groups, ctx)) };
+      const all = await ctx.storage.listAgents();
+      const machines = byMachine(all);
+      const agents = all.filter(
+        (a) =>
+          (group === undefined || a.groupId === group.id) &&
+          (status === undefined || agentStatus(a) === status) &&
+          (outdated === undefined ||
+            (a.policyRevision !== groups.get(a.groupId)?.policy.revision) === (outdated === 'true')),
+      );
+      return { agents: agents.map((a) => agentView(a, groups, ctx, machines.get(a.host.machineId))) };
     },
   },
   {
     method: 'GET',
     url: '/agents/:id',
-    role: 'viewer',
     async handler(req, ctx) {
-      const { id } = req.params as { id: string };
-      if (!isUuid(id)) throw new PalisadeError('validation_failed', `parameter id: "${id}" is not a UUID`);
-      const agent = await ctx.storage.getAgent(id.toLowerCase());
-      if (!agent) throw new PalisadeError('not_found', `no agent ${id}`);
-      return agentView(agent, await groupMap(ctx), ctx);
+      rejectUnknown(req.query as Query, []);
+      const agent = await agentById(ctx, (req.params as { id: string }).id);
+      return viewOne(ctx, agent.id);
+    },
+  },
+  {
+    method: 'POST',
+    url: '/agents/:id/move',
+    async handler(req, ctx) {
+      const body = jsonBody(req.body);
+      for (const k of Object.keys(body)) {
+        if (k !== 'group')
+          throw new PalisadeError('validation_failed', `field ${k}: unknown field (allowed: group)`);
+      }
+      if (body.group === undefined)
+        throw new PalisadeError('validation_failed', 'field group: required (a group name or id)');
+      await fleetLock(ctx.storage).run(async () => {
+        const agent = await agentById(ctx, (req.params as { id: string }).id);
+        const target = await findGroup(ctx.storage, body.group, 'field group');
+        if (agent.decommissionedAt !== null) {
+          throw new PalisadeError('conflict', `agent ${agent.id} is decommissioned; it cannot be moved`);
+        }
+        if (agent.groupId === target.id) return;
+        await ctx.storage.updateAgent(agent.id, { groupId: target.id });
+        await auditRequest(ctx, req, {
+          action: 'agent.move',
+          targetType: 'agent',
+          targetId: agent.id,
+          details: {
+            hostname: agent.host.hostname,
+            from_group_id: agent.groupId,
+            to_group: target.name,
+            to_group_id: target.id,
+          },
+        });
+        // Its new group's policy follows at once when it is connected, else at its next Welcome.
+        pushPolicy(ctx, target, [agent.id]);
+      });
+      return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());
+    },
+  },
+  {
+    method: 'POST',
+    url: '/agents/:id/decommission',
+    async handler(req, ctx) {
+      jsonBody(req.body);
+      await fleetLock(ctx.storage).run(async () => {
+        const agent = await agentById(ctx, (req.params as { id: string }).id);
+        if (agent.decommissionedAt !== null) {
+          throw new PalisadeError(
+            'conflict',
+            `agent ${agent.id} was already decommissioned on ${iso(agent.decommissionedAt)}`,
+          );
+        }
+        await ctx.storage.updateAgent(agent.id, { decommissionedAt: ctx.clock.now() });
+        // From now on its certificate is refused (check-in, telemetry); end the open connection too.
+        ctx.sessions.get(agent.id)?.close(4003, 'agent decommissioned');
+        await auditRequest(ctx, req, {
+          action: 'agent.decommission',
+          targetType: 'agent',
+          targetId: agent.id,
+          details: { hostname: agent.host.hostname, machine_id: agent.host.machineId },
+        });
+      });
+      return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());
     },
   },
 ];

@@ -1,6 +1,7 @@
 import type { Clock, Logger } from '@palisade/common';
-import type { Role, Storage } from '@palisade/storage';
+import type { Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
+import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { SessionTable } from '../telemetry/session-table.js';
 
 /** ApiContext is what admin API handlers use. */
@@ -9,14 +10,15 @@ export interface ApiContext {
   clock: Clock;
   logger: Logger;
   sessions: SessionTable;
+  /** The registration key rotation job (absent when the server runs without one). */
+  keyRotation?: KeyRotation;
 }
 
-/** ApiRoute declares one admin API route and the least role that may call it ('public': no token). */
+/** ApiRoute declares one admin API route; who may call it is in ROUTE_ROLES (route-roles.ts). */
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path below `/api/v1`, Fastify syntax (`/agents/:id`). */
   url: string;
-  role: Role | 'public';
   /** HTTP status of a success. @default 200 */
   status?: number;
   handler(req: FastifyRequest, ctx: ApiContext): Promise<unknown>;

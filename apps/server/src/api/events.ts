@@ -87,7 +87,6 @@ export const EVENT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/events',
-    role: 'viewer',
     async handler(req, ctx: ApiContext) {
       const query = parseEventQuery(req.query as Query);
       let page: Awaited<ReturnType<typeof ctx.storage.searchEvents>>;

@@ -1,31 +1,193 @@
-import type { ApiRoute } from './context.js';
-import { type Query, rejectUnknown } from './params.js';
+import { randomUUID } from 'node:crypto';
+import { PalisadeError } from '@palisade/common';
+import type { AgentRecord, GroupRecord } from '@palisade/storage';
+import { DEFAULT_GROUP, DEFAULT_POLICY } from '../bootstrap/first-start.js';
+import { fleetLock } from '../fleet/fleet-lock.js';
+import { checkGroupName, findGroup } from '../fleet/group-ref.js';
+import { applyPolicyChange, policyView } from '../fleet/policy.js';
+import { pushGroupPolicy, pushPolicy } from '../fleet/policy-push.js';
+import type { ApiContext, ApiRoute } from './context.js';
+import { type Query, jsonBody, rejectUnknown, str } from './params.js';
+import { auditRequest } from './route-guard.js';
 
-/** GROUP_ROUTES list agent groups with their policy and agent count. */
+/** groupView is the API's JSON for a group: policy, agent counts, and how many run an older policy. */
+export function groupView(g: GroupRecord, agents: AgentRecord[]): object {
+  const mine = agents.filter((a) => a.groupId === g.id);
+  const active = mine.filter((a) => a.decommissionedAt === null);
+  return {
+    id: g.id,
+    name: g.name,
+    created_at: new Date(g.createdAt).toISOString(),
+    policy: policyView(g.policy),
+    agent_count: active.length,
+    decommissioned_count: mine.length - active.length,
+    out_of_date_count: active.filter((a) => a.policyRevision !== g.policy.revision).length,
+  };
+}
+
+function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(body)) {
+    if (!allowed.includes(k)) {
+      throw new PalisadeError(
+        'validation_failed',
+        `field ${k}: unknown field (allowed: ${allowed.join(', ')})`,
+      );
+    }
+  }
+}
+
+function protectDefault(g: GroupRecord, what: string): void {
+  // The server recreates a missing "default" group (with a new key and admin token) on start.
+  if (g.name === DEFAULT_GROUP) {
+    throw new PalisadeError(
+      'conflict',
+      `the "${DEFAULT_GROUP}" group cannot be ${what}: the server relies on it`,
+    );
+  }
+}
+
+async function nameFree(ctx: ApiContext, name: string): Promise<void> {
+  if (await ctx.storage.getGroupByName(name)) {
+    throw new PalisadeError('conflict', `a group named "${name}" already exists`);
+  }
+}
+
+/** GROUP_ROUTES manage agent groups and their policies. */
 export const GROUP_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/groups',
-    role: 'viewer',
     async handler(req, ctx) {
       rejectUnknown(req.query as Query, []);
       const [groups, agents] = await Promise.all([ctx.storage.listGroups(), ctx.storage.listAgents()]);
-      const counts = new Map<string, number>();
-      for (const a of agents) counts.set(a.groupId, (counts.get(a.groupId) ?? 0) + 1);
-      return {
-        groups: groups.map((g) => ({
-          id: g.id,
-          name: g.name,
-          created_at: new Date(g.createdAt).toISOString(),
-          policy: {
-            revision: g.policy.revision,
-            tier: g.policy.tier,
-            channel: g.policy.channel,
-            maintenance_window: g.policy.maintenanceWindow,
+      return { groups: groups.map((g) => groupView(g, agents)) };
+    },
+  },
+  {
+    method: 'GET',
+    url: '/groups/:ref',
+    async handler(req, ctx) {
+      rejectUnknown(req.query as Query, []);
+      const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+      return groupView(g, await ctx.storage.listAgents());
+    },
+  },
+  {
+    method: 'POST',
+    url: '/groups',
+    status: 201,
+    async handler(req, ctx) {
+      const body = jsonBody(req.body);
+      onlyFields(body, ['name', 'policy']);
+      const name = checkGroupName(body.name);
+      const policyBody = body.policy === undefined ? {} : jsonBody(body.policy);
+      // Validated in full before anything is written.
+      const policy = { ...applyPolicyChange(DEFAULT_POLICY, policyBody), revision: 1 };
+      const g: GroupRecord = { id: randomUUID(), name, createdAt: ctx.clock.now(), policy };
+      await fleetLock(ctx.storage).run(async () => {
+        await nameFree(ctx, name);
+        await ctx.storage.createGroup(g);
+      });
+      await auditRequest(ctx, req, {
+        action: 'group.create',
+        targetType: 'group',
+        targetId: g.id,
+        details: { name, policy: policyView(policy) },
+      });
+      return groupView(g, []);
+    },
+  },
+  {
+    method: 'PATCH',
+    url: '/groups/:ref',
+    async handler(req, ctx) {
+      const body = jsonBody(req.body);
+      onlyFields(body, ['name']);
+      const name = checkGroupName(body.name);
+      const g = await fleetLock(ctx.storage).run(async () => {
+        const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+        if (g.name === name) return g;
+        protectDefault(g, 'renamed');
+        await nameFree(ctx, name);
+        await ctx.storage.updateGroup(g.id, { name });
+        await auditRequest(ctx, req, {
+          action: 'group.rename',
+          targetType: 'group',
+          targetId: g.id,
+          details: { from: g.name, to: name },
+        });
+        return { ...g, name };
+      });
+      return groupView(g, await ctx.storage.listAgents());
+    },
+  },
+  {
+    method: 'PATCH',
+    url: '/groups/:ref/policy',
+    async handler(req, ctx) {
+      const body = jsonBody(req.body);
+      const { group, pushed } = await fleetLock(ctx.storage).run(async () => {
+        const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+        const policy = applyPolicyChange(g.policy, body);
+        if (policy === g.policy) return { group: g, pushed: 0 };
+        await ctx.storage.updateGroup(g.id, { policy });
+        const group = { ...g, policy };
+        await auditRequest(ctx, req, {
+          action: 'group.policy',
+          targetType: 'group',
+          targetId: g.id,
+          details: { name: g.name, from: policyView(g.policy), to: policyView(policy) },
+        });
+        return { group, pushed: await pushGroupPolicy(ctx, group) };
+      });
+      return { ...groupView(group, await ctx.storage.listAgents()), pushed_to: pushed };
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/groups/:ref',
+    async handler(req, ctx) {
+      const q = req.query as Query;
+      rejectUnknown(q, ['move_agents_to']);
+      const moveRef = str(q, 'move_agents_to', 128);
+      return fleetLock(ctx.storage).run(async () => {
+        const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+        protectDefault(g, 'deleted');
+        const target =
+          moveRef === undefined
+            ? undefined
+            : await findGroup(ctx.storage, moveRef, 'parameter move_agents_to');
+        if (target?.id === g.id) {
+          throw new PalisadeError(
+            'validation_failed',
+            'parameter move_agents_to: cannot move agents to the group being deleted',
+          );
+        }
+        const members = (await ctx.storage.listAgents()).filter((a) => a.groupId === g.id);
+        if (members.length > 0 && !target) {
+          throw new PalisadeError(
+            'conflict',
+            `group "${g.name}" still has ${members.length} agent(s); move them first or pass move_agents_to=<group>`,
+          );
+        }
+        await ctx.storage.deleteGroup(g.id, target?.id);
+        await auditRequest(ctx, req, {
+          action: 'group.delete',
+          targetType: 'group',
+          targetId: g.id,
+          details: {
+            name: g.name,
+            ...(target ? { moved_agents_to: target.name, moved: members.length } : {}),
           },
-          agent_count: counts.get(g.id) ?? 0,
-        })),
-      };
+        });
+        if (target)
+          pushPolicy(
+            ctx,
+            target,
+            members.filter((a) => a.decommissionedAt === null).map((a) => a.id),
+          );
+        return { deleted: g.id, moved_agents: members.length, ...(target ? { moved_to: target.id } : {}) };
+      });
     },
   },
 ];

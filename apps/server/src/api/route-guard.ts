@@ -1,11 +1,22 @@
 import { type Clock, type Logger, PalisadeError } from '@palisade/common';
 import type { ApiTokenRecord, Storage } from '@palisade/storage';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { recordAudit } from '../audit/audit-log.js';
+import { type AuditFacts, recordAudit } from '../audit/audit-log.js';
 import { authenticateToken, roleAllows } from './auth.js';
 import { accessFor } from './route-roles.js';
 
 const tokens = new WeakMap<FastifyRequest, ApiTokenRecord>();
+const guarded = new WeakSet<FastifyInstance>();
+
+/** isGuarded tells whether installRouteRoles was installed on `app` (mountApi refuses to mount otherwise). */
+export function isGuarded(app: FastifyInstance): boolean {
+  return guarded.has(app);
+}
+
+/** auditRequest writes an audit entry for an admin action made through `req` by its token. */
+export function auditRequest(d: RouteGuardDeps, req: FastifyRequest, facts: AuditFacts): Promise<void> {
+  return recordAudit(d, req, tokens.get(req), facts);
+}
 
 /** requestToken is the API token that authenticated `req` (set by the route guard). */
 export function requestToken(req: FastifyRequest): ApiTokenRecord | undefined {
@@ -31,6 +42,7 @@ export function installRouteRoles(
   d: RouteGuardDeps,
   onRoute?: (method: string, url: string) => void,
 ): void {
+  guarded.add(app);
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {

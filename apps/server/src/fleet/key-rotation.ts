@@ -74,7 +74,8 @@ export class KeyRotation {
       const created = await createRegistrationKey(this.d.storage, g.id, now, newest.id);
       ensurePrivateDir(join(this.d.dataDir, 'pending-keys'));
       writePrivateFile(this.pendingFile(created.id), `${created.secret}\n`);
-      if (g.name === DEFAULT_GROUP) writePrivateFile(join(this.d.dataDir, 'registration-key'), `${created.secret}\n`);
+      if (g.name === DEFAULT_GROUP)
+        writePrivateFile(join(this.d.dataDir, 'registration-key'), `${created.secret}\n`);
       out.push({ keyId: created.id, groupId: g.id, rotatedFrom: newest.id, expiresAt: created.expiresAt });
       await recordAudit(this.d, null, null, {
         action: 'key.rotate',

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { LIMITS } from '@palisade/protocol';
 import { type ApiContext, mountApi } from '../api/index.js';
+import { installRouteRoles } from '../api/route-guard.js';
 import { checkInRoute } from '../registration/checkin.js';
 import type { RegistrationContext } from '../registration/context.js';
 import { registerRoute } from '../registration/register.js';
@@ -10,9 +11,14 @@ import { registerProtobufParser } from './protobuf-body.js';
 /**
  * buildRegistrationApp is the HTTPS listener of the registration service: register and check-in
  * (protobuf) and the admin API (JSON). It asks for a client certificate but does not require one,
- * because an agent that registers has none yet; check-in verifies it itself.
+ * because an agent that registers has none yet; check-in verifies it itself. Every route must have
+ * an entry in ROUTE_ROLES; `onRoute` sees each route as it is registered (tests enumerate them).
  */
-export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext): FastifyInstance {
+export function buildRegistrationApp(
+  reg: RegistrationContext,
+  api: ApiContext,
+  onRoute?: (method: string, url: string) => void,
+): FastifyInstance {
   const app = Fastify({
     https: {
       key: reg.tls.serverKeyPem,
@@ -27,6 +33,7 @@ export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext):
     return503OnClosing: true,
   });
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));
+  installRouteRoles(app, api, onRoute);
   registerProtobufParser(app);
   registerRoute(app, reg);
   checkInRoute(app, reg);
