@@ -2,6 +2,7 @@
 // WebSocket, real SQLite, real spool files. Loopback only, ephemeral ports, temp dirs.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -276,4 +277,41 @@ test('server unreachable at first registration: the agent retries with backoff a
     return l.length >= 10 ? l : undefined;
   });
   assert.equal(lines.length, 10);
+});
+
+test('a policy change made through the admin API reaches the connected agent within 5 s, no restart', async (t) => {
+  const srv = await server();
+  t.after(() => srv.close());
+  const sensor = new TestSensor();
+  const agent = await agentFor(srv, tempDir('palisade-agent-it-'), sensor);
+  t.after(() => agent.stop());
+  await waitFor('the session', () => agent.channel() === 'primary');
+  const [group] = await srv.storage.listGroups();
+  assert.ok(group);
+  const next = group.policy.tier === 'server' ? 'workstation' : 'server';
+  const token = readFileSync(join(srv.dataDir, 'admin-token'), 'utf8').trim();
+  const t0 = Date.now();
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpsRequest(
+      `${srv.registrationUrl}/api/v1/groups/${group.id}/policy`,
+      {
+        method: 'PATCH',
+        ca: srv.caPem,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ tier: next }));
+  });
+  assert.equal(status, 200);
+  const want = next === 'server' ? Tier.SERVER : Tier.WORKSTATION;
+  await waitFor('the pushed policy', () => agent.tier() === want, 5000);
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(sensor.tiers.at(-1), want);
+  assert.equal(agent.policyRevision(), BigInt(group.policy.revision + 1));
+  assert.equal(sensor.started, 1);
 });
