@@ -42,6 +42,8 @@ export interface BpfSensorStats {
   skippedBytes: number;
   resyncs: number;
   processCacheSize: number;
+  /** Processes looked up in /proc because no exec of theirs was seen. */
+  procReads: number;
 }
 
 /** BpfSensor is the eBPF sensor with its test and diagnostics hooks. */
@@ -202,6 +204,7 @@ class BpfSensorImpl implements BpfSensor {
       ringDrops,
       ...this.stream.stats,
       processCacheSize: this.cache.size,
+      procReads: this.cache.procReads,
     };
   }
 

@@ -72,12 +72,15 @@ export class EventMapper {
     });
   }
 
-  /** process renders a cache entry (with its parent) as a wire Process. */
-  private process(e: ProcessEntry, tid = 0): Process {
+  /**
+   * process renders a cache entry (with its parent) as a wire Process. The message is built once
+   * per entry and shared by that process's events: events are never mutated after they are made.
+   */
+  private process(e: ProcessEntry): Process {
+    if (e.message) return e.message as Process;
     const p = this.ctx.cache.parentOf(e);
-    return create(ProcessSchema, {
+    e.message = create(ProcessSchema, {
       pid: e.pid,
-      tid,
       uid: e.uniqueId,
       name: e.name,
       path: e.path,
@@ -103,6 +106,7 @@ export class EventMapper {
           }
         : {}),
     });
+    return e.message as Process;
   }
 
   private exec(r: ExecRecord): Event {
@@ -112,7 +116,7 @@ export class EventMapper {
       activityId: 1,
       timeMs: this.time(r.tsNs),
       severityId: 1,
-      process: this.process(e, r.tid),
+      process: this.process(e),
     });
   }
 
@@ -183,7 +187,7 @@ export class EventMapper {
       activityId,
       timeMs: this.time(r.tsNs),
       severityId: 1,
-      process: this.process(this.ctx.cache.lookup(r), r.tid),
+      process: this.process(this.ctx.cache.lookup(r)),
       file: { path: r.path, name: basename(r.path), typeId: isDir ? 2 : 1 },
       ...(r.kind === Kind.Rename
         ? { fileResult: { path: r.newPath, name: basename(r.newPath), typeId: 1 } }

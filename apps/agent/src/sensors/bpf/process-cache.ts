@@ -26,6 +26,8 @@ export interface ProcessEntry {
   cgroupId: bigint;
   parentUniqueId: string;
   exited: boolean;
+  /** The rendered wire message, cached by the event mapper (opaque here). */
+  message?: unknown;
 }
 
 /** ProcessCacheOptions configure the cache. */
@@ -63,6 +65,8 @@ export class ProcessCache {
   private readonly entries = new Map<string, ProcessEntry>();
   private readonly byPid = new Map<number, string>();
   private readonly maxEntries: number;
+  /** How many times /proc was read for a process the cache did not know. */
+  procReads = 0;
 
   constructor(private readonly opts: ProcessCacheOptions) {
     this.maxEntries = opts.maxEntries ?? 4096;
@@ -117,6 +121,7 @@ export class ProcessCache {
       this.touch(key, hit);
       return hit;
     }
+    this.procReads++;
     const snap = this.opts.readProc(h.pid);
     const e =
       snap && snap.startTicks === startTicks
@@ -138,6 +143,7 @@ export class ProcessCache {
     const key = this.byPid.get(pid);
     const hit = key ? this.entries.get(key) : undefined;
     if (hit || !readIfMissing) return hit;
+    this.procReads++;
     const snap = this.opts.readProc(pid);
     if (!snap) return undefined;
     const e = this.fromSnapshot(snap);
