@@ -10,6 +10,7 @@ import {
   loadIdentity,
   saveIdentity,
 } from './identity/identity-store.js';
+import { RegistrationError } from './identity/register.js';
 import { registerWithRetry } from './identity/register-with-retry.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
 import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
@@ -83,6 +84,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       throw new Error(
         'this agent is not registered yet: give a registration key (--registration-key, PALISADE_REGISTRATION_KEY or the config file)',
       );
+    }
+    let url: URL;
+    try {
+      url = new URL(opts.serverUrl);
+    } catch {
+      throw new RegistrationError('bad_url', `registration URL "${opts.serverUrl}" is not a URL`);
+    }
+    if (url.protocol !== 'https:') {
+      throw new RegistrationError('bad_url', `registration URL "${opts.serverUrl}" must use https://`);
     }
     identity = await registerWithRetry({
       stateDir: opts.stateDir,

@@ -71,6 +71,14 @@ test('an unknown flag and a bad --tier are clear errors', async () => {
   r = run(['--state-dir', tempDir('palisade-agent-main-'), '--tier', 'laptop']);
   assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
   assert.match(r.output(), /--tier must be "server" or "workstation", got "laptop"/);
+  r = run(['--state-dir', tempDir('palisade-agent-main-'), '--log-level', 'loud']);
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(r.output(), /--log-level must be one of trace, debug/);
+  r = run(['--state-dir', tempDir('palisade-agent-main-'), '--server', 'http://127.0.0.1:7443'], {
+    PALISADE_REGISTRATION_KEY: 'prk_x',
+  });
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(r.output(), /registration URL "http:\/\/127\.0\.0\.1:7443" must use https:\/\//);
 });
 
 test('an unregistered agent without a registration key says what is missing', async () => {

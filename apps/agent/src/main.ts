@@ -23,6 +23,8 @@ const USAGE = `usage: palisade agent [flags]
   --no-kernel-sensor        driverless mode: no eBPF sensor
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 /** AgentCommandError is a fatal, explained error of the agent command (bad flags, refused registration). */
 export class AgentCommandError extends Error {
   override name = 'AgentCommandError';
@@ -79,7 +81,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     const tier = v.tier ?? cfg.tier;
     if (tier !== undefined && tier !== 'server' && tier !== 'workstation')
       throw new AgentCommandError(`--tier must be "server" or "workstation", got "${tier}"`);
-    const logger = pino({ level: v['log-level'] ?? cfg.logLevel ?? 'info' }, pino.destination(2));
+    const level = v['log-level'] ?? cfg.logLevel ?? 'info';
+    if (!LOG_LEVELS.includes(level))
+      throw new AgentCommandError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+    const logger = pino({ level }, pino.destination(2));
     log = logger as unknown as Logger;
     const spool = cfg.spool
       ? {
