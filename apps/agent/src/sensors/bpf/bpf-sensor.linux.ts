@@ -44,6 +44,8 @@ export interface BpfSensorStats {
   processCacheSize: number;
   /** Processes looked up in /proc because no exec of theirs was seen. */
   procReads: number;
+  /** Records that failed in mapping or in the sink (a bug, logged; the sensor carries on). */
+  handlerErrors: number;
 }
 
 /** BpfSensor is the eBPF sensor with its test and diagnostics hooks. */
@@ -85,6 +87,7 @@ class BpfSensorImpl implements BpfSensor {
   private readonly mapper: EventMapper;
   private readonly cache: ProcessCache;
   private emitted = 0;
+  private handlerErrors = 0;
   private dropsBase = new Array<number>(16).fill(0);
   private dropsRun = new Array<number>(16).fill(0);
   private garbageAtRunStart = 0;
@@ -205,6 +208,7 @@ class BpfSensorImpl implements BpfSensor {
       ...this.stream.stats,
       processCacheSize: this.cache.size,
       procReads: this.cache.procReads,
+      handlerErrors: this.handlerErrors,
     };
   }
 
@@ -253,10 +257,18 @@ class BpfSensorImpl implements BpfSensor {
     }
     // The kernel applies a tier change asynchronously; drop what it let through meanwhile.
     if (this.tier === Tier.SERVER && (r.kind === Kind.Exit || r.kind === Kind.Close)) return;
-    const ev = this.mapper.map(r);
-    if (!ev) return;
-    this.emitted++;
-    this.sink(ev);
+    // A failure past this point is ours or the sink's, not the helper's: count and log it, but
+    // do not let it count as a corrupt stream (which would restart a healthy helper).
+    try {
+      const ev = this.mapper.map(r);
+      if (!ev) return;
+      this.emitted++;
+      this.sink(ev);
+    } catch (err) {
+      if (this.handlerErrors++ < 20) {
+        this.log.error({ err: (err as Error).message, kind: r.kind }, 'failed to deliver an eBPF event');
+      }
+    }
   }
 }
 

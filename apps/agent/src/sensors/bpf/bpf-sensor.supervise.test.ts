@@ -139,6 +139,22 @@ describe('eBPF sensor supervision', () => {
     await s.stop();
   });
 
+  test('a sink that throws is contained: logged and counted, the helper is not restarted (root)', async () => {
+    const s = createBpfSensor({ ignorePids: [], tier: Tier.WORKSTATION, backoff: fast() });
+    await s.start(() => {
+      throw new Error('spool full');
+    });
+    try {
+      await run('/bin/echo', [marker()]);
+      await until(() => s.stats().handlerErrors > 0, 'a delivery error counted');
+      await sleep(200);
+      assert.equal(s.counters().restarts, 0);
+      assert.equal(s.stats().helper.state, 'running');
+    } finally {
+      await s.stop();
+    }
+  });
+
   test('the real helper killed with SIGKILL is restarted and events keep coming (root)', async () => {
     const c = await startSensor();
     try {
