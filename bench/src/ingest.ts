@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { create, EventBatchSchema, toBinary } from '@palisade/protocol';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { makeProcessEvent, type PreparedBatch, prepareBatch, SimulatedAgent } from '@palisade/testkit';
 import { cpuSeconds, percentile, rssMb } from './proc-stats.js';
@@ -216,6 +217,8 @@ async function rawInsert(batches: PreparedBatch[], totalEvents: number): Promise
     stats: {},
   });
   const events = Array.from({ length: BATCH }, (_, i) => makeProcessEvent(i));
+  // The server hands storage the decompressed batch bytes it already has; do the same here.
+  const body = toBinary(EventBatchSchema, create(EventBatchSchema, { events }));
   const groupOf = 8; // batches per transaction, as the server's group commit does under load
   let seq = 0n;
   const t0 = performance.now();
