@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { PalisadeError } from '@palisade/common';
 import type { AgentRecord, GroupRecord } from '@palisade/storage';
-import { DEFAULT_GROUP, DEFAULT_POLICY } from '../bootstrap/first-start.js';
+import { createRegistrationKey, DEFAULT_GROUP, DEFAULT_POLICY } from '../bootstrap/first-start.js';
 import { fleetLock } from '../fleet/fleet-lock.js';
 import { checkGroupName, findGroup } from '../fleet/group-ref.js';
 import { applyPolicyChange, policyView } from '../fleet/policy.js';
 import { pushGroupPolicy, pushPolicy } from '../fleet/policy-push.js';
 import type { ApiContext, ApiRoute } from './context.js';
+import { keyView } from './keys.js';
 import { type Query, jsonBody, rejectUnknown, str } from './params.js';
 import { auditRequest } from './route-guard.js';
 
@@ -84,17 +85,28 @@ export const GROUP_ROUTES: ApiRoute[] = [
       // Validated in full before anything is written.
       const policy = { ...applyPolicyChange(DEFAULT_POLICY, policyBody), revision: 1 };
       const g: GroupRecord = { id: randomUUID(), name, createdAt: ctx.clock.now(), policy };
-      await fleetLock(ctx.storage).run(async () => {
+      // Every group has a registration key: the first one is made with it, its secret shown once.
+      const key = await fleetLock(ctx.storage).run(async () => {
         await nameFree(ctx, name);
         await ctx.storage.createGroup(g);
+        try {
+          return await createRegistrationKey(ctx.storage, g.id, g.createdAt);
+        } catch (err) {
+          await ctx.storage.deleteGroup(g.id).catch(() => {});
+          throw err;
+        }
       });
       await auditRequest(ctx, req, {
         action: 'group.create',
         targetType: 'group',
         targetId: g.id,
-        details: { name, policy: policyView(policy) },
+        details: { name, policy: policyView(policy), key_id: key.id },
       });
-      return groupView(g, []);
+      const record = (await ctx.storage.getKey(key.id))!;
+      return {
+        ...groupView(g, []),
+        registration_key: { key: keyView(record, g, 0, g.createdAt), secret: key.secret },
+      };
     },
   },
   {

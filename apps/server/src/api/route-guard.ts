@@ -7,6 +7,12 @@ import { accessFor } from './route-roles.js';
 
 const tokens = new WeakMap<FastifyRequest, ApiTokenRecord>();
 const guarded = new WeakSet<FastifyInstance>();
+const seen = new Set<string>();
+
+/** guardedRoutes lists every "METHOD /path" any guard in this process has seen registered (for tests). */
+export function guardedRoutes(): string[] {
+  return [...seen].sort();
+}
 
 /** isGuarded tells whether installRouteRoles was installed on `app` (mountApi refuses to mount otherwise). */
 export function isGuarded(app: FastifyInstance): boolean {
@@ -47,6 +53,7 @@ export function installRouteRoles(
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       onRoute?.(method, route.url);
+      seen.add(`${method} ${route.url}`);
       const access = accessFor(method, route.url);
       if (access === undefined) {
         throw new Error(`route ${method} ${route.url} has no entry in ROUTE_ROLES (api/route-roles.ts)`);
