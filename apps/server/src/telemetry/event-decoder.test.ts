@@ -50,6 +50,19 @@ function scalarValue(type: number, n: number): unknown {
   }
 }
 
+/** defined drops properties whose value is undefined (the fast decoder declares unset message fields). */
+function defined(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(defined);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, defined(x)]),
+    );
+  }
+  return v;
+}
+
 function roundTrip(events: Event[]): void {
   const body = toBinary(EventBatchSchema, create(EventBatchSchema, { events }));
   const expected = fromBinary(EventBatchSchema, body).events;
@@ -61,7 +74,7 @@ function roundTrip(events: Event[]): void {
       toBinary(EventSchema, expected[i]!),
       `event ${i} re-encodes equal`,
     );
-    assert.deepEqual(actual[i], expected[i], `event ${i} is the same object tree`);
+    assert.deepEqual(defined(actual[i]), defined(expected[i]), `event ${i} is the same object tree`);
   }
 }
 
@@ -84,7 +97,7 @@ test('a message field sent twice is merged, as protobuf requires', () => {
   const b = toBinary(EventSchema, create(EventSchema, { process: { cwd: '/tmp', argv: ['b'] } }));
   const event = new Uint8Array([...a, ...b]);
   const body = new Uint8Array([0x0a, event.length, ...event]);
-  assert.deepEqual(decodeEventBatch(body), fromBinary(EventBatchSchema, body).events);
+  assert.deepEqual(defined(decodeEventBatch(body)), defined(fromBinary(EventBatchSchema, body).events));
   assert.deepEqual(decodeEventBatch(body)[0]!.process?.argv, ['a', 'b']);
 });
 

@@ -12,7 +12,8 @@ import type {
 /*
  * Hand-written protobuf decoding of EventBatch for the ingest path. The generic decoder builds
  * messages through reflection and costs several microseconds per event, which made it the largest
- * cost of ingest; this one builds the same plain objects directly. It must stay field-for-field
+ * cost of ingest; this one builds the same plain objects directly (unset message fields are
+ * present as `undefined` rather than absent). It must stay field-for-field
  * equal to the generic decoder: event-decoder.test.ts checks that over every field of every
  * message and fails when the schema gains a field this file does not know.
  */
@@ -167,6 +168,8 @@ function proc(r: Reader, end: number, into?: Process): Process {
     cgroupId: 0n,
     sessionId: 0,
     tty: '',
+    user: undefined,
+    parent: undefined,
   };
   while (r.pos < end) {
     const tag = r.raw32();
@@ -379,6 +382,19 @@ function event(r: Reader, end: number): Event {
     serviceName: '',
     isRemote: false,
     command: '',
+    // Message fields are declared up front (unset) so every event has the same shape: adding
+    // them later would send V8 through a chain of hidden classes per event.
+    process: undefined,
+    actorProcess: undefined,
+    actorUser: undefined,
+    file: undefined,
+    fileResult: undefined,
+    srcEndpoint: undefined,
+    dstEndpoint: undefined,
+    connectionInfo: undefined,
+    traffic: undefined,
+    query: undefined,
+    user: undefined,
   };
   while (r.pos < end) {
     const tag = r.raw32();

@@ -14,6 +14,11 @@ export interface GroupCommitOptions {
   maxEvents?: number;
   /** Compressed batch bytes queued or being written beyond which senders must pause. @default 16 MiB */
   maxQueuedBytes?: number;
+  /**
+   * Groups handed to storage at the same time. Two let the next group be decoded while a back
+   * end with its own writer thread commits the previous one. @default 2
+   */
+  maxConcurrentWrites?: number;
 }
 
 interface Pending {
@@ -43,12 +48,13 @@ export class GroupCommitWriter {
   private queuedEvents = 0;
   private bytes = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  private writing: Promise<void> | null = null;
+  private readonly writing = new Set<Promise<void>>();
   private readonly inFlight = new Map<string, Promise<BatchResult>>();
   private drainWaiters: Array<() => void> = [];
   private readonly maxDelayMs: number;
   private readonly maxEvents: number;
   private readonly maxQueuedBytes: number;
+  private readonly maxConcurrentWrites: number;
   /** Counters for benchmarks and health. */
   readonly stats = { commits: 0, batches: 0, events: 0, duplicates: 0, refused: 0, failures: 0 };
 
@@ -56,6 +62,7 @@ export class GroupCommitWriter {
     this.maxDelayMs = o.maxDelayMs ?? 4;
     this.maxEvents = o.maxEvents ?? 20_000;
     this.maxQueuedBytes = o.maxQueuedBytes ?? 16 * 1024 * 1024;
+    this.maxConcurrentWrites = o.maxConcurrentWrites ?? 2;
   }
 
   /** overloaded is true while more bytes wait than the cap allows. */
@@ -111,14 +118,19 @@ export class GroupCommitWriter {
   }
 
   private kick(delayMs: number): void {
-    if (this.writing) return; // the running write picks the queue up when it ends
+    // When all write slots are busy, the next write to finish picks the queue up.
+    if (this.writing.size >= this.maxConcurrentWrites) return;
     this.clearTimer();
     const run = () => {
       this.timer = null;
-      this.writing = this.writeGroup().finally(() => {
-        this.writing = null;
-        if (this.queue.length) this.kick(this.queuedEvents >= this.maxEvents ? 0 : this.maxDelayMs);
+      const w: Promise<void> = this.writeGroup().finally(() => {
+        this.writing.delete(w);
+        if (this.queue.length && !this.timer)
+          this.kick(this.queuedEvents >= this.maxEvents ? 0 : this.maxDelayMs);
       });
+      this.writing.add(w);
+      // More than a full group waiting: start the next one in the other slot right away.
+      if (this.queuedEvents >= this.maxEvents) this.kick(0);
     };
     // A full group is written on the next turn of the event loop, before more sockets are read.
     this.timer = delayMs === 0 ? setImmediate(run) : setTimeout(run, delayMs);
@@ -136,15 +148,24 @@ export class GroupCommitWriter {
     return this.queue.splice(0, n);
   }
 
-  private async writeGroup(): Promise<void> {
-    const group = this.takeGroup();
-    if (group.length === 0) return;
+  /**
+   * decodeAndStore decodes a group and hands it to storage. It is synchronous on purpose: once it
+   * returns, nothing here references the decoded events (the store took what it needs), so they
+   * die young instead of surviving into the old generation while the commit is awaited.
+   */
+  private decodeAndStore(group: Pending[]): {
+    valid: Pending[];
+    counts: number[];
+    stored: Promise<BatchResult[]>;
+  } {
     const valid: Pending[] = [];
+    const counts: number[] = [];
     const batches: IncomingBatch[] = [];
     for (const p of group) {
       try {
         const { events, body } = decodeBatchWithBody(p.frame, LIMITS, decodeEventBatch);
         batches.push({ agentId: p.agentId, seq: p.frame.seq, events, body, receivedAt: p.receivedAt });
+        counts.push(events.length);
         valid.push(p);
       } catch (err) {
         this.bytes -= p.frame.payload.byteLength;
@@ -152,14 +173,25 @@ export class GroupCommitWriter {
         p.reject(err instanceof FrameError ? err : new FrameError('bad_payload', String(err)));
       }
     }
+    let stored: Promise<BatchResult[]>;
+    try {
+      stored = batches.length ? this.o.storage.storeBatches(batches) : Promise.resolve([]);
+    } catch (err) {
+      stored = Promise.reject(err);
+    }
+    return { valid, counts, stored };
+  }
+
+  private async writeGroup(): Promise<void> {
+    const group = this.takeGroup();
+    if (group.length === 0) return;
+    const { valid, counts, stored } = this.decodeAndStore(group);
     let results: BatchResult[] | undefined;
     let failure: unknown;
-    if (batches.length) {
-      try {
-        results = await this.o.storage.storeBatches(batches);
-      } catch (err) {
-        failure = err;
-      }
+    try {
+      results = await stored;
+    } catch (err) {
+      failure = err;
     }
     for (let i = 0; i < valid.length; i++) {
       const p = valid[i]!;
@@ -168,7 +200,7 @@ export class GroupCommitWriter {
       if (r) {
         this.stats.batches++;
         if (r.duplicate) this.stats.duplicates++;
-        else this.stats.events += batches[i]!.events.length;
+        else this.stats.events += counts[i]!;
         p.resolve(r);
       } else {
         p.reject(failure ?? new Error('storage returned no result for the batch'));
@@ -176,8 +208,8 @@ export class GroupCommitWriter {
     }
     if (failure) {
       this.stats.failures++;
-      this.o.logger.error({ err: failure, batches: batches.length }, 'storing a group of batches failed');
-    } else if (batches.length) {
+      this.o.logger.error({ err: failure, batches: valid.length }, 'storing a group of batches failed');
+    } else if (valid.length) {
       this.stats.commits++;
     }
     if (!this.overloaded && this.drainWaiters.length) {
@@ -189,14 +221,10 @@ export class GroupCommitWriter {
 
   /** close writes whatever is queued and waits for it. */
   async close(): Promise<void> {
-    for (let i = 0; i < 100_000 && (this.queue.length || this.writing || this.timer); i++) {
+    for (let i = 0; i < 100_000 && (this.queue.length || this.writing.size || this.timer); i++) {
       this.clearTimer();
-      if (this.writing) await this.writing;
-      else if (this.queue.length) {
-        this.writing = this.writeGroup();
-        await this.writing;
-        this.writing = null;
-      }
+      if (this.writing.size) await Promise.all(this.writing);
+      else if (this.queue.length) await this.writeGroup();
     }
   }
 }
