@@ -20,6 +20,13 @@ test('flags and a YAML config file become server options; flags win', () => {
   assert.equal(o.telemetryPort, 0);
   assert.equal(o.publicHost, 'edr.example.test');
   assert.equal(parseServerArgs([]).dataDir, DEFAULT_DATA_DIR);
+  process.env.PALISADE_LOG_LEVEL = 'warn';
+  try {
+    assert.equal(parseServerArgs([]).logLevel, 'warn');
+    assert.equal(parseServerArgs(['--log-level', 'debug']).logLevel, 'debug');
+  } finally {
+    delete process.env.PALISADE_LOG_LEVEL;
+  }
 });
 
 test('unknown config keys, bad values and unknown flags are clear errors', () => {

@@ -28,6 +28,10 @@ export function parseServerArgs(argv: string[]): ServerOptions {
     opts[CONFIG_KEYS[k]!.option] = convertValue('flag', k, v);
   }
   opts.dataDir ??= DEFAULT_DATA_DIR;
+  // The environment may set the log level (benchmarks and services do); flags and config win.
+  if (opts.logLevel === undefined && process.env.PALISADE_LOG_LEVEL) {
+    opts.logLevel = convertValue('PALISADE_LOG_LEVEL', 'log-level', process.env.PALISADE_LOG_LEVEL);
+  }
   return opts as unknown as ServerOptions;
 }
 
