@@ -2,6 +2,16 @@ import { parseArgs } from 'node:util';
 import { CliError, resolveTarget } from './client.js';
 import { agentsGet, agentsList } from './commands/agents.js';
 import { eventsSearch } from './commands/events.js';
+import {
+  agentsDecommission,
+  agentsMove,
+  auditSearch,
+  keysClaim,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
+} from './commands/fleet-admin.js';
+import { groupsCreate, groupsDelete, groupsList, groupsRename, groupsSetPolicy } from './commands/groups.js';
 import { keysCreate, keysList, keysRevoke } from './commands/keys.js';
 
 const USAGE = `usage: palisade <command> [flags]
@@ -12,10 +22,18 @@ const USAGE = `usage: palisade <command> [flags]
                                   run the endpoint agent
   quickstart [--data-dir DIR] [--state-dir DIR]
                                   run a server and a local agent registered to it (npm start)
-  agents list | agents get ID     the enrolled agents
+  agents list [--group G] [--status active|revoked|decommissioned] [--out-of-date]
+  agents get ID | agents move ID --group G | agents decommission ID
+  groups list | groups create NAME [policy flags] | groups rename NAME NEW
+  groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
+         policy flags: --tier server|workstation --channel beta|preview|stable
+                       --window always | --days mon,fri --start 22:00 --end 04:00 --tz Europe/Berlin
+  tokens list | tokens create NAME --role admin|analyst|viewer | tokens revoke ID
+  audit search [--actor A] [--action group|agent.move|...] [--target ID] [--outcome ok|denied]
+               [--from TIME] [--to TIME] [--limit N] [--cursor C]
   events search [--class process|file|network|dns|auth] [--activity N] [--agent ID]
                 [--contains TEXT] [--from TIME] [--to TIME] [--limit N] [--cursor C]
-  keys list | keys create [--group NAME] | keys revoke ID
+  keys list [--group NAME] | keys create [--group NAME] | keys revoke ID | keys claim ID
 
 API flags: --server URL --token TOKEN --ca FILE (default: the local server's client.json in
 /var/lib/palisade/server, or PALISADE_SERVER/PALISADE_TOKEN/PALISADE_CA), --json for scripts.
@@ -55,11 +73,79 @@ async function main(argv: string[]): Promise<void> {
       return quickstart(values);
     }
     case 'agents': {
-      const { values, positionals } = parse(rest, {});
+      const { values, positionals } = parse(rest, {
+        group: { type: 'string' },
+        status: { type: 'string' },
+        'out-of-date': { type: 'boolean', default: false },
+      });
       const target = resolveTarget(values);
-      if (positionals[0] === 'list' || positionals[0] === undefined) return agentsList(target, values.json);
-      if (positionals[0] === 'get' && positionals[1]) return agentsGet(target, positionals[1]);
+      const [sub, id] = positionals;
+      if (sub === 'list' || sub === undefined) {
+        const q = new URLSearchParams();
+        if (values.group) q.set('group', values.group);
+        if (values.status) q.set('status', values.status);
+        if (values['out-of-date']) q.set('out_of_date', 'true');
+        return agentsList(target, values.json, q.size ? `?${q}` : '');
+      }
+      if (sub === 'get' && id) return agentsGet(target, id);
+      if (sub === 'move' && id) {
+        if (!values.group) throw new CliError('agents move ID needs --group NAME', 2);
+        return agentsMove(target, id, values.group, values.json);
+      }
+      if (sub === 'decommission' && id) return agentsDecommission(target, id, values.json);
       throw new CliError(`unknown: agents ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'groups': {
+      const { values, positionals } = parse(rest, {
+        tier: { type: 'string' },
+        channel: { type: 'string' },
+        window: { type: 'string' },
+        days: { type: 'string' },
+        start: { type: 'string' },
+        end: { type: 'string' },
+        tz: { type: 'string' },
+        'move-agents-to': { type: 'string' },
+      });
+      const target = resolveTarget(values);
+      const [sub, a, b] = positionals;
+      if (sub === 'list' || sub === undefined) return groupsList(target, values.json);
+      if (sub === 'create' && a) return groupsCreate(target, a, values, values.json);
+      if (sub === 'rename' && a && b) return groupsRename(target, a, b, values.json);
+      if (sub === 'delete' && a) return groupsDelete(target, a, values['move-agents-to'], values.json);
+      if (sub === 'set-policy' && a) return groupsSetPolicy(target, a, values, values.json);
+      throw new CliError(`unknown: groups ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'tokens': {
+      const { values, positionals } = parse(rest, { role: { type: 'string' } });
+      const target = resolveTarget(values);
+      const [sub, a] = positionals;
+      if (sub === 'list' || sub === undefined) return tokensList(target, values.json);
+      if (sub === 'create' && a) {
+        if (!values.role) throw new CliError('tokens create NAME needs --role admin|analyst|viewer', 2);
+        return tokensCreate(target, a, values.role, values.json);
+      }
+      if (sub === 'revoke' && a) return tokensRevoke(target, a, values.json);
+      throw new CliError(`unknown: tokens ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'audit': {
+      const { values, positionals } = parse(rest, {
+        actor: { type: 'string' },
+        action: { type: 'string' },
+        target: { type: 'string' },
+        outcome: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+      });
+      if (positionals[0] !== 'search')
+        throw new CliError(`unknown: audit ${positionals.join(' ')}\n\n${USAGE}`, 2);
+      const { actor, action, target, outcome, from, to, limit, cursor } = values;
+      return auditSearch(
+        resolveTarget(values),
+        { actor, action, target, outcome, from, to, limit, cursor },
+        values.json,
+      );
     }
     case 'events': {
       const { values, positionals } = parse(rest, {
@@ -79,10 +165,12 @@ async function main(argv: string[]): Promise<void> {
     case 'keys': {
       const { values, positionals } = parse(rest, { group: { type: 'string' } });
       const target = resolveTarget(values);
-      if (positionals[0] === 'list' || positionals[0] === undefined) return keysList(target, values.json);
+      if (positionals[0] === 'list' || positionals[0] === undefined)
+        return keysList(target, values.json, values.group);
       if (positionals[0] === 'create') return keysCreate(target, values.group, values.json);
       if (positionals[0] === 'revoke' && positionals[1])
         return keysRevoke(target, positionals[1], values.json);
+      if (positionals[0] === 'claim' && positionals[1]) return keysClaim(target, positionals[1], values.json);
       throw new CliError(`unknown: keys ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case undefined:

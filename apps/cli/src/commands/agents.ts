@@ -13,6 +13,8 @@ interface Agent {
   status: string;
   last_seen_at: string | null;
   policy_revision: number;
+  group_policy_revision?: number | null;
+  policy_up_to_date?: boolean;
   connection?: { state: string; channel?: string };
   capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
 }
@@ -24,8 +26,8 @@ function telemetry(a: Agent): string {
 }
 
 /** agentsList prints every agent: a table, or the API's JSON with --json. */
-export async function agentsList(target: ApiTarget, json: boolean): Promise<void> {
-  const { agents } = await apiCall<{ agents: Agent[] }>(target, 'GET', '/agents');
+export async function agentsList(target: ApiTarget, json: boolean, query = ''): Promise<void> {
+  const { agents } = await apiCall<{ agents: Agent[] }>(target, 'GET', `/agents${query}`);
   if (json) return printJson(agents);
   const rows = agents.map((a) => [
     a.id,
@@ -35,10 +37,12 @@ export async function agentsList(target: ApiTarget, json: boolean): Promise<void
     a.group,
     a.status === 'active' ? (a.connection?.state ?? 'disconnected') : a.status,
     ago(a.last_seen_at ? Date.parse(a.last_seen_at) : null),
+    // Revision it runs / its group's; a star marks agents that are out of date.
+    `${a.policy_revision}/${a.group_policy_revision ?? '?'}${a.policy_up_to_date === false ? ' *' : ''}`,
     telemetry(a),
   ]);
   process.stdout.write(
-    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'LAST SEEN', 'TELEMETRY (! = inactive)'], rows)}\n`,
+    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'LAST SEEN', 'POLICY', 'TELEMETRY (! = inactive)'], rows)}\n`,
   );
   for (const a of agents) {
     for (const c of a.capabilities ?? []) {

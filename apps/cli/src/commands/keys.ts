@@ -14,8 +14,9 @@ interface Key {
 }
 
 /** keysList prints every registration key: only a prefix of each secret, never the secret. */
-export async function keysList(target: ApiTarget, json: boolean): Promise<void> {
-  const { keys } = await apiCall<{ keys: Key[] }>(target, 'GET', '/keys');
+export async function keysList(target: ApiTarget, json: boolean, group?: string): Promise<void> {
+  const path = group ? `/keys?group=${encodeURIComponent(group)}` : '/keys';
+  const { keys } = await apiCall<{ keys: Key[] }>(target, 'GET', path);
   if (json) return printJson(keys);
   const rows = keys.map((k) => [
     k.id,

@@ -1,0 +1,101 @@
+import { type ApiTarget, apiCall } from '../client.js';
+import { printJson } from '../output.js';
+import { formatTable } from '../table.js';
+
+const enc = encodeURIComponent;
+
+/** agentsMove moves an agent to another group (its policy follows). */
+export async function agentsMove(target: ApiTarget, id: string, group: string, json: boolean): Promise<void> {
+  const res = await apiCall<{ group: string }>(target, 'POST', `/agents/${enc(id)}/move`, { group });
+  if (json) return printJson(res);
+  process.stdout.write(`moved agent ${id} to group ${res.group}\n`);
+}
+
+/** agentsDecommission decommissions an agent: its credential is refused from now on, its data stays. */
+export async function agentsDecommission(target: ApiTarget, id: string, json: boolean): Promise<void> {
+  const res = await apiCall<object>(target, 'POST', `/agents/${enc(id)}/decommission`);
+  if (json) return printJson(res);
+  process.stdout.write(`decommissioned agent ${id}; its data stays searchable\n`);
+}
+
+/** keysClaim prints the secret of an automatically generated key, which can be claimed once. */
+export async function keysClaim(target: ApiTarget, id: string, json: boolean): Promise<void> {
+  const res = await apiCall<{ secret: string }>(target, 'POST', `/keys/${enc(id)}/claim`);
+  if (json) return printJson(res);
+  process.stdout.write(`secret (shown once, store it now): ${res.secret}\n`);
+}
+
+interface Token {
+  id: string;
+  name: string;
+  role: string;
+  created_at: string;
+  status: string;
+}
+
+/** tokensList prints the API tokens (never their secrets). */
+export async function tokensList(target: ApiTarget, json: boolean): Promise<void> {
+  const { tokens } = await apiCall<{ tokens: Token[] }>(target, 'GET', '/tokens');
+  if (json) return printJson(tokens);
+  const rows = tokens.map((t) => [t.id, t.name, t.role, t.created_at.slice(0, 10), t.status]);
+  process.stdout.write(`${formatTable(['ID', 'NAME', 'ROLE', 'CREATED', 'STATUS'], rows)}\n`);
+}
+
+/** tokensCreate creates a named token and prints its secret, shown this once only. */
+export async function tokensCreate(
+  target: ApiTarget,
+  name: string,
+  role: string,
+  json: boolean,
+): Promise<void> {
+  const res = await apiCall<{ token: Token; secret: string }>(target, 'POST', '/tokens', { name, role });
+  if (json) return printJson(res);
+  process.stdout.write(
+    `created ${res.token.role} token "${res.token.name}" (${res.token.id})\nsecret (shown once, store it now): ${res.secret}\n`,
+  );
+}
+
+/** tokensRevoke revokes a token: it is refused from now on. */
+export async function tokensRevoke(target: ApiTarget, id: string, json: boolean): Promise<void> {
+  const res = await apiCall<{ token: Token }>(target, 'POST', `/tokens/${enc(id)}/revoke`);
+  if (json) return printJson(res);
+  process.stdout.write(`revoked token "${res.token.name}"\n`);
+}
+
+interface AuditEntry {
+  id: string;
+  at: string;
+  actor: { id: string | null; name: string };
+  action: string;
+  target: { type: string; id: string | null };
+  remote_address: string;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
+/** auditSearch prints audit entries, newest first, with the cursor of the next page. */
+export async function auditSearch(
+  target: ApiTarget,
+  query: Record<string, string | undefined>,
+  json: boolean,
+): Promise<void> {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, v);
+  const qs = q.toString();
+  const res = await apiCall<{ entries: AuditEntry[]; next_cursor: string | null }>(
+    target,
+    'GET',
+    `/audit${qs ? `?${qs}` : ''}`,
+  );
+  if (json) return printJson(res);
+  const rows = res.entries.map((e) => [
+    e.at,
+    e.actor.name,
+    e.action,
+    `${e.target.type}${e.target.id ? ` ${e.target.id}` : ''}`,
+    e.remote_address || '-',
+    e.outcome,
+  ]);
+  process.stdout.write(`${formatTable(['TIME', 'WHO', 'ACTION', 'TARGET', 'FROM', 'OUTCOME'], rows)}\n`);
+  if (res.next_cursor) process.stdout.write(`more: --cursor ${res.next_cursor}\n`);
+}
