@@ -24,7 +24,8 @@ export function checkInRoute(app: FastifyInstance, ctx: RegistrationContext): vo
     await ctx.storage.touchAgent(agent.id, {
       lastSeenAt: now,
       ...(host ? { host } : {}),
-      capabilities: capabilitiesFromWire(body.capabilities),
+      // An empty list means "not reported this time", not "lost every capability".
+      ...(body.capabilities.length ? { capabilities: capabilitiesFromWire(body.capabilities) } : {}),
       ...(body.stats ? { stats: statsFromWire(body.stats) } : {}),
       policyRevision: Number(body.policyRevision),
     });

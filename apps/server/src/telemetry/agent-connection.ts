@@ -45,6 +45,7 @@ export class AgentConnection {
   private session: LiveSession | null = null;
   /** Frames that arrive while Hello is being answered; null once the session is open. */
   private early: Buffer[] | null = [];
+  private earlyBytes = 0;
   private helloSeen = false;
   private closed = false;
   private paused = false;
@@ -82,8 +83,10 @@ export class AgentConnection {
     if (this.closed) return;
     if (this.early && this.helloSeen) {
       // A well-behaved agent waits for Welcome; bound what an impatient one can park here.
-      if (this.early.length >= 256) this.sendError('bad_request', 'too many frames before Welcome', true);
-      else this.early.push(data);
+      this.earlyBytes += data.byteLength;
+      if (this.early.length >= 64 || this.earlyBytes > LIMITS.maxFrameBytes) {
+        this.sendError('bad_request', 'too much sent before Welcome', true);
+      } else this.early.push(data);
       return;
     }
     if (!isBinary) {
@@ -151,7 +154,7 @@ export class AgentConnection {
       this.openSession();
       this.d.heartbeats.update(this.agent.id, {
         lastSeenAt: this.d.clock.now(),
-        capabilities: capabilitiesFromWire(h.capabilities),
+        ...(h.capabilities.length ? { capabilities: capabilitiesFromWire(h.capabilities) } : {}),
         ...(h.stats ? { stats: statsFromWire(h.stats) } : {}),
         policyRevision: Number(h.policyRevision),
       });
