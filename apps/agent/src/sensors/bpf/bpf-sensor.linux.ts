@@ -72,6 +72,7 @@ function bootWallFromUptime(): number {
   }
 }
 
+/** tierNumber maps a policy tier to the helper's; an unspecified tier collects like Workstation. */
 function tierNumber(t: Tier): number {
   return t === Tier.SERVER ? 1 : 2;
 }

@@ -7,6 +7,7 @@ import {
   decodeRecord,
   type FileRecord,
   Kind,
+  type NetRecord,
   normalize,
   REC_MAGIC,
 } from './records.js';
@@ -58,6 +59,24 @@ describe('records', () => {
     const unknown = renameRecord('a', [], 'b', []);
     unknown.writeUInt16LE(77, 2);
     assert.throws(() => decodeRecord(unknown), /unknown record kind 77/);
+  });
+
+  test('IPv6 addresses are compressed; IPv4-mapped ones are shown as IPv4', () => {
+    const net = (raddr: number[]) => {
+      const b = Buffer.alloc(DATA_OFFSET);
+      b.writeUInt16LE(REC_MAGIC, 0);
+      b.writeUInt16LE(Kind.Connect, 2);
+      b.writeUInt32LE(b.length, 4);
+      b.writeUInt16LE(10, 64);
+      Buffer.from(raddr).copy(b, 88);
+      return decodeRecord(b) as NetRecord;
+    };
+    assert.equal(net([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]).remoteIp, '::1');
+    assert.equal(net([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3]).remoteIp, '10.1.2.3');
+    assert.equal(
+      net([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42]).remoteIp,
+      '2001:db8::42',
+    );
   });
 
   test('normalize handles dot segments and climbing above the root', () => {

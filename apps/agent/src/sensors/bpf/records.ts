@@ -166,6 +166,10 @@ function cstr(b: Buffer, start: number, end: number): string {
 
 function ip(b: Buffer, off: number, family: number): string {
   if (family === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  // An IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) is shown as the IPv4 address it is.
+  if (b.readUInt32BE(off) === 0 && b.readUInt32BE(off + 4) === 0 && b.readUInt32BE(off + 8) === 0xffff) {
+    return `${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
+  }
   const parts: string[] = [];
   for (let i = 0; i < 16; i += 2) parts.push(b.readUInt16BE(off + i).toString(16));
   const s = parts.join(':');
