@@ -266,3 +266,21 @@ test('the age cap drops segments sealed longer ago than maxAgeMs, acked ones are
   assert.equal(d.events, 5);
   assert.equal(d.batches, 1);
 });
+
+test('raiseSeqFloor numbers new batches above a sequence the server already holds, across restarts', (t) => {
+  const dir = tempDir(t);
+  let spool = Spool.open({ dir, batchMaxEvents: 1 });
+  spool.append(makeEvent(1));
+  spool.raiseSeqFloor(0);
+  spool.raiseSeqFloor(41);
+  spool.append(makeEvent(2));
+  assert.deepEqual(
+    drain(spool).map((b) => b.seq),
+    [1, 42],
+  );
+  spool.close();
+  spool = Spool.open({ dir, batchMaxEvents: 1 });
+  t.after(() => spool.close());
+  spool.append(makeEvent(3));
+  assert.equal(spool.stats().lastSeq, 43);
+});
