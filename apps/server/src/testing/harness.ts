@@ -28,14 +28,20 @@ export async function startTestServer(
   o: { clock?: Clock; dataDir?: string; keepDir?: boolean } & Partial<ServerOptions> = {},
 ): Promise<TestServer> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-server-test-'));
-  const server = await startServer({
-    registrationPort: 0,
-    telemetryPort: 0,
-    logLevel: process.env.PALISADE_TEST_LOG ?? 'silent',
-    heartbeatFlushMs: 100,
-    ...o,
-    dataDir,
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      registrationPort: 0,
+      telemetryPort: 0,
+      logLevel: process.env.PALISADE_TEST_LOG ?? 'silent',
+      heartbeatFlushMs: 100,
+      ...o,
+      dataDir,
+    });
+  } catch (err) {
+    if (!o.keepDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const registrationKey = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   // Talk to the loopback address even when publicHost names a host that does not resolve here.
