@@ -3,15 +3,8 @@ import type { Logger } from '@palisade/common';
 import { silentLogger } from '@palisade/common';
 import type { CheckInResponse, Event, Policy, Tier } from '@palisade/protocol';
 import { buildSensorStats, collectCapabilities } from './agent-stats.js';
-import {
-  type Identity,
-  ensureStateDir,
-  hasIdentity,
-  loadIdentity,
-  saveIdentity,
-} from './identity/identity-store.js';
-import { RegistrationError } from './identity/register.js';
-import { registerWithRetry } from './identity/register-with-retry.js';
+import { ensureStateDir, saveIdentity } from './identity/identity-store.js';
+import { obtainIdentity } from './identity/obtain-identity.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
 import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
 import { defaultSensors } from './sensors/default-sensors.js';
@@ -75,34 +68,14 @@ export interface RunningAgent {
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.logger ?? silentLogger;
   ensureStateDir(opts.stateDir);
-  let identity: Identity;
-  if (hasIdentity(opts.stateDir)) identity = loadIdentity(opts.stateDir);
-  else {
-    if (!opts.serverUrl)
-      throw new Error('this agent is not registered yet: give the registration URL (--server)');
-    if (!opts.registrationKey) {
-      throw new Error(
-        'this agent is not registered yet: give a registration key (--registration-key, PALISADE_REGISTRATION_KEY or the config file)',
-      );
-    }
-    let url: URL;
-    try {
-      url = new URL(opts.serverUrl);
-    } catch {
-      throw new RegistrationError('bad_url', `registration URL "${opts.serverUrl}" is not a URL`);
-    }
-    if (url.protocol !== 'https:') {
-      throw new RegistrationError('bad_url', `registration URL "${opts.serverUrl}" must use https://`);
-    }
-    identity = await registerWithRetry({
-      stateDir: opts.stateDir,
-      serverUrl: opts.serverUrl,
-      registrationKey: opts.registrationKey,
-      caPem: opts.caPem,
-      logger: log,
-      signal: opts.signal,
-    });
-  }
+  let identity = await obtainIdentity({
+    stateDir: opts.stateDir,
+    serverUrl: opts.serverUrl,
+    registrationKey: opts.registrationKey,
+    caPem: opts.caPem,
+    signal: opts.signal,
+    logger: log,
+  });
   const alog = log.child({ agentId: identity.agentId });
   const tls: TlsMaterial = { ca: identity.caPem, cert: identity.certPem, key: identity.keyPem };
   const spool = Spool.open({ ...opts.spool, dir: join(opts.stateDir, 'spool'), logger: alog });

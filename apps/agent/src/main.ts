@@ -141,8 +141,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       err instanceof ConfigError ||
       err instanceof RegistrationError ||
       err instanceof IdentityError ||
-      err instanceof SpoolStateError ||
-      (err instanceof Error && err.message.startsWith('this agent is not registered yet'))
+      err instanceof SpoolStateError
     ) {
       process.stderr.write(`palisade agent: ${err.message}\n`);
       process.exitCode = 2;

@@ -1,10 +1,11 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { type Clock, type Logger, silentLogger, systemClock } from '@palisade/common';
 import { type Event, EventBatchFrameSchema, encodeBatchBody, toBinary } from '@palisade/protocol';
 import { BatchBuilder } from './batch-builder.js';
 import { type BatchMeta, encodeBatchRecord } from './batch-record.js';
 import { type DropReport, addDroppedBatch } from './drop-report.js';
-import { Segment, type SpoolEntry, parseSegmentName } from './segment.js';
+import { Segment, type SpoolEntry } from './segment.js';
+import { recoverSpool } from './spool-recovery.js';
 import { type SpoolState, loadSpoolState, saveSpoolState } from './spool-state.js';
 
 /** SpoolOptions configure the agent's on-disk spool. */
@@ -103,46 +104,13 @@ export class Spool {
   }
 
   private recover(): void {
-    const { dir } = this.o;
-    const ids = readdirSync(dir)
-      .map(parseSegmentName)
-      .filter((n): n is number => n !== undefined)
-      .sort((a, b) => a - b);
-    let maxSeq = Math.max(this.state.lastSeq, this.state.ackedSeq);
-    const seen = new Set<number>();
-    let stateDirty = false;
-    for (const id of ids) {
-      const seg = Segment.load(dir, id);
-      const name = seg.path.slice(seg.path.lastIndexOf('/') + 1);
-      if (seg.tornTail) {
-        this.tornTails++;
-        this.log.warn(
-          { segment: seg.path },
-          'spool segment ends in a torn record (interrupted write); skipped it',
-        );
-      }
-      if (seg.corruptRegions > 0 && this.state.corruptBySegment[name] === undefined) {
-        this.state.corruptBySegment[name] = seg.corruptRegions;
-        stateDirty = true;
-        this.log.error(
-          { segment: seg.path, corruptRecords: seg.corruptRegions },
-          'spool segment has corrupt records; skipped them and kept the rest',
-        );
-      }
-      seg.seal();
-      this.segments.push(seg);
-      this.nextSegmentId = id + 1;
-      for (const e of seg.entries) {
-        if (e.meta.seq > maxSeq) maxSeq = e.meta.seq;
-        if (e.meta.seq <= this.state.ackedSeq || seen.has(e.meta.seq)) continue;
-        seen.add(e.meta.seq);
-        this.unacked.push(e);
-      }
-    }
-    this.unacked.sort((a, b) => a.meta.seq - b.meta.seq);
-    this.state.lastSeq = maxSeq;
-    if (stateDirty) saveSpoolState(dir, this.state);
-    this.active = Segment.create(dir, this.nextSegmentId++);
+    const r = recoverSpool(this.o.dir, this.state, this.log);
+    this.segments.push(...r.segments);
+    this.unacked.push(...r.unacked);
+    this.nextSegmentId = r.nextSegmentId;
+    this.tornTails = r.tornTails;
+    if (r.stateChanged) saveSpoolState(this.o.dir, this.state);
+    this.active = Segment.create(this.o.dir, this.nextSegmentId++);
     this.segments.push(this.active);
     this.removeFinishedSegments();
     this.enforceCaps();
