@@ -16,6 +16,7 @@ import WebSocket from 'ws';
 import type { Spool } from '../spool/index.js';
 import { AGENT_VERSION } from '../version.js';
 import { wrapBatchFrame } from './batch-frame.js';
+import { runCommand } from './commands.js';
 import type { TlsMaterial } from './https-client.js';
 
 /** SessionHooks connect a telemetry session to the rest of the agent. */
@@ -239,20 +240,7 @@ export class TelemetrySession {
   }
 
   private onCommand(c: Command): void {
-    let ok = true;
-    let message = '';
-    switch (c.action.case) {
-      case 'setPolicy':
-        this.o.hooks.onPolicy(c.action.value);
-        message = `policy revision ${c.action.value.revision} applied`;
-        break;
-      case 'ping':
-        message = c.action.value;
-        break;
-      default:
-        ok = false;
-        message = `command ${c.action.case ?? 'empty'} is not supported by this agent`;
-    }
+    const { ok, message } = runCommand(c, this.o.hooks);
     this.sendFrame({
       case: 'commandResult',
       value: { $typeName: 'palisade.v1.CommandResult', id: c.id, ok, message },
