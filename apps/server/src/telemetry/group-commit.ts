@@ -10,7 +10,7 @@ export interface GroupCommitOptions {
   now: () => number;
   /** Longest a batch waits for others to join its transaction, ms. @default 4 */
   maxDelayMs?: number;
-  /** Events (as declared by the frames) that make a group big enough to write at once. @default 20000 */
+  /** Events (as declared by the frames) that make a group big enough to write at once. @default 10000 */
   maxEvents?: number;
   /** Compressed batch bytes queued or being written beyond which senders must pause. @default 16 MiB */
   maxQueuedBytes?: number;
@@ -60,7 +60,7 @@ export class GroupCommitWriter {
 
   constructor(private readonly o: GroupCommitOptions) {
     this.maxDelayMs = o.maxDelayMs ?? 4;
-    this.maxEvents = o.maxEvents ?? 20_000;
+    this.maxEvents = o.maxEvents ?? 10_000;
     this.maxQueuedBytes = o.maxQueuedBytes ?? 16 * 1024 * 1024;
     this.maxConcurrentWrites = o.maxConcurrentWrites ?? 2;
   }
