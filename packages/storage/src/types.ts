@@ -5,7 +5,7 @@ export type Role = 'admin' | 'analyst' | 'viewer';
 
 /** GroupPolicy is what a group's agents run. */
 export interface GroupPolicy {
-  /** Bumped on every change. */
+  /** Bumped on every change (the server keeps revisions increasing across all groups). */
   revision: number;
   tier: 'server' | 'workstation';
   channel: 'beta' | 'preview' | 'stable';

@@ -3,6 +3,7 @@ import type { AgentRecord, GroupRecord } from '@palisade/storage';
 import { fleetLock } from '../fleet/fleet-lock.js';
 import { findGroup } from '../fleet/group-ref.js';
 import { pushPolicy } from '../fleet/policy-push.js';
+import { catchUpRevision } from '../fleet/revision.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { type Query, isUuid, jsonBody, rejectUnknown, str } from './params.js';
 import { auditRequest } from './route-guard.js';
@@ -167,7 +168,9 @@ export const AGENT_ROUTES: ApiRoute[] = [
           },
         });
         // Its new group's policy follows at once when it is connected, else at its next Welcome.
-        pushPolicy(ctx, target, [agent.id]);
+        const from = await ctx.storage.getGroup(agent.groupId);
+        const current = await catchUpRevision(ctx, target, from?.policy.revision ?? 0);
+        pushPolicy(ctx, current, [agent.id]);
       });
       return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());
     },

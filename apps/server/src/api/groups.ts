@@ -6,6 +6,7 @@ import { fleetLock } from '../fleet/fleet-lock.js';
 import { checkGroupName, findGroup } from '../fleet/group-ref.js';
 import { applyPolicyChange, policyView } from '../fleet/policy.js';
 import { pushGroupPolicy, pushPolicy } from '../fleet/policy-push.js';
+import { catchUpRevision, nextRevision } from '../fleet/revision.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { keyView } from './keys.js';
 import { type Query, jsonBody, rejectUnknown, str } from './params.js';
@@ -83,11 +84,12 @@ export const GROUP_ROUTES: ApiRoute[] = [
       const name = checkGroupName(body.name);
       const policyBody = body.policy === undefined ? {} : jsonBody(body.policy);
       // Validated in full before anything is written.
-      const policy = { ...applyPolicyChange(DEFAULT_POLICY, policyBody), revision: 1 };
+      const policy = applyPolicyChange(DEFAULT_POLICY, policyBody);
       const g: GroupRecord = { id: randomUUID(), name, createdAt: ctx.clock.now(), policy };
       // Every group has a registration key: the first one is made with it, its secret shown once.
       const key = await fleetLock(ctx.storage).run(async () => {
         await nameFree(ctx, name);
+        g.policy = { ...policy, revision: await nextRevision(ctx.storage) };
         await ctx.storage.createGroup(g);
         try {
           return await createRegistrationKey(ctx.storage, g.id, g.createdAt);
@@ -100,7 +102,7 @@ export const GROUP_ROUTES: ApiRoute[] = [
         action: 'group.create',
         targetType: 'group',
         targetId: g.id,
-        details: { name, policy: policyView(policy), key_id: key.id },
+        details: { name, policy: policyView(g.policy), key_id: key.id },
       });
       const record = (await ctx.storage.getKey(key.id))!;
       return {
@@ -140,8 +142,9 @@ export const GROUP_ROUTES: ApiRoute[] = [
       const body = jsonBody(req.body);
       const { group, pushed } = await fleetLock(ctx.storage).run(async () => {
         const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
-        const policy = applyPolicyChange(g.policy, body);
-        if (policy === g.policy) return { group: g, pushed: 0 };
+        const changed = applyPolicyChange(g.policy, body);
+        if (changed === g.policy) return { group: g, pushed: 0 };
+        const policy = { ...changed, revision: await nextRevision(ctx.storage) };
         await ctx.storage.updateGroup(g.id, { policy });
         const group = { ...g, policy };
         await auditRequest(ctx, req, {
@@ -192,12 +195,14 @@ export const GROUP_ROUTES: ApiRoute[] = [
             ...(target ? { moved_agents_to: target.name, moved: members.length } : {}),
           },
         });
-        if (target)
+        if (target) {
+          const current = await catchUpRevision(ctx, target, g.policy.revision);
           pushPolicy(
             ctx,
-            target,
+            current,
             members.filter((a) => a.decommissionedAt === null).map((a) => a.id),
           );
+        }
         return { deleted: g.id, moved_agents: members.length, ...(target ? { moved_to: target.id } : {}) };
       });
     },

@@ -56,7 +56,7 @@ describe('fleet management through the admin API', () => {
     });
     assert.equal(a.status, 201, JSON.stringify(a.json));
     assert.deepEqual(a.json.policy, {
-      revision: 1,
+      revision: 2, // revisions increase across groups: default has 1
       tier: 'workstation',
       channel: 'beta',
       maintenance_window: 'always',
@@ -150,9 +150,9 @@ describe('fleet management through the admin API', () => {
       end: '04:30',
       time_zone: 'Europe/Berlin',
     });
-    assert.equal(r.json.policy.revision, 2);
+    assert.equal(r.json.policy.revision, 4, 'default 1, web 2, database 3, then 4');
     const same = await t.api('PATCH', '/api/v1/groups/database/policy', { body: { maintenance_window: w } });
-    assert.equal(same.json.policy.revision, 2);
+    assert.equal(same.json.policy.revision, 4);
   });
 
   let a: SimulatedAgent;
@@ -168,7 +168,7 @@ describe('fleet management through the admin API', () => {
     const cmd = await waitFor('set_policy', () => a.commands.find((c) => c.action.case === 'setPolicy'));
     assert.ok(Date.now() - started < 5000);
     assert.equal(cmd.action.case === 'setPolicy' && cmd.action.value.tier, Tier.WORKSTATION);
-    assert.equal(cmd.action.case === 'setPolicy' && Number(cmd.action.value.revision), 2);
+    assert.equal(cmd.action.case === 'setPolicy' && Number(cmd.action.value.revision), 5);
     // b was offline: its Welcome carries the new policy, and so does a check-in.
     assert.equal((await b.connect()).policy?.tier, Tier.WORKSTATION);
     assert.equal((await b.checkIn()).policy?.tier, Tier.WORKSTATION);
@@ -176,20 +176,20 @@ describe('fleet management through the admin API', () => {
   });
 
   test("agents show the policy revision they run against their group's", async () => {
-    a.sendHeartbeat({}, 1n);
+    a.sendHeartbeat({}, 4n);
     const outdated = await waitFor('the stale revision to be recorded', async () => {
       const r = await t.api('GET', '/api/v1/agents?out_of_date=true');
-      return r.json.agents.find((x: Json) => x.id === a.agentId && x.policy_revision === 1);
+      return r.json.agents.find((x: Json) => x.id === a.agentId && x.policy_revision === 4);
     });
-    assert.equal(outdated.policy_revision, 1);
-    assert.equal(outdated.group_policy_revision, 2);
+    assert.equal(outdated.policy_revision, 4);
+    assert.equal(outdated.group_policy_revision, 5);
     assert.equal(outdated.policy_up_to_date, false);
-    a.sendHeartbeat({}, 2n);
+    a.sendHeartbeat({}, 5n);
     const ok = await waitFor('the current revision', async () => {
       const x = (await t.api('GET', `/api/v1/agents/${a.agentId}`)).json;
       return x.policy_up_to_date ? x : undefined;
     });
-    assert.equal(ok.policy_revision, 2);
+    assert.equal(ok.policy_revision, 5);
     assert.equal((await groups()).find((g) => g.name === 'default').out_of_date_count, 1, 'b never reported');
   });
 
@@ -202,6 +202,10 @@ describe('fleet management through the admin API', () => {
       a.commands.slice(n).find((c) => c.action.case === 'setPolicy'),
     );
     assert.equal(cmd.action.case === 'setPolicy' && cmd.action.value.channel, 1 /* BETA */);
+    // web's policy (revision 2) is older than the one a runs (5), which an agent would ignore:
+    // it is given the next revision so that the moved agent takes it.
+    assert.equal(cmd.action.case === 'setPolicy' && Number(cmd.action.value.revision), 6);
+    assert.equal((await t.api('GET', '/api/v1/groups/web')).json.policy.revision, 6);
     const bad = await t.api('POST', `/api/v1/agents/${a.agentId}/move`, { body: { group: 'nowhere' } });
     assert.equal(bad.status, 404);
     assert.match(bad.json.error.message, /no group "nowhere"/);

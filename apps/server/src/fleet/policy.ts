@@ -89,7 +89,8 @@ export function parseWindow(v: unknown): GroupPolicy['maintenanceWindow'] {
 /**
  * applyPolicyChange validates a policy change (`tier`, `channel`, `maintenance_window`; each
  * optional, unknown fields refused) against the current policy and returns the new policy, with
- * the revision bumped when anything changed, or the current one unchanged.
+ * the revision bumped when anything changed, or the current one unchanged (the same object). The
+ * API then gives a changed policy the next revision across all groups (see fleet/revision.ts).
  */
 export function applyPolicyChange(current: GroupPolicy, body: Record<string, unknown>): GroupPolicy {
   for (const k of Object.keys(body)) {
