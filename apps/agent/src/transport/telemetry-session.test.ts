@@ -184,3 +184,25 @@ test('a listener that never answers Hello ends the session in time', async (t) =
   assert.equal(end.welcomed, false);
   assert.match(end.reason, /no Welcome in time/);
 });
+
+test('a telemetry endpoint that is not wss:// is refused without connecting', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-session-'));
+  dirs.push(dir);
+  const spool = Spool.open({ dir });
+  t.after(() => spool.close());
+  const session = new TelemetrySession({
+    url: 'ws://127.0.0.1:9/v1/telemetry',
+    tls: {},
+    spool,
+    hooks: {
+      capabilities: () => [],
+      stats: () => create(SensorStatsSchema, {}),
+      policyRevision: () => 0n,
+      onPolicy: () => {},
+    },
+    logger: silentLogger,
+  });
+  const end = await session.run();
+  assert.equal(end.welcomed, false);
+  assert.match(end.reason, /must be wss:\/\//);
+});

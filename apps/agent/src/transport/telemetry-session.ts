@@ -89,6 +89,11 @@ export class TelemetrySession {
   run(): Promise<SessionEnd> {
     return new Promise<SessionEnd>((resolve) => {
       this.finish = resolve;
+      if (!this.o.url.startsWith('wss://')) {
+        // Telemetry never travels in clear text, whatever an endpoint list says.
+        this.end({ welcomed: false, reason: `refusing ${this.o.url}: telemetry endpoints must be wss://` });
+        return;
+      }
       const ws = new WebSocket(this.o.url, {
         ca: this.o.tls.ca,
         cert: this.o.tls.cert,
