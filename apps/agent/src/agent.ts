@@ -5,6 +5,7 @@ import type { CheckInResponse, Event, Policy, Tier } from '@palisade/protocol';
 import { buildSensorStats, collectCapabilities } from './agent-stats.js';
 import { ensureStateDir, saveIdentity } from './identity/identity-store.js';
 import { obtainIdentity } from './identity/obtain-identity.js';
+import { lockStateDir } from './state-lock.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
 import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
 import { defaultSensors } from './sensors/default-sensors.js';
@@ -68,6 +69,17 @@ export interface RunningAgent {
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.logger ?? silentLogger;
   ensureStateDir(opts.stateDir);
+  const unlock = lockStateDir(opts.stateDir);
+  try {
+    return await run(opts, log, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+/** run is startAgent once the state directory is locked. */
+async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise<RunningAgent> {
   let identity = await obtainIdentity({
     stateDir: opts.stateDir,
     serverUrl: opts.serverUrl,
@@ -224,6 +236,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         checkins.stop();
         await telemetry.stop();
         spool.close();
+        unlock();
         alog.info({}, 'agent stopped');
       })();
       return stopping;

@@ -141,6 +141,10 @@ test('registers from the config file, reloads the tier on SIGHUP, stops cleanly 
   );
   assert.equal((await srv.storage.listAgents()).length, 1);
   writeFileSync(cfg, `${base}tier: server\n`);
+  // A second agent on the same state directory is refused while this one runs.
+  const second = run(['--config', cfg]);
+  assert.equal(await withTimeout(second.exit, 20_000, 'second agent'), 2);
+  assert.match(second.output(), /another agent \(pid \d+\) is already running with state directory/);
   r.child.kill('SIGHUP');
   await waitFor('the tier change', () => /"tier":"server".*telemetry tier changed/.test(r.output()), 10_000);
   r.child.kill('SIGTERM');

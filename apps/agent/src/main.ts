@@ -8,6 +8,7 @@ import { IdentityError } from './identity/identity-store.js';
 import { RegistrationError } from './identity/register.js';
 import { RegistrationAborted } from './identity/register-with-retry.js';
 import { SpoolStateError } from './spool/spool-state.js';
+import { StateLockError } from './state-lock.js';
 
 /** DEFAULT_STATE_DIR is where the agent keeps identity and spool unless told otherwise. */
 export const DEFAULT_STATE_DIR = '/var/lib/palisade/agent';
@@ -141,7 +142,8 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       err instanceof ConfigError ||
       err instanceof RegistrationError ||
       err instanceof IdentityError ||
-      err instanceof SpoolStateError
+      err instanceof SpoolStateError ||
+      err instanceof StateLockError
     ) {
       process.stderr.write(`palisade agent: ${err.message}\n`);
       process.exitCode = 2;
