@@ -122,3 +122,30 @@ export function policyView(p: GroupPolicy): object {
       w === 'always' ? 'always' : { days: w.days, start: w.start, end: w.end, time_zone: w.timeZone },
   };
 }
+
+const WEEKDAY: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/**
+ * inMaintenanceWindow tells whether `nowMs` falls inside the window, read in the window's time
+ * zone (so daylight saving time moves it with the local clock). A window that crosses midnight
+ * belongs to the day it starts: "fri 22:00-04:00" includes Saturday 03:00, not Friday 03:00.
+ */
+export function inMaintenanceWindow(w: GroupPolicy['maintenanceWindow'], nowMs: number): boolean {
+  if (w === 'always') return true;
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: w.timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(nowMs);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  const day = WEEKDAY[get('weekday')] ?? -1;
+  const now = Number(get('hour')) * 60 + Number(get('minute'));
+  const start = minutes(w.start);
+  const end = minutes(w.end);
+  if (start < end) return w.days.includes(day) && now >= start && now < end;
+  const yesterday = (day + 6) % 7;
+  return (w.days.includes(day) && now >= start) || (w.days.includes(yesterday) && now < end);
+}
