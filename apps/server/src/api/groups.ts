@@ -185,7 +185,10 @@ export const GROUP_ROUTES: ApiRoute[] = [
             `group "${g.name}" still has ${members.length} agent(s); move them first or pass move_agents_to=<group>`,
           );
         }
+        const keys = await ctx.storage.listKeys(g.id);
         await ctx.storage.deleteGroup(g.id, target?.id);
+        // Its keys went with it; so do generated secrets still waiting to be claimed.
+        for (const k of keys) ctx.keyRotation?.claim(k.id);
         await auditRequest(ctx, req, {
           action: 'group.delete',
           targetType: 'group',
