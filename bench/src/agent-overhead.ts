@@ -210,13 +210,22 @@ async function main(): Promise<void> {
   await r.ready();
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-agent-'));
   const rows: Row[] = [];
-  let idle = { cpuPct: 0, rssMb: 0 };
+  let idle = { cpuPct: 0, rssMb: 0, eventsPerSec: 0 };
   try {
     await sleep(2000);
     const i0 = r.cpu();
+    const e0 = (await r.report()).total;
     await sleep(10_000);
-    idle = { cpuPct: ((r.cpu() - i0) / 10) * 100, rssMb: rssMb(r.pid).rss + rssMb(r.helperPid).rss };
-    progress(`idle: ${idle.cpuPct.toFixed(2)}% of a core, ${idle.rssMb.toFixed(1)} MB`);
+    // "Idle" is no load from this benchmark: whatever else runs on the host still makes events.
+    const idleEvents = ((await r.report()).total - e0) / 10;
+    idle = {
+      cpuPct: ((r.cpu() - i0) / 10) * 100,
+      rssMb: rssMb(r.pid).rss + rssMb(r.helperPid).rss,
+      eventsPerSec: idleEvents,
+    };
+    progress(
+      `idle: ${idle.cpuPct.toFixed(2)}% of a core, ${idle.rssMb.toFixed(1)} MB, ${idleEvents} events/s`,
+    );
     // Warm up first: a long-running agent's JIT-compiled steady state is what the rows report.
     await measure(r, 'warm-up', ['1007/1'], 1000, (m) => execLoad(m, 1000, 0));
     const exec = ['1007/1'];
@@ -269,7 +278,9 @@ async function main(): Promise<void> {
       ['auditd + kauditd', audit ? audit.usPerExec.toFixed(1) : 'n/a (auditd not installed)'],
     ],
   );
-  process.stdout.write(`\nidle: ${idle.cpuPct.toFixed(2)}% of a core, RSS ${idle.rssMb.toFixed(1)} MB\n`);
+  process.stdout.write(
+    `\nidle: ${idle.cpuPct.toFixed(2)}% of a core, RSS ${idle.rssMb.toFixed(1)} MB (host background: ${idle.eventsPerSec} events/s)\n`,
+  );
   const headline = {
     bench: 'agent-overhead',
     execLost1000: sensorExecRow.lost,
@@ -278,6 +289,7 @@ async function main(): Promise<void> {
     ratioSensorToAuditd: audit ? Number((sensorPerExec / audit.usPerExec).toFixed(2)) : null,
     idleCpuPct: Number(idle.cpuPct.toFixed(2)),
     idleRssMb: Number(idle.rssMb.toFixed(1)),
+    idleEventsPerSec: idle.eventsPerSec,
     peakRssMb: Number(Math.max(...rows.map((x) => x.peakRssMb)).toFixed(1)),
     rows,
   };

@@ -35,9 +35,9 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_NO_BTF = 2, EXIT_PERM = 3, EXIT_LOAD = 
  * pending), and after a burst the helper naps BATCH_US so the next wakeup collects many records.
  * At high event rates this turns one pipe write and one agent wakeup per record into one per
  * batch; the price is up to ~FLUSH_MS of latency. */
-#define FLUSH_MS 20
+#define FLUSH_MS 100
 #define FLUSH_BYTES (256 * 1024)
-#define BATCH_US 5000
+#define BATCH_US 20000
 
 static volatile sig_atomic_t stopping;
 static size_t pending_bytes;
