@@ -51,6 +51,7 @@ export function installRouteRoles(
   guarded.add(app);
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    let needsToken = false;
     for (const method of methods) {
       onRoute?.(method, route.url);
       seen.add(`${method} ${route.url}`);
@@ -58,26 +59,36 @@ export function installRouteRoles(
       if (access === undefined) {
         throw new Error(`route ${method} ${route.url} has no entry in ROUTE_ROLES (api/route-roles.ts)`);
       }
-      if (access === 'public' || access === 'agent-certificate' || access === 'registration-key') continue;
-      const guard = async (req: FastifyRequest) => {
-        // Any live token first (401 otherwise), then its role against the table (403).
-        const token = await authenticateToken(req, d.storage, 'viewer');
-        if (!roleAllows(token.role, access)) {
-          const why = `${method} ${route.url} needs role ${access}; token "${token.name}" has role ${token.role}`;
-          await recordAudit(d, req, token, {
-            action: 'api.denied',
-            targetType: 'route',
-            targetId: `${method} ${route.url}`,
-            outcome: 'denied',
-            details: { needed: access, had: token.role },
-          });
-          throw new PalisadeError('forbidden', why);
-        }
-        tokens.set(req, token);
-      };
-      const existing = route.preHandler;
-      route.preHandler =
-        existing === undefined ? [guard] : [guard, ...(Array.isArray(existing) ? existing : [existing])];
+      if (access !== 'public' && access !== 'agent-certificate' && access !== 'registration-key')
+        needsToken = true;
     }
+    if (!needsToken) return;
+    // One guard per route; it looks up the request's own method, since a route may have several.
+    const guard = async (req: FastifyRequest) => {
+      const access = accessFor(req.method, route.url);
+      if (access === 'public' || access === 'agent-certificate' || access === 'registration-key') return;
+      if (access === undefined)
+        throw new PalisadeError('forbidden', `${req.method} ${route.url} has no role`);
+      // Any live token first (401 otherwise), then its role against the table (403).
+      const token = await authenticateToken(req, d.storage, 'viewer');
+      if (!roleAllows(token.role, access)) {
+        const key = `${req.method} ${route.url}`;
+        await recordAudit(d, req, token, {
+          action: 'api.denied',
+          targetType: 'route',
+          targetId: key,
+          outcome: 'denied',
+          details: { needed: access, had: token.role },
+        });
+        throw new PalisadeError(
+          'forbidden',
+          `${key} needs role ${access}; token "${token.name}" has role ${token.role}`,
+        );
+      }
+      tokens.set(req, token);
+    };
+    const existing = route.preHandler;
+    route.preHandler =
+      existing === undefined ? [guard] : [guard, ...(Array.isArray(existing) ? existing : [existing])];
   });
 }

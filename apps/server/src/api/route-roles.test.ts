@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { silentLogger, systemClock } from '@palisade/common';
 import Fastify from 'fastify';
 import { type TestServer, startTestServer } from '../testing/harness.js';
+import { installErrorHandlers } from '../http/errors.js';
 import { guardedRoutes, installRouteRoles } from './route-guard.js';
 import { ROUTE_ROLES, routeKey } from './route-roles.js';
 
@@ -94,5 +95,25 @@ describe('route → role table (every route of the registration listener)', () =
     const after = await t.api('GET', '/api/v1/agents', { token: made.json.secret });
     assert.equal(after.status, 401);
     assert.match(after.json.error.message, /revoked/);
+  });
+
+  test('a route serving several methods checks each request against its own method', async () => {
+    const app = Fastify({ logger: false });
+    installErrorHandlers(app, silentLogger);
+    installRouteRoles(app, { storage: t.server.storage, clock: systemClock, logger: silentLogger });
+    // The table says GET /api/v1/groups is viewer, POST admin.
+    app.route({ method: ['GET', 'POST'], url: '/api/v1/groups', handler: async () => ({ ok: true }) });
+    await app.ready();
+    const call = async (method: 'GET' | 'POST') =>
+      (
+        await app.inject({
+          method,
+          url: '/api/v1/groups',
+          headers: { authorization: `Bearer ${tokens.viewer}` },
+        })
+      ).statusCode;
+    assert.equal(await call('GET'), 200);
+    assert.equal(await call('POST'), 403);
+    await app.close();
   });
 });
