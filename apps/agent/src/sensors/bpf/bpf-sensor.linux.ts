@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type Backoff, type Logger, silentLogger } from '@palisade/common';
 import { type Capability, CapabilitySchema, create, TelemetryKind, Tier } from '@palisade/protocol';
 import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
@@ -60,7 +61,7 @@ const KINDS = [TelemetryKind.PROCESS, TelemetryKind.NETFLOW, TelemetryKind.FILEM
 const MAX_GARBAGE_PER_RUN = 3;
 
 function defaultHelperPath(): string {
-  return new URL('../../../sensor-bpf/build/palisade-sensor', import.meta.url).pathname;
+  return fileURLToPath(new URL('../../../sensor-bpf/build/palisade-sensor', import.meta.url));
 }
 
 function bootWallFromUptime(): number {
