@@ -21,6 +21,12 @@ import type {
 const VARINT = 0;
 const LEN = 2;
 
+type Utf8Slicer = (this: Buffer, start: number, end: number) => string;
+// Buffer's own utf8Slice skips the argument checks of toString(); fall back if a runtime lacks it.
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: Utf8Slicer }).utf8Slice;
+const utf8 = (b: Buffer, start: number, end: number): string =>
+  utf8Slice ? utf8Slice.call(b, start, end) : b.toString('utf8', start, end);
+
 class Reader {
   pos: number;
   constructor(
@@ -97,9 +103,9 @@ class Reader {
 
   str(wt: number): string {
     const end = this.sub(wt);
-    const s = this.buf.toString('utf8', this.pos, end);
+    const start = this.pos;
     this.pos = end;
-    return s;
+    return end === start ? '' : utf8(this.buf, start, end);
   }
 
   skip(wt: number): void {

@@ -1,7 +1,29 @@
 import type { Logger } from '@palisade/common';
-import { type EventBatchFrame, FrameError, LIMITS, decodeBatchWithBody } from '@palisade/protocol';
+import {
+  type Event,
+  type EventBatchFrame,
+  FrameError,
+  LIMITS,
+  decodeBatchWithBody,
+} from '@palisade/protocol';
 import type { BatchResult, IncomingBatch, Storage } from '@palisade/storage';
 import { decodeEventBatch } from './event-decoder.js';
+
+/**
+ * lazyBatch is an IncomingBatch whose `events` are decoded from `body` each time they are read
+ * (the body was checked before, so decoding cannot fail).
+ */
+function lazyBatch(agentId: string, seq: bigint, body: Uint8Array, receivedAt: number): IncomingBatch {
+  return {
+    agentId,
+    seq,
+    body,
+    receivedAt,
+    get events(): Event[] {
+      return decodeEventBatch(body);
+    },
+  };
+}
 
 /** GroupCommitOptions tune the writer. */
 export interface GroupCommitOptions {
@@ -10,7 +32,7 @@ export interface GroupCommitOptions {
   now: () => number;
   /** Longest a batch waits for others to join its transaction, ms. @default 4 */
   maxDelayMs?: number;
-  /** Events (as declared by the frames) that make a group big enough to write at once. @default 10000 */
+  /** Events (as declared by the frames) that make a group big enough to write at once. @default 20000 */
   maxEvents?: number;
   /** Compressed batch bytes queued or being written beyond which senders must pause. @default 16 MiB */
   maxQueuedBytes?: number;
@@ -60,7 +82,7 @@ export class GroupCommitWriter {
 
   constructor(private readonly o: GroupCommitOptions) {
     this.maxDelayMs = o.maxDelayMs ?? 4;
-    this.maxEvents = o.maxEvents ?? 10_000;
+    this.maxEvents = o.maxEvents ?? 20_000;
     this.maxQueuedBytes = o.maxQueuedBytes ?? 16 * 1024 * 1024;
     this.maxConcurrentWrites = o.maxConcurrentWrites ?? 2;
   }
@@ -149,9 +171,12 @@ export class GroupCommitWriter {
   }
 
   /**
-   * decodeAndStore decodes a group and hands it to storage. It is synchronous on purpose: once it
-   * returns, nothing here references the decoded events (the store took what it needs), so they
-   * die young instead of surviving into the old generation while the commit is awaited.
+   * decodeAndStore checks every frame of a group (a full decode whose result is dropped at once)
+   * and hands the valid ones to storage with `events` as a getter that decodes again on access.
+   * A store reads one batch's events, derives what it keeps, and moves on, so at most one batch
+   * of decoded events is alive at a time and they die young; holding a whole group decoded made
+   * them survive into the old generation, and garbage collection the largest cost of ingest.
+   * Decoding twice is cheaper than that. Nothing here keeps the events once this returns.
    */
   private decodeAndStore(group: Pending[]): {
     valid: Pending[];
@@ -164,8 +189,8 @@ export class GroupCommitWriter {
     for (const p of group) {
       try {
         const { events, body } = decodeBatchWithBody(p.frame, LIMITS, decodeEventBatch);
-        batches.push({ agentId: p.agentId, seq: p.frame.seq, events, body, receivedAt: p.receivedAt });
         counts.push(events.length);
+        batches.push(lazyBatch(p.agentId, p.frame.seq, body, p.receivedAt));
         valid.push(p);
       } catch (err) {
         this.bytes -= p.frame.payload.byteLength;
