@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '@palisade/protocol';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
-import { authorizeKey, type Sshd, sshLogin, startSshd } from './e2e/sshd.linux.js';
-import { type SyslogNamespace, startSyslogNamespace } from './e2e/syslog-namespace.linux.js';
+import { authorizeKey, type Sshd, sshLogin, startSshd } from '@palisade/testkit';
+import { type SyslogNamespace, startSyslogNamespace } from '@palisade/testkit';
 import {
   allowSudo,
   createTestUser,
@@ -17,7 +17,7 @@ import {
   ptyScript,
   removeTestUser,
   type TestUser,
-} from './e2e/users.linux.js';
+} from '@palisade/testkit';
 import { sleep, tempDir, waitFor } from './test-helpers.js';
 
 describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
