@@ -38,6 +38,10 @@ export interface BpfSensorStats {
   helper: HelperStatus;
   /** Kernel ring-buffer drops per record kind, since the sensor started. */
   ringDrops: Record<string, number>;
+  /** Records the kernel delivered per kind (as of the helper's last stats record, ~1 s). */
+  kernelRecords: Record<string, number>;
+  /** Stats records received: a new one means kernelRecords and ringDrops are fresh. */
+  statsRecords: number;
   records: number;
   badRecords: number;
   skippedBytes: number;
@@ -92,6 +96,9 @@ class BpfSensorImpl implements BpfSensor {
   private handlerErrors = 0;
   private dropsBase = new Array<number>(16).fill(0);
   private dropsRun = new Array<number>(16).fill(0);
+  private kernelBase = new Array<number>(16).fill(0);
+  private kernelRun = new Array<number>(16).fill(0);
+  private statsSeen = 0;
   private garbageAtRunStart = 0;
   private syncSeq = 0;
   private readonly acks = new Map<number, () => void>();
@@ -200,13 +207,17 @@ class BpfSensorImpl implements BpfSensor {
 
   stats(): BpfSensorStats {
     const ringDrops: Record<string, number> = {};
+    const kernelRecords: Record<string, number> = {};
     for (const [k, name] of Object.entries(KIND_NAMES)) {
       const i = Number(k);
       ringDrops[name] = (this.dropsBase[i] ?? 0) + (this.dropsRun[i] ?? 0);
+      kernelRecords[name] = (this.kernelBase[i] ?? 0) + (this.kernelRun[i] ?? 0);
     }
     return {
       helper: this.sup.status,
       ringDrops,
+      kernelRecords,
+      statsRecords: this.statsSeen,
       ...this.stream.stats,
       processCacheSize: this.cache.size,
       procReads: this.cache.procReads,
@@ -224,6 +235,8 @@ class BpfSensorImpl implements BpfSensor {
     this.stream.reset();
     for (let i = 0; i < 16; i++) this.dropsBase[i] = (this.dropsBase[i] ?? 0) + (this.dropsRun[i] ?? 0);
     this.dropsRun.fill(0);
+    for (let i = 0; i < 16; i++) this.kernelBase[i] = (this.kernelBase[i] ?? 0) + (this.kernelRun[i] ?? 0);
+    this.kernelRun.fill(0);
     this.garbageAtRunStart = this.stream.stats.resyncs + this.stream.stats.badRecords;
   }
 
@@ -249,6 +262,8 @@ class BpfSensorImpl implements BpfSensor {
       case Kind.Stats:
         this.bootWallMs = r.realtimeMinusBoottimeNs / 1e6;
         this.dropsRun = r.drops.slice(0, 16);
+        this.kernelRun = r.emitted.slice(0, 16);
+        this.statsSeen++;
         return;
       case Kind.Ack: {
         const done = this.acks.get(r.seq);

@@ -91,9 +91,18 @@ describe('eBPF sensor: process exec and exit (root, real kernel)', () => {
     assert.ok(launch.process!.argv.join('\0').length <= 4096);
   });
 
-  test('server tier stops exit events; workstation tier brings them back (no restart)', async () => {
+  test('server tier stops exit events, in the kernel; workstation tier brings them back', async () => {
+    const freshStats = async () => {
+      const n = c.sensor.stats().statsRecords;
+      for (let i = 0; c.sensor.stats().statsRecords < n + 2; i++) {
+        if (i > 100) throw new Error('no stats records from the helper');
+        await sleep(50);
+      }
+      return c.sensor.stats().kernelRecords;
+    };
     c.sensor.setTier(Tier.SERVER);
     assert.equal(await c.sensor.sync(), true);
+    const kernelBefore = await freshStats();
     const m1 = marker();
     const r1 = await run('/bin/echo', [m1]);
     await c.waitFor(isLaunchOf(m1), 'exec in server tier');
@@ -106,6 +115,9 @@ describe('eBPF sensor: process exec and exit (root, real kernel)', () => {
       false,
       'no exit event in server tier',
     );
+    const kernelAfter = await freshStats();
+    assert.equal(kernelAfter.exit, kernelBefore.exit, 'the kernel itself stopped sending exit records');
+    assert.ok((kernelAfter.exec ?? 0) > (kernelBefore.exec ?? 0), 'while exec records still flow');
 
     c.sensor.setTier(Tier.WORKSTATION);
     assert.equal(await c.sensor.sync(), true);
