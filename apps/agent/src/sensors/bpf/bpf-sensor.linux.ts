@@ -251,8 +251,10 @@ class BpfSensorImpl implements BpfSensor {
     switch (r.kind) {
       case Kind.Hello:
         if (r.version !== REC_VERSION) {
-          this.log.error({ version: r.version }, 'eBPF helper speaks another record version');
-          this.sup.kill('record version mismatch');
+          this.sup.fail(
+            `the helper speaks record version ${r.version}, the agent ${REC_VERSION}: rebuild it`,
+          );
+          for (const w of this.readyWaiters.splice(0)) w();
           return;
         }
         this.bootWallMs = r.realtimeMinusBoottimeNs / 1e6;

@@ -79,6 +79,20 @@ describe('eBPF sensor supervision', () => {
     }
   });
 
+  test('a helper of another record version fails for good, asking for a rebuild', async () => {
+    const old = helloRecord();
+    old.writeUInt32LE(REC_VERSION + 1, 64);
+    writeFileSync(join(dir, 'hello-v2.bin'), old);
+    const p = script('other-version', `cat "${join(dir, 'hello-v2.bin')}"\nexec sleep 5`);
+    const s = createBpfSensor({ helperPath: p, ignorePids: [], tier: Tier.WORKSTATION, backoff: fast() });
+    await s.start(() => {});
+    await until(() => s.stats().helper.state === 'failed', 'failed state');
+    assert.match(s.capabilities()[0]!.reason, /record version .*rebuild/);
+    await sleep(150);
+    assert.equal(s.counters().restarts, 0);
+    await s.stop();
+  });
+
   test('a helper that crashes is restarted with backoff and the restarts are counted', async () => {
     const p = script(
       'crash',

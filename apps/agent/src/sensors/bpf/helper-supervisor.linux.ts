@@ -94,6 +94,13 @@ export class HelperSupervisor {
     this.child.kill('SIGKILL');
   }
 
+  /** fail ends the helper and gives up: restarting cannot fix it (e.g. a version mismatch). */
+  fail(reason: string): void {
+    this.status = { state: 'failed', reason };
+    this.opts.logger.error({ reason }, 'eBPF sensor cannot run');
+    this.child?.kill('SIGKILL');
+  }
+
   /** stop ends the helper for good: closes its stdin, then kills it if it lingers. */
   async stop(): Promise<void> {
     this.stopping = true;
