@@ -8,6 +8,7 @@ import { obtainIdentity } from './identity/obtain-identity.js';
 import { lockStateDir } from './state-lock.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
 import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
+import type { AuthSourcesConfig } from './config/agent-config.js';
 import { defaultSensors } from './sensors/default-sensors.js';
 import type { Sensor } from './sensors/sensor.js';
 import { Spool, type SpoolOptions, type SpoolStats } from './spool/index.js';
@@ -33,6 +34,8 @@ export interface AgentOptions {
   sensors?: Sensor[];
   /** False forces driverless mode (no kernel sensor). @default true */
   kernelSensor?: boolean;
+  /** Overrides of the auth sensor's sources. */
+  auth?: AuthSourcesConfig;
   logger?: Logger;
   /** Spool tuning (caps, batching); dir is always `<stateDir>/spool`. */
   spool?: Omit<SpoolOptions, 'dir' | 'logger'>;
@@ -98,6 +101,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       kernelSensor: opts.kernelSensor ?? true,
       stateDir: opts.stateDir,
       tier: opts.tier ? tierFromName(opts.tier) : DEFAULT_TIER,
+      ...(opts.auth ? { auth: opts.auth } : {}),
       logger: alog,
     });
   const policy = new PolicyState((tier) => {

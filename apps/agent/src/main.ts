@@ -19,7 +19,8 @@ const USAGE = `usage: palisade agent [flags]
   --ca FILE                 CA certificate to trust at first registration
   --state-dir DIR           identity and spool (default ${DEFAULT_STATE_DIR})
   --config FILE             YAML config (server, registrationKey, ca, stateDir, tier, kernelSensor,
-                            logLevel, spool.maxBytes, spool.maxAgeDays); re-read on SIGHUP
+                            logLevel, spool.maxBytes, spool.maxAgeDays, auth.logPaths,
+                            auth.wtmpPath, auth.btmpPath, auth.auditLogPath); re-read on SIGHUP
   --tier server|workstation override the tier of the server policy
   --no-kernel-sensor        driverless mode: no eBPF sensor
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
@@ -107,6 +108,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       caPem: readCa(v.ca ?? cfg.ca),
       tier,
       kernelSensor: !v['no-kernel-sensor'] && cfg.kernelSensor !== false,
+      ...(cfg.auth ? { auth: cfg.auth } : {}),
       logger: log,
       spool,
     });

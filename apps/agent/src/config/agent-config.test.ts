@@ -34,10 +34,19 @@ test('bad config files are clear errors naming the file and the key', (t) => {
     ['spool:\n  maxBytes: -1\n', /"spool\.maxBytes" must be a positive number/],
     ['- a\n- b\n', /must be a mapping of keys/],
     ['server: [unclosed\n', /not valid YAML/],
+    ['auth: yes\n', /"auth" must be a mapping/],
+    ['auth:\n  logPaths: [relative.log]\n', /"auth\.logPaths" must be a list of absolute paths/],
+    ['auth:\n  wtmpPath: 3\n', /"auth\.wtmpPath" must be an absolute path or null/],
+    ['auth:\n  journal: true\n', /unknown key "auth\.journal"/],
   ];
   for (const [text, re] of cases) assert.throws(() => loadConfig(write(t, text)), re, text);
   assert.throws(
     () => loadConfig('/nonexistent/agent.yaml'),
     /cannot read config file \/nonexistent\/agent\.yaml/,
   );
+});
+
+test('the auth sensor sources can be set, and a source turned off with null', (t) => {
+  const cfg = loadConfig(write(t, 'auth:\n  logPaths: [/srv/log/auth.log]\n  btmpPath: null\n'));
+  assert.deepEqual(cfg.auth, { logPaths: ['/srv/log/auth.log'], btmpPath: null });
 });

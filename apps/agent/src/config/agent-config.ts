@@ -15,6 +15,20 @@ export interface AgentConfig {
     maxBytes?: number;
     maxAgeDays?: number;
   };
+  /** Where the auth sensor reads from; defaults to the distribution's usual files. */
+  auth?: AuthSourcesConfig;
+}
+
+/** AuthSourcesConfig overrides the auth sensor's sources. `null` turns a source off. */
+export interface AuthSourcesConfig {
+  /** Syslog files with authentication records. @default ['/var/log/auth.log', '/var/log/secure'] */
+  logPaths?: string[];
+  /** @default '/var/log/wtmp' */
+  wtmpPath?: string | null;
+  /** @default '/var/log/btmp' */
+  btmpPath?: string | null;
+  /** @default '/var/log/audit/audit.log' */
+  auditLogPath?: string | null;
 }
 
 /** ConfigError names the file and the key that is wrong. */
@@ -24,8 +38,30 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const STRING_KEYS = ['server', 'registrationKey', 'ca', 'stateDir'] as const;
-const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool'];
+const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth'];
 const SPOOL_KEYS = ['maxBytes', 'maxAgeDays'];
+const AUTH_PATH_KEYS = ['wtmpPath', 'btmpPath', 'auditLogPath'];
+
+function validateAuth(a: unknown, source: string): void {
+  if (typeof a !== 'object' || a === null || Array.isArray(a))
+    throw new ConfigError(`${source}: "auth" must be a mapping`);
+  const o = a as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k === 'logPaths') {
+      const v = o[k];
+      if (!Array.isArray(v) || v.some((p) => typeof p !== 'string' || !p.startsWith('/')))
+        throw new ConfigError(`${source}: "auth.logPaths" must be a list of absolute paths`);
+    } else if (AUTH_PATH_KEYS.includes(k)) {
+      const v = o[k];
+      if (v !== null && (typeof v !== 'string' || !v.startsWith('/')))
+        throw new ConfigError(`${source}: "auth.${k}" must be an absolute path or null`);
+    } else {
+      throw new ConfigError(
+        `${source}: unknown key "auth.${k}" (known: logPaths, ${AUTH_PATH_KEYS.join(', ')})`,
+      );
+    }
+  }
+}
 
 /** validateConfig checks a parsed config document; `source` names it in errors. */
 export function validateConfig(doc: unknown, source: string): AgentConfig {
@@ -60,6 +96,7 @@ export function validateConfig(doc: unknown, source: string): AgentConfig {
         throw new ConfigError(`${source}: "spool.${k}" must be a positive number`);
     }
   }
+  if (d.auth !== undefined) validateAuth(d.auth, source);
   return d as AgentConfig;
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '@palisade/common';
+import type { AuthSourcesConfig } from '../config/agent-config.js';
 import type { Tier } from '@palisade/protocol';
 import { createAuthSensor } from './auth/index.js';
 import { createBpfSensor } from './bpf/index.js';
@@ -16,6 +17,8 @@ export interface DefaultSensorOptions {
   stateDir: string;
   /** The tier to start with (the agent applies policy changes later with setTier). */
   tier: Tier;
+  /** Overrides of the auth sensor's sources (config file `auth:`). */
+  auth?: AuthSourcesConfig;
   logger: Logger;
 }
 
@@ -36,6 +39,7 @@ export function defaultSensors(opts: DefaultSensorOptions): Sensor[] {
     : createDriverlessReport('kernel sensor turned off by configuration (--no-kernel-sensor)');
   const auth = createAuthSensor({
     stateDir: join(opts.stateDir, 'sensors', 'auth'),
+    ...opts.auth,
     logger: opts.logger,
   });
   return [kernel, auth];
