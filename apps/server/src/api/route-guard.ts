@@ -41,19 +41,14 @@ export interface RouteGuardDeps {
  * with no entry throws at registration (the server does not start with an unguarded route), and a
  * route that needs a role gets a preHandler that checks the Bearer token and its role before the
  * handler runs. A refusal for lack of role is a 403 JSON error, logged and written to the audit log.
- * `onRoute` lists every route as it is registered (for tests).
+ * guardedRoutes() lists every route it has seen (for tests).
  */
-export function installRouteRoles(
-  app: FastifyInstance,
-  d: RouteGuardDeps,
-  onRoute?: (method: string, url: string) => void,
-): void {
+export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void {
   guarded.add(app);
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     let needsToken = false;
     for (const method of methods) {
-      onRoute?.(method, route.url);
       seen.add(`${method} ${route.url}`);
       const access = accessFor(method, route.url);
       if (access === undefined) {

@@ -72,10 +72,17 @@ export class KeyRotation {
       );
       if (!newest || now < newest.expiresAt - ROTATE_BEFORE_MS) continue;
       const created = await createRegistrationKey(this.d.storage, g.id, now, newest.id);
-      ensurePrivateDir(join(this.d.dataDir, 'pending-keys'));
-      writePrivateFile(this.pendingFile(created.id), `${created.secret}\n`);
-      if (g.name === DEFAULT_GROUP)
+      try {
+        ensurePrivateDir(join(this.d.dataDir, 'pending-keys'));
+        writePrivateFile(this.pendingFile(created.id), `${created.secret}\n`);
+      } catch (err) {
+        // A key whose secret nobody can ever get is useless: revoke it so the next run tries again.
+        await this.d.storage.revokeKey(created.id, now);
+        throw err;
+      }
+      if (g.name === DEFAULT_GROUP) {
         writePrivateFile(join(this.d.dataDir, 'registration-key'), `${created.secret}\n`);
+      }
       out.push({ keyId: created.id, groupId: g.id, rotatedFrom: newest.id, expiresAt: created.expiresAt });
       await recordAudit(this.d, null, null, {
         action: 'key.rotate',

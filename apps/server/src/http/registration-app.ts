@@ -12,13 +12,9 @@ import { registerProtobufParser } from './protobuf-body.js';
  * buildRegistrationApp is the HTTPS listener of the registration service: register and check-in
  * (protobuf) and the admin API (JSON). It asks for a client certificate but does not require one,
  * because an agent that registers has none yet; check-in verifies it itself. Every route must have
- * an entry in ROUTE_ROLES; `onRoute` sees each route as it is registered (tests enumerate them).
+ * an entry in ROUTE_ROLES (installRouteRoles refuses to register one without).
  */
-export function buildRegistrationApp(
-  reg: RegistrationContext,
-  api: ApiContext,
-  onRoute?: (method: string, url: string) => void,
-): FastifyInstance {
+export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext): FastifyInstance {
   const app = Fastify({
     https: {
       key: reg.tls.serverKeyPem,
@@ -33,7 +29,7 @@ export function buildRegistrationApp(
     return503OnClosing: true,
   });
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));
-  installRouteRoles(app, api, onRoute);
+  installRouteRoles(app, api);
   registerProtobufParser(app);
   registerRoute(app, reg);
   checkInRoute(app, reg);
