@@ -16,6 +16,7 @@ import {
   waitFor,
 } from './processes.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: tests probe the CLI's JSON freely
 type Json = Record<string, any>;
 
 let server: ServerHandle;
@@ -32,6 +33,7 @@ async function cli(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests probe the CLI's JSON freely
 async function cliJson(...args: string[]): Promise<any> {
   return JSON.parse(await cli(...args, '--json'));
 }
