@@ -314,4 +314,19 @@ describe('fleet management through the admin API', () => {
     assert.equal(last.status, 409);
     assert.match(last.json.error.message, /last active admin token/);
   });
+
+  test('concurrent policy changes each get their own revision; the last one wins', async () => {
+    // Five different windows, sent at once: whatever order they run in, each is a change.
+    const rs = await Promise.all(
+      [1, 2, 3, 4, 5].map((h) =>
+        t.api('PATCH', '/api/v1/groups/database/policy', {
+          body: { maintenance_window: { days: [h], start: `0${h}:00`, end: '09:00', time_zone: 'UTC' } },
+        }),
+      ),
+    );
+    const revs = rs.map((r) => r.json.policy.revision);
+    assert.equal(new Set(revs).size, revs.length, `revisions ${revs}`);
+    const final = (await t.api('GET', '/api/v1/groups/database')).json.policy;
+    assert.equal(final.revision, Math.max(...revs));
+  });
 });
