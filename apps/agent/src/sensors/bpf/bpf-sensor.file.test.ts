@@ -1,6 +1,8 @@
 // These tests load real eBPF programs: they need root (CI runs as root).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,15 +16,39 @@ describe('eBPF sensor: file modifications (root, real kernel)', () => {
   let c: Collected;
   let dir: string;
   let ignoredDir: string;
+  let early: ChildProcess;
   before(async () => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'palisade-bpf-file-')));
     ignoredDir = join(dir, 'state');
     mkdirSync(ignoredDir);
+    // A shell that starts before the sensor and writes a file only when told to.
+    early = spawn('/bin/sh', ['-c', 'read f; echo x > "$f"'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    await sleep(50);
     c = await startSensor({ ignorePathPrefixes: [ignoredDir] });
   });
   after(async () => {
+    early.kill('SIGKILL');
     await c.sensor.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a process that started before the sensor is described from /proc with the same unique id', async () => {
+    const stat = readFileSync(`/proc/${early.pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const target = join(dir, `${marker()}.txt`);
+    early.stdin!.end(`${target}\n`);
+    const ev = await c.waitFor(fileEvent(1, target), 'create by the early shell');
+    const p = ev.process!;
+    assert.equal(p.pid, early.pid);
+    assert.equal(p.path, realpathSync('/bin/sh'));
+    assert.equal(p.cmdLine, `/bin/sh -c 'read f; echo x > "$f"'`);
+    assert.equal(p.ppid, process.pid);
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const want = createHash('sha256')
+      .update(`${bootId}:${early.pid}:${startTicks}`)
+      .digest('hex')
+      .slice(0, 32);
+    assert.equal(p.uid, want, 'unique id from boot id, pid and /proc start time');
   });
 
   test('create, update, rename and delete with absolute paths and the acting pid', async () => {

@@ -6,7 +6,7 @@ import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
 import { EventMapper } from './event-mapper.js';
 import { HelperSupervisor, type HelperStatus } from './helper-supervisor.linux.js';
 import { DEFAULT_IGNORE_PATH_PREFIXES, PathFilter } from './paths.js';
-import { readBootId, readProc } from './proc-reader.linux.js';
+import { listPids, type ProcSnapshot, readBootId, readProc } from './proc-reader.linux.js';
 import { ProcessCache } from './process-cache.js';
 import { RecordStream } from './record-stream.js';
 import { type BpfRecord, KIND_NAMES, Kind, REC_VERSION } from './records.js';
@@ -136,6 +136,12 @@ class BpfSensorImpl implements BpfSensor {
   async start(sink: EventSink): Promise<void> {
     this.sink = sink;
     const up = new Promise<void>((resolve) => this.readyWaiters.push(resolve));
+    const snaps: ProcSnapshot[] = [];
+    for (const pid of listPids()) {
+      const snap = readProc(pid);
+      if (snap) snaps.push(snap);
+    }
+    this.cache.seed(snaps);
     this.sup.start();
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 10_000);
     // Wait for the hello record or a permanent failure, polling the latter; never throw.

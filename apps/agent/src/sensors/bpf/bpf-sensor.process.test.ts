@@ -1,7 +1,7 @@
 // These tests load real eBPF programs: they need root (CI runs as root).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type Event, Tier } from '@palisade/protocol';
 import { type Collected, marker, run, sleep, startSensor } from './test-support.js';
@@ -43,6 +43,12 @@ describe('eBPF sensor: process exec and exit (root, real kernel)', () => {
     assert.equal(p.user?.name, 'root');
     assert.equal(p.parent?.pid, process.pid);
     assert.equal(p.argvTruncated, false);
+    // Login uid and session are inherited from this test process; -1 (unset) is reported as 0.
+    const loginuid = Number(readFileSync('/proc/self/loginuid', 'utf8'));
+    const session = Number(readFileSync('/proc/self/sessionid', 'utf8'));
+    assert.equal(p.user?.auid, loginuid);
+    assert.equal(p.sessionId, session === 0xffffffff ? 0 : session);
+    assert.ok(p.cgroupId > 0n, 'cgroup id');
     assert.ok(p.uid.length >= 16, 'a unique process id');
     const now = Date.now();
     assert.ok(Math.abs(Number(launch.timeMs) - now) < 10_000, 'event time is wall-clock ms');

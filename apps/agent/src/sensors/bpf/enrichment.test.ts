@@ -82,6 +82,25 @@ describe('ProcessCache', () => {
     assert.equal(forked.parentUniqueId, parent.uniqueId);
   });
 
+  test('seeding from /proc links parents and respects the cap', () => {
+    const snap = (pid: number, ppid: number): ProcSnapshot => ({
+      pid,
+      ppid,
+      startTicks: pid,
+      comm: `p${pid}`,
+      exe: `/bin/p${pid}`,
+      cwd: '/',
+      argv: [`p${pid}`],
+      uid: 0,
+    });
+    const c = cache({}, 3);
+    c.seed([snap(30, 20), snap(20, 10), snap(10, 1), snap(40, 1)]);
+    assert.equal(c.size, 3);
+    const child = c.lookup(header(30, 30 * 1e7, 20));
+    assert.equal(child.path, '/bin/p30');
+    assert.equal(c.parentOf(child)?.path, '/bin/p20');
+  });
+
   test('the cache is bounded: least recently used entries go first', () => {
     const c = cache({}, 3);
     for (let pid = 1; pid <= 10; pid++) c.fromExec(exec(pid, pid * 1e9, 0, ['x']));

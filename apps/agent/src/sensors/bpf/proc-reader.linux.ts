@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** ProcSnapshot is what /proc says about a live process. */
 export interface ProcSnapshot {
@@ -62,5 +62,16 @@ export function readBootId(): string {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
     return 'unknown-boot';
+  }
+}
+
+/** listPids returns the pids of the processes running now (thread-group leaders). */
+export function listPids(procRoot = '/proc'): number[] {
+  try {
+    return readdirSync(procRoot)
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return [];
   }
 }

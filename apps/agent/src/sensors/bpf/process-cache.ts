@@ -131,6 +131,24 @@ export class ProcessCache {
     return e;
   }
 
+  /**
+   * seed records processes that were running before the sensor started (from /proc), parents
+   * first, so that their later events (even right before they exit) name them fully. Stops at
+   * the cache cap.
+   */
+  seed(snaps: ProcSnapshot[]): void {
+    const byPid = new Map(snaps.map((s) => [s.pid, s]));
+    const done = new Set<number>();
+    const add = (s: ProcSnapshot, depth: number): void => {
+      if (done.has(s.pid) || this.entries.size >= this.maxEntries) return;
+      done.add(s.pid);
+      const parent = byPid.get(s.ppid);
+      if (parent && depth < 64) add(parent, depth + 1);
+      this.put(this.fromSnapshot(s));
+    };
+    for (const s of snaps) add(s, 0);
+  }
+
   /** parentOf returns the cached parent of `e`, if known. */
   parentOf(e: ProcessEntry): ProcessEntry | undefined {
     const key = this.byPid.get(e.ppid);
