@@ -10,7 +10,7 @@ export class ServerConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'port' | 'seconds';
+type Kind = 'string' | 'port' | 'seconds' | 'boolean';
 
 /** CONFIG_KEYS are the keys a server config file may hold (same names as the flags) and the option each sets. */
 export const CONFIG_KEYS: Record<string, { option: keyof ServerOptions; kind: Kind }> = {
@@ -24,15 +24,23 @@ export const CONFIG_KEYS: Record<string, { option: keyof ServerOptions; kind: Ki
   'tls-key': { option: 'tlsKeyFile', kind: 'string' },
   'ca-cert': { option: 'caCertFile', kind: 'string' },
   'heartbeat-interval': { option: 'heartbeatIntervalS', kind: 'seconds' },
+  'standby-port': { option: 'standbyPort', kind: 'port' },
+  'standby-url': { option: 'standbyUrl', kind: 'string' },
+  'standby-only': { option: 'standbyOnly', kind: 'boolean' },
 };
 
 /** convertValue checks one setting and converts it to the option's type. */
-export function convertValue(where: string, key: string, raw: unknown): string | number {
+export function convertValue(where: string, key: string, raw: unknown): string | number | boolean {
   const spec = CONFIG_KEYS[key];
   if (!spec) {
     throw new ServerConfigError(
       `${where}: unknown setting "${key}" (known: ${Object.keys(CONFIG_KEYS).join(', ')})`,
     );
+  }
+  if (spec.kind === 'boolean') {
+    if (raw === true || raw === 'true') return true;
+    if (raw === false || raw === 'false') return false;
+    throw new ServerConfigError(`${where}: ${key} must be true or false, got ${JSON.stringify(raw)}`);
   }
   if (spec.kind === 'string') {
     if (typeof raw !== 'string' || raw === '')

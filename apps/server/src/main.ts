@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_KEYS, ServerConfigError, convertValue, loadConfigFile } from './config.js';
 import type { ServerOptions } from './options.js';
+import { startStandbyServer } from './standby-server.js';
 import { startServer } from './start-server.js';
 
 /** DEFAULT_DATA_DIR is where `palisade server` keeps its state unless told otherwise. */
@@ -8,21 +9,24 @@ export const DEFAULT_DATA_DIR = '/var/lib/palisade/server';
 
 const USAGE = `usage: palisade server [--data-dir DIR] [--host ADDR] [--registration-port N] [--telemetry-port N]
                        [--public-host NAME] [--config FILE.yaml] [--log-level LEVEL]
-                       [--tls-cert FILE --tls-key FILE [--ca-cert FILE]] [--heartbeat-interval S]`;
+                       [--tls-cert FILE --tls-key FILE [--ca-cert FILE]] [--heartbeat-interval S]
+                       [--standby-port N | --standby-url WSS-URL] [--standby-only]`;
 
 /** parseServerArgs turns flags (and the config file they name) into ServerOptions; flags win. */
 export function parseServerArgs(argv: string[]): ServerOptions {
-  const flagSpec: Record<string, { type: 'string' }> = { config: { type: 'string' } };
-  for (const k of Object.keys(CONFIG_KEYS)) flagSpec[k] = { type: 'string' };
-  let values: Record<string, string | undefined>;
+  const flagSpec: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } };
+  for (const [k, spec] of Object.entries(CONFIG_KEYS))
+    flagSpec[k] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: flagSpec, strict: true, allowPositionals: false }) as {
-      values: Record<string, string | undefined>;
+      values: Record<string, string | boolean | undefined>;
     });
   } catch (err) {
     throw new ServerConfigError(`${(err as Error).message}\n${USAGE}`);
   }
-  const opts: Record<string, unknown> = values.config ? loadConfigFile(values.config) : {};
+  const opts: Record<string, unknown> =
+    typeof values.config === 'string' ? loadConfigFile(values.config) : {};
   for (const [k, v] of Object.entries(values)) {
     if (k === 'config' || v === undefined) continue;
     opts[CONFIG_KEYS[k]!.option] = convertValue('flag', k, v);
@@ -41,10 +45,20 @@ export function parseServerArgs(argv: string[]): ServerOptions {
  */
 export async function runServerCommand(argv: string[]): Promise<void> {
   const opts = parseServerArgs(argv);
-  const server = await startServer(opts);
-  process.stdout.write(
-    `palisade server listening\n  registration + API: ${server.registrationUrl}\n  telemetry:          ${server.telemetryUrl}\n  data directory:     ${server.dataDir}\n`,
-  );
+  let server: { close(): Promise<void> };
+  if (opts.standbyOnly) {
+    const standby = await startStandbyServer(opts);
+    process.stdout.write(
+      `palisade standby listening\n  telemetry standby:  ${standby.standbyUrl}\n  data directory:     ${standby.dataDir}\n`,
+    );
+    server = standby;
+  } else {
+    const full = await startServer(opts);
+    process.stdout.write(
+      `palisade server listening\n  registration + API: ${full.registrationUrl}\n  telemetry:          ${full.telemetryUrl}\n  telemetry standby:  ${full.standbyUrl}\n  data directory:     ${full.dataDir}\n`,
+    );
+    server = full;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stdout.write(`received ${signal}, stopping\n`);

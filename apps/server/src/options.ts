@@ -12,6 +12,18 @@ export interface ServerOptions {
   registrationPort?: number;
   /** Telemetry service (WSS). 0 picks a free port. @default 7444 */
   telemetryPort?: number;
+  /**
+   * Standby telemetry listener (WSS) in this process, same storage. 0 picks a free port.
+   * Ignored when standbyUrl is set. @default 7445
+   */
+  standbyPort?: number;
+  /**
+   * Standby endpoint agents are told about when the standby runs as its own process or host
+   * (`palisade server --standby-only`); this process then opens no standby listener itself.
+   */
+  standbyUrl?: string;
+  /** Run only the standby telemetry listener (see startStandbyServer); used by `palisade server`. */
+  standbyOnly?: boolean;
   /** Storage back end. @default SQLite at `<dataDir>/palisade.db` */
   storage?: Storage;
   /** @default the system clock */
@@ -45,6 +57,8 @@ export interface RunningServer {
   registrationUrl: string;
   /** wss://host:port/v1/telemetry. */
   telemetryUrl: string;
+  /** The standby endpoint agents learn at check-in (this process's or the configured standbyUrl). */
+  standbyUrl: string;
   /** The CA agents pin (PEM). */
   caPem: string;
   dataDir: string;

@@ -12,6 +12,7 @@ import { buildRegistrationApp } from './http/registration-app.js';
 import { createLogger } from './logger.js';
 import type { RunningServer, ServerOptions } from './options.js';
 import { SessionTable } from './telemetry/session-table.js';
+import { defaultStandbyPort, telemetryOptions } from './telemetry/listener-options.js';
 import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
 import { loadOrCreateTls } from './tls/tls-files.js';
 
@@ -24,7 +25,7 @@ async function defaultStorage(
 }
 
 /** urlHost is how a host appears in a URL: IPv6 in brackets, wildcard binds as localhost. */
-function urlHost(host: string): string {
+export function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return 'localhost';
   return isIP(host) === 6 ? `[${host}]` : host;
 }
@@ -45,6 +46,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
   let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
+  let standby: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
   let app: ReturnType<typeof buildRegistrationApp> | undefined;
   let keyRotation: KeyRotation | undefined;
   try {
@@ -58,26 +60,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     keyRotation.start(opts.keyRotationIntervalMs ?? 60 * 60 * 1000);
     telemetry = await startTelemetryService({
-      host,
+      ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS }),
       port: opts.telemetryPort ?? 7444,
-      tls,
-      storage,
-      sessions,
-      clock,
-      logger,
-      heartbeatIntervalS,
-      ...(opts.ingest ? { writer: opts.ingest } : {}),
-      ...(opts.livenessIntervalMs ? { livenessIntervalMs: opts.livenessIntervalMs } : {}),
-      ...(opts.heartbeatFlushMs !== undefined ? { heartbeatFlushMs: opts.heartbeatFlushMs } : {}),
     });
     const publicHost = urlHost(opts.publicHost ?? host);
     const telemetryUrl = `wss://${publicHost}:${telemetry.port}${TELEMETRY_PATH}`;
+    // The standby sink: a second listener on the same storage, unless it runs elsewhere.
+    if (!opts.standbyUrl) {
+      standby = await startTelemetryService({
+        ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS }),
+        port: defaultStandbyPort(opts),
+        channel: 'standby',
+      });
+    }
+    const standbyUrl = opts.standbyUrl ?? `wss://${publicHost}:${standby?.port}${TELEMETRY_PATH}`;
     let registrationUrl = '';
     const endpoints = (): Endpoints =>
       create(EndpointsSchema, {
         registrationUrl,
         telemetryPrimaryUrl: telemetryUrl,
-        telemetryStandbyUrl: '',
+        telemetryStandbyUrl: standbyUrl,
       });
     app = buildRegistrationApp(
       { storage, clock, logger, tls, endpoints, heartbeatIntervalS },
@@ -86,12 +88,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await app.listen({ host, port: opts.registrationPort ?? 7443 });
     registrationUrl = `https://${publicHost}:${(app.server.address() as AddressInfo).port}`;
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
-    logger.info({ registrationUrl, telemetryUrl, dataDir: opts.dataDir }, 'server listening');
-    const running = { telemetry, app };
+    logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
+    const running = { telemetry, app, standby };
     let closing: Promise<void> | undefined;
     return {
       registrationUrl,
       telemetryUrl,
+      standbyUrl,
       caPem: tls.serverCaPem,
       dataDir: opts.dataDir,
       storage,
@@ -102,6 +105,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await running.app.close();
           await keyRotation?.stop();
           await running.telemetry.close();
+          await running.standby?.close();
           if (ownsStorage) await storage.close();
           logger.info({}, 'server stopped');
         })();
@@ -112,6 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await app?.close().catch(() => {});
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
+    await standby?.close().catch(() => {});
     if (ownsStorage) await storage.close().catch(() => {});
     throw err;
   }

@@ -1,0 +1,47 @@
+import type { Clock, Logger } from '@palisade/common';
+import type { Storage } from '@palisade/storage';
+import type { ServerOptions } from '../options.js';
+import type { TlsMaterial } from '../tls/tls-files.js';
+import type { TelemetryServiceOptions } from './service.js';
+import type { SessionTable } from './session-table.js';
+
+/** ListenerBase is what every telemetry listener of one process shares. */
+export interface ListenerBase {
+  host: string;
+  tls: TlsMaterial;
+  storage: Storage;
+  sessions: SessionTable;
+  clock: Clock;
+  logger: Logger;
+  heartbeatIntervalS: number;
+}
+
+/**
+ * telemetryOptions builds the options of a telemetry listener (primary or standby) from the
+ * server options, so both listeners get the same ingest and liveness tuning. The caller adds
+ * `port` and, for the standby, `channel`.
+ */
+export function telemetryOptions(
+  opts: ServerOptions,
+  base: ListenerBase,
+): Omit<TelemetryServiceOptions, 'port'> {
+  return {
+    ...base,
+    ...(opts.ingest ? { writer: opts.ingest } : {}),
+    ...(opts.livenessIntervalMs ? { livenessIntervalMs: opts.livenessIntervalMs } : {}),
+    ...(opts.heartbeatFlushMs !== undefined ? { heartbeatFlushMs: opts.heartbeatFlushMs } : {}),
+  };
+}
+
+/** DEFAULT_STANDBY_PORT is where the standby telemetry listener listens by default. */
+export const DEFAULT_STANDBY_PORT = 7445;
+
+/**
+ * defaultStandbyPort is the standby port to bind: the configured one, else 7445 when the primary
+ * telemetry port is left at its default, else a free port. A server whose primary port was chosen
+ * by hand (tests, several servers on one host) must not collide on a fixed 7445.
+ */
+export function defaultStandbyPort(opts: Pick<ServerOptions, 'standbyPort' | 'telemetryPort'>): number {
+  if (opts.standbyPort !== undefined) return opts.standbyPort;
+  return opts.telemetryPort === undefined || opts.telemetryPort === 7444 ? DEFAULT_STANDBY_PORT : 0;
+}
