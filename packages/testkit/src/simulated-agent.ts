@@ -49,7 +49,9 @@ interface Waiter {
  */
 export class SimulatedAgent {
   private ws: WebSocket | null = null;
-  private readonly pending = new Map<bigint, Waiter>();
+  /** Waiters per sequence number (a resend of a pending seq queues behind the first send). */
+  private readonly pending = new Map<bigint, Waiter[]>();
+  private inFlight = 0;
   private windowWaiters: Array<() => void> = [];
   private window = 8;
   /** Next sequence number sendBatch uses. */
@@ -133,9 +135,8 @@ export class SimulatedAgent {
           clearTimeout(timer);
           resolve(k.value);
         } else if (k.case === 'ack') {
-          const w = this.pending.get(k.value.seq);
+          const w = this.takeWaiter(k.value.seq);
           if (w) {
-            this.pending.delete(k.value.seq);
             this.releaseWindow();
             w.resolve(k.value);
           }
@@ -149,8 +150,10 @@ export class SimulatedAgent {
         clearTimeout(timer);
         this.closeCode = code;
         if (!welcomed) reject(new Error(`connection closed with ${code} before Welcome`));
-        for (const [, w] of this.pending) w.reject(new Error(`connection closed with ${code}`));
+        for (const [, ws] of this.pending)
+          for (const w of ws) w.reject(new Error(`connection closed with ${code}`));
         this.pending.clear();
+        this.inFlight = 0;
         this.releaseWindow(true);
         for (const c of this.closeWaiters.splice(0)) c(code);
       });
@@ -162,9 +165,8 @@ export class SimulatedAgent {
     rejectConnect: ((err: Error) => void) | undefined,
     timer: NodeJS.Timeout,
   ): void {
-    const w = e.seq ? this.pending.get(e.seq) : undefined;
+    const w = e.seq ? this.takeWaiter(e.seq) : undefined;
     if (w) {
-      this.pending.delete(e.seq);
       this.releaseWindow();
       w.reject(new BatchRefused(e));
       return;
@@ -175,6 +177,14 @@ export class SimulatedAgent {
     }
     this.errors.push(e);
     for (const c of this.errorWaiters.splice(0)) c(e);
+  }
+
+  private takeWaiter(seq: bigint): Waiter | undefined {
+    const list = this.pending.get(seq);
+    const w = list?.shift();
+    if (list && list.length === 0) this.pending.delete(seq);
+    if (w) this.inFlight--;
+    return w;
   }
 
   private releaseWindow(all = false): void {
@@ -195,12 +205,17 @@ export class SimulatedAgent {
    */
   async sendBatch(batch: Event[] | PreparedBatch, seq?: bigint): Promise<Ack> {
     const prepared = Array.isArray(batch) ? prepareBatch(batch) : batch;
-    while (this.pending.size >= this.window) {
+    while (this.inFlight >= this.window) {
       await new Promise<void>((r) => this.windowWaiters.push(r));
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) throw new Error('connection closed');
     }
     const s = seq ?? this.nextSeq++;
-    const p = new Promise<Ack>((resolve, reject) => this.pending.set(s, { resolve, reject }));
+    const p = new Promise<Ack>((resolve, reject) => {
+      const list = this.pending.get(s);
+      if (list) list.push({ resolve, reject });
+      else this.pending.set(s, [{ resolve, reject }]);
+    });
+    this.inFlight++;
     this.sendFrame(batchClientFrame(s, prepared));
     return p;
   }

@@ -72,6 +72,32 @@ describe('telemetry service (WSS, mutual TLS)', () => {
     assert.equal(page.events.length, 5);
   });
 
+  test('the same seq sent twice before the first is stored: one stored ack, one duplicate ack, stored once', async () => {
+    const a = await connected();
+    const batch = prepareBatch(events(7, 0, 'twice'));
+    const [first, second] = await Promise.all([a.sendBatch(batch, 1n), a.sendBatch(batch, 1n)]);
+    assert.deepEqual([first.duplicate, second.duplicate], [false, true]);
+    assert.equal(await t.server.storage.countEvents(a.agentId), 7);
+  });
+
+  test('a storage failure is answered with unavailable and never acked', async () => {
+    const local = await startTestServer();
+    try {
+      const a = await SimulatedAgent.register({
+        registrationUrl: local.server.registrationUrl,
+        registrationKey: local.registrationKey,
+        caPem: local.server.caPem,
+      });
+      await a.connect();
+      assert.equal((await a.sendBatch(events(2))).duplicate, false);
+      await local.server.storage.close();
+      assert.equal(await refusedCode(a.sendBatch(events(2, 2))), 'unavailable');
+      await a.close();
+    } finally {
+      await local.stop().catch(() => {});
+    }
+  });
+
   test('Welcome on reconnect carries the last stored seq; the new connection replaces the old', async () => {
     const a = await connected();
     for (let i = 0; i < 3; i++) await a.sendBatch(events(2, i * 2));
