@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSqliteStorage } from '@palisade/storage-sqlite';
+
+const agentDir = fileURLToPath(new URL('..', import.meta.url));
+// A fixed program (no input in it): run `palisade server` from @palisade/server with argv flags.
+const SERVER_MAIN = "import('@palisade/server').then((m) => m.runServerCommand(process.argv.slice(1)))";
+
+/** freePort finds a loopback port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** serverProcess runs `palisade server <flags>` as a real child process (stderr inherited). */
+export function serverProcess(flags: string[]): ChildProcess {
+  // CommonJS -e with a dynamic import: --input-type would be inherited by the storage worker thread.
+  return spawn(process.execPath, ['-e', SERVER_MAIN, '--', '--log-level', 'warn', ...flags], {
+    cwd: agentDir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** stopProcess sends `signal` and waits until the process has exited (at most 20 s). */
+export async function stopProcess(p: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill(signal);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+}
+
+/**
+ * countStored reads every stored event of `agentId` from the server's SQLite file and counts
+ * them by process command line (the TestSensor's `${marker}-${i}`).
+ */
+export async function countStored(dataDir: string, agentId: string): Promise<Map<string, number>> {
+  const storage = await openSqliteStorage({ path: join(dataDir, 'palisade.db'), writerThread: false });
+  try {
+    const seen = new Map<string, number>();
+    let cursor: string | undefined;
+    for (let p = 0; p < 500; p++) {
+      const page = await storage.searchEvents({ agentId, limit: 1000, ...(cursor ? { cursor } : {}) });
+      for (const e of page.events) {
+        const l = e.event.process?.cmdLine ?? '';
+        seen.set(l, (seen.get(l) ?? 0) + 1);
+      }
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    return seen;
+  } finally {
+    await storage.close();
+  }
+}
