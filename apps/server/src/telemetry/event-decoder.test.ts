@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Event, EventBatchSchema, EventSchema, create, fromBinary, toBinary } from '@palisade/protocol';
 import { makeProcessEvent } from '@palisade/testkit';
-import { decodeEventBatch } from './event-decoder.js';
+import { checkEventBatch, decodeEventBatch } from './event-decoder.js';
 
 type Desc = typeof EventSchema;
 type AnyMessage = Record<string, unknown>;
@@ -92,6 +92,16 @@ test('realistic process events, negative exit codes and small/huge 64-bit number
   roundTrip(events);
 });
 
+test('checkEventBatch sees the same events without their text', () => {
+  const events = Array.from({ length: 20 }, (_, i) => makeProcessEvent(i));
+  const body = toBinary(EventBatchSchema, create(EventBatchSchema, { events }));
+  const checked = checkEventBatch(body);
+  assert.equal(checked.length, 20);
+  assert.equal(checked[3]!.process?.pid, events[3]!.process?.pid);
+  assert.equal(checked[3]!.process?.cmdLine, '');
+  assert.equal(checked[3]!.process?.argv.length, events[3]!.process?.argv.length);
+});
+
 test('a message field sent twice is merged, as protobuf requires', () => {
   const a = toBinary(EventSchema, create(EventSchema, { process: { pid: 7, argv: ['a'] } }));
   const b = toBinary(EventSchema, create(EventSchema, { process: { cwd: '/tmp', argv: ['b'] } }));
@@ -107,6 +117,10 @@ test('malformed input throws instead of returning partial events', () => {
     assert.throws(() => decodeEventBatch(body.subarray(0, cut)), /truncated|runs past/);
   }
   assert.throws(() => decodeEventBatch(new Uint8Array([0x0f, 0x00])), /wire type/);
+  for (const cut of [1, 5, body.length - 3]) {
+    assert.throws(() => checkEventBatch(body.subarray(0, cut)), /truncated|runs past/);
+  }
+  assert.throws(() => checkEventBatch(new Uint8Array([0x0a, 0x03, 0x0a, 0x01, 0x41])), /wire type/);
   // A known field with the wrong wire type (class_uid as a string).
   assert.throws(() => decodeEventBatch(new Uint8Array([0x0a, 0x03, 0x0a, 0x01, 0x41])), /wire type/);
 });

@@ -21,11 +21,9 @@ import type {
 const VARINT = 0;
 const LEN = 2;
 
-type Utf8Slicer = (this: Buffer, start: number, end: number) => string;
+type SliceableBuffer = Buffer & { utf8Slice(start: number, end: number): string };
 // Buffer's own utf8Slice skips the argument checks of toString(); fall back if a runtime lacks it.
-const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: Utf8Slicer }).utf8Slice;
-const utf8 = (b: Buffer, start: number, end: number): string =>
-  utf8Slice ? utf8Slice.call(b, start, end) : b.toString('utf8', start, end);
+const hasUtf8Slice = typeof (Buffer.prototype as Partial<SliceableBuffer>).utf8Slice === 'function';
 
 class Reader {
   pos: number;
@@ -33,6 +31,8 @@ class Reader {
     readonly buf: Buffer,
     start: number,
     readonly end: number,
+    /** false: check the structure but leave every string empty (no text is decoded). */
+    readonly strings: boolean,
   ) {
     this.pos = start;
   }
@@ -105,7 +105,10 @@ class Reader {
     const end = this.sub(wt);
     const start = this.pos;
     this.pos = end;
-    return end === start ? '' : utf8(this.buf, start, end);
+    if (end === start || !this.strings) return '';
+    return hasUtf8Slice
+      ? (this.buf as SliceableBuffer).utf8Slice(start, end)
+      : this.buf.toString('utf8', start, end);
   }
 
   skip(wt: number): void {
@@ -496,8 +499,20 @@ function event(r: Reader, end: number): Event {
 
 /** decodeEventBatch decodes the bytes of an EventBatch message into its events; throws on malformed input. */
 export function decodeEventBatch(body: Uint8Array): Event[] {
+  return decode(body, true);
+}
+
+/**
+ * checkEventBatch runs the same checks as decodeEventBatch (it throws on exactly the same input)
+ * without decoding any text: its events have every string empty. Used to validate a batch cheaply.
+ */
+export function checkEventBatch(body: Uint8Array): Event[] {
+  return decode(body, false);
+}
+
+function decode(body: Uint8Array, strings: boolean): Event[] {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const r = new Reader(buf, 0, buf.byteLength);
+  const r = new Reader(buf, 0, buf.byteLength, strings);
   const events: Event[] = [];
   while (r.pos < r.end) {
     const tag = r.raw32();

@@ -7,7 +7,7 @@ import {
   decodeBatchWithBody,
 } from '@palisade/protocol';
 import type { BatchResult, IncomingBatch, Storage } from '@palisade/storage';
-import { decodeEventBatch } from './event-decoder.js';
+import { checkEventBatch, decodeEventBatch } from './event-decoder.js';
 
 /**
  * lazyBatch is an IncomingBatch whose `events` are decoded from `body` each time they are read
@@ -171,7 +171,7 @@ export class GroupCommitWriter {
   }
 
   /**
-   * decodeAndStore checks every frame of a group (a full decode whose result is dropped at once)
+   * decodeAndStore checks every frame of a group (a decode without text, dropped at once)
    * and hands the valid ones to storage with `events` as a getter that decodes again on access.
    * A store reads one batch's events, derives what it keeps, and moves on, so at most one batch
    * of decoded events is alive at a time and they die young; holding a whole group decoded made
@@ -188,7 +188,7 @@ export class GroupCommitWriter {
     const batches: IncomingBatch[] = [];
     for (const p of group) {
       try {
-        const { events, body } = decodeBatchWithBody(p.frame, LIMITS, decodeEventBatch);
+        const { events, body } = decodeBatchWithBody(p.frame, LIMITS, checkEventBatch);
         counts.push(events.length);
         batches.push(lazyBatch(p.agentId, p.frame.seq, body, p.receivedAt));
         valid.push(p);
