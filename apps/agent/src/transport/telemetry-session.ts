@@ -250,6 +250,9 @@ export class TelemetrySession {
       case: 'commandResult',
       value: { $typeName: 'palisade.v1.CommandResult', id: c.id, ok, message },
     });
+    // Report the policy revision it now runs at once, so the fleet view is not stale for a whole
+    // heartbeat interval.
+    if (ok && c.action.case === 'setPolicy') this.sendHeartbeat();
   }
 
   private sendHeartbeat(): void {
