@@ -65,7 +65,7 @@ export interface RunningServer {
   storage: Storage;
   /** Live telemetry sessions (for commands and connection state). */
   sessions: SessionTable;
-  /** ingestStats counts group commits, batches, events and duplicates stored since start. */
+  /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;
     batches: number;
@@ -73,6 +73,11 @@ export interface RunningServer {
     duplicates: number;
     refused: number;
     failures: number;
+    /** Compressed batch bytes waiting for or in a group commit right now. */
+    queuedBytes: number;
+    /** FlowControl frames sent to slow agents down, and to give them their window back. */
+    slowDowns: number;
+    resumes: number;
   };
   close(): Promise<void>;
 }

@@ -99,7 +99,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       dataDir: opts.dataDir,
       storage,
       sessions,
-      ingestStats: () => ({ ...running.telemetry.writer.stats }),
+      ingestStats: () => ({
+        ...running.telemetry.writer.stats,
+        queuedBytes: running.telemetry.writer.queuedBytes,
+        ...running.telemetry.flow.stats,
+      }),
       close() {
         closing ??= (async () => {
           await running.app.close();

@@ -3,6 +3,7 @@ import {
   ClientFrameSchema,
   type Command,
   type ErrorFrame,
+  type FlowControl,
   type Event,
   LIMITS,
   PROTOCOL_VERSION,
@@ -60,6 +61,10 @@ export class SimulatedAgent {
   readonly errors: ErrorFrame[] = [];
   /** Commands the server pushed. */
   readonly commands: Command[] = [];
+  /** FlowControl frames received (they are obeyed: window and pause), and the last one. */
+  flowFrames = 0;
+  lastFlow: FlowControl | null = null;
+  private pausedUntil = 0;
   /** Close code of the last connection, once closed. */
   closeCode: number | null = null;
   private closeWaiters: Array<(code: number) => void> = [];
@@ -144,6 +149,11 @@ export class SimulatedAgent {
           this.onError(k.value, welcomed ? undefined : reject, timer);
         } else if (k.case === 'command') {
           this.commands.push(k.value);
+        } else if (k.case === 'flow') {
+          this.flowFrames++;
+          this.lastFlow = k.value;
+          if (k.value.maxInFlight > 0) this.window = k.value.maxInFlight;
+          this.pausedUntil = Date.now() + k.value.pauseMs;
         }
       });
       ws.on('close', (code) => {
@@ -205,7 +215,11 @@ export class SimulatedAgent {
    */
   async sendBatch(batch: Event[] | PreparedBatch, seq?: bigint): Promise<Ack> {
     const prepared = Array.isArray(batch) ? prepareBatch(batch) : batch;
-    while (this.inFlight >= this.window) {
+    for (;;) {
+      // The server may ask for a pause (FlowControl): honour it before taking a window slot.
+      const pause = this.pausedUntil - Date.now();
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+      if (this.inFlight < this.window) break;
       await new Promise<void>((r) => this.windowWaiters.push(r));
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) throw new Error('connection closed');
     }

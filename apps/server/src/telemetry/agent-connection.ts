@@ -17,6 +17,7 @@ import {
 import type { AgentRecord, Storage } from '@palisade/storage';
 import type { WebSocket } from 'ws';
 import { capabilitiesFromWire, policyToWire, statsFromWire } from '../registration/wire-records.js';
+import type { FlowController, FlowTarget } from './flow-control.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import type { HeartbeatCoalescer } from './heartbeat-coalescer.js';
 import type { LiveSession, SessionTable } from './session-table.js';
@@ -31,6 +32,8 @@ export interface ConnectionDeps {
   logger: Logger;
   heartbeatIntervalS: number;
   channel: 'primary' | 'standby';
+  /** Tells agents to slow down while the writer is backed up (optional: tests may leave it out). */
+  flow?: FlowController;
 }
 
 type ServerFrameKind = ServerFrame['kind'];
@@ -41,7 +44,7 @@ type ServerFrameKind = ServerFrame['kind'];
  * results. A bad frame gets an ErrorFrame and the connection stays usable; only a protocol
  * version mismatch or a missing Hello is fatal.
  */
-export class AgentConnection {
+export class AgentConnection implements FlowTarget {
   private session: LiveSession | null = null;
   /** Frames that arrive while Hello is being answered; null once the session is open. */
   private early: Buffer[] | null = [];
@@ -69,6 +72,11 @@ export class AgentConnection {
   private send(kind: ServerFrameKind): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(toBinary(ServerFrameSchema, create(ServerFrameSchema, { kind })));
+  }
+
+  /** sendFlow sends a FlowControl frame (see FlowController). */
+  sendFlow(maxInFlight: number, pauseMs: number): void {
+    this.send({ case: 'flow', value: { $typeName: 'palisade.v1.FlowControl', maxInFlight, pauseMs } });
   }
 
   private sendError(code: string, message: string, fatal: boolean, seq = 0n): void {
@@ -213,6 +221,7 @@ export class AgentConnection {
         }
       },
     );
+    this.d.flow?.onBatch(this);
     if (this.d.writer.overloaded && !this.paused) {
       // Stop reading from this socket until the writer catches up: TCP pushes back on the agent.
       this.paused = true;
@@ -226,6 +235,7 @@ export class AgentConnection {
 
   private onClose(code: number): void {
     this.closed = true;
+    this.d.flow?.forget(this);
     if (this.session) {
       const now = this.d.clock.now();
       this.d.sessions.remove(this.session, now);

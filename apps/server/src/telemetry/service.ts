@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { authenticatePeer } from '../http/peer-auth.js';
 import type { TlsMaterial } from '../tls/tls-files.js';
 import { AgentConnection } from './agent-connection.js';
+import { FlowController } from './flow-control.js';
 import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
 import { HeartbeatCoalescer } from './heartbeat-coalescer.js';
 import { startLivenessSweep } from './liveness.js';
@@ -41,6 +42,8 @@ export interface TelemetryServiceOptions {
 export interface TelemetryService {
   port: number;
   writer: GroupCommitWriter;
+  /** The flow controller (counts of slow-down and resume frames sent). */
+  flow: FlowController;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,11 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, err: Pali
 export async function startTelemetryService(o: TelemetryServiceOptions): Promise<TelemetryService> {
   const logger = o.logger.child({ svc: 'telemetry' });
   const writer = new GroupCommitWriter({ storage: o.storage, logger, now: () => o.clock.now(), ...o.writer });
+  const flow = new FlowController(
+    () => writer.queuedBytes,
+    () => Date.now(),
+    o.writer?.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.writer.maxQueuedBytes } : {},
+  );
   const heartbeats = new HeartbeatCoalescer(o.storage, logger, o.heartbeatFlushMs);
   const wss = new WebSocketServer({
     noServer: true,
@@ -74,6 +82,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     logger,
     heartbeatIntervalS: o.heartbeatIntervalS,
     channel: o.channel ?? 'primary',
+    flow,
   };
   const server: Server = createServer({
     key: o.tls.serverKeyPem,
@@ -125,8 +134,10 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
   return {
     port: (server.address() as AddressInfo).port,
     writer,
+    flow,
     async close() {
       stopSweep();
+      flow.close();
       server.close();
       // Store (and ack) what was received before saying goodbye.
       await writer.close();
