@@ -3,7 +3,7 @@ import { printJson } from '../output.js';
 import { ago, formatTable } from '../table.js';
 
 /** Agent is an agent as the API returns it. */
-interface Agent {
+export interface Agent {
   id: string;
   hostname: string;
   os: string;
@@ -17,6 +17,36 @@ interface Agent {
   policy_up_to_date?: boolean;
   connection?: { state: string; channel?: string };
   capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
+  health?: {
+    channel: string | null;
+    last_ack_at: string | null;
+    spool_depth: number | null;
+    oldest_unsent_at: string | null;
+    drops: { ring: number; spool: number; spool_by_class: Record<string, number>; corrupt_records: number };
+  };
+}
+
+/** spoolCell is the agent's unsent backlog: events waiting and how old the oldest is. */
+export function spoolCell(a: Agent): string {
+  const h = a.health;
+  if (!h || h.spool_depth === null) return '-';
+  if (h.spool_depth === 0) return '0';
+  const oldest = h.oldest_unsent_at ? Date.parse(h.oldest_unsent_at) : null;
+  return `${h.spool_depth} (oldest ${ago(oldest).replace(' ago', '')})`;
+}
+
+/** dropsCell is events lost before delivery: spool drops by kind, ring drops, corrupt records. */
+export function dropsCell(a: Agent): string {
+  const d = a.health?.drops;
+  if (!d || d.spool + d.ring + d.corrupt_records === 0) return '0';
+  const parts: string[] = [];
+  if (d.spool) {
+    const kinds = Object.entries(d.spool_by_class).map(([k, n]) => `${k} ${n}`);
+    parts.push(`spool ${d.spool}${kinds.length ? ` (${kinds.join(', ')})` : ''}`);
+  }
+  if (d.ring) parts.push(`ring ${d.ring}`);
+  if (d.corrupt_records) parts.push(`corrupt ${d.corrupt_records}`);
+  return parts.join('; ');
 }
 
 function telemetry(a: Agent): string {
@@ -36,13 +66,17 @@ export async function agentsList(target: ApiTarget, json: boolean, query = ''): 
     a.version,
     a.group,
     a.status === 'active' ? (a.connection?.state ?? 'disconnected') : a.status,
+    a.connection?.channel ?? '-',
     ago(a.last_seen_at ? Date.parse(a.last_seen_at) : null),
+    a.health?.last_ack_at ? ago(Date.parse(a.health.last_ack_at)) : '-',
+    spoolCell(a),
+    dropsCell(a),
     // Revision it runs / its group's; a star marks agents that are out of date.
     `${a.policy_revision}/${a.group_policy_revision ?? '?'}${a.policy_up_to_date === false ? ' *' : ''}`,
     telemetry(a),
   ]);
   process.stdout.write(
-    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'LAST SEEN', 'POLICY', 'TELEMETRY (! = inactive)'], rows)}\n`,
+    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'CHANNEL', 'LAST SEEN', 'LAST ACK', 'SPOOL', 'DROPS', 'POLICY', 'TELEMETRY (! = inactive)'], rows)}\n`,
   );
   for (const a of agents) {
     for (const c of a.capabilities ?? []) {

@@ -4,6 +4,7 @@ import { fleetLock } from '../fleet/fleet-lock.js';
 import { findGroup } from '../fleet/group-ref.js';
 import { pushPolicy } from '../fleet/policy-push.js';
 import { catchUpRevision } from '../fleet/revision.js';
+import { agentHealth } from '../telemetry/agent-health.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { type Query, isUuid, jsonBody, rejectUnknown, str } from './params.js';
 import { auditRequest } from './route-guard.js';
@@ -62,6 +63,7 @@ export function agentView(
     superseded_by: later[0]?.id ?? null,
     capabilities: a.capabilities,
     stats: a.stats,
+    health: agentHealth(a, c, ctx.clock.now()),
   };
 }
 

@@ -34,7 +34,7 @@ export function capabilitiesFromWire(caps: Capability[]): CapabilityRecord[] {
 }
 
 /** statsFromWire flattens SensorStats into the numbers stored with the agent. */
-export function statsFromWire(s: SensorStats): Record<string, number> {
+export function statsFromWire(s: SensorStats): Record<string, number | string> {
   return {
     eventsEmitted: Number(s.eventsEmitted),
     ringDrops: Number(s.ringDrops),
@@ -42,5 +42,12 @@ export function statsFromWire(s: SensorStats): Record<string, number> {
     spoolDepth: Number(s.spoolDepth),
     oldestUnsentMs: Number(s.oldestUnsentMs),
     sensorRestarts: s.sensorRestarts,
+    // The spool drop report (which kinds, over which span) and corrupt records skipped.
+    spoolDropFirstMs: Number(s.spoolDropFirstMs),
+    spoolDropLastMs: Number(s.spoolDropLastMs),
+    spoolDropsByClass: JSON.stringify(
+      Object.fromEntries(Object.entries(s.spoolDropsByClass).map(([k, v]) => [k, Number(v)])),
+    ),
+    spoolCorruptRecords: Number(s.spoolCorruptRecords),
   };
 }

@@ -211,7 +211,10 @@ export class AgentConnection implements FlowTarget {
   private onBatch(frame: EventBatchFrame): void {
     const seq = frame.seq;
     this.d.writer.submit(this.agent.id, frame).then(
-      (r) => this.send({ case: 'ack', value: { $typeName: 'palisade.v1.Ack', seq, duplicate: r.duplicate } }),
+      (r) => {
+        this.send({ case: 'ack', value: { $typeName: 'palisade.v1.Ack', seq, duplicate: r.duplicate } });
+        this.d.sessions.acked(this.agent.id, this.d.clock.now());
+      },
       (err: unknown) => {
         if (err instanceof FrameError) {
           this.log.warn({ seq: seq.toString(), code: err.code, msg: err.message }, 'batch refused');

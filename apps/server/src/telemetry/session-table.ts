@@ -20,6 +20,8 @@ export interface ConnectionState {
   since: number | null;
   remoteAddress: string | null;
   channel: 'primary' | 'standby' | null;
+  /** When this server last acked a batch of the agent (ms; null when not since it started). */
+  lastAckAt: number | null;
 }
 
 /**
@@ -29,6 +31,12 @@ export interface ConnectionState {
 export class SessionTable {
   private readonly live = new Map<string, LiveSession>();
   private readonly gone = new Map<string, { since: number; remoteAddress: string }>();
+  private readonly lastAck = new Map<string, number>();
+
+  /** acked records that a batch of `agentId` was acked at `nowMs`. */
+  acked(agentId: string, nowMs: number): void {
+    this.lastAck.set(agentId, nowMs);
+  }
 
   /** add registers `s` and returns the session it replaced, if any (the caller closes it). */
   add(s: LiveSession): LiveSession | undefined {
@@ -59,6 +67,7 @@ export class SessionTable {
         since: s.connectedSince,
         remoteAddress: s.remoteAddress,
         channel: s.channel,
+        lastAckAt: this.lastAck.get(agentId) ?? null,
       };
     const g = this.gone.get(agentId);
     return {
@@ -66,6 +75,7 @@ export class SessionTable {
       since: g?.since ?? null,
       remoteAddress: g?.remoteAddress ?? null,
       channel: null,
+      lastAckAt: this.lastAck.get(agentId) ?? null,
     };
   }
 
