@@ -1,0 +1,113 @@
+// A standby that accepts connections and then stalls (TCP up, nothing answered) while the primary
+// is down: the agent must not wait on it forever nor lose anything; when the primary returns, the
+// agent delivers everything exactly once. Real server (its real standby listener) behind relays.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { silentLogger } from '@palisade/common';
+import { type Event, EventSchema, SensorStatsSchema, create } from '@palisade/protocol';
+import { startServer } from '@palisade/server';
+import { readKey, tempDir, waitFor } from '../agent-harness.test-util.js';
+import { register } from '../identity/register.js';
+import { Spool } from '../spool/index.js';
+import { TcpRelay } from './tcp-relay.test-util.js';
+import { TelemetryClient } from './telemetry-client.js';
+
+function ev(marker: string, i: number): Event {
+  return create(EventSchema, {
+    classUid: 1007,
+    activityId: 1,
+    timeMs: BigInt(Date.now()),
+    process: { cmdLine: `${marker}-${i}` },
+  });
+}
+
+test('a standby that accepts then stalls: the agent leaves it, keeps every event, and delivers all once when the primary returns', async (t) => {
+  const srv = await startServer({
+    dataDir: tempDir('palisade-sbstall-srv-'),
+    registrationPort: 0,
+    telemetryPort: 0,
+    logLevel: 'silent',
+  });
+  t.after(() => srv.close());
+  const stateDir = tempDir('palisade-sbstall-');
+  const id = await register({
+    stateDir,
+    serverUrl: srv.registrationUrl,
+    registrationKey: readKey(srv.dataDir),
+    caPem: srv.caPem,
+    logger: silentLogger,
+  });
+  const primary = new TcpRelay(Number(new URL(srv.telemetryUrl).port));
+  const standby = new TcpRelay(Number(new URL(srv.standbyUrl).port));
+  await primary.open();
+  await standby.open();
+  t.after(() => primary.close());
+  t.after(() => standby.close());
+  const spool = Spool.open({ dir: join(stateDir, 'spool'), batchIntervalMs: 20 });
+  const client = new TelemetryClient({
+    endpoints: () => ({
+      primary: `wss://127.0.0.1:${primary.port}/v1/telemetry`,
+      standby: `wss://127.0.0.1:${standby.port}/v1/telemetry`,
+    }),
+    tls: { ca: id.caPem, cert: id.certPem, key: id.keyPem },
+    spool,
+    hooks: {
+      capabilities: () => [],
+      stats: () => create(SensorStatsSchema, {}),
+      policyRevision: () => 0n,
+      onPolicy: () => {},
+    },
+    logger: silentLogger,
+    ackTimeoutMs: 2000,
+    connectTimeoutMs: 2000,
+    failbackProbeMs: 500,
+  });
+  client.start();
+  t.after(async () => {
+    await client.stop();
+    spool.close();
+  });
+  const m = `sbstall-${process.pid}`;
+  let n = 0;
+  const emit = (k: number) => {
+    for (let i = 0; i < k; i++) spool.append(ev(m, n++));
+  };
+  const drained = () => spool.stats().unackedEvents === 0 && spool.stats().pendingEvents === 0;
+  await waitFor('the primary session', () => client.channel === 'primary');
+  emit(100);
+  await waitFor('acks on the primary', drained);
+
+  await primary.close();
+  emit(100);
+  await waitFor('the standby', () => client.channel === 'standby', 10_000);
+  await waitFor('acks on the standby', drained);
+
+  // The standby now accepts and answers nothing; the primary is still down.
+  standby.stall();
+  emit(100);
+  await waitFor('the agent to give up on the stalled standby', () => client.channel !== 'standby', 15_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(
+    spool.stats().unackedEvents + spool.stats().pendingEvents,
+    100,
+    'the last 100 wait in the spool',
+  );
+
+  await primary.open('forward');
+  await waitFor('back on the primary', () => client.channel === 'primary', 20_000);
+  await waitFor('everything acked', drained, 20_000);
+
+  const lines = new Map<string, number>();
+  const page = await srv.storage.searchEvents({ agentId: id.agentId, contains: m, limit: 1000 });
+  for (const e of page.events) {
+    const l = e.event.process?.cmdLine ?? '';
+    lines.set(l, (lines.get(l) ?? 0) + 1);
+  }
+  assert.equal(lines.size, 300, 'every event stored');
+  assert.deepEqual(
+    [...lines.values()].filter((c) => c !== 1),
+    [],
+    'none twice',
+  );
+});
