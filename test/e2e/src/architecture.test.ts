@@ -50,7 +50,7 @@ const TEST_EXTRA = [
   '@palisade/storage-sqlite',
   '@palisade/storage',
 ];
-/** Only main.ts of an app chooses adapters (a storage back end). */
+/** Only an app's start-up modules (main.ts, start-server.ts, standby-server.ts) choose adapters. */
 const ADAPTERS = ['@palisade/storage-sqlite'];
 
 function walk(dir: string, out: string[]): string[] {
@@ -93,7 +93,7 @@ function violations(): string[] {
     }
     for (const file of files) {
       const rel = relative(root, file);
-      const isTest = file.endsWith('.test.ts') || file.endsWith('.bench.ts');
+      const isTest = /\.(test|bench|test-util|fixture)\.ts$/.test(file);
       for (const spec of importsOf(file)) {
         if (spec.startsWith('.')) {
           const target = resolve(dirname(file), spec);
@@ -110,10 +110,10 @@ function violations(): string[] {
         if (
           ADAPTERS.includes(name) &&
           !isTest &&
-          !/\/main\.ts$|\/start-server\.ts$/.test(file) &&
+          !/\/(main|start-server|standby-server)\.ts$/.test(file) &&
           pkg !== '@palisade/bench'
         ) {
-          bad.push(`${rel}: only an app's main.ts/start-server.ts chooses the storage adapter ${name}`);
+          bad.push(`${rel}: only an app's start-up module (main.ts, start-server.ts, standby-server.ts) chooses the storage adapter ${name}`);
         }
       }
     }
