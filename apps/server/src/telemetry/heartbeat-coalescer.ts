@@ -3,6 +3,9 @@ import type { CapabilityRecord, Storage } from '@palisade/storage';
 
 type Touch = Parameters<Storage['touchAgent']>[1];
 
+/** Agents written per storage call when heartbeats are flushed. */
+const FLUSH_CHUNK = 2000;
+
 /**
  * HeartbeatCoalescer keeps only the latest heartbeat facts per agent and writes them to storage
  * every `intervalMs`, so thousands of agents heartbeating do not cost a database write each.
@@ -38,13 +41,21 @@ export class HeartbeatCoalescer {
   /** flush writes everything pending. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      const batch = this.pending;
+      const batch = [...this.pending].map(([id, update]) => ({ id, update }));
       this.pending = new Map();
-      for (const [agentId, u] of batch) {
+      // One storage call (one transaction) per chunk instead of one per agent: with thousands of
+      // agents connected, per-agent commits would keep the writer busy with heartbeats.
+      for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
+        const chunk = batch.slice(i, i + FLUSH_CHUNK);
         try {
-          await this.storage.touchAgent(agentId, u);
+          const unknown = await this.storage.touchAgents(chunk);
+          if (unknown.length)
+            this.logger.warn(
+              { agentIds: unknown.slice(0, 10), count: unknown.length },
+              'heartbeat for unknown agents',
+            );
         } catch (err) {
-          this.logger.warn({ err, agentId }, 'could not record heartbeat');
+          this.logger.warn({ err, agents: chunk.length }, 'could not record heartbeats');
         }
       }
     });
