@@ -37,28 +37,40 @@ const { values: opts } = parseArgs({
     steps: { type: 'string', default: '5' },
     hold: { type: 'string', default: '30' },
     'checkin-rate': { type: 'string', default: '100' },
-    'per-address': { type: 'string', default: '20000' },
+    'per-address': { type: 'string', default: '10000' },
     deadline: { type: 'string', default: '1200' },
   },
 });
-const TARGET = Number(opts.agents);
+const REQUESTED = Number(opts.agents);
 const STEPS = Number(opts.steps);
 const HOLD_S = Number(opts.hold);
 const CHECKIN_RATE = Number(opts['checkin-rate']);
 const PER_ADDRESS = Number(opts['per-address']);
 const DEADLINE = Date.now() + Number(opts.deadline) * 1000;
-const NOFILE = TARGET * 2 + 10_000;
 const HEARTBEAT_S = 30;
 
-function openFileLimit(): number {
+function openFileLimits(): { soft: number; hard: number } {
   const line = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('Max open files'));
-  return Number(line?.split(/\s+/)[3] ?? 0);
+  const f = line?.split(/\s+/) ?? [];
+  const n = (v: string | undefined) => (v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v ?? 0));
+  return { soft: n(f[3]), hard: n(f[4]) };
 }
 
+// One descriptor per connection on each side, plus check-ins and the server's own files. Without
+// CAP_SYS_RESOURCE the hard limit cannot be raised: then it is the ceiling, and it is reported.
+const limits = openFileLimits();
+const NOFILE = Math.min(REQUESTED + 10_000, limits.hard);
+const FD_RESERVE = 400;
+const TARGET = Math.min(REQUESTED, NOFILE - FD_RESERVE);
+const LIMITED_BY =
+  TARGET < REQUESTED
+    ? `open-file limit: RLIMIT_NOFILE hard limit ${limits.hard} per process (cannot be raised here), ${FD_RESERVE} kept for check-ins and files`
+    : null;
+
 // setrlimit is not in Node: run this same script again under prlimit (fixed argument array).
-if (openFileLimit() < NOFILE && !process.env.PALISADE_BENCH_PRLIMIT) {
+if (limits.soft < NOFILE && !process.env.PALISADE_BENCH_PRLIMIT) {
   const r = spawnSync(
     'prlimit',
     [
@@ -73,6 +85,7 @@ if (openFileLimit() < NOFILE && !process.env.PALISADE_BENCH_PRLIMIT) {
   );
   process.exit(r.status ?? 1);
 }
+if (LIMITED_BY) progress(`${REQUESTED} agents requested, ${TARGET} attempted: ${LIMITED_BY}`);
 
 interface ClientInfo {
   registrationUrl: string;
@@ -235,7 +248,7 @@ const rows: (string | number)[][] = [];
 let cpuBefore = cpuSeconds(pid);
 let maxConnected = 0;
 let maxRss = baseRss;
-let stopReason = 'target reached';
+let stopReason = LIMITED_BY ?? 'target reached';
 for (let step = 1; step <= STEPS; step++) {
   const upTo = Math.min(registered, Math.round((TARGET * step) / STEPS));
   const from = conns.length;
@@ -331,7 +344,7 @@ clearInterval(hbTimer);
 checkinLat.sort((a, b) => a - b);
 
 printTable(
-  `bench:connections — one server process, ${TARGET} agents targeted (heartbeat every ${HEARTBEAT_S} s)`,
+  `bench:connections — one server process, ${TARGET} of ${REQUESTED} agents attempted (heartbeat every ${HEARTBEAT_S} s)`,
   [
     'agents',
     'connected',
@@ -386,6 +399,7 @@ rmSync(dataDir, { recursive: true, force: true });
 process.stdout.write(
   `${JSON.stringify({
     bench: 'connections',
+    requested: REQUESTED,
     target: TARGET,
     registered,
     maxConnected,
