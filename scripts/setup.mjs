@@ -24,6 +24,7 @@ function run(cmd, argv, opts = {}) {
 }
 
 function hasDebPackage(name) {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template.
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.includes('install ok installed');
 }
@@ -40,7 +41,16 @@ const BUILD_DEBS = [
   'make',
   'pkg-config',
 ];
-const TEST_DEBS = ['openssh-server', 'sudo', 'iproute2', 'nftables', 'sshpass', 'procps', 'rsyslog', 'python3'];
+const TEST_DEBS = [
+  'openssh-server',
+  'sudo',
+  'iproute2',
+  'nftables',
+  'sshpass',
+  'procps',
+  'rsyslog',
+  'python3',
+];
 // Only the endpoint-overhead benchmark needs auditd: it compares the agent with it side by side.
 const BENCH_DEBS = ['auditd'];
 

@@ -227,6 +227,7 @@ async function rawInsert(batches: PreparedBatch[], totalEvents: number): Promise
       agentId: 'raw-agent',
       seq: ++seq,
       events,
+      body,
       receivedAt: Date.now(),
     }));
     await storage.storeBatches(group);

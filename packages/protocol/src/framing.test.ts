@@ -42,28 +42,46 @@ test('a flipped bit is caught by the checksum before decompression', () => {
   const frame = encodeBatch(1n, events);
   const payload = new Uint8Array(frame.payload);
   payload[payload.length - 1]! ^= 0x01;
-  assert.equal(codeOf(() => decodeBatch({ ...frame, payload })), 'bad_checksum');
+  assert.equal(
+    codeOf(() => decodeBatch({ ...frame, payload })),
+    'bad_checksum',
+  );
 });
 
 test('a truncated payload with a matching checksum is refused as bad compression', () => {
   const frame = encodeBatch(1n, events);
   const payload = frame.payload.subarray(0, frame.payload.length - 10);
-  assert.equal(codeOf(() => decodeBatch({ ...frame, payload, crc32: crc32(payload) })), 'bad_compression');
+  assert.equal(
+    codeOf(() => decodeBatch({ ...frame, payload, crc32: crc32(payload) })),
+    'bad_compression',
+  );
 });
 
 test('a decompression bomb is refused from its declared size, before decompression', () => {
   const frame = encodeBatch(1n, events);
-  assert.equal(codeOf(() => decodeBatch({ ...frame, uncompressedSize: LIMITS.maxBatchBytes + 1 })), 'too_large');
+  assert.equal(
+    codeOf(() => decodeBatch({ ...frame, uncompressedSize: LIMITS.maxBatchBytes + 1 })),
+    'too_large',
+  );
   // The LZ4 block itself claims 1 GiB while the frame claims little: refused, nothing allocated.
   const lying = Buffer.from(frame.payload);
   lying.writeUInt32LE(1 << 30, 0);
-  assert.equal(codeOf(() => decodeBatch({ ...frame, payload: lying, crc32: crc32(lying) })), 'bad_compression');
+  assert.equal(
+    codeOf(() => decodeBatch({ ...frame, payload: lying, crc32: crc32(lying) })),
+    'bad_compression',
+  );
 });
 
 test('event count, sequence and payload are checked', () => {
   const frame = encodeBatch(1n, events);
-  assert.equal(codeOf(() => decodeBatch({ ...frame, eventCount: 49 })), 'count_mismatch');
-  assert.equal(codeOf(() => decodeBatch({ ...frame, seq: 0n })), 'bad_seq');
+  assert.equal(
+    codeOf(() => decodeBatch({ ...frame, eventCount: 49 })),
+    'count_mismatch',
+  );
+  assert.equal(
+    codeOf(() => decodeBatch({ ...frame, seq: 0n })),
+    'bad_seq',
+  );
   const garbage = compressSync(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]));
   const g = create(EventBatchFrameSchema, {
     seq: 1n,
@@ -72,15 +90,21 @@ test('event count, sequence and payload are checked', () => {
     crc32: crc32(garbage),
     payload: garbage,
   });
-  assert.equal(codeOf(() => decodeBatch(g)), 'bad_payload');
+  assert.equal(
+    codeOf(() => decodeBatch(g)),
+    'bad_payload',
+  );
 });
 
 test('protocol versions other than the supported ones are refused with both versions named', () => {
   checkProtocolVersion(PROTOCOL_VERSION);
-  assert.throws(() => checkProtocolVersion(99), (err: unknown) => {
-    assert.ok(err instanceof ProtocolVersionError);
-    assert.match(err.message, /99/);
-    assert.match(err.message, new RegExp(String(PROTOCOL_VERSION)));
-    return true;
-  });
+  assert.throws(
+    () => checkProtocolVersion(99),
+    (err: unknown) => {
+      assert.ok(err instanceof ProtocolVersionError);
+      assert.match(err.message, /99/);
+      assert.match(err.message, new RegExp(String(PROTOCOL_VERSION)));
+      return true;
+    },
+  );
 });

@@ -230,7 +230,7 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     if (au) actor.user = au;
     out.actor = actor;
     if (e.hasExitCode) out.exit_code = e.exitCode;
-    if (e.exitSignal) unmapped['exit_signal'] = e.exitSignal;
+    if (e.exitSignal) unmapped.exit_signal = e.exitSignal;
   } else {
     const actor: Record<string, unknown> = {};
     if (proc) actor.process = proc;
@@ -270,7 +270,7 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     if (e.logonTypeId) out.logon_type_id = e.logonTypeId;
     if (e.serviceName) out.service = { name: e.serviceName };
     out.is_remote = e.isRemote;
-    if (e.command) unmapped['command'] = e.command;
+    if (e.command) unmapped.command = e.command;
   }
   if (Object.keys(unmapped).length) out.unmapped = unmapped;
   return out;

@@ -31,7 +31,14 @@ const proc = {
 // One event of every class and activity Palisade emits, with every field it fills.
 const samples = [
   create(EventSchema, { classUid: 1007, activityId: 1, timeMs: 1n, process: proc }),
-  create(EventSchema, { classUid: 1007, activityId: 2, timeMs: 1n, process: proc, exitCode: 3, hasExitCode: true }),
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 2,
+    timeMs: 1n,
+    process: proc,
+    exitCode: 3,
+    hasExitCode: true,
+  }),
   create(EventSchema, { classUid: 1001, activityId: 1, timeMs: 1n, process: proc, file: { path: '/tmp/a' } }),
   create(EventSchema, {
     classUid: 1001,
@@ -95,9 +102,23 @@ test('every event class Palisade renders conforms to the OCSF schema in ../share
 test('the validator catches attributes that are not OCSF', () => {
   const v = new OcsfValidator();
   const rendered = toOcsf(samples[0]!, device, 'evt-1');
-  const bad = { ...rendered, argv: ['x'], process: { ...(rendered.process as object), ppid: 1 }, activity_id: 9 };
+  const bad = {
+    ...rendered,
+    argv: ['x'],
+    process: { ...(rendered.process as object), ppid: 1 },
+    activity_id: 9,
+  };
   const problems = v.validate(bad);
-  assert.ok(problems.some((p) => p.startsWith('argv:')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('process.ppid:')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes('activity_id 9')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('argv:')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('process.ppid:')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes('activity_id 9')),
+    problems.join('\n'),
+  );
 });

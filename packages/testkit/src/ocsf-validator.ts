@@ -24,9 +24,29 @@ interface Def {
 }
 
 const SCALAR_TYPES = new Set([
-  'boolean_t', 'bytestring_t', 'datetime_t', 'email_t', 'file_hash_t', 'file_name_t', 'file_path_t', 'float_t',
-  'hostname_t', 'integer_t', 'ip_t', 'json_t', 'long_t', 'mac_t', 'port_t', 'process_name_t', 'resource_uid_t',
-  'string_t', 'subnet_t', 'timestamp_t', 'url_t', 'username_t', 'uuid_t',
+  'boolean_t',
+  'bytestring_t',
+  'datetime_t',
+  'email_t',
+  'file_hash_t',
+  'file_name_t',
+  'file_path_t',
+  'float_t',
+  'hostname_t',
+  'integer_t',
+  'ip_t',
+  'json_t',
+  'long_t',
+  'mac_t',
+  'port_t',
+  'process_name_t',
+  'resource_uid_t',
+  'string_t',
+  'subnet_t',
+  'timestamp_t',
+  'url_t',
+  'username_t',
+  'uuid_t',
 ]);
 
 const CLASS_FILES: Record<number, string> = {
@@ -77,7 +97,8 @@ export class OcsfValidator {
         for (const inc of v as string[]) this.merge(this.read(inc), into, () => undefined, true);
       } else {
         into[k] = { ...(into[k] ?? {}), ...this.dictionary[k], ...(v as AttrDef) };
-        if (fromProfile && into[k]?.requirement === 'required') into[k] = { ...into[k], requirement: 'optional' };
+        if (fromProfile && into[k]?.requirement === 'required')
+          into[k] = { ...into[k], requirement: 'optional' };
       }
     }
   }
@@ -124,13 +145,20 @@ export class OcsfValidator {
     if (activity && !(String(event.activity_id) in activity)) {
       problems.push(`activity_id ${String(event.activity_id)} is not defined for class ${classUid}`);
     }
-    if (event.type_uid !== classUid * 100 + Number(event.activity_id)) problems.push('type_uid != class_uid*100+activity_id');
+    if (event.type_uid !== classUid * 100 + Number(event.activity_id))
+      problems.push('type_uid != class_uid*100+activity_id');
     return problems;
   }
 
-  private check(obj: Record<string, unknown>, attrs: Record<string, AttrDef>, path: string, problems: string[]): void {
+  private check(
+    obj: Record<string, unknown>,
+    attrs: Record<string, AttrDef>,
+    path: string,
+    problems: string[],
+  ): void {
     for (const [k, def] of Object.entries(attrs)) {
-      if (def.requirement === 'required' && obj[k] === undefined) problems.push(`${path}${k}: required attribute missing`);
+      if (def.requirement === 'required' && obj[k] === undefined)
+        problems.push(`${path}${k}: required attribute missing`);
     }
     for (const [k, v] of Object.entries(obj)) {
       const here = `${path}${k}`;
@@ -140,10 +168,19 @@ export class OcsfValidator {
         continue;
       }
       if (k === 'unmapped' || v === undefined) continue;
-      if (def.enum && (typeof v === 'number' || typeof v === 'string') && k.endsWith('_id') && !(String(v) in def.enum)) {
+      if (
+        def.enum &&
+        (typeof v === 'number' || typeof v === 'string') &&
+        k.endsWith('_id') &&
+        !(String(v) in def.enum)
+      ) {
         problems.push(`${here}: ${String(v)} is not a defined value`);
       }
-      const items = def.is_array ? (Array.isArray(v) ? v : (problems.push(`${here}: expected an array`), [])) : [v];
+      if (def.is_array && !Array.isArray(v)) {
+        problems.push(`${here}: expected an array`);
+        continue;
+      }
+      const items: unknown[] = def.is_array ? (v as unknown[]) : [v];
       for (const item of items) this.checkValue(item, def.type ?? 'string_t', here, problems);
     }
   }
@@ -151,7 +188,8 @@ export class OcsfValidator {
   private checkValue(v: unknown, type: string, here: string, problems: string[]): void {
     if (SCALAR_TYPES.has(type)) {
       const numeric = ['integer_t', 'long_t', 'float_t', 'timestamp_t', 'port_t'].includes(type);
-      if (numeric && typeof v !== 'number') problems.push(`${here}: expected a number (${type}), got ${typeof v}`);
+      if (numeric && typeof v !== 'number')
+        problems.push(`${here}: expected a number (${type}), got ${typeof v}`);
       if (type === 'boolean_t' && typeof v !== 'boolean') problems.push(`${here}: expected a boolean`);
       if (!numeric && type !== 'boolean_t' && type !== 'json_t' && typeof v !== 'string') {
         problems.push(`${here}: expected a string (${type}), got ${typeof v}`);

@@ -113,7 +113,9 @@ function violations(): string[] {
           !/\/(main|start-server|standby-server)\.ts$/.test(file) &&
           pkg !== '@palisade/bench'
         ) {
-          bad.push(`${rel}: only an app's start-up module (main.ts, start-server.ts, standby-server.ts) chooses the storage adapter ${name}`);
+          bad.push(
+            `${rel}: only an app's start-up module (main.ts, start-server.ts, standby-server.ts) chooses the storage adapter ${name}`,
+          );
         }
       }
     }
