@@ -19,6 +19,7 @@ export interface Agent {
   capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
   health?: {
     channel: string | null;
+    reported_channel?: string | null;
     last_ack_at: string | null;
     spool_depth: number | null;
     oldest_unsent_at: string | null;
@@ -66,7 +67,8 @@ export async function agentsList(target: ApiTarget, json: boolean, query = ''): 
     a.version,
     a.group,
     a.status === 'active' ? (a.connection?.state ?? 'disconnected') : a.status,
-    a.connection?.channel ?? '-',
+    // A standby-only process has its own sessions: fall back to the channel of the last report.
+    a.connection?.channel ?? (a.health?.reported_channel ? `(${a.health.reported_channel})` : '-'),
     ago(a.last_seen_at ? Date.parse(a.last_seen_at) : null),
     a.health?.last_ack_at ? ago(Date.parse(a.health.last_ack_at)) : '-',
     spoolCell(a),

@@ -9,6 +9,7 @@ import {
   PROTOCOL_VERSION,
   ServerFrameSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
+  type SensorStats,
   type ServerFrame,
   create,
   fromBinary,
@@ -74,6 +75,14 @@ export class AgentConnection implements FlowTarget {
     this.ws.send(toBinary(ServerFrameSchema, create(ServerFrameSchema, { kind })));
   }
 
+  /**
+   * statsRecord is what is stored of a stats report, with the channel it came through: a
+   * standby-only process has its own session table, so storage is how the primary's API learns it.
+   */
+  private statsRecord(s: SensorStats): Record<string, number | string> {
+    return { ...statsFromWire(s), channel: this.d.channel };
+  }
+
   /** sendFlow sends a FlowControl frame (see FlowController). */
   sendFlow(maxInFlight: number, pauseMs: number): void {
     this.send({ case: 'flow', value: { $typeName: 'palisade.v1.FlowControl', maxInFlight, pauseMs } });
@@ -128,7 +137,7 @@ export class AgentConnection implements FlowTarget {
       case 'heartbeat':
         this.d.heartbeats.update(this.agent.id, {
           lastSeenAt: this.d.clock.now(),
-          ...(k.value.stats ? { stats: statsFromWire(k.value.stats) } : {}),
+          ...(k.value.stats ? { stats: this.statsRecord(k.value.stats) } : {}),
           policyRevision: Number(k.value.policyRevision),
         });
         break;
@@ -163,7 +172,7 @@ export class AgentConnection implements FlowTarget {
       this.d.heartbeats.update(this.agent.id, {
         lastSeenAt: this.d.clock.now(),
         ...(h.capabilities.length ? { capabilities: capabilitiesFromWire(h.capabilities) } : {}),
-        ...(h.stats ? { stats: statsFromWire(h.stats) } : {}),
+        ...(h.stats ? { stats: this.statsRecord(h.stats) } : {}),
         policyRevision: Number(h.policyRevision),
       });
       this.send({

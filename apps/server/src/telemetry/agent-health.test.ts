@@ -40,6 +40,7 @@ test('GET /agents/:id shows channel, last ack, spool depth, oldest unsent age an
   }
   assert.equal(h.state, 'connected');
   assert.equal(h.channel, 'standby');
+  assert.equal(h.reported_channel, 'standby');
   assert.ok(Date.parse(String(h.last_ack_at)) >= now - 10_000, 'last ack recorded');
   assert.equal(h.spool_depth, 1234);
   assert.ok(Math.abs(Number(h.oldest_unsent_age_s) - 90) <= 5, `age ${h.oldest_unsent_age_s}`);

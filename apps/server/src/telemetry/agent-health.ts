@@ -7,6 +7,11 @@ export interface AgentHealth {
   state: 'connected' | 'disconnected';
   channel: 'primary' | 'standby' | null;
   last_ack_at: string | null;
+  /**
+   * Channel of the agent's last stats report (stored, so it is also known for agents connected to
+   * a standby-only process, which has its own session table).
+   */
+  reported_channel: string | null;
   /** Events waiting in the agent's spool at its last report. */
   spool_depth: number | null;
   /** Event time of the oldest event the agent had not delivered, and its age when this was read. */
@@ -62,6 +67,7 @@ export function agentHealth(a: AgentRecord, c: ConnectionState, nowMs: number): 
     state: c.state,
     channel: c.channel,
     last_ack_at: iso(c.lastAckAt),
+    reported_channel: typeof s.channel === 'string' ? s.channel : null,
     spool_depth: num(s.spoolDepth),
     oldest_unsent_at: iso(oldest),
     oldest_unsent_age_s: oldest && oldest > 0 ? Math.max(0, Math.round((nowMs - oldest) / 1000)) : null,

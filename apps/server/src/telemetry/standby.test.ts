@@ -67,6 +67,7 @@ test('standby-only server on the primary data directory: agents stream to it, th
     dataDir: primary.dataDir,
     standbyPort: 0,
     logLevel: 'silent',
+    heartbeatFlushMs: 100,
   });
   t.after(() => standby.close());
   const a = await SimulatedAgent.register({
@@ -81,6 +82,16 @@ test('standby-only server on the primary data directory: agents stream to it, th
     assert.equal((await a.sendBatch(events(100, Number(s) * 100, 'so'), s)).duplicate, false);
   const stored = await primary.api('GET', `/api/v1/events?agent_id=${a.agentId}&limit=1000`);
   assert.equal(stored.json.events.length, 500);
+  // The primary has no session for it, but learns the channel and spool figures through storage.
+  a.sendHeartbeat({ spoolDepth: 42n });
+  let h: { reported_channel?: string; spool_depth?: number; state?: string } = {};
+  for (let i = 0; i < 100 && h.spool_depth !== 42; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    h = (await primary.api('GET', `/api/v1/agents/${a.agentId}`)).json.health;
+  }
+  assert.equal(h.spool_depth, 42);
+  assert.equal(h.reported_channel, 'standby');
+  assert.equal(h.state, 'disconnected', 'not connected to the primary process');
 });
 
 test('standby-only refuses a data directory no primary has initialised, naming the missing file', async (t) => {
