@@ -7,7 +7,7 @@ import {
   type AuthSourceStatus,
   newSourceStats,
 } from './auth-source.js';
-import { FileFollower } from './file-follower.js';
+import { FollowedSource } from './followed-source.js';
 import type { FollowStateStore } from './follow-state.js';
 import { LineFramer, type LineItem } from './framers.js';
 import { parseAuditLine } from './parsers/audit.js';
@@ -28,45 +28,16 @@ export interface AuditLogSourceOptions {
  * audit socket or changes audit rules. Its origin is 'audit': the sensor uses its events only
  * while no auth log is being followed (the same logins are in both).
  */
-export class AuditLogSource implements AuthSource {
+export class AuditLogSource extends FollowedSource<LineItem> {
   readonly name = 'audit';
   readonly origin = 'audit' as const;
-  private readonly follower: FileFollower<LineItem>;
-  private readonly counters = newSourceStats();
-  private emit: (event: Event) => void = () => {};
 
   constructor(o: AuditLogSourceOptions) {
     const path = o.path ?? '/var/log/audit/audit.log';
-    this.follower = new FileFollower({
-      path,
-      framer: new LineFramer(16 * 1024),
-      onItems: (items) => this.onLines(items),
-      store: o.store,
-      stateKey: `audit:${path}`,
-      pollMs: o.pollMs ?? 5000,
-      logger: o.logger,
-    });
+    super({ ...o, path, framer: new LineFramer(16 * 1024), stateKey: `audit:${path}` });
   }
 
-  start(emit: (event: Event) => void): void {
-    this.emit = emit;
-    this.follower.start();
-  }
-
-  stop(): void {
-    this.follower.stop();
-  }
-
-  status(): AuthSourceStatus {
-    const s = this.follower.status();
-    return s.state === 'following' ? { active: true, reason: '' } : { active: false, reason: s.reason };
-  }
-
-  stats(): AuthSourceStats {
-    return { ...this.counters };
-  }
-
-  private onLines(items: LineItem[]): void {
+  protected onItems(items: LineItem[]): void {
     for (const item of items) {
       this.counters.read++;
       if (item.truncated) this.counters.truncated++;

@@ -8,7 +8,7 @@ import {
   type AuthSourceStatus,
   newSourceStats,
 } from './auth-source.js';
-import { FileFollower } from './file-follower.js';
+import { FollowedSource } from './followed-source.js';
 import type { FollowStateStore } from './follow-state.js';
 import { LineFramer, type LineItem } from './framers.js';
 import { parseAuthLine } from './parse-auth-line.js';
@@ -30,47 +30,18 @@ export interface LogFileSourceOptions {
  * LogFileSource follows a syslog auth log (/var/log/auth.log, /var/log/secure) and turns each
  * recognised line into an Authentication event whose raw_data is the line itself.
  */
-export class LogFileSource implements AuthSource {
+export class LogFileSource extends FollowedSource<LineItem> {
   readonly name: string;
   readonly origin = 'log' as const;
-  private readonly follower: FileFollower<LineItem>;
-  private readonly counters = newSourceStats();
-  private emit: (event: Event) => void = () => {};
   private readonly now: () => number;
 
   constructor(o: LogFileSourceOptions) {
+    super({ ...o, framer: new LineFramer(o.maxLineBytes ?? 16 * 1024), stateKey: `log:${o.path}` });
     this.name = basename(o.path);
     this.now = o.now ?? Date.now;
-    this.follower = new FileFollower({
-      path: o.path,
-      framer: new LineFramer(o.maxLineBytes ?? 16 * 1024),
-      onItems: (items) => this.onLines(items),
-      store: o.store,
-      stateKey: `log:${o.path}`,
-      pollMs: o.pollMs ?? 5000,
-      logger: o.logger,
-    });
   }
 
-  start(emit: (event: Event) => void): void {
-    this.emit = emit;
-    this.follower.start();
-  }
-
-  stop(): void {
-    this.follower.stop();
-  }
-
-  status(): AuthSourceStatus {
-    const s = this.follower.status();
-    return s.state === 'following' ? { active: true, reason: '' } : { active: false, reason: s.reason };
-  }
-
-  stats(): AuthSourceStats {
-    return { ...this.counters };
-  }
-
-  private onLines(items: LineItem[]): void {
+  protected onItems(items: LineItem[]): void {
     const now = this.now();
     for (const item of items) {
       this.counters.read++;

@@ -8,7 +8,7 @@ import {
   type AuthSourceStatus,
   newSourceStats,
 } from './auth-source.js';
-import { FileFollower } from './file-follower.js';
+import { FollowedSource } from './followed-source.js';
 import type { FollowStateStore } from './follow-state.js';
 import { RecordFramer } from './framers.js';
 import { parseUtmpRecord, UTMP_RECORD_SIZE, type UtmpRecord, UtmpType } from './utmp.linux.js';
@@ -75,47 +75,18 @@ export function utmpRaw(kind: string, r: UtmpRecord): string {
  * UtmpSource follows appends to wtmp or btmp (fixed 384-byte glibc records), reporting logins,
  * logouts and failed logins — the records local logins leave even without a syslog daemon.
  */
-export class UtmpSource implements AuthSource {
+export class UtmpSource extends FollowedSource<Buffer> {
   readonly name: string;
   readonly origin = 'login-records' as const;
-  private readonly follower: FileFollower<Buffer>;
-  private readonly counters = newSourceStats();
-  private emit: (event: Event) => void = () => {};
   /** Terminal -> user of the session open on it, so a logout (which carries no user) is named. */
   private readonly sessions = new Map<string, string>();
 
   constructor(private readonly o: UtmpSourceOptions) {
+    super({ ...o, framer: new RecordFramer(UTMP_RECORD_SIZE), stateKey: `${o.kind}:${o.path}` });
     this.name = o.kind;
-    this.follower = new FileFollower({
-      path: o.path,
-      framer: new RecordFramer(UTMP_RECORD_SIZE),
-      onItems: (items) => this.onRecords(items),
-      store: o.store,
-      stateKey: `${o.kind}:${o.path}`,
-      pollMs: o.pollMs ?? 5000,
-      logger: o.logger,
-    });
   }
 
-  start(emit: (event: Event) => void): void {
-    this.emit = emit;
-    this.follower.start();
-  }
-
-  stop(): void {
-    this.follower.stop();
-  }
-
-  status(): AuthSourceStatus {
-    const s = this.follower.status();
-    return s.state === 'following' ? { active: true, reason: '' } : { active: false, reason: s.reason };
-  }
-
-  stats(): AuthSourceStats {
-    return { ...this.counters };
-  }
-
-  private onRecords(items: Buffer[]): void {
+  protected onItems(items: Buffer[]): void {
     for (const b of items) {
       this.counters.read++;
       const u = parseUtmpRecord(b);
