@@ -1,12 +1,5 @@
 import type { Logger } from '@palisade/common';
-import type { Event } from '@palisade/protocol';
 import { toAuthEvent } from './auth-event.js';
-import {
-  type AuthSource,
-  type AuthSourceStats,
-  type AuthSourceStatus,
-  newSourceStats,
-} from './auth-source.js';
 import { FollowedSource } from './followed-source.js';
 import type { FollowStateStore } from './follow-state.js';
 import { LineFramer, type LineItem } from './framers.js';
