@@ -1,112 +1,139 @@
 /**
- * agent-overhead (npm run bench:agent): endpoint overhead of the eBPF sensor, side by side with
- * auditd. The sensor runs alone in its own process (apps/agent/dist/sensors/bpf/overhead-runner.js,
- * the agent's sensor code with a counting sink), so its CPU (Node + helper, from /proc/<pid>/stat)
- * and peak RSS are measured without the spool or transport. Loads: /bin/true at 100/s, 1000/s
- * and as fast as a shell loop can go; a storm of file creates; a storm of TCP connections; idle.
- * Then the same exec loads with auditd and an execve rule. Needs root. Last line: one JSON object.
+ * agent-overhead (npm run bench:agent): endpoint overhead of the REAL agent, side by side with
+ * auditd. A `palisade server` process (ephemeral loopback ports, temp data dir) and a
+ * `palisade agent --tier workstation` process registered to it; loads are driven on this host
+ * and each event counted as captured only once it is stored on the server (searched by a marker
+ * in argv or path). CPU per event is the agent's Node process plus its helper `palisade-sensor`
+ * (from /proc/<pid>/stat), peak RSS is VmHWM of both. The same exec loads are then run against
+ * auditd with an execve rule (CPU of auditd + kauditd, captured = EXECVE records in its log).
+ * Two extra, shorter agent runs (exec loads only) measure the V8 heap setting: the agent without
+ * the CLI's `--semi-space-growth-factor=1` and with `node --max-semi-space-size=2` instead.
+ * Needs root. The table comes first; the last line of output is one JSON object.
+ *
+ * flags: --skip-variants (only the headline agent and auditd), --idle-seconds N (default 20)
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
-import { cpuSeconds, rssMb } from './proc-stats.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { StoredEvent } from '@palisade/storage';
+import { openSqliteStorage, type SqliteStorage } from '@palisade/storage-sqlite';
+import { AgentProc, captureTail, spawnNode, stopChild } from './agent-proc.js';
+import { Auditd } from './auditd.js';
+import { buildSpawner, spawnLoad } from './spawn-load.js';
+import { waitStored } from './stored-events.js';
 import { printTable, progress } from './table.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-const RUNNER = join(root, 'apps/agent/dist/sensors/bpf/overhead-runner.js');
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const CLI = join(ROOT, 'apps/cli/dist/main.js');
+const UNFLAGGED = join(ROOT, 'bench/dist/agent-unflagged.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Report {
-  total: number;
-  matched: Record<string, number>;
-  ringDrops: Record<string, number>;
+const { values: opts } = parseArgs({
+  options: {
+    'skip-variants': { type: 'boolean', default: false },
+    'idle-seconds': { type: 'string', default: '20' },
+  },
+});
+const IDLE_SECONDS = Number(opts['idle-seconds']);
+const CORES = cpus().length;
+
+const isExec = (e: StoredEvent) =>
+  e.event.classUid === 1007 && e.event.activityId === 1 && (e.event.process?.path ?? '').endsWith('/true');
+const isFileCreate = (e: StoredEvent) => e.event.classUid === 1001 && e.event.activityId === 1;
+const isNet = (e: StoredEvent) => e.event.classUid === 4001;
+
+/** Row is one load's result for one collector. */
+interface Row {
+  collector: string;
+  load: string;
+  expected: number;
+  captured: number;
+  lost: number;
+  /** Rate the load achieved (execs/s, files/s, connections/s). */
+  rate: number;
+  /** Every event the collector delivered in the window (all of the host's, not just the marker's). */
+  events: number;
+  cpuMs: number;
+  usPerEvent: number;
+  usPerExec: number | null;
+  peakRssMb: number;
 }
 
-class Runner {
-  private readonly child: ChildProcess;
-  private readonly lines: Interface;
-  private readonly queue: Array<(l: string) => void> = [];
-  pid = 0;
-  helperPid = 0;
-
-  constructor() {
-    this.child = spawn(process.execPath, [RUNNER], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.lines = createInterface({ input: this.child.stdout! });
-    this.lines.on('line', (l) => this.queue.shift()?.(l));
-  }
-
-  private next(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('sensor runner did not answer')), 30_000);
-      this.queue.push((l) => {
-        clearTimeout(t);
-        resolve(l);
-      });
-    });
-  }
-
-  async ready(): Promise<void> {
-    const hello = JSON.parse(await this.next()) as { ready: boolean; pid: number; helperPid: number };
-    if (!hello.ready) throw new Error(`the eBPF sensor did not start: ${JSON.stringify(hello)}`);
-    this.pid = hello.pid;
-    this.helperPid = hello.helperPid;
-  }
-
-  match(text: string): void {
-    this.child.stdin!.write(`match ${text}\n`);
-  }
-
-  async report(): Promise<Report> {
-    this.child.stdin!.write('report\n');
-    return JSON.parse(await this.next()) as Report;
-  }
-
-  cpu(): number {
-    return cpuSeconds(this.pid) + cpuSeconds(this.helperPid);
-  }
-
-  peakRss(): number {
-    return rssMb(this.pid).peak + rssMb(this.helperPid).peak;
-  }
-
-  async quit(): Promise<void> {
-    this.child.stdin!.end('quit\n');
-    await new Promise((r) => this.child.once('exit', r));
-  }
+interface Server {
+  child: ChildProcess;
+  dataDir: string;
+  client: { registrationUrl: string; caFile: string };
+  key: string;
+  storage: SqliteStorage;
 }
 
-/** execLoad runs `count` execs of /bin/true MARKER, paced at `rate`/s (0: as fast as possible). */
-async function execLoad(marker: string, count: number, rate: number): Promise<number> {
-  const env = { PATH: '/usr/bin:/bin', M: marker };
-  const loop = (n: number) =>
-    new Promise<void>((resolve) => {
-      spawn('/bin/sh', ['-c', `i=0; while [ $i -lt ${n} ]; do /bin/true "$M"; i=$((i+1)); done`], {
-        env,
-        stdio: 'ignore',
-      }).on('exit', () => resolve());
-    });
-  const t0 = Date.now();
-  if (rate === 0) {
-    await loop(count);
-  } else {
-    const perTick = Math.max(1, Math.round(rate / 10));
-    const pending: Promise<void>[] = [];
-    for (let done = 0, tick = 0; done < count; tick++) {
-      const n = Math.min(perTick, count - done);
-      done += n;
-      pending.push(loop(n));
-      const wait = t0 + (tick + 1) * 100 - Date.now();
-      if (wait > 0) await sleep(wait);
+async function startServer(): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-agent-srv-'));
+  const child = spawnNode(
+    [],
+    CLI,
+    ['server', '--data-dir', dataDir, '--registration-port', '0', '--telemetry-port', '0'],
+    {
+      PALISADE_LOG_LEVEL: 'warn',
+    },
+  );
+  const tail = captureTail(child);
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`the server exited: ${tail()}`);
+    try {
+      const client = JSON.parse(readFileSync(join(dataDir, 'client.json'), 'utf8'));
+      const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
+      const storage = await openSqliteStorage({ path: join(dataDir, 'palisade.db'), writerThread: false });
+      return { child, dataDir, client, key, storage };
+    } catch {
+      await sleep(100);
     }
-    await Promise.all(pending);
   }
-  return (Date.now() - t0) / 1000;
+  await stopChild(child);
+  throw new Error(`the server did not start in 30 s: ${tail()}`);
 }
 
-const FILE_LOAD = (dir: string, n: number) =>
-  `cd "${dir}" && i=0; while [ $i -lt ${n} ]; do echo x > "f$i"; i=$((i+1)); done`;
+interface Agent {
+  child: ChildProcess;
+  proc: AgentProc;
+  stateDir: string;
+}
+
+/** AgentVariant is how the agent process is started: the CLI, or a baseline without its V8 flag. */
+interface AgentVariant {
+  label: string;
+  nodeFlags: string[];
+  script: string;
+  /** Arguments before the agent's flags (`agent` for the CLI). */
+  command: string[];
+}
+
+async function startAgent(server: Server, spawner: string, v: AgentVariant): Promise<Agent> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'palisade-bench-agent-state-'));
+  const args = [...v.command, '--server', server.client.registrationUrl, '--ca', server.client.caFile];
+  args.push('--state-dir', stateDir, '--tier', 'workstation', '--log-level', 'warn');
+  const child = spawnNode(v.nodeFlags, v.script, args, { PALISADE_REGISTRATION_KEY: server.key });
+  const tail = captureTail(child);
+  const proc = new AgentProc(child.pid!);
+  // Ready = an exec marked now is stored on the server (registered, sensor attached, streaming).
+  const marker = `palisade-bench-ready-${Math.random().toString(36).slice(2, 10)}`;
+  for (let i = 0; i < 60; i++) {
+    if (child.exitCode !== null) throw new Error(`the agent exited: ${tail()}`);
+    if (proc.helperPid()) {
+      await spawnLoad(spawner, 0, 5, ['/bin/true', marker]);
+      if ((await waitStored(server.storage, marker, isExec, 1, 1000, 2000)) > 0)
+        return { child, proc, stateDir };
+    } else {
+      await sleep(500);
+    }
+  }
+  await stopChild(child);
+  throw new Error(`the agent did not deliver an exec within 60 s: ${tail()}`);
+}
 
 const TCP_LOAD = `
 const net = require('node:net');
@@ -114,189 +141,335 @@ const n = Number(process.argv[1]);
 const s = net.createServer((c) => c.on('data', () => c.end()));
 s.listen(0, '127.0.0.1', async () => {
   for (let i = 0; i < n; i++) {
-    await new Promise((res) => { const c = net.connect(s.address().port, '127.0.0.1', () => c.write('x')); c.on('close', res); });
+    await new Promise((res) => { const c = net.connect(s.address().port, '127.0.0.1', () => c.write('x')); c.on('close', res); c.on('error', res); });
   }
   s.close();
 });`;
 
-interface Row {
-  load: string;
+/** Load is one workload: how many marker events to expect and how to drive it. */
+interface Load {
+  name: string;
   expected: number;
-  captured: number;
-  lost: number;
-  seconds: number;
-  cpuMs: number;
-  usPerEvent: number;
-  peakRssMb: number;
+  keep: (e: StoredEvent) => boolean;
+  execs: boolean;
+  drive: (marker: string) => Promise<{ rate: number }>;
 }
 
-async function measure(
-  r: Runner,
-  load: string,
-  expectKey: string[],
-  expected: number,
-  drive: (marker: string) => Promise<unknown>,
-): Promise<Row & { events: number }> {
+function loads(spawner: string, scratch: string, execOnly: boolean): Load[] {
+  const exec = (name: string, rate: number, count: number): Load => ({
+    name,
+    expected: count,
+    keep: isExec,
+    execs: true,
+    drive: (m) => spawnLoad(spawner, rate, count, ['/bin/true', m], rate === 0 || rate > 200 ? CORES : 1),
+  });
+  const list = [exec('exec 100/s', 100, 600), exec('exec 1000/s', 1000, 5000), exec('exec max', 0, 4000)];
+  if (execOnly) return list;
+  list.push({
+    name: 'file creates',
+    expected: 5000,
+    keep: isFileCreate,
+    execs: false,
+    drive: async (m) => {
+      const dir = join(scratch, m);
+      mkdirSync(dir);
+      const t0 = performance.now();
+      for (let i = 0; i < 5000; i++) writeFileSync(join(dir, `f${i}`), 'x');
+      return { rate: 5000 / ((performance.now() - t0) / 1000) };
+    },
+  });
+  list.push({
+    name: 'tcp connects (x4 events)',
+    expected: 2000,
+    keep: isNet,
+    execs: false,
+    drive: (m) =>
+      new Promise((res) => {
+        const t0 = performance.now();
+        spawn(process.execPath, ['-e', TCP_LOAD, '500', m], { stdio: 'ignore' }).on('exit', () =>
+          res({ rate: 500 / ((performance.now() - t0) / 1000) }),
+        );
+      }),
+  });
+  return list;
+}
+
+/** Collector is what a load is measured against: the agent or auditd. */
+interface Collector {
+  name: string;
+  cpu(): number;
+  peakRss(): number;
+  /** Marker events captured (stored on the server / written to the audit log). */
+  captured(load: Load, marker: string): Promise<number>;
+  /** Every event delivered so far (for µs per event). */
+  total(): Promise<number>;
+}
+
+async function measure(c: Collector, load: Load): Promise<Row> {
   const marker = `palisade-bench-${Math.random().toString(36).slice(2, 10)}`;
-  r.match(marker);
-  const before = await r.report();
-  const cpu0 = r.cpu();
-  const t0 = Date.now();
-  await drive(marker);
-  await sleep(1500); // let the sensor drain what is in flight
-  const after = await r.report();
-  const cpuMs = (r.cpu() - cpu0) * 1000;
-  const captured = expectKey.reduce((a, k) => a + (after.matched[k] ?? 0), 0);
-  const events = after.total - before.total;
-  progress(`${load}: captured ${captured}/${expected}, ${events} events, ${cpuMs.toFixed(0)} ms CPU`);
-  return {
-    load,
-    expected,
+  const e0 = await c.total();
+  const cpu0 = c.cpu();
+  const { rate } = await load.drive(marker);
+  const captured = await c.captured(load, marker);
+  const cpuMs = (c.cpu() - cpu0) * 1000;
+  const events = (await c.total()) - e0;
+  const row: Row = {
+    collector: c.name,
+    load: load.name,
+    expected: load.expected,
     captured,
-    lost: Math.max(0, expected - captured),
-    seconds: (Date.now() - t0 - 1500) / 1000,
+    lost: Math.max(0, load.expected - captured),
+    rate,
+    events,
     cpuMs,
     usPerEvent: events ? (cpuMs * 1000) / events : 0,
-    peakRssMb: r.peakRss(),
-    events,
+    usPerExec: load.execs ? (cpuMs * 1000) / load.expected : null,
+    peakRssMb: c.peakRss(),
+  };
+  progress(
+    `${c.name} ${load.name}: ${captured}/${load.expected} at ${rate.toFixed(0)}/s, ${events} events, ${cpuMs.toFixed(0)} ms CPU, peak ${row.peakRssMb.toFixed(1)} MB`,
+  );
+  return row;
+}
+
+function agentCollector(name: string, a: Agent, s: Server): Collector {
+  return {
+    name,
+    cpu: () => {
+      const c = a.proc.cpu();
+      return c.node + c.helper;
+    },
+    peakRss: () => {
+      const r = a.proc.rss();
+      return r.nodePeak + r.helperPeak;
+    },
+    captured: (load, marker) => waitStored(s.storage, marker, load.keep, load.expected),
+    total: () => s.storage.countEvents(),
   };
 }
 
-function kauditdPid(): number {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'kauditd') return Number(d);
-    } catch {}
-  }
-  return 0;
+interface Idle {
+  cpuPct: number;
+  rssMb: number;
+  nodeRssMb: number;
+  helperRssMb: number;
+  eventsPerSec: number;
 }
 
-/** auditdLoad measures auditd (+ kauditd) CPU per exec under an execve rule. */
-async function auditdLoad(count: number, rate: number): Promise<{ cpuMs: number; usPerExec: number } | null> {
-  if (!existsSync('/usr/sbin/auditd') || !existsSync('/usr/sbin/auditctl')) return null;
-  const pidof = () =>
-    Number(spawnSync('pidof', ['auditd'], { encoding: 'utf8' }).stdout.trim().split(' ')[0] || 0);
-  let started = false;
-  let pid = pidof();
-  if (!pid) {
-    execFileSync('/usr/sbin/auditd', [], { stdio: 'ignore' });
-    started = true;
-    for (let i = 0; i < 50 && !pid; i++) {
-      await sleep(100);
-      pid = pidof();
-    }
-  }
-  const rule = ['-F', 'arch=b64', '-S', 'execve', '-F', 'key=palisade-bench'];
-  execFileSync('/usr/sbin/auditctl', ['-a', 'always,exit', ...rule], { stdio: 'ignore' });
+async function idle(a: Agent, s: Server, seconds: number): Promise<Idle> {
+  await sleep(2000);
+  const c0 = a.proc.cpu();
+  const e0 = await s.storage.countEvents();
+  await sleep(seconds * 1000);
+  const c1 = a.proc.cpu();
+  const r = a.proc.rss();
+  const res = {
+    cpuPct: ((c1.node + c1.helper - c0.node - c0.helper) / seconds) * 100,
+    rssMb: r.node + r.helper,
+    nodeRssMb: r.node,
+    helperRssMb: r.helper,
+    eventsPerSec: ((await s.storage.countEvents()) - e0) / seconds,
+  };
+  progress(
+    `idle ${seconds} s: ${res.cpuPct.toFixed(2)}% of a core, RSS ${res.rssMb.toFixed(1)} MB, ${res.eventsPerSec} events/s from the host`,
+  );
+  return res;
+}
+
+/** runAgent measures one agent process through idle and the loads, then stops it. */
+async function runAgent(
+  v: AgentVariant,
+  s: Server,
+  spawner: string,
+  scratch: string,
+  execOnly: boolean,
+  idleSeconds: number,
+): Promise<{ idle: Idle; rows: Row[]; nodePeak: number; helperPeak: number; helperRestarts: number }> {
+  progress(`${v.label}: starting the agent`);
+  const a = await startAgent(s, spawner, v);
   try {
-    const k = kauditdPid();
-    const cpu = () => cpuSeconds(pid) + (k ? cpuSeconds(k) : 0);
-    const c0 = cpu();
-    await execLoad('audit', count, rate);
-    await sleep(1500);
-    const cpuMs = (cpu() - c0) * 1000;
-    return { cpuMs, usPerExec: (cpuMs * 1000) / count };
+    const idleRes = await idle(a, s, idleSeconds);
+    const c = agentCollector(v.label, a, s);
+    // Warm up: a long-running agent's JIT-compiled steady state is what the rows report.
+    await spawnLoad(spawner, 0, 1000, ['/bin/true', 'palisade-bench-warmup'], CORES);
+    await sleep(2000);
+    const rows: Row[] = [];
+    for (const load of loads(spawner, scratch, execOnly)) rows.push(await measure(c, load));
+    const r = a.proc.rss();
+    return {
+      idle: idleRes,
+      rows,
+      nodePeak: r.nodePeak,
+      helperPeak: r.helperPeak,
+      helperRestarts: a.proc.helperRestarts,
+    };
   } finally {
-    execFileSync('/usr/sbin/auditctl', ['-d', 'always,exit', ...rule], { stdio: 'ignore' });
-    if (started) process.kill(pid, 'SIGTERM');
+    await stopChild(a.child);
+    rmSync(a.stateDir, { recursive: true, force: true });
   }
 }
+
+async function runAuditd(spawner: string, scratch: string): Promise<Row[] | null> {
+  if (!Auditd.available()) return null;
+  const dir = join(scratch, 'auditd');
+  mkdirSync(dir);
+  const d = new Auditd(dir);
+  await d.start();
+  try {
+    const c: Collector = {
+      name: 'auditd',
+      cpu: () => d.cpu(),
+      peakRss: () => d.peakRssMb(),
+      captured: async (load, marker) => {
+        // auditd writes asynchronously: wait until the count stops moving (or is complete).
+        let last = -1;
+        for (let i = 0; i < 30; i++) {
+          await sleep(500);
+          const n = d.countExecs(marker);
+          if (n >= load.expected || (n === last && i >= 3)) return n;
+          last = n;
+        }
+        return last;
+      },
+      // auditd's events: EXECVE records of any process, the rule's whole output.
+      total: async () => 0,
+    };
+    const rows: Row[] = [];
+    for (const load of loads(spawner, '', true)) rows.push(await measure(c, load));
+    return rows;
+  } finally {
+    await d.stop();
+  }
+}
+
+function machine(): string {
+  const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  return `${model}, ${CORES} cores, kernel ${release()}, load average ${load} at start`;
+}
+
+type AgentRun = Awaited<ReturnType<typeof runAgent>>;
+
+/** The headline agent: `palisade agent` exactly as a user runs it. */
+const CLI_AGENT: AgentVariant = { label: 'agent', nodeFlags: [], script: CLI, command: ['agent'] };
+/** Extra runs on the V8 heap: the agent without the CLI's flag, and with the command-line flag. */
+const VARIANTS: AgentVariant[] = [
+  { label: 'agent, no V8 flag', nodeFlags: [], script: UNFLAGGED, command: [] },
+  {
+    label: 'agent, node --max-semi-space-size=2',
+    nodeFlags: ['--max-semi-space-size=2'],
+    script: UNFLAGGED,
+    command: [],
+  },
+];
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('bench:agent needs root (it loads eBPF programs)');
-  if (!existsSync(RUNNER)) throw new Error(`${RUNNER} is missing: run npm run build first`);
-  const r = new Runner();
-  await r.ready();
-  const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-agent-'));
-  const rows: Row[] = [];
-  let idle = { cpuPct: 0, rssMb: 0, eventsPerSec: 0 };
+  if (process.getuid?.() !== 0) throw new Error('bench:agent needs root (the agent loads eBPF programs)');
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const scratch = mkdtempSync(join(tmpdir(), 'palisade-bench-agent-'));
+  const host = machine();
+  progress(host);
+  const spawner = buildSpawner(scratch);
+  const server = await startServer();
+  let base: AgentRun;
+  const variants: { v: AgentVariant; run: AgentRun }[] = [];
+  let audit: Row[] | null;
   try {
-    await sleep(2000);
-    const i0 = r.cpu();
-    const e0 = (await r.report()).total;
-    await sleep(10_000);
-    // "Idle" is no load from this benchmark: whatever else runs on the host still makes events.
-    const idleEvents = ((await r.report()).total - e0) / 10;
-    idle = {
-      cpuPct: ((r.cpu() - i0) / 10) * 100,
-      rssMb: rssMb(r.pid).rss + rssMb(r.helperPid).rss,
-      eventsPerSec: idleEvents,
-    };
-    progress(
-      `idle: ${idle.cpuPct.toFixed(2)}% of a core, ${idle.rssMb.toFixed(1)} MB, ${idleEvents} events/s`,
-    );
-    // Warm up first: a long-running agent's JIT-compiled steady state is what the rows report.
-    await measure(r, 'warm-up', ['1007/1'], 1000, (m) => execLoad(m, 1000, 0));
-    const exec = ['1007/1'];
-    rows.push(await measure(r, 'exec 100/s', exec, 500, (m) => execLoad(m, 500, 100)));
-    rows.push(await measure(r, 'exec 1000/s', exec, 3000, (m) => execLoad(m, 3000, 1000)));
-    rows.push(await measure(r, 'exec max', exec, 3000, (m) => execLoad(m, 3000, 0)));
-    rows.push(
-      await measure(r, 'file creates', ['1001/1'], 5000, (m) => {
-        const d = join(dir, m);
-        execFileSync('mkdir', [d]);
-        return new Promise((res) => spawn('/bin/sh', ['-c', FILE_LOAD(d, 5000)]).on('exit', res));
-      }),
-    );
-    rows.push(
-      await measure(
-        r,
-        'tcp connections (x4 events)',
-        ['4001/1', '4001/2'],
-        2000,
-        (m) => new Promise((res) => spawn(process.execPath, ['-e', TCP_LOAD, '500', m]).on('exit', res)),
-      ),
-    );
+    base = await runAgent(CLI_AGENT, server, spawner, scratch, false, IDLE_SECONDS);
+    if (!opts['skip-variants'])
+      for (const v of VARIANTS)
+        variants.push({ v, run: await runAgent(v, server, spawner, scratch, true, 10) });
+    audit = await runAuditd(spawner, scratch);
   } finally {
-    await r.quit();
-    rmSync(dir, { recursive: true, force: true });
+    await server.storage.close();
+    await stopChild(server.child);
+    rmSync(server.dataDir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
-  const sensorExecRow = rows[1]!;
-  const sensorPerExec = (sensorExecRow.cpuMs * 1000) / sensorExecRow.expected;
-  const audit = await auditdLoad(3000, 1000);
-
+  const rows = [...base.rows, ...variants.flatMap((x) => x.run.rows), ...(audit ?? [])];
+  process.stdout.write(`\nmachine: ${host}\n`);
   printTable(
-    'eBPF sensor (Node + helper) — CPU and memory per load',
-    ['load', 'expected', 'captured', 'lost', 'seconds', 'cpu ms', 'µs/event', 'peak RSS MB'],
+    'Endpoint overhead: real agent (workstation tier, events counted when stored on the server) vs auditd',
+    [
+      'collector',
+      'load',
+      'rate/s',
+      'expected',
+      'captured',
+      'lost',
+      'events',
+      'cpu ms',
+      'µs/event',
+      'µs/exec',
+      'peak RSS MB',
+    ],
     rows.map((x) => [
+      x.collector,
       x.load,
+      x.rate.toFixed(0),
       x.expected,
       x.captured,
       x.lost,
-      x.seconds.toFixed(1),
+      x.collector === 'auditd' ? '-' : x.events,
       x.cpuMs.toFixed(0),
-      x.usPerEvent.toFixed(1),
+      x.collector === 'auditd' ? '-' : x.usPerEvent.toFixed(1),
+      x.usPerExec === null ? '-' : x.usPerExec.toFixed(1),
       x.peakRssMb.toFixed(1),
     ]),
   );
+  const idleRow = (label: string, i: Idle) => [
+    label,
+    i.cpuPct.toFixed(2),
+    i.rssMb.toFixed(1),
+    i.nodeRssMb.toFixed(1),
+    i.helperRssMb.toFixed(1),
+    i.eventsPerSec.toFixed(1),
+  ];
   printTable(
-    'exec 1000/s: CPU per exec, sensor vs auditd (execve rule)',
-    ['collector', 'µs CPU / exec'],
+    'Idle (no load from the bench; the host still makes some events), RSS at the end',
+    ['agent', 'CPU % of a core', 'RSS MB', 'node MB', 'helper MB', 'host events/s'],
     [
-      ['palisade eBPF sensor', sensorPerExec.toFixed(1)],
-      ['auditd + kauditd', audit ? audit.usPerExec.toFixed(1) : 'n/a (auditd not installed)'],
+      idleRow(`agent (${IDLE_SECONDS} s)`, base.idle),
+      ...variants.map((x) => idleRow(`${x.v.label} (10 s)`, x.run.idle)),
     ],
   );
+  const find = (rs: Row[] | null | undefined, load: string) => rs?.find((r) => r.load === load);
+  const a1000 = find(base.rows, 'exec 1000/s')!;
+  const d1000 = find(audit, 'exec 1000/s');
+  const ratio = d1000?.usPerExec ? a1000.usPerExec! / d1000.usPerExec : null;
   process.stdout.write(
-    `\nidle: ${idle.cpuPct.toFixed(2)}% of a core, RSS ${idle.rssMb.toFixed(1)} MB (host background: ${idle.eventsPerSec} events/s)\n`,
+    `\nexec 1000/s: agent ${a1000.usPerExec!.toFixed(1)} µs CPU/exec, auditd ${d1000?.usPerExec?.toFixed(1) ?? 'n/a'} µs CPU/exec (ratio ${ratio?.toFixed(2) ?? 'n/a'})\n`,
   );
+  const peakOf = (rs: Row[]) => Number(Math.max(...rs.map((r) => r.peakRssMb)).toFixed(1));
+  const execPeak = (rs: Row[]) => peakOf(rs.filter((r) => r.usPerExec !== null));
   const headline = {
     bench: 'agent-overhead',
-    execLost1000: sensorExecRow.lost,
-    sensorUsPerExec: Number(sensorPerExec.toFixed(1)),
-    auditdUsPerExec: audit ? Number(audit.usPerExec.toFixed(1)) : null,
-    ratioSensorToAuditd: audit ? Number((sensorPerExec / audit.usPerExec).toFixed(2)) : null,
-    idleCpuPct: Number(idle.cpuPct.toFixed(2)),
-    idleRssMb: Number(idle.rssMb.toFixed(1)),
-    idleEventsPerSec: idle.eventsPerSec,
-    peakRssMb: Number(Math.max(...rows.map((x) => x.peakRssMb)).toFixed(1)),
-    rows,
+    machine: host,
+    execRate1000Achieved: Number(a1000.rate.toFixed(0)),
+    execLost1000: a1000.lost,
+    execMaxRate: Number((find(base.rows, 'exec max')?.rate ?? 0).toFixed(0)),
+    execLostMax: find(base.rows, 'exec max')?.lost ?? null,
+    lostAllLoads: base.rows.reduce((n, r) => n + r.lost, 0),
+    agentUsPerExec1000: Number(a1000.usPerExec!.toFixed(1)),
+    auditdUsPerExec1000: d1000?.usPerExec != null ? Number(d1000.usPerExec.toFixed(1)) : null,
+    ratioAgentToAuditd: ratio === null ? null : Number(ratio.toFixed(2)),
+    auditdLost1000: d1000?.lost ?? null,
+    idleCpuPct: Number(base.idle.cpuPct.toFixed(2)),
+    idleRssMb: Number(base.idle.rssMb.toFixed(1)),
+    peakRssMb: peakOf(base.rows),
+    execPeakRssMb: execPeak(base.rows),
+    variants: Object.fromEntries(
+      variants.map((x) => [
+        x.v.label,
+        { idleRssMb: Number(x.run.idle.rssMb.toFixed(1)), execPeakRssMb: execPeak(x.run.rows) },
+      ]),
+    ),
+    helperRestarts: base.helperRestarts,
   };
   process.stdout.write(`${JSON.stringify(headline)}\n`);
 }
 
 main().catch((err) => {
-  process.stderr.write(`bench:agent failed: ${(err as Error).message}\n`);
+  process.stderr.write(`bench:agent failed: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { CliError, resolveTarget } from './client.js';
 import { agentsGet, agentsList } from './commands/agents.js';
 import { eventsSearch } from './commands/events.js';
@@ -64,6 +65,11 @@ async function main(argv: string[]): Promise<void> {
       return runServerCommand(rest);
     }
     case 'agent': {
+      // The agent's young generation would grow to 16 MiB semi-spaces under an event storm and
+      // keep them; pinning it at its initial size cuts the agent's peak RSS (npm run bench:agent,
+      // docs/benchmarks.md). --max-semi-space-size is only read at heap setup, so it cannot be
+      // set from here; the growth factor is read at each resize, so it can.
+      setFlagsFromString('--semi-space-growth-factor=1');
       const { runAgentCommand } = await import('@palisade/agent');
       return runAgentCommand(rest);
     }
