@@ -43,7 +43,13 @@ async function runAuditd(spawner: string, scratch: string): Promise<Row[] | null
   const dir = join(scratch, 'auditd');
   mkdirSync(dir);
   const d = new Auditd(dir);
-  await d.start();
+  try {
+    await d.start();
+  } catch (err) {
+    await d.stop().catch(() => {});
+    progress(`auditd not measured: ${(err as Error).message}`);
+    return null;
+  }
   try {
     const c: Collector = {
       name: 'auditd',
@@ -201,6 +207,10 @@ async function main(): Promise<void> {
   };
   process.stdout.write(`${JSON.stringify(headline)}\n`);
 }
+
+// Ctrl-C: exit through process.exit so that the 'exit' hooks (auditd rule removal) run; the
+// agent and server children get the terminal's SIGINT themselves.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 main().catch((err) => {
   process.stderr.write(`bench:agent failed: ${(err as Error).stack ?? err}\n`);

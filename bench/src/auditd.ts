@@ -37,7 +37,8 @@ function auditStatus(): { enabled: string; backlog: string } {
  */
 export class Auditd {
   private child: ChildProcess | undefined;
-  private before = { enabled: '0', backlog: '64' };
+  /** The kernel's audit flags before start; undefined until read (then they are restored). */
+  private before: { enabled: string; backlog: string } | undefined;
   pid = 0;
   kauditd = 0;
   private ruleAdded = false;
@@ -67,6 +68,8 @@ export class Auditd {
     execFileSync(AUDITCTL, ['-b', BACKLOG], { stdio: 'ignore' });
     execFileSync(AUDITCTL, ['-a', 'always,exit', ...RULE], { stdio: 'ignore' });
     this.ruleAdded = true;
+    // Interrupted (Ctrl-C) or crashed: still take the rule out and restore the kernel's flags.
+    process.once('exit', this.restoreSync);
     this.kauditd = pidOf('kauditd');
     await sleep(500);
   }
@@ -90,7 +93,20 @@ export class Auditd {
     return n;
   }
 
+  private readonly restoreSync = (): void => {
+    try {
+      if (this.ruleAdded) execFileSync(AUDITCTL, ['-d', 'always,exit', ...RULE], { stdio: 'ignore' });
+      this.ruleAdded = false;
+      this.child?.kill('SIGTERM');
+      if (this.before)
+        execFileSync(AUDITCTL, ['-e', this.before.enabled, '-b', this.before.backlog], { stdio: 'ignore' });
+    } catch {
+      // Best effort at exit: auditctl itself may be gone or refused.
+    }
+  };
+
   async stop(): Promise<void> {
+    process.removeListener('exit', this.restoreSync);
     if (this.ruleAdded) execFileSync(AUDITCTL, ['-d', 'always,exit', ...RULE], { stdio: 'ignore' });
     this.ruleAdded = false;
     if (this.child) {
@@ -99,6 +115,7 @@ export class Auditd {
       await Promise.race([exited, sleep(10_000)]);
       this.child = undefined;
     }
-    execFileSync(AUDITCTL, ['-e', this.before.enabled, '-b', this.before.backlog], { stdio: 'ignore' });
+    if (this.before)
+      execFileSync(AUDITCTL, ['-e', this.before.enabled, '-b', this.before.backlog], { stdio: 'ignore' });
   }
 }
