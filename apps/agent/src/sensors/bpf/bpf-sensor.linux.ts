@@ -25,7 +25,7 @@ export interface BpfSensorOptions {
   logger?: Logger;
   /** Process cache cap. @default 4096 */
   processCacheSize?: number;
-  /** Kernel ring buffer size, MiB, a power of two. @default 8 */
+  /** Kernel ring buffer size, MiB, a power of two. @default 4 */
   ringbufMb?: number;
   /** Restart backoff; injectable so tests need not wait. */
   backoff?: Backoff;
@@ -232,7 +232,7 @@ class BpfSensorImpl implements BpfSensor {
   }
 
   private helperArgs(): string[] {
-    const args = ['--tier', String(tierNumber(this.tier)), '--ringbuf-mb', String(this.opts.ringbufMb ?? 8)];
+    const args = ['--tier', String(tierNumber(this.tier)), '--ringbuf-mb', String(this.opts.ringbufMb ?? 4)];
     for (const pid of this.opts.ignorePids) args.push('--ignore', String(pid));
     return args;
   }
