@@ -5,39 +5,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { silentLogger } from '@palisade/common';
-import { type Event, EventSchema, SensorStatsSchema, create } from '@palisade/protocol';
-import { startServer } from '@palisade/server';
-import { readKey, tempDir, waitFor } from '../agent-harness.test-util.js';
-import { register } from '../identity/register.js';
+import { SensorStatsSchema, create } from '@palisade/protocol';
+import { waitFor } from '../agent-harness.test-util.js';
 import { Spool } from '../spool/index.js';
+import { markedEvent, serverWithAgent } from './registered-server.test-util.js';
 import { TcpRelay } from './tcp-relay.test-util.js';
 import { TelemetryClient } from './telemetry-client.js';
 
-function ev(marker: string, i: number): Event {
-  return create(EventSchema, {
-    classUid: 1007,
-    activityId: 1,
-    timeMs: BigInt(Date.now()),
-    process: { cmdLine: `${marker}-${i}` },
-  });
-}
-
 test('a standby that accepts then stalls: the agent leaves it, keeps every event, and delivers all once when the primary returns', async (t) => {
-  const srv = await startServer({
-    dataDir: tempDir('palisade-sbstall-srv-'),
-    registrationPort: 0,
-    telemetryPort: 0,
-    logLevel: 'silent',
-  });
-  t.after(() => srv.close());
-  const stateDir = tempDir('palisade-sbstall-');
-  const id = await register({
-    stateDir,
-    serverUrl: srv.registrationUrl,
-    registrationKey: readKey(srv.dataDir),
-    caPem: srv.caPem,
-    logger: silentLogger,
-  });
+  const { srv, stateDir, id } = await serverWithAgent(t, 'palisade-sbstall');
   const primary = new TcpRelay(Number(new URL(srv.telemetryUrl).port));
   const standby = new TcpRelay(Number(new URL(srv.standbyUrl).port));
   await primary.open();
@@ -71,7 +47,7 @@ test('a standby that accepts then stalls: the agent leaves it, keeps every event
   const m = `sbstall-${process.pid}`;
   let n = 0;
   const emit = (k: number) => {
-    for (let i = 0; i < k; i++) spool.append(ev(m, n++));
+    for (let i = 0; i < k; i++) spool.append(markedEvent(m, n++));
   };
   const drained = () => spool.stats().unackedEvents === 0 && spool.stats().pendingEvents === 0;
   await waitFor('the primary session', () => client.channel === 'primary');
