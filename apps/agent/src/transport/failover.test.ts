@@ -2,15 +2,10 @@
 // primary is the real telemetry listener behind a TCP relay that the test closes, stalls and
 // reopens; the standby is the same server's listener reached directly (same storage).
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { silentLogger } from '@palisade/common';
-import { SensorStatsSchema, create } from '@palisade/protocol';
 import { waitFor } from '../agent-harness.test-util.js';
-import { Spool } from '../spool/index.js';
-import { markedEvent, serverWithAgent } from './registered-server.test-util.js';
+import { failoverClient, markedEvent, serverWithAgent } from './registered-server.test-util.js';
 import { TcpRelay } from './tcp-relay.test-util.js';
-import { TelemetryClient } from './telemetry-client.js';
 
 test('primary refused or stalled: moves to the standby within 10 s, fails back when healthy, nothing lost or doubled', async (t) => {
   const { srv, stateDir, id } = await serverWithAgent(t, 'palisade-failover');
@@ -18,26 +13,12 @@ test('primary refused or stalled: moves to the standby within 10 s, fails back w
   const relay = new TcpRelay(telPort);
   await relay.open();
   t.after(() => relay.close());
-  const spool = Spool.open({ dir: join(stateDir, 'spool'), batchIntervalMs: 20 });
-  const client = new TelemetryClient({
-    endpoints: () => ({ primary: `wss://127.0.0.1:${relay.port}/v1/telemetry`, standby: srv.telemetryUrl }),
-    tls: { ca: id.caPem, cert: id.certPem, key: id.keyPem },
-    spool,
-    hooks: {
-      capabilities: () => [],
-      stats: () => create(SensorStatsSchema, {}),
-      policyRevision: () => 0n,
-      onPolicy: () => {},
-    },
-    logger: silentLogger,
-    ackTimeoutMs: 3000,
-    connectTimeoutMs: 3000,
-    failbackProbeMs: 500,
-  });
-  client.start();
-  t.after(async () => {
-    await client.stop();
-    spool.close();
+  const { spool, client } = failoverClient(t, {
+    stateDir,
+    id,
+    primary: `wss://127.0.0.1:${relay.port}/v1/telemetry`,
+    standby: srv.telemetryUrl,
+    timeoutMs: 3000,
   });
   const m = `fo-${process.pid}`;
   let n = 0;

@@ -1,11 +1,15 @@
 // Test-only: a real server on ephemeral ports with one agent identity registered to it, and the
 // marked events the transport tests send through it.
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { silentLogger } from '@palisade/common';
-import { create, type Event, EventSchema } from '@palisade/protocol';
+import { create, type Event, EventSchema, SensorStatsSchema } from '@palisade/protocol';
 import { type RunningServer, startServer } from '@palisade/server';
 import { readKey, tempDir } from '../agent-harness.test-util.js';
+import type { Identity } from '../identity/identity-store.js';
 import { register } from '../identity/register.js';
+import { Spool } from '../spool/index.js';
+import { TelemetryClient } from './telemetry-client.js';
 
 /** markedEvent is a process launch whose command line is `<marker>-<i>`, to count deliveries. */
 export function markedEvent(marker: string, i: number): Event {
@@ -35,4 +39,36 @@ export async function serverWithAgent(t: TestContext, prefix: string) {
     logger: silentLogger,
   });
   return { srv, stateDir, id };
+}
+
+/**
+ * failoverClient starts a TelemetryClient for `id` over a fresh spool in `stateDir`, with quick
+ * timeouts so failover tests run in seconds; both are stopped after the test.
+ */
+export function failoverClient(
+  t: TestContext,
+  o: { stateDir: string; id: Identity; primary: string; standby: string; timeoutMs: number },
+) {
+  const spool = Spool.open({ dir: join(o.stateDir, 'spool'), batchIntervalMs: 20 });
+  const client = new TelemetryClient({
+    endpoints: () => ({ primary: o.primary, standby: o.standby }),
+    tls: { ca: o.id.caPem, cert: o.id.certPem, key: o.id.keyPem },
+    spool,
+    hooks: {
+      capabilities: () => [],
+      stats: () => create(SensorStatsSchema, {}),
+      policyRevision: () => 0n,
+      onPolicy: () => {},
+    },
+    logger: silentLogger,
+    ackTimeoutMs: o.timeoutMs,
+    connectTimeoutMs: o.timeoutMs,
+    failbackProbeMs: 500,
+  });
+  client.start();
+  t.after(async () => {
+    await client.stop();
+    spool.close();
+  });
+  return { spool, client };
 }

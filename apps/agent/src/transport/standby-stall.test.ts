@@ -2,15 +2,10 @@
 // is down: the agent must not wait on it forever nor lose anything; when the primary returns, the
 // agent delivers everything exactly once. Real server (its real standby listener) behind relays.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { silentLogger } from '@palisade/common';
-import { SensorStatsSchema, create } from '@palisade/protocol';
 import { waitFor } from '../agent-harness.test-util.js';
-import { Spool } from '../spool/index.js';
-import { markedEvent, serverWithAgent } from './registered-server.test-util.js';
+import { failoverClient, markedEvent, serverWithAgent } from './registered-server.test-util.js';
 import { TcpRelay } from './tcp-relay.test-util.js';
-import { TelemetryClient } from './telemetry-client.js';
 
 test('a standby that accepts then stalls: the agent leaves it, keeps every event, and delivers all once when the primary returns', async (t) => {
   const { srv, stateDir, id } = await serverWithAgent(t, 'palisade-sbstall');
@@ -20,29 +15,12 @@ test('a standby that accepts then stalls: the agent leaves it, keeps every event
   await standby.open();
   t.after(() => primary.close());
   t.after(() => standby.close());
-  const spool = Spool.open({ dir: join(stateDir, 'spool'), batchIntervalMs: 20 });
-  const client = new TelemetryClient({
-    endpoints: () => ({
-      primary: `wss://127.0.0.1:${primary.port}/v1/telemetry`,
-      standby: `wss://127.0.0.1:${standby.port}/v1/telemetry`,
-    }),
-    tls: { ca: id.caPem, cert: id.certPem, key: id.keyPem },
-    spool,
-    hooks: {
-      capabilities: () => [],
-      stats: () => create(SensorStatsSchema, {}),
-      policyRevision: () => 0n,
-      onPolicy: () => {},
-    },
-    logger: silentLogger,
-    ackTimeoutMs: 2000,
-    connectTimeoutMs: 2000,
-    failbackProbeMs: 500,
-  });
-  client.start();
-  t.after(async () => {
-    await client.stop();
-    spool.close();
+  const { spool, client } = failoverClient(t, {
+    stateDir,
+    id,
+    primary: `wss://127.0.0.1:${primary.port}/v1/telemetry`,
+    standby: `wss://127.0.0.1:${standby.port}/v1/telemetry`,
+    timeoutMs: 2000,
   });
   const m = `sbstall-${process.pid}`;
   let n = 0;
