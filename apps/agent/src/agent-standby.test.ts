@@ -51,14 +51,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     );
     t.after(() => agent.stop());
     const total = 30_000;
-    let n = 0;
-    const timer = setInterval(() => {
-      const k = Math.min(100, total - n);
-      sensor.emit('sb', k, n);
-      n += k;
-      if (n >= total) clearInterval(timer);
-    }, 10);
-    t.after(() => clearInterval(timer));
+    const allEmitted = sensor.emitPaced(t, 'sb', total, 100);
     await waitFor(
       'streaming on the primary',
       () => agent.channel() === 'primary' && agent.spoolStats().ackedSeq >= 10,
@@ -78,7 +71,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     await waitFor('fail back to the primary', () => agent.channel() === 'primary', 30_000);
     await waitFor(
       'everything emitted and acked',
-      () => n >= total && agent.spoolStats().unackedEvents === 0 && agent.spoolStats().pendingEvents === 0,
+      () => allEmitted() && agent.spoolStats().unackedEvents === 0 && agent.spoolStats().pendingEvents === 0,
       90_000,
     );
     await agent.stop();

@@ -1,3 +1,4 @@
+import type { TestContext } from 'node:test';
 import {
   type Capability,
   CapabilitySchema,
@@ -41,6 +42,22 @@ export class TestSensor implements Sensor {
 
   setTier(tier: Tier): void {
     this.tiers.push(tier);
+  }
+
+  /**
+   * emitPaced emits `total` events in chunks of `chunk` every 10 ms, as a busy host would, and
+   * stops by itself; the timer is cleared after the test. Returns whether all were emitted yet.
+   */
+  emitPaced(t: TestContext, marker: string, total: number, chunk: number): () => boolean {
+    let n = 0;
+    const timer = setInterval(() => {
+      const k = Math.min(chunk, total - n);
+      this.emit(marker, k, n);
+      n += k;
+      if (n >= total) clearInterval(timer);
+    }, 10);
+    t.after(() => clearInterval(timer));
+    return () => n >= total;
   }
 
   /** emit sends `count` process events whose command lines are `${marker}-${i}`. */
