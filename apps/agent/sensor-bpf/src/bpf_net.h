@@ -112,6 +112,21 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, int fd)
 	return so ? BPF_CORE_READ(so, sk) : NULL;
 }
 
+/* inet_sock_of returns the socket behind fd when it is an IPv4/IPv6 socket of `proto`, else NULL. */
+static __always_inline struct sock *inet_sock_of(struct task_struct *t, int fd, __u8 proto)
+{
+	struct sock *sk = fd_sock(t, fd);
+
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != proto)
+		return NULL;
+	return sk;
+}
+
 static __always_inline int on_accept_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -122,13 +137,8 @@ static __always_inline int on_accept_exit(struct trace_event_raw_sys_exit *ctx)
 
 	if (fd < 0 || is_ignored(tgid))
 		return 0;
-	sk = fd_sock(t, fd);
+	sk = inet_sock_of(t, fd, IPPROTO_TCP);
 	if (!sk)
-		return 0;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	s = get_scratch();
 	if (!s)
@@ -186,13 +196,8 @@ static __noinline int dns_send(int fd, void *name, void *buf, __u64 len)
 
 	if (is_ignored(tgid))
 		return 0;
-	sk = fd_sock(t, fd);
+	sk = inet_sock_of(t, fd, IPPROTO_UDP);
 	if (!sk)
-		return 0;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_UDP)
 		return 0;
 	s = get_scratch();
 	if (!s)
