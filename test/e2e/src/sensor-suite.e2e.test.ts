@@ -188,7 +188,8 @@ describe('sensor suite through the API (root)', { timeout: 300_000 }, () => {
       marker,
       // The marker alone is not enough: the CLI that polls for these events has it in its own
       // command line, and its connections to the API are outbound TCP opens too.
-      (e) => e.activity_id === 1 && e.connection_info.direction_id === 2 && e.actor.process.pid === client.pid,
+      (e) =>
+        e.activity_id === 1 && e.connection_info.direction_id === 2 && e.actor.process.pid === client.pid,
     );
     assert.equal(connect.actor.process.pid, client.pid);
     assert.equal(connect.dst_endpoint.ip, '127.0.0.1');
