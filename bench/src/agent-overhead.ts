@@ -1,13 +1,13 @@
 /**
  * agent-overhead (npm run bench:agent): endpoint overhead of the REAL agent, side by side with
  * auditd. A `palisade server` process (ephemeral loopback ports, temp data dir) and a
- * `palisade agent --tier workstation` process registered to it; loads are driven on this host
+ * `palisade-agent --tier workstation` process (the agent's launcher) registered to it; loads are driven on this host
  * and each event counted as captured only once it is stored on the server (searched by a marker
  * in argv or path). CPU per event is the agent's Node process plus its helper `palisade-sensor`
  * (from /proc/<pid>/stat), peak RSS is VmHWM of both. The same exec loads are then run against
  * auditd with an execve rule (CPU of auditd + kauditd, captured = EXECVE records in its log).
- * Two extra, shorter agent runs (exec loads only) measure the V8 heap setting: the agent without
- * the CLI's `--semi-space-growth-factor=1` and with `node --max-semi-space-size=2` instead.
+ * Two extra, shorter agent runs (exec loads only) measure the process settings: `palisade agent`
+ * without the launcher's environment, and the agent without the CLI's V8 flag either.
  * Needs root. The table comes first; the last line of output is one JSON object.
  *
  * flags: --skip-variants (only the headline agent and auditd), --idle-seconds N (default 20)
@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stopChild } from './agent-proc.js';
-import { type AgentVariant, CLI, type Idle, runAgent, startServer } from './agent-run.js';
+import { AGENT_LAUNCHER, type AgentVariant, CLI, type Idle, runAgent, startServer } from './agent-run.js';
 import { Auditd } from './auditd.js';
 import { loads } from './overhead-loads.js';
 import { type Collector, measure, type Row } from './overhead-measure.js';
@@ -85,17 +85,18 @@ function machine(): string {
 
 type AgentRun = Awaited<ReturnType<typeof runAgent>>;
 
-/** The headline agent: `palisade agent` exactly as a user runs it. */
-const CLI_AGENT: AgentVariant = { label: 'agent', nodeFlags: [], script: CLI, command: ['agent'] };
-/** Extra runs on the V8 heap: the agent without the CLI's flag, and with the command-line flag. */
+/** The headline agent: `palisade-agent` exactly as a user runs it. */
+const CLI_AGENT: AgentVariant = {
+  label: 'agent',
+  nodeFlags: [],
+  script: CLI,
+  command: [],
+  launcher: AGENT_LAUNCHER,
+};
+/** Extra runs: without the launcher's environment, and without the CLI's V8 flag either. */
 const VARIANTS: AgentVariant[] = [
-  { label: 'agent, no V8 flag', nodeFlags: [], script: UNFLAGGED, command: [] },
-  {
-    label: 'agent, node --max-semi-space-size=2',
-    nodeFlags: ['--max-semi-space-size=2'],
-    script: UNFLAGGED,
-    command: [],
-  },
+  { label: 'palisade agent, no launcher', nodeFlags: [], script: CLI, command: ['agent'] },
+  { label: 'agent, no launcher, no V8 flag', nodeFlags: [], script: UNFLAGGED, command: [] },
 ];
 
 async function main(): Promise<void> {

@@ -78,6 +78,11 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** spawnExecutable starts `file` (a launcher that execs node: the pid stays the agent's). */
+export function spawnExecutable(file: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /** spawnNode starts `node [flags] script args` with piped output. */
 export function spawnNode(
   flags: string[],

@@ -4,7 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStorage, type SqliteStorage } from '@palisade/storage-sqlite';
-import { AgentProc, captureTail, spawnNode, stopChild } from './agent-proc.js';
+import { AgentProc, captureTail, spawnExecutable, spawnNode, stopChild } from './agent-proc.js';
 import { isExec, loads } from './overhead-loads.js';
 import { type Collector, measure, type Row } from './overhead-measure.js';
 import { spawnLoad } from './spawn-load.js';
@@ -14,6 +14,8 @@ import { progress } from './table.js';
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 /** CLI is the compiled `palisade` entry point. */
 export const CLI = join(ROOT, 'apps/cli/dist/main.js');
+/** The agent's launcher, as installed in the npm bin directory (`palisade-agent`). */
+export const AGENT_LAUNCHER = join(ROOT, 'apps/cli/bin/palisade-agent');
 const CORES = cpus().length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,6 +69,8 @@ export interface AgentVariant {
   script: string;
   /** Arguments before the agent's flags (`agent` for the CLI). */
   command: string[];
+  /** An executable that starts the agent itself (the `palisade-agent` launcher) instead of node. */
+  launcher?: string;
 }
 
 /** startAgent starts and registers an agent (workstation tier) and waits until its events are stored. */
@@ -74,7 +78,10 @@ export async function startAgent(server: Server, spawner: string, v: AgentVarian
   const stateDir = mkdtempSync(join(tmpdir(), 'palisade-bench-agent-state-'));
   const args = [...v.command, '--server', server.client.registrationUrl, '--ca', server.client.caFile];
   args.push('--state-dir', stateDir, '--tier', 'workstation', '--log-level', 'warn');
-  const child = spawnNode(v.nodeFlags, v.script, args, { PALISADE_REGISTRATION_KEY: server.key });
+  const env = { PALISADE_REGISTRATION_KEY: server.key };
+  const child = v.launcher
+    ? spawnExecutable(v.launcher, args, { ...env, PALISADE_NODE: process.execPath })
+    : spawnNode(v.nodeFlags, v.script, args, env);
   const tail = captureTail(child);
   const proc = new AgentProc(child.pid!);
   // Ready = an exec marked now is stored on the server (registered, sensor attached, streaming).

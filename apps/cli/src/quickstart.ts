@@ -9,6 +9,8 @@ import { CliError, DEFAULT_SERVER_DATA_DIR } from './client.js';
 export const DEFAULT_AGENT_STATE_DIR = '/var/lib/palisade/agent';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+/** The agent runs through its launcher, which sets what must be set before Node starts. */
+export const AGENT_LAUNCHER = fileURLToPath(new URL('../bin/palisade-agent', import.meta.url));
 
 interface ClientFile {
   apiUrl: string;
@@ -30,14 +32,15 @@ function health(apiUrl: string, ca: string): Promise<boolean> {
 
 function startChild(
   name: string,
-  args: string[],
+  command: string[],
   logFile: string,
   env: NodeJS.ProcessEnv = {},
 ): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+  const [file, ...args] = command as [string, ...string[]];
+  const child = spawn(file, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, PALISADE_NODE: process.execPath, ...env },
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
@@ -56,7 +59,11 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
-  const server = startChild('server', ['server', '--data-dir', dataDir], join(dataDir, 'server.log'));
+  const server = startChild(
+    'server',
+    [process.execPath, CLI_MAIN, 'server', '--data-dir', dataDir],
+    join(dataDir, 'server.log'),
+  );
   const children: ChildProcess[] = [server];
   let stopping = false;
   const stop = (code: number) => {
@@ -99,7 +106,7 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
   // The key goes through the environment, not argv: command lines are visible to every user.
   const agent = startChild(
     'agent',
-    ['agent', '--server', client.registrationUrl, '--ca', client.caFile, '--state-dir', stateDir],
+    [AGENT_LAUNCHER, '--server', client.registrationUrl, '--ca', client.caFile, '--state-dir', stateDir],
     join(stateDir, 'agent.log'),
     { PALISADE_REGISTRATION_KEY: key },
   );

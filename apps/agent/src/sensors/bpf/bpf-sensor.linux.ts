@@ -232,7 +232,7 @@ class BpfSensorImpl implements BpfSensor {
   }
 
   private helperArgs(): string[] {
-    const args = ['--tier', String(tierNumber(this.tier)), '--ringbuf-mb', String(this.opts.ringbufMb ?? 4)];
+    const args = ['--tier', String(tierNumber(this.tier)), '--ringbuf-mb', String(this.opts.ringbufMb ?? 2)];
     for (const pid of this.opts.ignorePids) args.push('--ignore', String(pid));
     return args;
   }

@@ -107,6 +107,30 @@ describe('ProcessCache', () => {
     assert.equal(c.size, 3);
   });
 
+  test('exited processes are kept for trailing events, but only the last few', () => {
+    const c = new ProcessCache({
+      maxEntries: 100,
+      maxExited: 2,
+      bootId: 'b',
+      bootWallMs: () => 0,
+      readProc: () => null,
+    });
+    const live = c.fromExec(exec(1, 1e9, 0, ['init']));
+    const dead = [2, 3, 4].map((pid) => c.fromExec(exec(pid, pid * 1e9, 1, [`p${pid}`])));
+    for (const e of dead) c.markExited(e);
+    assert.equal(c.size, 3, 'the live process and the last two exited');
+    assert.equal(c.lookup(header(4, 4e9)).cmdLine, 'p4', 'a trailing event still finds the exited process');
+    assert.equal(c.lookup(header(1, 1e9)), live);
+    const gone = c.lookup(header(2, 2e9, 1));
+    assert.notEqual(gone, dead[0], 'the earliest exited was dropped');
+    assert.equal(gone.cmdLine, 'init', 'and is described from its parent, as a vanished process is');
+    // A pid reused by a new process is live again and does not count against the exited.
+    c.markExited(c.lookup(header(1, 1e9)));
+    const reborn = c.fromExec(exec(1, 9e9, 0, ['again']));
+    assert.equal(c.lookup(header(1, 9e9)), reborn);
+    assert.equal(reborn.exited, false);
+  });
+
   test('cmdLineOf quotes what a shell would need quoted', () => {
     assert.equal(cmdLineOf(['echo', 'a b', "it's", '']), `echo 'a b' 'it'\\''s' ''`);
   });

@@ -122,7 +122,7 @@ export class EventMapper {
 
   private exit(r: ExitRecord): Event {
     const e = this.ctx.cache.lookup(r);
-    e.exited = true;
+    this.ctx.cache.markExited(e);
     return create(EventSchema, {
       classUid: 1007,
       activityId: 2,

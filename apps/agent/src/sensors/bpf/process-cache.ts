@@ -34,6 +34,11 @@ export interface ProcessEntry {
 export interface ProcessCacheOptions {
   /** Most processes kept; the least recently used is evicted. @default 4096 */
   maxEntries?: number;
+  /**
+   * Most exited processes kept (for events that trail the exit, such as the close of its
+   * sockets); beyond it the earliest exited goes first. @default 256
+   */
+  maxExited?: number;
   bootId: string;
   /** Wall-clock ms at boot (CLOCK_REALTIME minus CLOCK_BOOTTIME), for start times. */
   bootWallMs: () => number;
@@ -64,12 +69,16 @@ function basename(p: string): string {
 export class ProcessCache {
   private readonly entries = new Map<string, ProcessEntry>();
   private readonly byPid = new Map<number, string>();
+  /** Keys of exited processes still cached, in the order they exited. */
+  private readonly exitedKeys = new Set<string>();
   private readonly maxEntries: number;
+  private readonly maxExited: number;
   /** How many times /proc was read for a process the cache did not know. */
   procReads = 0;
 
   constructor(private readonly opts: ProcessCacheOptions) {
     this.maxEntries = opts.maxEntries ?? 4096;
+    this.maxExited = opts.maxExited ?? 256;
   }
 
   get size(): number {
@@ -129,6 +138,23 @@ export class ProcessCache {
         : this.fromHeader(h, startTicks, this.byPidLookup(h.ppid, false));
     this.put(e);
     return e;
+  }
+
+  /**
+   * markExited notes that `e` has exited. It stays for the events that trail its exit (its
+   * sockets close after the exit record), but only the last `maxExited` exited processes do:
+   * an exec storm of short-lived processes must not fill the cache with the dead.
+   */
+  markExited(e: ProcessEntry): void {
+    e.exited = true;
+    const key = `${e.pid}:${e.startTicks}`;
+    if (this.entries.get(key) !== e) return;
+    this.exitedKeys.delete(key);
+    this.exitedKeys.add(key);
+    while (this.exitedKeys.size > this.maxExited) {
+      const oldest = this.exitedKeys.values().next().value as string;
+      this.remove(oldest);
+    }
   }
 
   /**
@@ -216,12 +242,15 @@ export class ProcessCache {
     this.entries.delete(key);
     this.entries.set(key, e);
     this.byPid.set(e.pid, key);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      const old = this.entries.get(oldest);
-      this.entries.delete(oldest);
-      if (old && this.byPid.get(old.pid) === oldest) this.byPid.delete(old.pid);
-    }
+    this.exitedKeys.delete(key);
+    while (this.entries.size > this.maxEntries) this.remove(this.entries.keys().next().value as string);
+  }
+
+  private remove(key: string): void {
+    const old = this.entries.get(key);
+    this.entries.delete(key);
+    this.exitedKeys.delete(key);
+    if (old && this.byPid.get(old.pid) === key) this.byPid.delete(old.pid);
   }
 
   private touch(key: string, e: ProcessEntry): void {
