@@ -1,6 +1,6 @@
-import { create, EventBatchSchema, searchText, toBinary } from '@palisade/protocol';
+import { create, EventBatchSchema, toBinary } from '@palisade/protocol';
 import { PalisadeError } from '@palisade/common';
-import type { IncomingBatch } from '@palisade/storage';
+import { type IncomingBatch, indexOfEvents } from '@palisade/storage';
 import { EVENTS_PER_BATCH_ID } from './event-id.js';
 
 const MAX_SEQ = 2n ** 63n - 1n;
@@ -44,37 +44,27 @@ export function describeBatch(b: IncomingBatch): BatchRow {
       `batch ${b.seq} of agent ${b.agentId}: receivedAt must be an integer (ms), got ${String(b.receivedAt)}`,
     );
   }
-  const events = b.events;
-  if (events.length >= EVENTS_PER_BATCH_ID) {
+  const ix = b.index ?? indexOfEvents(b.events);
+  if (ix.count >= EVENTS_PER_BATCH_ID) {
     throw new PalisadeError(
       'validation_failed',
-      `batch ${b.seq} of agent ${b.agentId} holds ${events.length} events; at most ${EVENTS_PER_BATCH_ID - 1} can be stored as one batch`,
+      `batch ${b.seq} of agent ${b.agentId} holds ${ix.count} events; at most ${EVENTS_PER_BATCH_ID - 1} can be stored as one batch`,
     );
   }
-  let minTime = events[0]?.timeMs ?? 0n;
-  let maxTime = minTime;
-  const kinds = new Set<string>();
-  const texts = new Array<string>(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    const t = e.timeMs;
-    if (t < minTime) minTime = t;
-    if (t > maxTime) maxTime = t;
-    kinds.add(`${e.classUid}.${e.activityId}`);
-    texts[i] = searchText(e);
-  }
   let kindText = ' ';
-  for (const k of kinds) kindText += `${k} `;
-  const empty = events.length === 0;
+  for (const k of ix.kinds) kindText += `${k} `;
+  const empty = ix.count === 0;
   return {
     agentId: b.agentId,
     seq: b.seq,
     receivedAt: b.receivedAt,
-    count: events.length,
-    minTime: empty ? null : minTime,
-    maxTime: empty ? null : maxTime,
+    count: ix.count,
+    minTime: ix.minTimeMs,
+    maxTime: ix.maxTimeMs,
     kinds: kindText,
-    text: texts.join('\n'),
-    body: empty ? null : (b.body ?? toBinary(EventBatchSchema, create(EventBatchSchema, { events }))),
+    text: ix.text,
+    body: empty
+      ? null
+      : (b.body ?? toBinary(EventBatchSchema, create(EventBatchSchema, { events: b.events }))),
   };
 }

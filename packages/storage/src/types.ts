@@ -1,3 +1,4 @@
+import type { BatchIndex } from './batch-index.js';
 import type { Event } from '@palisade/protocol';
 
 /** Role of an API token: admin (everything), analyst (read telemetry, act on hosts), viewer (read only). */
@@ -107,6 +108,11 @@ export interface IncomingBatch {
    * `events` again (encoding is the largest per-event cost of ingest). It must encode exactly `events`.
    */
   body?: Uint8Array;
+  /**
+   * index is what the store indexes the batch by, when the caller computed it already (equal to
+   * `indexOfEvents(events)`); a back end that uses it need not read `events` at all.
+   */
+  index?: BatchIndex;
 }
 
 /** BatchResult tells what storing one batch did. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Event, EventBatchSchema, EventSchema, create, fromBinary, toBinary } from '@palisade/protocol';
 import { makeProcessEvent } from '@palisade/testkit';
-import { checkEventBatch, decodeEventBatch } from './event-decoder.js';
+import { indexOfEvents } from '@palisade/storage';
+import { checkEventBatch, decodeEventBatch, indexEventBatch } from './event-decoder.js';
 
 type Desc = typeof EventSchema;
 type AnyMessage = Record<string, unknown>;
@@ -100,6 +101,87 @@ test('checkEventBatch sees the same events without their text', () => {
   assert.equal(checked[3]!.process?.pid, events[3]!.process?.pid);
   assert.equal(checked[3]!.process?.cmdLine, '');
   assert.equal(checked[3]!.process?.argv.length, events[3]!.process?.argv.length);
+});
+
+/** sameIndex asserts that the index read off the wire equals the one derived from decoded events. */
+function sameIndex(body: Uint8Array): void {
+  const { events, index } = indexEventBatch(body);
+  assert.deepEqual(index, indexOfEvents(decodeEventBatch(body)));
+  assert.equal(events.length, index.count);
+}
+
+function batchOf(events: Event[]): Uint8Array {
+  return toBinary(EventBatchSchema, create(EventBatchSchema, { events }));
+}
+
+test('indexEventBatch derives the same index as the decoded events, for every kind of event', () => {
+  const full = create(EventSchema, fill(EventSchema, 0, 0) as never);
+  sameIndex(batchOf([full]));
+  sameIndex(batchOf([]));
+  sameIndex(batchOf([create(EventSchema, {}), full, create(EventSchema, { classUid: 1007 })]));
+  sameIndex(
+    batchOf(Array.from({ length: 50 }, (_, i) => makeProcessEvent(i, { activityId: i % 2 ? 2 : 1 }))),
+  );
+  sameIndex(
+    batchOf([
+      create(EventSchema, {
+        classUid: 4001,
+        activityId: 1,
+        timeMs: 5n,
+        process: { cmdLine: 'curl x', path: '/usr/bin/curl' },
+        srcEndpoint: { ip: '10.0.0.1', hostname: 'src-not-searched' },
+        dstEndpoint: { ip: '10.0.0.2', hostname: 'dst.example' },
+      }),
+      create(EventSchema, {
+        classUid: 1001,
+        activityId: 5,
+        timeMs: -3n,
+        actorProcess: { cmdLine: 'mv a b', path: '/bin/mv', cwd: 'cwd-not-searched' },
+        file: { path: '/a' },
+        fileResult: { path: '/b' },
+      }),
+      create(EventSchema, { classUid: 4003, activityId: 1, timeMs: 9n, query: { hostname: 'q.example' } }),
+      create(EventSchema, {
+        classUid: 3002,
+        activityId: 1,
+        user: { name: 'alice' },
+        actorUser: { name: 'not-searched' },
+        rawData: 'Accepted password for alice',
+        process: { parent: { cmdLine: 'parent-not-searched', path: '/p' }, user: { name: 'no' } },
+      }),
+      create(EventSchema, { classUid: 4001, activityId: 1, timeMs: 5n }),
+    ]),
+  );
+});
+
+test('indexEventBatch: a repeated field keeps its last value, merged messages keep earlier fields', () => {
+  const a = toBinary(EventSchema, create(EventSchema, { process: { cmdLine: 'first', path: '/first' } }));
+  const b = toBinary(EventSchema, create(EventSchema, { process: { cmdLine: 'second' } }));
+  // raw_data (field 8) sent twice: "one" then "" (an explicit empty string clears it).
+  const raw = new Uint8Array([0x42, 0x03, 0x6f, 0x6e, 0x65, 0x42, 0x00]);
+  const event = new Uint8Array([...a, ...b, ...raw]);
+  const body = new Uint8Array([0x0a, event.length, ...event]);
+  sameIndex(body);
+  assert.equal(indexEventBatch(body).index.text, 'second\n/first');
+});
+
+test('indexEventBatch: text that is not valid UTF-8 is replaced exactly as decoding does', () => {
+  const bad = [0xff, 0xc3, 0xe2, 0x82, 0xf0, 0x9f, 0x92, 0xed, 0xa0, 0x80, 0xc0, 0xaf];
+  for (let cut = 0; cut <= bad.length; cut++) {
+    const piece = new Uint8Array(bad.slice(0, cut));
+    // process { cmd_line: piece, path: piece } in an event, twice in the batch.
+    const p = new Uint8Array([0x32, piece.length, ...piece, 0x2a, piece.length, ...piece]);
+    const e = new Uint8Array([0x52, p.length, ...p]);
+    sameIndex(new Uint8Array([0x0a, e.length, ...e, 0x0a, e.length, ...e]));
+  }
+});
+
+test('indexEventBatch refuses malformed input as checkEventBatch does', () => {
+  const body = batchOf([makeProcessEvent(1)]);
+  for (const cut of [1, 5, body.length - 3]) {
+    assert.throws(() => indexEventBatch(body.subarray(0, cut)), /truncated|runs past/);
+  }
+  assert.throws(() => indexEventBatch(new Uint8Array([0x0a, 0x03, 0x0a, 0x01, 0x41])), /wire type/);
 });
 
 test('a message field sent twice is merged, as protobuf requires', () => {

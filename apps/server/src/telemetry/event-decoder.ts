@@ -8,6 +8,7 @@ import type {
   Traffic,
   User,
 } from '@palisade/protocol';
+import type { BatchIndex } from '@palisade/storage';
 
 /*
  * Hand-written protobuf decoding of EventBatch for the ingest path. The generic decoder builds
@@ -25,8 +26,30 @@ type SliceableBuffer = Buffer & { utf8Slice(start: number, end: number): string 
 // Buffer's own utf8Slice skips the argument checks of toString(); fall back if a runtime lacks it.
 const hasUtf8Slice = typeof (Buffer.prototype as Partial<SliceableBuffer>).utf8Slice === 'function';
 
+/*
+ * Search slots: the string fields `searchText` (@palisade/protocol) reads, in its order. In check
+ * mode the reader notes where each slot's bytes are instead of decoding them (the last value
+ * wins, as protobuf merging does), and `indexEventBatch` joins them into the batch's search text.
+ */
+const S_CMD = 0; // process.cmd_line
+const S_PATH = 1; // process.path
+const S_CWD = 2; // process.cwd
+const S_ACTOR_CMD = 3; // actor_process.cmd_line
+const S_ACTOR_PATH = 4; // actor_process.path
+const S_FILE = 5; // file.path
+const S_FILE_RESULT = 6; // file_result.path
+const S_QUERY = 7; // query.hostname
+const S_USER = 8; // user.name
+const S_DST_IP = 9; // dst_endpoint.ip
+const S_DST_HOST = 10; // dst_endpoint.hostname
+const S_RAW = 11; // raw_data
+const SLOTS = 12;
+const NONE = -1;
+
 class Reader {
   pos: number;
+  /** start and end of each search slot's bytes in the current event (check mode). */
+  readonly slots = new Int32Array(SLOTS * 2);
   constructor(
     readonly buf: Buffer,
     start: number,
@@ -101,10 +124,14 @@ class Reader {
     return end;
   }
 
-  str(wt: number): string {
+  str(wt: number, slot = NONE): string {
     const end = this.sub(wt);
     const start = this.pos;
     this.pos = end;
+    if (slot !== NONE) {
+      this.slots[slot * 2] = start;
+      this.slots[slot * 2 + 1] = end;
+    }
     if (end === start || !this.strings) return '';
     return hasUtf8Slice
       ? (this.buf as SliceableBuffer).utf8Slice(start, end)
@@ -121,7 +148,7 @@ class Reader {
   }
 }
 
-function user(r: Reader, end: number, into?: User): User {
+function user(r: Reader, end: number, into?: User, nameSlot = NONE): User {
   const u: User = into ?? {
     $typeName: 'palisade.v1.User',
     uid: '',
@@ -139,7 +166,7 @@ function user(r: Reader, end: number, into?: User): User {
         u.uid = r.str(wt);
         break;
       case 2:
-        u.name = r.str(wt);
+        u.name = r.str(wt, nameSlot);
         break;
       case 3:
         u.gid = r.u32(wt);
@@ -160,7 +187,8 @@ function user(r: Reader, end: number, into?: User): User {
   return u;
 }
 
-function proc(r: Reader, end: number, into?: Process): Process {
+/** proc decodes a Process; `slots` is S_CMD for the event's process, S_ACTOR_CMD for its actor. */
+function proc(r: Reader, end: number, into?: Process, slots = NONE): Process {
   const p: Process = into ?? {
     $typeName: 'palisade.v1.Process',
     pid: 0,
@@ -197,10 +225,10 @@ function proc(r: Reader, end: number, into?: Process): Process {
         p.name = r.str(wt);
         break;
       case 5:
-        p.path = r.str(wt);
+        p.path = r.str(wt, slots === NONE ? NONE : slots + 1);
         break;
       case 6:
-        p.cmdLine = r.str(wt);
+        p.cmdLine = r.str(wt, slots);
         break;
       case 7:
         p.argv.push(r.str(wt));
@@ -209,7 +237,7 @@ function proc(r: Reader, end: number, into?: Process): Process {
         p.argvTruncated = r.bool(wt);
         break;
       case 9:
-        p.cwd = r.str(wt);
+        p.cwd = r.str(wt, slots === S_CMD ? S_CWD : NONE);
         break;
       case 10:
         p.createdTimeMs = r.i64(wt);
@@ -239,14 +267,14 @@ function proc(r: Reader, end: number, into?: Process): Process {
   return p;
 }
 
-function file(r: Reader, end: number, into?: File): File {
+function file(r: Reader, end: number, into: File | undefined, pathSlot: number): File {
   const f: File = into ?? { $typeName: 'palisade.v1.File', path: '', name: '', typeId: 0, size: 0n };
   while (r.pos < end) {
     const tag = r.raw32();
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1:
-        f.path = r.str(wt);
+        f.path = r.str(wt, pathSlot);
         break;
       case 2:
         f.name = r.str(wt);
@@ -264,7 +292,8 @@ function file(r: Reader, end: number, into?: File): File {
   return f;
 }
 
-function endpoint(r: Reader, end: number, into?: NetworkEndpoint): NetworkEndpoint {
+/** endpoint decodes a NetworkEndpoint; `dst` marks the destination, whose ip and hostname are searched. */
+function endpoint(r: Reader, end: number, into: NetworkEndpoint | undefined, dst: boolean): NetworkEndpoint {
   const n: NetworkEndpoint = into ?? {
     $typeName: 'palisade.v1.NetworkEndpoint',
     ip: '',
@@ -276,13 +305,13 @@ function endpoint(r: Reader, end: number, into?: NetworkEndpoint): NetworkEndpoi
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1:
-        n.ip = r.str(wt);
+        n.ip = r.str(wt, dst ? S_DST_IP : NONE);
         break;
       case 2:
         n.port = r.u32(wt);
         break;
       case 3:
-        n.hostname = r.str(wt);
+        n.hostname = r.str(wt, dst ? S_DST_HOST : NONE);
         break;
       default:
         r.skip(wt);
@@ -354,7 +383,7 @@ function dns(r: Reader, end: number, into?: DnsQuery): DnsQuery {
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1:
-        q.hostname = r.str(wt);
+        q.hostname = r.str(wt, S_QUERY);
         break;
       case 2:
         q.type = r.str(wt);
@@ -431,13 +460,13 @@ function event(r: Reader, end: number): Event {
         e.message = r.str(wt);
         break;
       case 8:
-        e.rawData = r.str(wt);
+        e.rawData = r.str(wt, S_RAW);
         break;
       case 10:
-        e.process = proc(r, r.sub(wt), e.process);
+        e.process = proc(r, r.sub(wt), e.process, S_CMD);
         break;
       case 11:
-        e.actorProcess = proc(r, r.sub(wt), e.actorProcess);
+        e.actorProcess = proc(r, r.sub(wt), e.actorProcess, S_ACTOR_CMD);
         break;
       case 12:
         e.actorUser = user(r, r.sub(wt), e.actorUser);
@@ -452,16 +481,16 @@ function event(r: Reader, end: number): Event {
         e.exitSignal = r.u32(wt);
         break;
       case 20:
-        e.file = file(r, r.sub(wt), e.file);
+        e.file = file(r, r.sub(wt), e.file, S_FILE);
         break;
       case 21:
-        e.fileResult = file(r, r.sub(wt), e.fileResult);
+        e.fileResult = file(r, r.sub(wt), e.fileResult, S_FILE_RESULT);
         break;
       case 30:
-        e.srcEndpoint = endpoint(r, r.sub(wt), e.srcEndpoint);
+        e.srcEndpoint = endpoint(r, r.sub(wt), e.srcEndpoint, false);
         break;
       case 31:
-        e.dstEndpoint = endpoint(r, r.sub(wt), e.dstEndpoint);
+        e.dstEndpoint = endpoint(r, r.sub(wt), e.dstEndpoint, true);
         break;
       case 32:
         e.connectionInfo = connection(r, r.sub(wt), e.connectionInfo);
@@ -473,7 +502,7 @@ function event(r: Reader, end: number): Event {
         e.query = dns(r, r.sub(wt), e.query);
         break;
       case 40:
-        e.user = user(r, r.sub(wt), e.user);
+        e.user = user(r, r.sub(wt), e.user, S_USER);
         break;
       case 41:
         e.authProtocol = r.str(wt);
@@ -510,8 +539,80 @@ export function checkEventBatch(body: Uint8Array): Event[] {
   return decode(body, false);
 }
 
+/**
+ * indexEventBatch runs checkEventBatch and also derives the batch's index (BatchIndex of
+ * @palisade/storage, equal to `indexOfEvents(decodeEventBatch(body))`) from the wire bytes: the
+ * search text is the searched fields' bytes copied side by side and decoded once, so no event
+ * is decoded with its text. This is what lets ingest skip decoding events at all.
+ */
+export function indexEventBatch(body: Uint8Array): { events: Event[]; index: BatchIndex } {
+  const buf = asBuffer(body);
+  const r = new Reader(buf, 0, buf.byteLength, false);
+  const events: Event[] = [];
+  /** start/end pairs of the text's pieces; an event boundary is the pair (-1, -1). */
+  const spans: number[] = [];
+  const kindPairs: number[] = [];
+  const kinds: string[] = [];
+  let textBytes = 0;
+  let minTimeMs: bigint | null = null;
+  let maxTimeMs: bigint | null = null;
+  while (r.pos < r.end) {
+    const tag = r.raw32();
+    const wt = tag & 7;
+    if (tag >>> 3 !== 1) {
+      r.skip(wt);
+      continue;
+    }
+    r.slots.fill(0);
+    const e = event(r, r.sub(wt));
+    events.push(e);
+    if (minTimeMs === null || e.timeMs < minTimeMs) minTimeMs = e.timeMs;
+    if (maxTimeMs === null || e.timeMs > maxTimeMs) maxTimeMs = e.timeMs;
+    let seen = false;
+    for (let k = 0; k < kindPairs.length && !seen; k += 2)
+      seen = kindPairs[k] === e.classUid && kindPairs[k + 1] === e.activityId;
+    if (!seen) {
+      kindPairs.push(e.classUid, e.activityId);
+      kinds.push(`${e.classUid}.${e.activityId}`);
+    }
+    if (events.length > 1) {
+      spans.push(-1, -1);
+      textBytes++;
+    }
+    let parts = 0;
+    for (let i = 0; i < SLOTS * 2; i += 2) {
+      const start = r.slots[i]!;
+      const end = r.slots[i + 1]!;
+      if (end === start) continue;
+      if (parts++ > 0) textBytes++;
+      spans.push(start, end);
+      textBytes += end - start;
+    }
+  }
+  const out = Buffer.allocUnsafe(textBytes);
+  let off = 0;
+  let first = true;
+  for (let i = 0; i < spans.length; i += 2) {
+    const start = spans[i]!;
+    if (start === -1) {
+      out[off++] = 0x0a;
+      first = true;
+      continue;
+    }
+    if (!first) out[off++] = 0x0a;
+    first = false;
+    off += buf.copy(out, off, start, spans[i + 1]!);
+  }
+  const text = hasUtf8Slice ? (out as SliceableBuffer).utf8Slice(0, off) : out.toString('utf8', 0, off);
+  return { events, index: { count: events.length, minTimeMs, maxTimeMs, kinds, text } };
+}
+
+function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
 function decode(body: Uint8Array, strings: boolean): Event[] {
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const buf = asBuffer(body);
   const r = new Reader(buf, 0, buf.byteLength, strings);
   const events: Event[] = [];
   while (r.pos < r.end) {

@@ -6,18 +6,25 @@ import {
   LIMITS,
   decodeBatchWithBody,
 } from '@palisade/protocol';
-import type { BatchResult, IncomingBatch, Storage } from '@palisade/storage';
-import { checkEventBatch, decodeEventBatch } from './event-decoder.js';
+import type { BatchIndex, BatchResult, IncomingBatch, Storage } from '@palisade/storage';
+import { decodeEventBatch, indexEventBatch } from './event-decoder.js';
 
 /**
  * lazyBatch is an IncomingBatch whose `events` are decoded from `body` each time they are read
  * (the body was checked before, so decoding cannot fail).
  */
-function lazyBatch(agentId: string, seq: bigint, body: Uint8Array, receivedAt: number): IncomingBatch {
+function lazyBatch(
+  agentId: string,
+  seq: bigint,
+  body: Uint8Array,
+  index: BatchIndex,
+  receivedAt: number,
+): IncomingBatch {
   return {
     agentId,
     seq,
     body,
+    index,
     receivedAt,
     get events(): Event[] {
       return decodeEventBatch(body);
@@ -171,12 +178,12 @@ export class GroupCommitWriter {
   }
 
   /**
-   * decodeAndStore checks every frame of a group (a decode without text, dropped at once)
-   * and hands the valid ones to storage with `events` as a getter that decodes again on access.
-   * A store reads one batch's events, derives what it keeps, and moves on, so at most one batch
-   * of decoded events is alive at a time and they die young; holding a whole group decoded made
-   * them survive into the old generation, and garbage collection the largest cost of ingest.
-   * Decoding twice is cheaper than that. Nothing here keeps the events once this returns.
+   * decodeAndStore checks every frame of a group (a decode without text, dropped at once) and,
+   * in the same pass, derives each batch's index (times, kinds, search text) from the wire
+   * bytes. It hands the valid ones to storage with that index and the body, so a store that
+   * uses the index never decodes an event; `events` is a getter that decodes on access for one
+   * that does. Decoded events are several times larger than their bytes: holding a group of them
+   * made garbage collection the largest cost of ingest. Nothing here keeps events after it returns.
    */
   private decodeAndStore(group: Pending[]): {
     valid: Pending[];
@@ -188,9 +195,14 @@ export class GroupCommitWriter {
     const batches: IncomingBatch[] = [];
     for (const p of group) {
       try {
-        const { events, body } = decodeBatchWithBody(p.frame, LIMITS, checkEventBatch);
+        let index: BatchIndex | undefined;
+        const { events, body } = decodeBatchWithBody(p.frame, LIMITS, (b) => {
+          const checked = indexEventBatch(b);
+          index = checked.index;
+          return checked.events;
+        });
         counts.push(events.length);
-        batches.push(lazyBatch(p.agentId, p.frame.seq, body, p.receivedAt));
+        batches.push(lazyBatch(p.agentId, p.frame.seq, body, index!, p.receivedAt));
         valid.push(p);
       } catch (err) {
         this.bytes -= p.frame.payload.byteLength;
