@@ -41,9 +41,11 @@ interface ClientInfo {
 async function startServer(
   dataDir: string,
 ): Promise<{ child: ChildProcess; client: ClientInfo; key: string }> {
+  // BENCH_SERVER_NODE_FLAGS passes node flags to the server only (e.g. "--cpu-prof --cpu-prof-dir=DIR").
+  const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [CLI, 'server', '--data-dir', dataDir, '--registration-port', '0', '--telemetry-port', '0'],
+    [...flags, CLI, 'server', '--data-dir', dataDir, '--registration-port', '0', '--telemetry-port', '0'],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' },

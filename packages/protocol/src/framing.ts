@@ -55,13 +55,25 @@ export function decodeBatch(frame: EventBatchFrame, limits = LIMITS): Event[] {
 /**
  * decodeBatchWithBody is decodeBatch that also returns the decompressed EventBatch bytes, so a
  * store can keep them as they are instead of encoding the events again. `decode` turns those bytes
- * into events (default: the generic protobuf decoder; the server passes a faster one).
+ * into events (default: the generic protobuf decoder); a caller may pass its own reader of those
+ * bytes (the server derives the batch's index instead) with `count`, how many events it found.
  */
 export function decodeBatchWithBody(
   frame: EventBatchFrame,
+  limits?: typeof LIMITS,
+): { events: Event[]; body: Uint8Array };
+export function decodeBatchWithBody<T>(
+  frame: EventBatchFrame,
+  limits: typeof LIMITS,
+  decode: (body: Uint8Array) => T,
+  count: (decoded: T) => number,
+): { events: T; body: Uint8Array };
+export function decodeBatchWithBody(
+  frame: EventBatchFrame,
   limits = LIMITS,
-  decode: (body: Uint8Array) => Event[] = (b) => fromBinary(EventBatchSchema, b).events,
-): { events: Event[]; body: Uint8Array } {
+  decode: (body: Uint8Array) => unknown = (b) => fromBinary(EventBatchSchema, b).events,
+  count: (decoded: unknown) => number = (d) => (d as Event[]).length,
+): { events: unknown; body: Uint8Array } {
   if (frame.seq < 1n) throw new FrameError('bad_seq', `batch sequence must start at 1, got ${frame.seq}`);
   const payload = frame.payload;
   if (crc32(payload) !== frame.crc32) {
@@ -105,7 +117,7 @@ export function decodeBatchWithBody(
       `batch ${frame.seq}: decompressed to ${body.byteLength} bytes, expected ${frame.uncompressedSize}`,
     );
   }
-  let events: Event[];
+  let events: unknown;
   try {
     events = decode(body);
   } catch (err) {
@@ -114,10 +126,11 @@ export function decodeBatchWithBody(
       `batch ${frame.seq}: not a valid EventBatch (${(err as Error).message})`,
     );
   }
-  if (events.length !== frame.eventCount) {
+  const n = count(events);
+  if (n !== frame.eventCount) {
     throw new FrameError(
       'count_mismatch',
-      `batch ${frame.seq}: holds ${events.length} events, frame says ${frame.eventCount}`,
+      `batch ${frame.seq}: holds ${n} events, frame says ${frame.eventCount}`,
     );
   }
   return { events, body };

@@ -401,8 +401,20 @@ function dns(r: Reader, end: number, into?: DnsQuery): DnsQuery {
   return q;
 }
 
-function event(r: Reader, end: number): Event {
-  const e: Event = {
+/**
+ * event decodes one Event. `into`, when given, is a scratch event that indexEventBatch reuses
+ * for every event of a batch (only its class, activity and time are read back, and they are reset
+ * here), so that checking a batch allocates no objects per event.
+ */
+function event(r: Reader, end: number, into?: Event): Event {
+  if (into) {
+    into.classUid = 0;
+    into.activityId = 0;
+    into.timeMs = 0n;
+    if (into.process) into.process.argv.length = 0;
+    if (into.actorProcess) into.actorProcess.argv.length = 0;
+  }
+  const e: Event = into ?? {
     $typeName: 'palisade.v1.Event',
     classUid: 0,
     activityId: 0,
@@ -528,27 +540,30 @@ function event(r: Reader, end: number): Event {
 
 /** decodeEventBatch decodes the bytes of an EventBatch message into its events; throws on malformed input. */
 export function decodeEventBatch(body: Uint8Array): Event[] {
-  return decode(body, true);
+  const buf = asBuffer(body);
+  const r = new Reader(buf, 0, buf.byteLength, true);
+  const events: Event[] = [];
+  while (r.pos < r.end) {
+    const tag = r.raw32();
+    const wt = tag & 7;
+    if (tag >>> 3 === 1) events.push(event(r, r.sub(wt)));
+    else r.skip(wt);
+  }
+  return events;
 }
 
 /**
- * checkEventBatch runs the same checks as decodeEventBatch (it throws on exactly the same input)
- * without decoding any text: its events have every string empty. Used to validate a batch cheaply.
- */
-export function checkEventBatch(body: Uint8Array): Event[] {
-  return decode(body, false);
-}
-
-/**
- * indexEventBatch runs checkEventBatch and also derives the batch's index (BatchIndex of
+ * indexEventBatch checks an EventBatch as decodeEventBatch does (it throws on exactly the same
+ * input) without decoding any text, and derives the batch's index (BatchIndex of
  * @palisade/storage, equal to `indexOfEvents(decodeEventBatch(body))`) from the wire bytes: the
  * search text is the searched fields' bytes copied side by side and decoded once, so no event
  * is decoded with its text. This is what lets ingest skip decoding events at all.
  */
-export function indexEventBatch(body: Uint8Array): { events: Event[]; index: BatchIndex } {
+export function indexEventBatch(body: Uint8Array): BatchIndex {
   const buf = asBuffer(body);
   const r = new Reader(buf, 0, buf.byteLength, false);
-  const events: Event[] = [];
+  let scratch: Event | undefined;
+  let count = 0;
   /** start/end pairs of the text's pieces; an event boundary is the pair (-1, -1). */
   const spans: number[] = [];
   const kindPairs: number[] = [];
@@ -564,8 +579,9 @@ export function indexEventBatch(body: Uint8Array): { events: Event[]; index: Bat
       continue;
     }
     r.slots.fill(0);
-    const e = event(r, r.sub(wt));
-    events.push(e);
+    const e = event(r, r.sub(wt), scratch);
+    scratch = e;
+    count++;
     if (minTimeMs === null || e.timeMs < minTimeMs) minTimeMs = e.timeMs;
     if (maxTimeMs === null || e.timeMs > maxTimeMs) maxTimeMs = e.timeMs;
     let seen = false;
@@ -575,7 +591,7 @@ export function indexEventBatch(body: Uint8Array): { events: Event[]; index: Bat
       kindPairs.push(e.classUid, e.activityId);
       kinds.push(`${e.classUid}.${e.activityId}`);
     }
-    if (events.length > 1) {
+    if (count > 1) {
       spans.push(-1, -1);
       textBytes++;
     }
@@ -601,25 +617,15 @@ export function indexEventBatch(body: Uint8Array): { events: Event[]; index: Bat
     }
     if (!first) out[off++] = 0x0a;
     first = false;
-    off += buf.copy(out, off, start, spans[i + 1]!);
+    const end = spans[i + 1]!;
+    // Most pieces are short: a loop beats Buffer.copy's call overhead for them.
+    if (end - start > 64) off += buf.copy(out, off, start, end);
+    else for (let j = start; j < end; j++) out[off++] = buf[j]!;
   }
   const text = hasUtf8Slice ? (out as SliceableBuffer).utf8Slice(0, off) : out.toString('utf8', 0, off);
-  return { events, index: { count: events.length, minTimeMs, maxTimeMs, kinds, text } };
+  return { count, minTimeMs, maxTimeMs, kinds, text };
 }
 
 function asBuffer(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
-function decode(body: Uint8Array, strings: boolean): Event[] {
-  const buf = asBuffer(body);
-  const r = new Reader(buf, 0, buf.byteLength, strings);
-  const events: Event[] = [];
-  while (r.pos < r.end) {
-    const tag = r.raw32();
-    const wt = tag & 7;
-    if (tag >>> 3 === 1) events.push(event(r, r.sub(wt)));
-    else r.skip(wt);
-  }
-  return events;
 }

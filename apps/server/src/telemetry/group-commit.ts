@@ -195,14 +195,14 @@ export class GroupCommitWriter {
     const batches: IncomingBatch[] = [];
     for (const p of group) {
       try {
-        let index: BatchIndex | undefined;
-        const { events, body } = decodeBatchWithBody(p.frame, LIMITS, (b) => {
-          const checked = indexEventBatch(b);
-          index = checked.index;
-          return checked.events;
-        });
-        counts.push(events.length);
-        batches.push(lazyBatch(p.agentId, p.frame.seq, body, index!, p.receivedAt));
+        const { events: index, body } = decodeBatchWithBody(
+          p.frame,
+          LIMITS,
+          indexEventBatch,
+          (ix) => ix.count,
+        );
+        counts.push(index.count);
+        batches.push(lazyBatch(p.agentId, p.frame.seq, body, index, p.receivedAt));
         valid.push(p);
       } catch (err) {
         this.bytes -= p.frame.payload.byteLength;
