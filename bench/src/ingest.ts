@@ -244,8 +244,14 @@ async function rawInsert(batches: PreparedBatch[], totalEvents: number): Promise
 const batches = makeBatches(16);
 const results: Result[] = [];
 for (const n of AGENT_COUNTS) results.push(await runScenario(n, batches));
-progress('raw SQLite insert of the same rows');
-const raw = await rawInsert(batches, 1_000_000);
+// The limit is the best the storage does: the raw insert runs three times (the machine is shared
+// and noisy) and the fastest counts, which makes the ratio below the conservative one.
+const rawRuns: number[] = [];
+for (let i = 1; i <= 3; i++) {
+  progress(`raw SQLite insert of the same rows, run ${i} of 3`);
+  rawRuns.push(await rawInsert(batches, 1_000_000));
+}
+const raw = Math.max(...rawRuns);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 printTable(
@@ -273,8 +279,14 @@ printTable(
 );
 printTable(
   'raw storage limit (same rows, same indexes, no network)',
-  ['events/s', 'best end-to-end / raw'],
-  [[fmt(raw), `${((Math.max(...results.map((r) => r.eventsPerSec)) / raw) * 100).toFixed(0)}%`]],
+  ['events/s (best of 3)', 'the 3 runs', 'best end-to-end / raw'],
+  [
+    [
+      fmt(raw),
+      rawRuns.map(fmt).join(' / '),
+      `${((Math.max(...results.map((r) => r.eventsPerSec)) / raw) * 100).toFixed(0)}%`,
+    ],
+  ],
 );
 const best = results.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
 process.stdout.write(

@@ -54,7 +54,7 @@ class Reader {
     readonly buf: Buffer,
     start: number,
     readonly end: number,
-    /** false: check the structure but leave every string empty (no text is decoded). */
+    /** false (check mode): check the structure, decode no text and no 64-bit number but the time. */
     readonly strings: boolean,
   ) {
     this.pos = start;
@@ -92,12 +92,30 @@ class Reader {
     return this.raw32() !== 0;
   }
 
-  /** i64/u64 read a varint as a 64-bit value. */
+  /**
+   * i64/u64 read a varint as a 64-bit value. Without strings (check mode) they only check it and
+   * return 0n: no BigInt is made for numbers nobody reads. `time` is exact in both modes.
+   */
   i64(wt: number): bigint {
+    if (!this.strings) return this.skip64(wt);
     return BigInt.asIntN(64, this.u64(wt));
   }
 
+  time(wt: number): bigint {
+    return BigInt.asIntN(64, this.exact64(wt));
+  }
+
+  private skip64(wt: number): bigint {
+    this.want(wt, VARINT);
+    this.raw32();
+    return 0n;
+  }
+
   u64(wt: number): bigint {
+    return this.strings ? this.exact64(wt) : this.skip64(wt);
+  }
+
+  private exact64(wt: number): bigint {
     this.want(wt, VARINT);
     const b = this.buf;
     let lo = 0;
@@ -457,7 +475,7 @@ function event(r: Reader, end: number, into?: Event): Event {
         e.activityId = r.u32(wt);
         break;
       case 3:
-        e.timeMs = r.i64(wt);
+        e.timeMs = r.time(wt);
         break;
       case 4:
         e.severityId = r.u32(wt);
