@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { stopChild } from './agent-proc.js';
 import { AGENT_LAUNCHER, type AgentVariant, CLI, type Idle, runAgent, startServer } from './agent-run.js';
 import { Auditd } from './auditd.js';
-import { loads } from './overhead-loads.js';
+import { loads, TINY_LOAD } from './overhead-loads.js';
 import { type Collector, measure, type Row } from './overhead-measure.js';
 import { buildSpawner } from './spawn-load.js';
 import { printTable, progress } from './table.js';
@@ -60,7 +60,7 @@ async function runAuditd(spawner: string, scratch: string): Promise<Row[] | null
         let last = -1;
         for (let i = 0; i < 30; i++) {
           await sleep(500);
-          const n = d.countExecs(marker);
+          const n = d.countExecs(marker, load.program);
           if (n >= load.expected || (n === last && i >= 3)) return n;
           last = n;
         }
@@ -182,11 +182,20 @@ async function main(): Promise<void> {
   );
   const peakOf = (rs: Row[]) => Number(Math.max(...rs.map((r) => r.peakRssMb)).toFixed(1));
   const execPeak = (rs: Row[]) => peakOf(rs.filter((r) => r.usPerExec !== null));
+  const t1000 = find(base.rows, TINY_LOAD)!;
+  const dt1000 = find(audit, TINY_LOAD);
+  const tinyRatio = dt1000?.usPerExec ? t1000.usPerExec! / dt1000.usPerExec : null;
+  process.stdout.write(
+    `${TINY_LOAD}: reached ${t1000.rate.toFixed(0)}/s, ${t1000.lost} lost; agent ${t1000.usPerExec!.toFixed(1)} µs CPU/exec, auditd ${dt1000?.usPerExec?.toFixed(1) ?? 'n/a'} (ratio ${tinyRatio?.toFixed(2) ?? 'n/a'})\n`,
+  );
   const headline = {
     bench: 'agent-overhead',
     machine: host,
     execRate1000Achieved: Number(a1000.rate.toFixed(0)),
     execLost1000: a1000.lost,
+    tinyExecRate1000Achieved: Number(t1000.rate.toFixed(0)),
+    tinyExecLost1000: t1000.lost,
+    tinyRatioAgentToAuditd: tinyRatio === null ? null : Number(tinyRatio.toFixed(2)),
     execMaxRate: Number((find(base.rows, 'exec max')?.rate ?? 0).toFixed(0)),
     execLostMax: find(base.rows, 'exec max')?.lost ?? null,
     lostAllLoads: base.rows.reduce((n, r) => n + r.lost, 0),

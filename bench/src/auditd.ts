@@ -83,10 +83,10 @@ export class Auditd {
     return rssMb(this.pid).peak;
   }
 
-  /** countExecs counts the EXECVE records of `/bin/true <marker>` in auditd's log. */
-  countExecs(marker: string): number {
+  /** countExecs counts the EXECVE records of `<program> <marker>` in auditd's log. */
+  countExecs(marker: string, program = '/bin/true'): number {
     if (!existsSync(this.log)) return 0;
-    const want = `a0="/bin/true" a1="${marker}"`;
+    const want = `a0="${program}" a1="${marker}"`;
     let n = 0;
     for (const line of readFileSync(this.log, 'utf8').split('\n'))
       if (line.startsWith('type=EXECVE') && line.includes(want)) n++;

@@ -1,15 +1,19 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { StoredEvent } from '@palisade/storage';
-import { spawnLoad } from './spawn-load.js';
+import { spawnLoad, tinyExitOf } from './spawn-load.js';
 
 const CORES = cpus().length;
+/** TINY_LOAD names the exec load of the static do-nothing program. */
+export const TINY_LOAD = 'exec 1000/s, static 9 KB program';
 
-/** isExec keeps the launches of /bin/true (the spawner's own exec also carries the marker). */
-export const isExec = (e: StoredEvent) =>
-  e.event.classUid === 1007 && e.event.activityId === 1 && (e.event.process?.path ?? '').endsWith('/true');
+/** isExecOf keeps the launches of `name` (the spawner's own exec also carries the marker). */
+const isExecOf = (name: string) => (e: StoredEvent) =>
+  e.event.classUid === 1007 && e.event.activityId === 1 && (e.event.process?.path ?? '').endsWith(`/${name}`);
+/** isExec keeps the launches of /bin/true. */
+export const isExec = isExecOf('true');
 /** isFileCreate keeps file creations (open for write that created the file). */
 export const isFileCreate = (e: StoredEvent) => e.event.classUid === 1001 && e.event.activityId === 1;
 /** isNet keeps network activity: connect, accept and close, both ends of each connection. */
@@ -33,23 +37,39 @@ export interface Load {
   expected: number;
   keep: (e: StoredEvent) => boolean;
   execs: boolean;
+  /** The program an exec load runs (auditd's log names it). */
+  program?: string;
   drive: (marker: string) => Promise<{ rate: number }>;
 }
 
 /**
- * loads lists the workloads: /bin/true at 100/s, 1000/s and as fast as it goes, then (unless
+ * loads lists the workloads: /bin/true at 100/s, 1000/s and as fast as it goes, a static 9 KB
+ * program at 1000/s (this VM cannot exec /bin/true that fast: loading libc dominates), then (unless
  * `execOnly`) 5,000 file creations and 500 loopback TCP connections. Each run marks its work with
  * a fresh marker (argv or path) so what it made can be told apart from the host's own events.
  */
 export function loads(spawner: string, scratch: string, execOnly: boolean): Load[] {
-  const exec = (name: string, rate: number, count: number): Load => ({
+  const exec = (
+    name: string,
+    rate: number,
+    count: number,
+    program = '/bin/true',
+    workers = rate === 0 || rate > 200 ? CORES : 1,
+  ): Load => ({
     name,
     expected: count,
-    keep: isExec,
+    keep: isExecOf(basename(program)),
     execs: true,
-    drive: (m) => spawnLoad(spawner, rate, count, ['/bin/true', m], rate === 0 || rate > 200 ? CORES : 1),
+    program,
+    drive: (m) => spawnLoad(spawner, rate, count, [program, m], workers),
   });
-  const list = [exec('exec 100/s', 100, 600), exec('exec 1000/s', 1000, 5000), exec('exec max', 0, 4000)];
+  const list = [
+    exec('exec 100/s', 100, 600),
+    exec('exec 1000/s', 1000, 5000),
+    exec('exec max', 0, 4000),
+    // Two spawners per core: each waits for its child's exec, so more of them overlap better.
+    exec(TINY_LOAD, 1000, 5000, tinyExitOf(spawner), 2 * CORES),
+  ];
   if (execOnly) return list;
   list.push({
     name: 'file creates',

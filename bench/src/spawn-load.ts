@@ -1,8 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE = fileURLToPath(new URL('../src/spawner.c', import.meta.url));
+const TINY_SOURCE = fileURLToPath(new URL('../src/tiny-exit.c', import.meta.url));
+/** TINY_EXIT is the file name of the static do-nothing program built beside the spawner. */
+export const TINY_EXIT = 'palisade-tiny-exit';
 
 /** SpawnResult is what a paced exec load achieved. */
 export interface SpawnResult {
@@ -13,11 +16,22 @@ export interface SpawnResult {
   failed: number;
 }
 
-/** buildSpawner compiles bench/src/spawner.c into `dir` and returns the binary's path. */
+/**
+ * buildSpawner compiles bench/src/spawner.c into `dir` and returns the binary's path; it also
+ * builds bench/src/tiny-exit.c (static, no libc) beside it as `tinyExitOf(spawner)`.
+ */
 export function buildSpawner(dir: string): string {
   const bin = join(dir, 'spawner');
   execFileSync('cc', ['-O2', '-o', bin, SOURCE], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-static', '-nostdlib', '-o', join(dir, TINY_EXIT), TINY_SOURCE], {
+    stdio: 'inherit',
+  });
   return bin;
+}
+
+/** tinyExitOf is the path of the static do-nothing program built with `spawner`. */
+export function tinyExitOf(spawner: string): string {
+  return join(dirname(spawner), TINY_EXIT);
 }
 
 function runOne(bin: string, rate: number, count: number, argv: string[]): Promise<SpawnResult> {
