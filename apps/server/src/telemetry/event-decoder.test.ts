@@ -144,6 +144,18 @@ test('indexEventBatch derives the same index as the decoded events, for every ki
   );
 });
 
+test('indexEventBatch: batches larger than its scratch space, one after another', () => {
+  const big = (n: number, salt: string) =>
+    batchOf(
+      Array.from({ length: n }, (_, i) =>
+        create(EventSchema, { classUid: 1007, process: { cmdLine: `${salt}-${i}-${'x'.repeat(300)}` } }),
+      ),
+    );
+  // 4,000 events of ~320 text bytes: past the 64 KiB start and the 1 MiB cap of the text buffer.
+  for (const body of [big(10, 'a'), big(4000, 'b'), big(300, 'c'), big(4000, 'd'), big(1, 'e')])
+    sameIndex(body);
+});
+
 test('indexEventBatch: a repeated field keeps its last value, merged messages keep earlier fields', () => {
   const a = toBinary(EventSchema, create(EventSchema, { process: { cmdLine: 'first', path: '/first' } }));
   const b = toBinary(EventSchema, create(EventSchema, { process: { cmdLine: 'second' } }));
