@@ -91,6 +91,21 @@ function ensureNodeModules() {
   run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund']);
 }
 
+/**
+ * checkNativeModules loads each native module once: npm 11 may skip install scripts, and a module
+ * without its binary fails only when first used, far from here. better-sqlite3 is built by its
+ * install script (allowScripts in package.json); lz4-napi and bufferutil ship prebuilt binaries.
+ */
+function checkNativeModules() {
+  const probe = `const Db = require('better-sqlite3'); new Db(':memory:').prepare('SELECT 1').get();
+require('lz4-napi').compressSync(Buffer.from('x'));
+require('bufferutil').mask(Buffer.alloc(4), Buffer.alloc(4), Buffer.alloc(4), 0, 4);`;
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new Error(`a native module does not load (run npm rebuild, then npm test again):\n${r.stderr}`);
+  }
+}
+
 function build() {
   step('building TypeScript (tsc -b)');
   run(join(root, 'node_modules', '.bin', 'tsc'), ['-b', 'tsconfig.json']);
@@ -104,6 +119,7 @@ try {
   if (!args.has('--build-only')) {
     ensureDebs([...BUILD_DEBS, ...(forTests ? TEST_DEBS : []), ...(args.has('--bench') ? BENCH_DEBS : [])]);
     ensureNodeModules();
+    checkNativeModules();
   }
   build();
 } catch (err) {
