@@ -3,12 +3,13 @@
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { silentLogger } from '@palisade/common';
-import { create, type Event, EventSchema, SensorStatsSchema } from '@palisade/protocol';
+import { create, type Event, EventSchema } from '@palisade/protocol';
 import { type RunningServer, startServer } from '@palisade/server';
 import { readKey, tempDir } from '../agent-harness.test-util.js';
 import type { Identity } from '../identity/identity-store.js';
 import { register } from '../identity/register.js';
 import { Spool } from '../spool/index.js';
+import { inertHooks } from './inert-hooks.test-util.js';
 import { TelemetryClient } from './telemetry-client.js';
 
 /** markedEvent is a process launch whose command line is `<marker>-<i>`, to count deliveries. */
@@ -54,12 +55,7 @@ export function failoverClient(
     endpoints: () => ({ primary: o.primary, standby: o.standby }),
     tls: { ca: o.id.caPem, cert: o.id.certPem, key: o.id.keyPem },
     spool,
-    hooks: {
-      capabilities: () => [],
-      stats: () => create(SensorStatsSchema, {}),
-      policyRevision: () => 0n,
-      onPolicy: () => {},
-    },
+    hooks: inertHooks(),
     logger: silentLogger,
     ackTimeoutMs: o.timeoutMs,
     connectTimeoutMs: o.timeoutMs,

@@ -9,6 +9,7 @@ import { silentLogger } from '@palisade/common';
 import { EventSchema, type Policy, SensorStatsSchema, Tier, WelcomeSchema, create } from '@palisade/protocol';
 import { waitFor } from '../agent-harness.test-util.js';
 import { Spool } from '../spool/index.js';
+import { inertHooks } from './inert-hooks.test-util.js';
 import { ScriptedPeer } from './scripted-peer.test-util.js';
 import { type SessionEnd, TelemetrySession } from './telemetry-session.js';
 
@@ -171,12 +172,7 @@ test('a listener that never answers Hello ends the session in time', async (t) =
     url: peer.url,
     tls: { ca: peer.caPem },
     spool,
-    hooks: {
-      capabilities: () => [],
-      stats: () => create(SensorStatsSchema, {}),
-      policyRevision: () => 0n,
-      onPolicy: () => {},
-    },
+    hooks: inertHooks(),
     logger: silentLogger,
     connectTimeoutMs: 500,
   });
@@ -194,12 +190,7 @@ test('a telemetry endpoint that is not wss:// is refused without connecting', as
     url: 'ws://127.0.0.1:9/v1/telemetry',
     tls: {},
     spool,
-    hooks: {
-      capabilities: () => [],
-      stats: () => create(SensorStatsSchema, {}),
-      policyRevision: () => 0n,
-      onPolicy: () => {},
-    },
+    hooks: inertHooks(),
     logger: silentLogger,
   });
   const end = await session.run();
