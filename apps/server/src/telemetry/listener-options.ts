@@ -1,20 +1,11 @@
-import type { Clock, Logger } from '@palisade/common';
-import type { Storage } from '@palisade/storage';
 import type { ServerOptions } from '../options.js';
-import type { TlsMaterial } from '../tls/tls-files.js';
 import type { TelemetryServiceOptions } from './service.js';
-import type { SessionTable } from './session-table.js';
 
 /** ListenerBase is what every telemetry listener of one process shares. */
-export interface ListenerBase {
-  host: string;
-  tls: TlsMaterial;
-  storage: Storage;
-  sessions: SessionTable;
-  clock: Clock;
-  logger: Logger;
-  heartbeatIntervalS: number;
-}
+export type ListenerBase = Pick<
+  TelemetryServiceOptions,
+  'host' | 'tls' | 'storage' | 'sessions' | 'clock' | 'logger' | 'heartbeatIntervalS'
+>;
 
 /**
  * telemetryOptions builds the options of a telemetry listener (primary or standby) from the
