@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,13 +7,13 @@ import { openSqliteStorage, type SqliteStorage } from '@palisade/storage-sqlite'
 import { AgentProc, captureTail, spawnExecutable, spawnNode, stopChild } from './agent-proc.js';
 import { isExec, loads } from './overhead-loads.js';
 import { type Collector, measure, type Row } from './overhead-measure.js';
+import { startServerProcess } from './server-proc.js';
 import { spawnLoad } from './spawn-load.js';
 import { waitStored } from './stored-events.js';
 import { progress } from './table.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-/** CLI is the compiled `palisade` entry point. */
-export const CLI = join(ROOT, 'apps/cli/dist/main.js');
+export { CLI } from './server-proc.js';
 /** The agent's launcher, as installed in the npm bin directory (`palisade-agent`). */
 export const AGENT_LAUNCHER = join(ROOT, 'apps/cli/bin/palisade-agent');
 const CORES = cpus().length;
@@ -31,28 +31,9 @@ export interface Server {
 /** startServer starts `palisade server` on ephemeral loopback ports with a temp data dir. */
 export async function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-agent-srv-'));
-  const child = spawnNode(
-    [],
-    CLI,
-    ['server', '--data-dir', dataDir, '--registration-port', '0', '--telemetry-port', '0'],
-    {
-      PALISADE_LOG_LEVEL: 'warn',
-    },
-  );
-  const tail = captureTail(child);
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`the server exited: ${tail()}`);
-    try {
-      const client = JSON.parse(readFileSync(join(dataDir, 'client.json'), 'utf8'));
-      const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
-      const storage = await openSqliteStorage({ path: join(dataDir, 'palisade.db'), writerThread: false });
-      return { child, dataDir, client, key, storage };
-    } catch {
-      await sleep(100);
-    }
-  }
-  await stopChild(child);
-  throw new Error(`the server did not start in 30 s: ${tail()}`);
+  const { child, client, key } = await startServerProcess(dataDir);
+  const storage = await openSqliteStorage({ path: join(dataDir, 'palisade.db'), writerThread: false });
+  return { child, dataDir, client, key, storage };
 }
 
 /** Agent is a running agent process with its temp state dir. */

@@ -4,14 +4,13 @@
 // steps from several loopback source addresses (127.0.0.x) so the ephemeral port range of one
 // address is not the limit. Both processes get a raised open-file limit (re-exec under prlimit).
 // Prints a table per step and ends with one JSON line.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpsAgent, request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type SecureContext, createSecureContext } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   CheckInRequestSchema,
@@ -26,11 +25,10 @@ import {
 } from '@palisade/protocol';
 import { proofText, simulatedHost } from '@palisade/testkit';
 import { LightWs } from './light-ws.js';
+import { type BenchServer, startServerProcess } from './server-proc.js';
 import { cpuSeconds, percentile, rssMb } from './proc-stats.js';
 import { printTable, progress } from './table.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-const CLI = join(ROOT, 'apps/cli/dist/main.js');
 const { values: opts } = parseArgs({
   options: {
     agents: { type: 'string', default: '50000' },
@@ -87,52 +85,12 @@ if (limits.soft < NOFILE && !process.env.PALISADE_BENCH_PRLIMIT) {
 }
 if (LIMITED_BY) progress(`${REQUESTED} agents requested, ${TARGET} attempted: ${LIMITED_BY}`);
 
-interface ClientInfo {
-  registrationUrl: string;
-  telemetryUrl: string;
-}
-
-async function startServer(
-  dataDir: string,
-): Promise<{ child: ChildProcess; client: ClientInfo; key: string; ca: string }> {
-  const child = spawn(
-    'prlimit',
-    [
-      `--nofile=${NOFILE}:${NOFILE}`,
-      '--',
-      process.execPath,
-      '--max-old-space-size=8192',
-      CLI,
-      'server',
-      '--data-dir',
-      dataDir,
-      '--registration-port',
-      '0',
-      '--telemetry-port',
-      '0',
-      '--heartbeat-interval',
-      String(HEARTBEAT_S),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' } },
-  );
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
+function startServer(dataDir: string): Promise<BenchServer> {
+  return startServerProcess(dataDir, {
+    wrapper: ['prlimit', `--nofile=${NOFILE}:${NOFILE}`, '--'],
+    nodeFlags: ['--max-old-space-size=8192'],
+    args: ['--heartbeat-interval', String(HEARTBEAT_S)],
   });
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    try {
-      const client = JSON.parse(readFileSync(join(dataDir, 'client.json'), 'utf8')) as ClientInfo;
-      const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
-      const ca = readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8');
-      await new Promise((r) => setTimeout(r, 300));
-      return { child, client, key, ca };
-    } catch {
-      if (child.exitCode !== null) throw new Error(`server exited: ${err}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`server did not start: ${err}`);
 }
 
 function post(

@@ -1,23 +1,14 @@
-// bench:ingest — many simulated agents speaking the real protocol (registration over HTTPS, then
-// mutual-TLS WebSocket batches) against one real `palisade server` process on the embedded
-// SQLite store. Measures events/s durably stored and acked, p50/p99 latency from batch send to
-// ack, and the server's CPU and RSS. In the same run, the raw insert rate of the same rows through
-// the SQLite storage alone (no network, no protocol) is measured as the limit to approach.
-// The last line of output is one JSON object with the headline figures.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus, tmpdir } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { create, EventBatchSchema, toBinary } from '@palisade/protocol';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { makeProcessEvent, type PreparedBatch, prepareBatch, SimulatedAgent } from '@palisade/testkit';
 import { cpuSeconds, percentile, rssMb } from './proc-stats.js';
+import { stopChild } from './agent-proc.js';
+import { type BenchServer, startServerProcess } from './server-proc.js';
 import { printTable, progress } from './table.js';
-
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-const CLI = join(ROOT, 'apps/cli/dist/main.js');
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,50 +23,10 @@ const BATCH = Number(opts.batch);
 const SECONDS = Number(opts.seconds);
 const WINDOW = Number(opts.window);
 
-interface ClientInfo {
-  registrationUrl: string;
-  telemetryUrl: string;
-  caFile: string;
-}
-
-async function startServer(
-  dataDir: string,
-): Promise<{ child: ChildProcess; client: ClientInfo; key: string }> {
+function startServer(dataDir: string): Promise<BenchServer> {
   // BENCH_SERVER_NODE_FLAGS passes node flags to the server only (e.g. "--cpu-prof --cpu-prof-dir=DIR").
-  const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(
-    process.execPath,
-    [...flags, CLI, 'server', '--data-dir', dataDir, '--registration-port', '0', '--telemetry-port', '0'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' },
-    },
-  );
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      const client = JSON.parse(readFileSync(join(dataDir, 'client.json'), 'utf8')) as ClientInfo;
-      const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
-      await new Promise((r) => setTimeout(r, 300));
-      return { child, client, key };
-    } catch {
-      if (child.exitCode !== null) throw new Error(`server exited: ${err}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`server did not start: ${err}`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', () => r());
-    child.kill('SIGTERM');
-  });
+  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return startServerProcess(dataDir, { nodeFlags });
 }
 
 /** Distinct batches, compressed once: realistic process events, `BATCH` per batch. */
@@ -98,9 +49,8 @@ interface Result {
 
 async function runScenario(agents: number, batches: PreparedBatch[]): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-ingest-'));
-  const { child, client, key } = await startServer(dataDir);
+  const { child, client, key, ca: caPem } = await startServer(dataDir);
   try {
-    const caPem = readFileSync(client.caFile, 'utf8');
     progress(`${agents} agents: registering`);
     const sims: SimulatedAgent[] = [];
     for (let i = 0; i < agents; i += 50) {
@@ -150,7 +100,7 @@ async function runScenario(agents: number, batches: PreparedBatch[]): Promise<Re
     const cpu = cpuSeconds(child.pid!) - cpu0;
     const mem = rssMb(child.pid!);
     await Promise.all(sims.map((s) => s.close()));
-    await stop(child);
+    await stopChild(child);
     // Every acked event must be in storage exactly once.
     const storage = await openSqliteStorage({ path: join(dataDir, 'palisade.db') });
     const stored = await storage.countEvents();
@@ -167,7 +117,7 @@ async function runScenario(agents: number, batches: PreparedBatch[]): Promise<Re
       stored,
     };
   } finally {
-    await stop(child);
+    await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
