@@ -65,11 +65,16 @@ async function main(argv: string[]): Promise<void> {
       return runServerCommand(rest);
     }
     case 'agent': {
-      // The agent's young generation would grow to 16 MiB semi-spaces under an event storm and
-      // keep them; pinning it at its initial size cuts the agent's peak RSS (npm run bench:agent,
-      // docs/benchmarks.md). --max-semi-space-size is only read at heap setup, so it cannot be
-      // set from here; the growth factor is read at each resize, so it can.
+      // The agent's heap settings (npm run bench:agent, docs/benchmarks.md, ADR 0008). Both flags
+      // are read at each garbage collection, so they can still be set here, before the agent
+      // allocates anything (--max-semi-space-size is only read at heap setup: it cannot).
+      // - The young generation would grow to 16 MiB semi-spaces under an event storm and keep
+      //   them; pinned at its initial size instead.
+      // - The old generation's next limit is its live size × a factor V8 picks (up to 4) from
+      //   its GC speed; the agent's live heap is ~11 MB, so that let 25 MB of garbage pile up
+      //   between full collections. × 1.2 keeps the slack at ~2 MB for no measurable CPU.
       setFlagsFromString('--semi-space-growth-factor=1');
+      setFlagsFromString('--heap-growing-percent=20');
       const { runAgentCommand } = await import('@palisade/agent');
       return runAgentCommand(rest);
     }

@@ -4,7 +4,7 @@
 #ifndef PALISADE_BPF_PROCESS_H
 #define PALISADE_BPF_PROCESS_H
 
-SEC("tp_btf/sched_process_fork")
+SEC("raw_tp/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);

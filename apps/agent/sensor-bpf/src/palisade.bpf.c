@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* palisade.bpf.c: Palisade's kernel sensor. Classic tracepoints, raw tracepoint-style tp_btf for
- * fork, CO-RE throughout so that one build runs on many kernels. Each program builds a record in
+/* palisade.bpf.c: Palisade's kernel sensor. Classic tracepoints, and the raw form of one (fork,
+ * for its task pointers), CO-RE throughout so that one build runs on many kernels. Each program builds a record in
  * a per-CPU scratch buffer and copies only the used bytes into the ring buffer; a failed copy is
  * counted per kind in `drops`. See records.h for the record layouts and README.md for limits. */
 #include "vmlinux.h"
