@@ -1,11 +1,17 @@
 import { type Event, EventSchema, toBinary } from '@palisade/protocol';
 
+/** The builder's buffer starts (and after a small batch returns to) this size; it doubles as needed. */
+const INITIAL_BYTES = 64 * 1024;
+
 /**
- * BatchBuilder collects events for the next batch. Each event is serialised once, on arrival, so
- * the batch size is known exactly and sealing is a concatenation, not a second encoding pass.
+ * BatchBuilder collects events for the next batch. Each event is serialised once, on arrival, and
+ * copied at once into one buffer that is reused batch after batch, so the batch size is known
+ * exactly and sealing needs no second encoding pass. Keeping no per-event object until the batch is
+ * sealed matters for memory: under a storm thousands of them would outlive the young generation,
+ * and their garbage would then pile up in the old one (ADR 0008).
  */
 export class BatchBuilder {
-  private parts: Uint8Array[] = [];
+  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
   private bytes = 0;
   count = 0;
   minTimeMs = 0;
@@ -18,9 +24,18 @@ export class BatchBuilder {
   add(event: Event, nowMs: number): void {
     const enc = toBinary(EventSchema, event);
     // EventBatch field 1 (events), wire type 2: tag 0x0a, varint length, bytes.
-    const head = varint(enc.byteLength);
-    this.parts.push(TAG, head, enc);
-    this.bytes += 1 + head.byteLength + enc.byteLength;
+    this.reserve(1 + 5 + enc.byteLength);
+    const b = this.buf;
+    let at = this.bytes;
+    b[at++] = 0x0a;
+    let n = enc.byteLength;
+    while (n > 0x7f) {
+      b[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    b[at++] = n;
+    b.set(enc, at);
+    this.bytes = at + enc.byteLength;
     const t = Number(event.timeMs);
     if (this.count === 0) {
       this.minTimeMs = t;
@@ -39,26 +54,29 @@ export class BatchBuilder {
     return this.bytes;
   }
 
-  /** take returns the encoded EventBatch body and empties the builder. */
+  /**
+   * take returns the encoded EventBatch body and empties the builder. The body is a view of the
+   * builder's buffer: use it (compress or copy it) before the next add.
+   */
   take(): Buffer {
-    const body = Buffer.concat(this.parts, this.bytes);
-    this.parts = [];
+    const body = this.buf.subarray(0, this.bytes);
+    // A storm grew the buffer; once batches are small again, let the big one go.
+    if (this.buf.length > INITIAL_BYTES && this.bytes < this.buf.length / 4)
+      this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
     this.bytes = 0;
     this.count = 0;
     this.firstArrivalMs = 0;
     this.byClass = new Map();
     return body;
   }
-}
 
-const TAG = Uint8Array.of(0x0a);
-
-function varint(n: number): Uint8Array {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
+  /** reserve makes room for `n` more bytes, doubling the buffer (the bytes so far are kept). */
+  private reserve(n: number): void {
+    if (this.bytes + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.bytes + n) cap *= 2;
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.bytes);
+    this.buf = next;
   }
-  out.push(n);
-  return Uint8Array.from(out);
 }
