@@ -7,7 +7,7 @@
  * (from /proc/<pid>/stat), peak RSS is VmHWM of both. The same exec loads are then run against
  * auditd with an execve rule (CPU of auditd + kauditd, captured = EXECVE records in its log).
  * Two extra, shorter agent runs (exec loads only) measure the process settings: `palisade agent`
- * without the launcher's environment, and the agent without the CLI's V8 flag either.
+ * without the launcher's environment, and the agent without the CLI's V8 flags either.
  * Needs root. The table comes first; the last line of output is one JSON object.
  *
  * flags: --skip-variants (only the headline agent and auditd), --idle-seconds N (default 20)
@@ -93,10 +93,10 @@ const CLI_AGENT: AgentVariant = {
   command: [],
   launcher: AGENT_LAUNCHER,
 };
-/** Extra runs: without the launcher's environment, and without the CLI's V8 flag either. */
+/** Extra runs: without the launcher's environment, and without the CLI's V8 flags either. */
 const VARIANTS: AgentVariant[] = [
   { label: 'palisade agent, no launcher', nodeFlags: [], script: CLI, command: ['agent'] },
-  { label: 'agent, no launcher, no V8 flag', nodeFlags: [], script: UNFLAGGED, command: [] },
+  { label: 'agent, no launcher, no V8 flags', nodeFlags: [], script: UNFLAGGED, command: [] },
 ];
 
 async function main(): Promise<void> {

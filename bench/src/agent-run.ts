@@ -107,9 +107,12 @@ export interface Idle {
   eventsPerSec: number;
 }
 
-/** idle measures the agent for `seconds` with no load from the bench. */
+/** The agent's start-up (lazy compilation, its first GC cycles, the first check-in) is not idle. */
+const IDLE_SETTLE_MS = 10_000;
+
+/** idle measures the agent for `seconds` with no load from the bench, after it has settled. */
 export async function idle(a: Agent, s: Server, seconds: number): Promise<Idle> {
-  await sleep(2000);
+  await sleep(IDLE_SETTLE_MS);
   const c0 = a.proc.cpu();
   const e0 = await s.storage.countEvents();
   await sleep(seconds * 1000);
