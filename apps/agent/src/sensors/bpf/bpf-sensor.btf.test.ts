@@ -22,7 +22,7 @@ import { Backoff } from '@palisade/common';
 import { type Event, Tier } from '@palisade/protocol';
 import { createBpfSensor } from './bpf-sensor.linux.js';
 import { HEADER_SIZE, Kind } from './records.js';
-import { marker, run, sleep } from './test-support.js';
+import { marker, run, sleep, warningLogger } from './test-support.js';
 
 const HELPER = fileURLToPath(new URL('../../../sensor-bpf/build/palisade-sensor', import.meta.url));
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
@@ -57,18 +57,7 @@ function peakKbOfHelper(helper: string): Promise<number> {
 
 /** startWithHelper runs a sensor on `helper`, collecting events and the helper's stderr lines. */
 async function startWithHelper(helper: string) {
-  const lines: string[] = [];
-  const logger = {
-    debug() {},
-    info() {},
-    warn(o: { line?: string }) {
-      if (o.line) lines.push(o.line);
-    },
-    error() {},
-    child() {
-      return logger;
-    },
-  };
+  const { logger, warnings } = warningLogger();
   const sensor = createBpfSensor({
     helperPath: helper,
     ignorePids: [],
@@ -78,6 +67,8 @@ async function startWithHelper(helper: string) {
   });
   const events: Event[] = [];
   await sensor.start((e) => events.push(e));
+  // The helper's stderr lines reach the log as warnings with the line as a field.
+  const lines = () => warnings.map((w) => String(w.obj.line ?? ''));
   return { sensor, events, lines };
 }
 
@@ -128,8 +119,8 @@ describe('eBPF helper: minimized kernel BTF (root, real kernel)', () => {
     try {
       assert.ok(await execSeen(s.events), 'an exec event after the fallback');
       assert.ok(
-        s.lines.some((l) => /retrying with the kernel's whole BTF/.test(l)),
-        `fallback not reported: ${s.lines.join(' | ')}`,
+        s.lines().some((l) => /retrying with the kernel's whole BTF/.test(l)),
+        `fallback not reported: ${s.lines().join(' | ')}`,
       );
     } finally {
       await s.sensor.stop();
@@ -143,8 +134,8 @@ describe('eBPF helper: minimized kernel BTF (root, real kernel)', () => {
     try {
       assert.ok(await execSeen(s.events), 'an exec event with the whole BTF');
       assert.ok(
-        s.lines.some((l) => /not using .*writable by us only/.test(l)),
-        `refusal not reported: ${s.lines.join(' | ')}`,
+        s.lines().some((l) => /not using .*writable by us only/.test(l)),
+        `refusal not reported: ${s.lines().join(' | ')}`,
       );
     } finally {
       await s.sensor.stop();

@@ -9,7 +9,7 @@ import { Backoff } from '@palisade/common';
 import { Tier } from '@palisade/protocol';
 import { createBpfSensor } from './bpf-sensor.linux.js';
 import { HEADER_SIZE, Kind, REC_MAGIC, REC_VERSION } from './records.js';
-import { marker, run, sleep, startSensor } from './test-support.js';
+import { marker, run, sleep, startSensor, warningLogger } from './test-support.js';
 
 /** helloRecord is what a real helper writes once it is attached. */
 function helloRecord(): Buffer {
@@ -121,18 +121,7 @@ describe('eBPF sensor supervision', () => {
       'garbage',
       `cat "${hello}"; head -c 65536 /dev/urandom; cat "${join(dir, 'bad.bin')}" "${join(dir, 'bad.bin')}"; head -c 30 "${hello}"; exec sleep 5`,
     );
-    const warnings: string[] = [];
-    const logger = {
-      debug() {},
-      info() {},
-      warn(_o: object, m?: string) {
-        warnings.push(m ?? '');
-      },
-      error() {},
-      child() {
-        return logger;
-      },
-    };
+    const { logger, warnings } = warningLogger();
     const s = createBpfSensor({
       helperPath: p,
       ignorePids: [],
@@ -146,7 +135,7 @@ describe('eBPF sensor supervision', () => {
     const st = s.stats();
     assert.ok(st.resyncs + st.badRecords >= 3, `garbage counted (${JSON.stringify(st)})`);
     assert.ok(
-      warnings.some((w) => /corrupt record/.test(w)),
+      warnings.some((w) => /corrupt record/.test(w.msg)),
       'the corruption was logged',
     );
     assert.equal(events.length, 0, 'garbage produced no events');
