@@ -20,7 +20,8 @@ const USAGE = `usage: palisade agent [flags]
   --state-dir DIR           identity and spool (default ${DEFAULT_STATE_DIR})
   --config FILE             YAML config (server, registrationKey, ca, stateDir, tier, kernelSensor,
                             logLevel, spool.maxBytes, spool.maxAgeDays, auth.logPaths,
-                            auth.wtmpPath, auth.btmpPath, auth.auditLogPath); re-read on SIGHUP
+                            auth.wtmpPath, auth.btmpPath, auth.auditLogPath,
+                            auth.journalDirectory); re-read on SIGHUP
   --tier server|workstation override the tier of the server policy
   --no-kernel-sensor        driverless mode: no eBPF sensor
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;

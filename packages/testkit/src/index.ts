@@ -13,10 +13,16 @@ export { makeProcessEvent, type ProcessEventOptions } from './events.js';
 export { prepareBatch, prepareFrame, batchClientFrame, type PreparedBatch } from './batch-frame.js';
 export { httpsRequest, type HttpsOptions, type HttpsResult } from './https-request.js';
 export { OcsfValidator, OCSF_DIR } from './ocsf-validator.js';
-// Linux end-to-end harness: a private rsyslogd, sshd on loopback, throw-away users, a pty driver.
+// Linux end-to-end harness: a private rsyslogd or journald, sshd on loopback, throw-away users, a pty driver.
 export { run, stopChild } from './linux/run.js';
 export { authorizeKey, freePort, type Sshd, type SshLogin, sshLogin, startSshd } from './linux/sshd.linux.js';
-export { type SyslogNamespace, startSyslogNamespace } from './linux/syslog-namespace.linux.js';
+export {
+  type JournalNamespace,
+  type LogNamespace,
+  type SyslogNamespace,
+  startJournalNamespace,
+  startSyslogNamespace,
+} from './linux/syslog-namespace.linux.js';
 export {
   allowSudo,
   createTestUser,

@@ -50,3 +50,15 @@ test('the auth sensor sources can be set, and a source turned off with null', (t
   const cfg = loadConfig(write(t, 'auth:\n  logPaths: [/srv/log/auth.log]\n  btmpPath: null\n'));
   assert.deepEqual(cfg.auth, { logPaths: ['/srv/log/auth.log'], btmpPath: null });
 });
+
+test('the journal directory is an absolute path or null', (t) => {
+  const cfg = loadConfig(write(t, 'auth:\n  journalDirectory: /srv/journal\n'));
+  assert.deepEqual(cfg.auth, { journalDirectory: '/srv/journal' });
+  assert.deepEqual(loadConfig(write(t, 'auth:\n  journalDirectory: null\n')).auth, {
+    journalDirectory: null,
+  });
+  assert.throws(
+    () => loadConfig(write(t, 'auth:\n  journalDirectory: journal\n')),
+    /"auth\.journalDirectory" must be an absolute path or null/,
+  );
+});

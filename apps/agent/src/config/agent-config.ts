@@ -29,6 +29,8 @@ export interface AuthSourcesConfig {
   btmpPath?: string | null;
   /** @default '/var/log/audit/audit.log' */
   auditLogPath?: string | null;
+  /** A journal directory to read when no auth log file exists; unset: the system journal. */
+  journalDirectory?: string | null;
 }
 
 /** ConfigError names the file and the key that is wrong. */
@@ -40,7 +42,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 const STRING_KEYS = ['server', 'registrationKey', 'ca', 'stateDir'] as const;
 const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth'];
 const SPOOL_KEYS = ['maxBytes', 'maxAgeDays'];
-const AUTH_PATH_KEYS = ['wtmpPath', 'btmpPath', 'auditLogPath'];
+const AUTH_PATH_KEYS = ['wtmpPath', 'btmpPath', 'auditLogPath', 'journalDirectory'];
 
 function validateAuth(a: unknown, source: string): void {
   if (typeof a !== 'object' || a === null || Array.isArray(a))

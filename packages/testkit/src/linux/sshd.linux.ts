@@ -5,7 +5,7 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { waitFor } from './wait.js';
 import { run, stopChild } from './run.js';
-import type { SyslogNamespace } from './syslog-namespace.linux.js';
+import type { LogNamespace } from './syslog-namespace.linux.js';
 
 /** freePort asks the kernel for an unused loopback port. */
 export function freePort(): Promise<number> {
@@ -26,7 +26,7 @@ export interface Sshd {
 }
 
 /** startSshd starts /usr/sbin/sshd with its own host key and config in `dir`. */
-export async function startSshd(ns: SyslogNamespace, dir: string): Promise<Sshd> {
+export async function startSshd(ns: LogNamespace, dir: string): Promise<Sshd> {
   const port = await freePort();
   const key = join(dir, 'ssh_host_ed25519_key');
   const gen = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { run } from './run.js';
-import type { SyslogNamespace } from './syslog-namespace.linux.js';
+import type { LogNamespace } from './syslog-namespace.linux.js';
 
 /** TestUser is a throw-away local account with a known password. */
 export interface TestUser {
@@ -78,7 +78,7 @@ sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 99)
 export type PtyStep = [expect: string, reply: string | null];
 
 /** ptyScript runs argv inside the namespace on a pty and plays `steps` against its output. */
-export function ptyScript(ns: SyslogNamespace, steps: PtyStep[], argv: string[]) {
+export function ptyScript(ns: LogNamespace, steps: PtyStep[], argv: string[]) {
   return run(
     'nsenter',
     [
@@ -99,6 +99,6 @@ export function ptyScript(ns: SyslogNamespace, steps: PtyStep[], argv: string[])
 }
 
 /** inPty runs argv inside the namespace on a pty, answering its password prompt with `password`. */
-export function inPty(ns: SyslogNamespace, password: string, argv: string[]) {
+export function inPty(ns: LogNamespace, password: string, argv: string[]) {
   return ptyScript(ns, [['assword', `${password}\n`]], argv);
 }

@@ -12,6 +12,7 @@ import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
 import { AuditLogSource } from './audit-log-source.js';
 import type { AuthSource, AuthSourceOrigin, AuthSourceStats, AuthSourceStatus } from './auth-source.js';
 import { FollowStateStore } from './follow-state.js';
+import { JournaldSource } from './journald-source.js';
 import { LogFileSource } from './log-file-source.js';
 import { LoginRecordDedup } from './login-record-dedup.js';
 import { UtmpSource } from './utmp-source.linux.js';
@@ -28,6 +29,13 @@ export interface AuthSensorOptions {
   btmpPath?: string | null;
   /** auditd's log, read for PAM records when no auth log exists; null for none. @default '/var/log/audit/audit.log' */
   auditLogPath?: string | null;
+  /**
+   * The systemd journal, read (through journalctl) while no auth log file is followed: unset for
+   * the system journal, a directory for that journal (`journalctl --directory`), null for none.
+   */
+  journalDirectory?: string | null;
+  /** For tests. @default the first of /usr/bin/journalctl, /bin/journalctl */
+  journalctlPath?: string;
   /** Further sources (a journald or audit reader); they run beside the built-in ones. */
   sources?: AuthSource[];
   /** The syslog socket whose absence makes the logs go quiet; checked for the report. @default '/dev/log' */
@@ -46,7 +54,7 @@ export interface AuthSensorStats {
   sources: Array<{ name: string } & AuthSourceStatus & AuthSourceStats>;
   /** wtmp/btmp records dropped because a log line (or audit record) reported the same login. */
   deduplicated: number;
-  /** audit records not used because an auth log was being followed. */
+  /** audit records not used because an auth log (file or journal) was being followed. */
   auditSuppressed: number;
 }
 
@@ -56,8 +64,9 @@ export interface AuthSensor extends Sensor {
 }
 
 /**
- * createAuthSensor builds the driverless authentication sensor: it follows the auth log(s),
- * wtmp and btmp (and auditd's log when there is no auth log), and emits OCSF Authentication events (ssh, su, sudo, login; success and
+ * createAuthSensor builds the driverless authentication sensor: it follows the auth log(s) (or,
+ * when there is none, the systemd journal's auth records), wtmp and btmp (and auditd's log when
+ * there is neither), and emits OCSF Authentication events (ssh, su, sudo, login; success and
  * failure). It needs no kernel sensor, so it is what a driverless agent still provides.
  */
 export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
@@ -73,9 +82,10 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
   let auditSuppressed = 0;
   const following = (origin: AuthSourceOrigin) =>
     sources.some((x) => x.origin === origin && x.status().active);
+  const logFollowed = () => following('log') || following('journal');
   /** The sources whose events are used right now: audit only stands in for a missing log. */
   const inUse = () => {
-    const log = following('log');
+    const log = logFollowed();
     return sources.filter((x) => x.status().active && !(log && x.origin === 'audit'));
   };
 
@@ -100,6 +110,25 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
     if (btmp) out.push(new UtmpSource({ path: btmp, kind: 'btmp', store: st, logger, pollMs }));
     const audit = opts.auditLogPath === undefined ? '/var/log/audit/audit.log' : opts.auditLogPath;
     if (audit) out.push(new AuditLogSource({ path: audit, store: st, logger, pollMs }));
+    if (opts.journalDirectory !== null) {
+      const files = out.filter((x) => x.origin === 'log');
+      out.push(
+        new JournaldSource({
+          store: st,
+          logger,
+          pollMs,
+          directory: opts.journalDirectory,
+          journalctlPath: opts.journalctlPath,
+          // Started after the log files, so their first status is known.
+          wanted: () => !files.some((x) => x.status().active),
+          standbyReason: () =>
+            `${files
+              .filter((x) => x.status().active)
+              .map((x) => x.name)
+              .join(', ')} followed (the same records)`,
+        }),
+      );
+    }
     return [...out, ...(opts.sources ?? [])];
   }
 
@@ -118,16 +147,16 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
       sources = build(store);
       const d = new LoginRecordDedup({
         windowMs: opts.dedupWindowMs ?? 5000,
-        logActive: () => following('log') || following('audit'),
+        logActive: () => logFollowed() || following('audit'),
         emit: deliver,
       });
       dedup = d;
       for (const src of sources) {
         try {
           src.start((e) => {
-            if (src.origin === 'log') d.fromLog(e);
+            if (src.origin === 'log' || src.origin === 'journal') d.fromLog(e);
             else if (src.origin === 'login-records') d.fromLoginRecord(e);
-            else if (following('log')) auditSuppressed++;
+            else if (logFollowed()) auditSuppressed++;
             else d.fromLog(e);
           });
         } catch (err) {
@@ -158,10 +187,16 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
         if (sources.length === 0 && !startError) reasons.push('not started');
       } else if (active.some((s) => s.origin === 'log')) {
         if (noSyslog) reasons.push(noSyslog);
+      } else if (active.some((s) => s.origin === 'journal')) {
+        // journald owns /dev/log; nothing is degraded.
       } else if (active.some((s) => s.origin === 'audit')) {
-        reasons.push('no auth log (auth.log/secure): using auditd PAM records (no ssh method or port)');
+        reasons.push(
+          'no auth log (auth.log/secure, journal): using auditd PAM records (no ssh method or port)',
+        );
       } else {
-        reasons.push('no auth log (auth.log/secure) or audit log: only wtmp/btmp logins, no su/sudo');
+        reasons.push(
+          'no auth log (auth.log/secure, journal) or audit log: only wtmp/btmp logins, no su/sudo',
+        );
         // The usual cause on hosts without systemd: no syslog daemon is running.
         if (noSyslog) reasons.push(noSyslog);
       }

@@ -2,11 +2,12 @@ import type { Event } from '@palisade/protocol';
 
 /**
  * AuthSourceOrigin tells the sensor how to treat a source's records when two sources see the
- * same login: 'log' records carry the original log line and are kept; 'audit' records (auditd's
- * PAM records) are used only while no log is followed; 'login-records' (wtmp/btmp) duplicates of
- * either are dropped.
+ * same login: 'log' records carry the original log line and are kept; 'journal' records (the
+ * same lines, from the systemd journal) are read only while no log file is followed; 'audit'
+ * records (auditd's PAM records) are used only while neither is; 'login-records' (wtmp/btmp)
+ * duplicates of any of them are dropped.
  */
-export type AuthSourceOrigin = 'log' | 'audit' | 'login-records';
+export type AuthSourceOrigin = 'log' | 'journal' | 'audit' | 'login-records';
 
 /** AuthSourceStats are one source's counters. */
 export interface AuthSourceStats {
@@ -27,9 +28,8 @@ export interface AuthSourceStatus {
 }
 
 /**
- * AuthSource is one place authentication records come from: an auth log file, wtmp, btmp. The
- * list is pluggable (AuthSensorOptions.sources): a journald reader or a Linux audit (PAM
- * USER_AUTH/USER_LOGIN/USER_CMD) reader would be further implementations of this interface.
+ * AuthSource is one place authentication records come from: an auth log file, the systemd
+ * journal, auditd's log, wtmp, btmp. The list is pluggable (AuthSensorOptions.sources).
  */
 export interface AuthSource {
   /** Short name shown in capability reports: "auth.log", "wtmp", "btmp", "journald". */

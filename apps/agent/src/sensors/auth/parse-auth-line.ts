@@ -37,6 +37,15 @@ const PROGRAM_PARSERS: Record<string, MessageParser> = {
 export function parseAuthLine(line: string, nowMs: number): ParsedAuthLine | null {
   const envelope = parseSyslogEnvelope(line, nowMs);
   if (!envelope) return null;
+  const record = parseAuthMessage(envelope);
+  return record ? { envelope, record } : null;
+}
+
+/**
+ * parseAuthMessage reads what a program logged (its name and message, from a log line or a
+ * journal entry) and returns the authentication outcome it reports, or null. It never throws.
+ */
+export function parseAuthMessage(envelope: Pick<SyslogEnvelope, 'program' | 'message'>): AuthRecord | null {
   // rsyslog's repeated-message reduction folds identical lines into one; keep the count.
   const rep = REPEATED.exec(envelope.message);
   const msg = rep ? rep[2]! : envelope.message;
@@ -53,5 +62,5 @@ export function parseAuthLine(line: string, nowMs: number): ParsedAuthLine | nul
       detail: `${record.detail ? `${record.detail}; ` : ''}message repeated ${rep[1]} times`,
     };
   }
-  return record ? { envelope, record } : null;
+  return record;
 }

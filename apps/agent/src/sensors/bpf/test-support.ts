@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Backoff, type Logger } from '@palisade/common';
+import { Backoff } from '@palisade/common';
 import { type Event, Tier } from '@palisade/protocol';
 import { type BpfSensor, type BpfSensorOptions, createBpfSensor } from './bpf-sensor.linux.js';
 
@@ -69,25 +69,4 @@ export function run(
   });
 }
 
-/** Warning is one warn() call: its fields and message. */
-export interface Warning {
-  obj: Record<string, unknown>;
-  msg: string;
-}
-
-/** warningLogger is a Logger that keeps its warnings (children included) and drops the rest. */
-export function warningLogger(): { logger: Logger; warnings: Warning[] } {
-  const warnings: Warning[] = [];
-  const logger: Logger = {
-    debug() {},
-    info() {},
-    warn(obj: object, msg?: string) {
-      warnings.push({ obj: obj as Record<string, unknown>, msg: msg ?? '' });
-    },
-    error() {},
-    child() {
-      return logger;
-    },
-  };
-  return { logger, warnings };
-}
+export { type Warning, warningLogger } from '../test-logger.js';

@@ -1,0 +1,232 @@
+// The journal as the auth source, end to end with real programs (needs root and the systemd
+// package: it adds users and a sudoers file, and starts systemd-journald and sshd in a mount
+// namespace of its own, whose /dev/log, /run/systemd and journal directories are private, so the
+// machine's logging is untouched). No auth log file exists, as on a Debian 12 install without
+// rsyslog: the sensor reads the journal through journalctl.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Event } from '@palisade/protocol';
+import {
+  allowSudo,
+  createTestUser,
+  inPty,
+  type JournalNamespace,
+  removeTestUser,
+  type Sshd,
+  sshLogin,
+  startJournalNamespace,
+  startSshd,
+  type TestUser,
+} from '@palisade/testkit';
+import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
+import { STATE_FILE_NAME } from './follow-state.js';
+import { warningLogger } from '../test-logger.js';
+import { sleep, tempDir, waitFor } from './test-helpers.js';
+
+/** Lines like "2026-11-27T00:10:30.540798+00:00 host su[123]: ...", what auth.log would hold. */
+const LINE_START = String.raw`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 \S+ `;
+
+describe('auth sensor on the systemd journal with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
+  const tmp = tempDir('palisade-auth-journal-');
+  const cleanups: Array<() => unknown> = [];
+  const stateDir = join(tmp.dir, 'state');
+  const authLog = join(tmp.dir, 'auth.log');
+  let ns: JournalNamespace;
+  let sshd: Sshd;
+  let alice: TestUser;
+  let bob: TestUser;
+  let sensor: AuthSensor;
+  let events: Event[] = [];
+  const { logger, warnings } = warningLogger();
+  const warned = (re: RegExp) => warnings.some((w) => re.test(w.msg));
+
+  const startSensor = async () => {
+    events = [];
+    sensor = createAuthSensor({
+      stateDir,
+      logPaths: [authLog],
+      wtmpPath: null,
+      btmpPath: null,
+      auditLogPath: null,
+      journalDirectory: ns.journalDir,
+      pollMs: 300,
+      logger,
+    });
+    await sensor.start((e) => events.push(e));
+    await waitFor(() => sensor.capabilities()[0]?.active === true, 10_000, 'journal source active');
+  };
+  const find = (pred: (e: Event) => boolean, what: string) =>
+    waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
+  const su = (password: string) =>
+    inPty(ns, password, ['runuser', '-u', alice.name, '--', 'su', bob.name, '-c', 'true']);
+  const switches = () =>
+    events.filter((e) => e.serviceName === 'su' && e.statusId === 1 && e.activityId === 7);
+  /** pids of the journalctl processes reading the test's journal. */
+  const journalctls = () => {
+    try {
+      return execFileSync('pgrep', ['-f', '--', `--directory=${ns.journalDir}`], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map(Number);
+    } catch {
+      return [];
+    }
+  };
+
+  before(async () => {
+    assert.equal(process.getuid?.(), 0, 'this test needs root');
+    cleanups.push(() => tmp.remove());
+    ns = await startJournalNamespace(tmp.dir);
+    cleanups.push(() => ns.stop());
+    alice = await createTestUser();
+    cleanups.push(() => removeTestUser(alice));
+    bob = await createTestUser();
+    cleanups.push(() => removeTestUser(bob));
+    cleanups.push(allowSudo(alice, ['/usr/bin/id']));
+    sshd = await startSshd(ns, tmp.dir);
+    cleanups.push(() => sshd.stop());
+    await startSensor();
+    cleanups.push(() => sensor.stop());
+  });
+
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('reports the journal as the auth source, with nothing degraded', () => {
+    const cap = sensor.capabilities()[0]!;
+    assert.equal(cap.active, true);
+    assert.equal(cap.source, 'journald');
+    assert.equal(cap.reason, '');
+    assert.equal(journalctls().length, 1);
+  });
+
+  it('su with a wrong and a right password: account switches with the line auth.log would hold', async () => {
+    assert.notEqual((await su('wrong-password')).code, 0);
+    const f = await find((x) => x.serviceName === 'su' && x.rawData.includes('FAILED SU'), 'FAILED SU');
+    assert.equal(f.activityId, 7);
+    assert.equal(f.statusId, 2);
+    assert.equal(f.user?.name, bob.name);
+    assert.equal(f.actorUser?.name, alice.name);
+    assert.match(
+      f.rawData,
+      new RegExp(`${LINE_START}su\\[\\d+\\]: FAILED SU \\(to ${bob.name}\\) ${alice.name} on pts/\\d+$`),
+    );
+    assert.ok((f.process?.pid ?? 0) > 0);
+    assert.ok(Math.abs(Number(f.timeMs) - Date.now()) < 60_000);
+    assert.equal((await su(bob.password)).code, 0);
+    const s = await find((x) => switches().includes(x), 'successful su');
+    assert.equal(s.user?.name, bob.name);
+    assert.equal(s.actorUser?.name, alice.name);
+  });
+
+  it('sudo failure carries the users and the command', async () => {
+    const bad = await inPty(ns, 'wrong-password', [
+      'runuser',
+      '-u',
+      alice.name,
+      '--',
+      'sudo',
+      '-k',
+      '/usr/bin/id',
+    ]);
+    assert.notEqual(bad.code, 0, bad.out);
+    const f = await find(
+      (x) => x.serviceName === 'sudo' && x.rawData.includes('incorrect password attempt'),
+      'sudo failure',
+    );
+    assert.equal(f.statusId, 2);
+    assert.equal(f.user?.name, 'root');
+    assert.equal(f.actorUser?.name, alice.name);
+    assert.equal(f.command, '/usr/bin/id');
+  });
+
+  it('sshd failed and accepted password logins carry user, address, port and method', async () => {
+    const bad = await sshLogin({ port: sshd.port, user: alice.name, password: 'wrong-password' });
+    assert.notEqual(bad.code, 0, bad.out);
+    const f = await find(
+      (x) => x.serviceName === 'sshd' && x.rawData.includes('Failed password'),
+      'sshd failure',
+    );
+    assert.equal(f.statusId, 2);
+    assert.equal(f.user?.name, alice.name);
+    assert.equal(f.srcEndpoint?.ip, '127.0.0.1');
+    assert.ok((f.srcEndpoint?.port ?? 0) > 0);
+    assert.equal(f.authProtocol, 'password');
+    const good = await sshLogin({ port: sshd.port, user: alice.name, password: alice.password });
+    assert.equal(good.code, 0, good.out);
+    const a = await find((x) => x.serviceName === 'sshd' && x.statusId === 1, 'sshd accepted');
+    assert.equal(a.user?.name, alice.name);
+    assert.match(
+      a.rawData,
+      new RegExp(
+        `${LINE_START}sshd\\[\\d+\\]: Accepted password for ${alice.name} from 127\\.0\\.0\\.1 port \\d+ ssh2$`,
+      ),
+    );
+  });
+
+  it('a restart resumes at the saved cursor: what happened meanwhile arrives once, nothing repeats', async () => {
+    await sensor.stop();
+    assert.deepEqual(journalctls(), []);
+    const stoppedAt = Date.now();
+    assert.equal((await su(bob.password)).code, 0);
+    assert.equal((await su(bob.password)).code, 0);
+    await startSensor();
+    await waitFor(() => switches().length >= 2, 10_000, 'the two su while stopped');
+    await sleep(1500);
+    assert.equal(switches().length, 2);
+    // Nothing from before the stop came again.
+    assert.deepEqual(
+      events.filter((e) => Number(e.timeMs) < stoppedAt - 1000).map((e) => e.rawData),
+      [],
+    );
+  });
+
+  it('a cursor journalctl refuses falls back to the saved time, with a warning, losing nothing', async () => {
+    await sensor.stop();
+    const path = join(stateDir, STATE_FILE_NAME);
+    const state = JSON.parse(readFileSync(path, 'utf8')) as Record<string, { cursor?: string }>;
+    const key = `journal:${ns.journalDir}`;
+    assert.ok(state[key]?.cursor, 'a journal position was saved');
+    // Valid in form (so it is handed to journalctl), but no journal has it.
+    state[key]!.cursor = 'x=1;y=2';
+    writeFileSync(path, JSON.stringify(state));
+    assert.equal((await su('wrong-password')).code !== 0, true);
+    await startSensor().catch(() => {});
+    await find(
+      (x) => x.serviceName === 'su' && x.rawData.includes('FAILED SU'),
+      'FAILED SU after refused cursor',
+    );
+    assert.ok(warned(/refused the saved cursor/), JSON.stringify(warnings));
+    const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
+    assert.equal(src.active, true);
+  });
+
+  it('journalctl killed is started again and the entries keep coming', async () => {
+    const [pid] = journalctls();
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => journalctls().length === 1 && journalctls()[0] !== pid, 10_000, 'a new journalctl');
+    const n = switches().length;
+    assert.equal((await su(bob.password)).code, 0);
+    await waitFor(() => switches().length === n + 1, 10_000, 'su after the restart');
+    assert.ok(warned(/journalctl exited; restarting/), JSON.stringify(warnings));
+  });
+
+  it('when an auth log file appears the journal reader stands by (the same records)', async () => {
+    writeFileSync(authLog, '');
+    await waitFor(() => journalctls().length === 0, 10_000, 'journalctl stopped');
+    const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
+    assert.equal(src.active, false);
+    assert.equal(src.reason, 'standing by: auth.log followed (the same records)');
+    assert.equal(sensor.capabilities()[0]?.source, 'auth.log');
+    // The journal no longer delivers: a su now shows only in the journal, not as an event.
+    const n = switches().length;
+    assert.equal((await su(bob.password)).code, 0);
+    await sleep(1500);
+    assert.equal(switches().length, n);
+  });
+});

@@ -1,0 +1,262 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Backoff, type Logger } from '@palisade/common';
+import type { Event } from '@palisade/protocol';
+import { toAuthEvent } from './auth-event.js';
+import {
+  type AuthSource,
+  type AuthSourceStats,
+  type AuthSourceStatus,
+  newSourceStats,
+} from './auth-source.js';
+import type { FollowStateStore, JournalPosition } from './follow-state.js';
+import { LineFramer, type LineItem } from './framers.js';
+import { parseJournalEntry } from './journal-entry.js';
+import { parseAuthMessage } from './parse-auth-line.js';
+
+/** Where systemd-journald keeps the system journal: persistent, then volatile. */
+export const SYSTEM_JOURNAL_DIRS = ['/var/log/journal', '/run/log/journal'];
+const JOURNALCTL_PATHS = ['/usr/bin/journalctl', '/bin/journalctl'];
+/** syslog facilities auth (4) and authpriv (10): what rsyslog writes to auth.log / secure. */
+const MATCHES = ['SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10'];
+/** A journalctl that ran this long before it exited restarts without waiting long. */
+const HEALTHY_RUN_MS = 10_000;
+
+/** JournaldSourceOptions configure a JournaldSource. */
+export interface JournaldSourceOptions {
+  store: FollowStateStore;
+  logger: Logger;
+  /** A journal directory to read (`journalctl --directory`); unset: the system journal. */
+  directory?: string;
+  /** @default the first of /usr/bin/journalctl, /bin/journalctl that exists */
+  journalctlPath?: string;
+  /** How often it checks whether the journal exists and is wanted. @default 5000 */
+  pollMs?: number;
+  /** Longer journalctl output lines are skipped (counted as truncated). @default 65536 */
+  maxLineBytes?: number;
+  /** Whether the journal's records are wanted now (not while an auth log file is followed). */
+  wanted?: () => boolean;
+  /** Why it is not wanted, for the status. */
+  standbyReason?: () => string;
+  /** Delays between restarts of journalctl. @default 1 s doubling to 60 s, jittered */
+  backoff?: Backoff;
+  /** How often the position is saved while entries arrive. @default 1000 */
+  saveMs?: number;
+}
+
+/**
+ * JournaldSource reads authentication records (syslog facilities auth and authpriv, the lines
+ * rsyslog would write to auth.log) from the systemd journal through `journalctl --follow
+ * --output=json`, and turns them into the same events as LogFileSource, with raw_data rendered
+ * as auth.log's line. Its position (the journal cursor) is saved, so a restart neither loses nor
+ * repeats entries; a cursor journalctl refuses falls back to the saved time. journalctl is
+ * restarted with backoff when it exits; its output is validated line by line.
+ */
+export class JournaldSource implements AuthSource {
+  readonly name = 'journald';
+  readonly origin = 'journal' as const;
+  private readonly counters = newSourceStats();
+  private readonly key: string;
+  private readonly journalctl: string;
+  private emit: (event: Event) => void = () => {};
+  private child: ChildProcess | null = null;
+  private framer: LineFramer;
+  private timer: NodeJS.Timeout | null = null;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private last: JournalPosition | null = null;
+  private cursorRefused = false;
+  private readonly backoff: Backoff;
+  private stopped = true;
+  private current: AuthSourceStatus = { active: false, reason: 'not started' };
+  /** Times journalctl exited on its own and was started again. */
+  restarts = 0;
+  /** journalctl output lines that were not journal entries. */
+  malformed = 0;
+
+  constructor(private readonly o: JournaldSourceOptions) {
+    this.key = `journal:${o.directory ?? 'system'}`;
+    this.journalctl = o.journalctlPath ?? JOURNALCTL_PATHS.find((p) => existsSync(p)) ?? JOURNALCTL_PATHS[0]!;
+    this.framer = new LineFramer(o.maxLineBytes ?? 64 * 1024);
+    this.backoff = o.backoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  }
+
+  start(emit: (event: Event) => void): void {
+    this.emit = emit;
+    this.stopped = false;
+    this.last = this.o.store.getJournal(this.key) ?? null;
+    this.timer = setInterval(() => this.check(), this.o.pollMs ?? 5000);
+    this.timer.unref();
+    this.check();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of [this.timer, this.retryTimer]) if (t) clearInterval(t);
+    this.timer = this.retryTimer = null;
+    this.kill();
+    this.current = { active: false, reason: 'stopped' };
+  }
+
+  status(): AuthSourceStatus {
+    return this.current;
+  }
+
+  stats(): AuthSourceStats {
+    return { ...this.counters };
+  }
+
+  /** check starts or stops journalctl as the journal's presence and the sensor's needs say. */
+  private check(): void {
+    if (this.stopped) return;
+    if (this.o.wanted && !this.o.wanted()) {
+      if (this.child)
+        this.o.logger.info(
+          { reason: this.o.standbyReason?.() },
+          'auth log file found: journald reader standing by',
+        );
+      this.kill();
+      // The log file has these entries; resuming later from here would repeat them.
+      this.last = null;
+      this.o.store.setJournal(this.key, null);
+      this.current = { active: false, reason: `standing by: ${this.o.standbyReason?.() ?? 'not wanted'}` };
+      return;
+    }
+    if (this.child || this.retryTimer) return;
+    if (!existsSync(this.journalctl)) {
+      this.current = { active: false, reason: `${this.journalctl} not found (it comes with systemd)` };
+      return;
+    }
+    const dirs = this.o.directory ? [this.o.directory] : SYSTEM_JOURNAL_DIRS;
+    if (!dirs.some(hasJournalFiles)) {
+      this.current = { active: false, reason: `no journal files in ${dirs.join(' or ')}` };
+      return;
+    }
+    this.spawn();
+  }
+
+  private spawn(): void {
+    const args = ['--output=json', '--all', '--follow', '--no-pager', '--quiet'];
+    if (this.o.directory) args.push(`--directory=${this.o.directory}`);
+    if (this.last && !this.cursorRefused) {
+      args.push(`--after-cursor=${this.last.cursor}`, '--lines=all');
+    } else if (this.last) {
+      // The same second again: entries of it already read come twice rather than none.
+      args.push(`--since=@${Math.floor(this.last.realtimeUs / 1e6)}`, '--lines=all');
+    } else {
+      args.push('--lines=0');
+    }
+    args.push(...MATCHES);
+    const child = spawn(this.journalctl, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.framer = new LineFramer(this.o.maxLineBytes ?? 64 * 1024);
+    let stderr = '';
+    const startedAt = Date.now();
+    child.stdout?.on('data', (chunk: Buffer) => {
+      // After a kill, what it still printed is read again from the saved cursor next time.
+      if (this.child !== child) return;
+      this.onItems(this.framer.push(chunk));
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + String(d)).slice(-2048);
+    });
+    child.on('spawn', () => {
+      if (this.child === child) this.current = { active: true, reason: '' };
+    });
+    child.on('error', (err) => {
+      stderr += `${err.message}\n`;
+    });
+    child.on('close', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = null;
+      this.saveNow();
+      if (this.stopped) return;
+      const why = stderr.trim().split('\n').pop() || `exit ${code ?? signal}`;
+      if (/cursor/i.test(stderr) && this.last && !this.cursorRefused) {
+        this.cursorRefused = true;
+        this.o.logger.warn({ err: why }, 'journalctl refused the saved cursor: resuming from its time');
+      }
+      if (Date.now() - startedAt >= HEALTHY_RUN_MS) this.backoff.reset();
+      const retryMs = this.backoff.next();
+      this.restarts++;
+      this.current = { active: false, reason: `journalctl exited (${code ?? signal}): ${why}` };
+      this.o.logger.warn({ code, signal, err: why, retryMs }, 'journalctl exited; restarting');
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.check();
+      }, retryMs);
+      this.retryTimer.unref();
+    });
+  }
+
+  private onItems(items: LineItem[]): void {
+    for (const item of items) {
+      this.counters.read++;
+      if (item.truncated) {
+        this.counters.truncated++;
+        this.counters.ignored++;
+        continue;
+      }
+      const entry = parseJournalEntry(item.text);
+      if (entry instanceof Error) {
+        this.counters.ignored++;
+        if (this.malformed++ < 10)
+          this.o.logger.warn(
+            { err: entry.message, line: item.text.slice(0, 200) },
+            'journalctl printed a line that is not a journal entry',
+          );
+        continue;
+      }
+      this.last = { cursor: entry.cursor, realtimeUs: entry.realtimeUs };
+      this.cursorRefused = false;
+      const record = parseAuthMessage(entry.envelope);
+      if (!record) {
+        this.counters.ignored++;
+        continue;
+      }
+      this.counters.events++;
+      const { timeMs, pid, program } = entry.envelope;
+      this.emit(toAuthEvent(record, { timeMs, pid, program, raw: entry.line }));
+    }
+    if (!this.saveTimer) {
+      this.saveTimer = setTimeout(() => this.saveNow(), this.o.saveMs ?? 1000);
+      this.saveTimer.unref();
+    }
+  }
+
+  private saveNow(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    if (!this.last) return;
+    try {
+      this.o.store.setJournal(this.key, this.last);
+    } catch (err) {
+      this.o.logger.warn({ err: String(err) }, 'cannot save the journal position');
+    }
+  }
+
+  private kill(): void {
+    const c = this.child;
+    this.child = null;
+    this.saveNow();
+    if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  }
+}
+
+/** hasJournalFiles tells whether `dir` or one of its subdirectories (per machine id) has journals. */
+function hasJournalFiles(dir: string): boolean {
+  const journals = (d: string) => {
+    try {
+      return readdirSync(d, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+  };
+  for (const e of journals(dir)) {
+    if (e.isFile() && e.name.endsWith('.journal')) return true;
+    if (e.isDirectory() && journals(join(dir, e.name)).some((f) => f.isFile() && f.name.endsWith('.journal')))
+      return true;
+  }
+  return false;
+}
