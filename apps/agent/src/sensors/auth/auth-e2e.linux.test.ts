@@ -8,16 +8,25 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '@palisade/protocol';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
-import { authorizeKey, type Sshd, sshLogin, startSshd } from '@palisade/testkit';
-import { type SyslogNamespace, startSyslogNamespace } from '@palisade/testkit';
 import {
-  allowSudo,
-  createTestUser,
+  authorizeKey,
   inPty,
   ptyScript,
-  removeTestUser,
+  type Sshd,
+  type SyslogNamespace,
+  sshLogin,
+  startSyslogNamespace,
   type TestUser,
 } from '@palisade/testkit';
+import {
+  type AuthScenario,
+  sshPasswordLogins,
+  startAuthWorld,
+  sudoWrongPassword,
+  suRightPassword,
+  suAs,
+  suWrongPassword,
+} from './auth-scenarios.linux.test-util.js';
 import { sleep, tempDir, waitFor } from './test-helpers.js';
 
 describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
@@ -33,17 +42,8 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
   const classicEvents: Event[] = [];
 
   before(async () => {
-    assert.equal(process.getuid?.(), 0, 'this test needs root');
     cleanups.push(() => tmp.remove());
-    ns = await startSyslogNamespace(tmp.dir);
-    cleanups.push(() => ns.stop());
-    alice = await createTestUser();
-    cleanups.push(() => removeTestUser(alice));
-    bob = await createTestUser();
-    cleanups.push(() => removeTestUser(bob));
-    cleanups.push(allowSudo(alice, ['/usr/bin/id']));
-    sshd = await startSshd(ns, tmp.dir);
-    cleanups.push(() => sshd.stop());
+    ({ ns, sshd, alice, bob } = await startAuthWorld(tmp.dir, cleanups, startSyslogNamespace));
     sensor = createAuthSensor({
       stateDir: join(tmp.dir, 'state'),
       logPaths: [ns.rfc3339Log],
@@ -76,79 +76,18 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     list.filter((e) => [alice.name, bob.name].some((n) => e.user?.name === n || e.actorUser?.name === n));
   const find = (pred: (e: Event) => boolean, what: string) =>
     waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
+  const scenario = (): AuthScenario => ({ ns, sshd, alice, bob, find });
 
   it('su with a wrong password gives a failed account switch with the original line', async () => {
-    const r = await inPty(ns, 'wrong-password', [
-      'runuser',
-      '-u',
-      alice.name,
-      '--',
-      'su',
-      bob.name,
-      '-c',
-      'true',
-    ]);
-    assert.notEqual(r.code, 0, r.out);
-    const e = await find(
-      (x) => x.serviceName === 'su' && x.statusId === 2 && x.rawData.includes('FAILED SU'),
-      'FAILED SU',
-    );
-    assert.equal(e.activityId, 7);
-    assert.equal(e.user?.name, bob.name);
-    assert.equal(e.actorUser?.name, alice.name);
-    assert.match(
-      e.rawData,
-      new RegExp(`su\\[\\d+\\]: FAILED SU \\(to ${bob.name}\\) ${alice.name} on pts/\\d+$`),
-    );
-    assert.ok(e.process && e.process.pid > 0);
-    const pam = await find(
-      (x) => x.serviceName === 'su' && x.rawData.includes('pam_unix(su:auth)'),
-      'pam_unix(su:auth)',
-    );
-    assert.equal(pam.statusId, 2);
-    assert.equal(pam.user?.name, bob.name);
+    await suWrongPassword(scenario());
   });
 
   it('su with the right password gives a successful account switch', async () => {
-    const r = await inPty(ns, bob.password, [
-      'runuser',
-      '-u',
-      alice.name,
-      '--',
-      'su',
-      bob.name,
-      '-c',
-      'true',
-    ]);
-    assert.equal(r.code, 0, r.out);
-    const e = await find((x) => x.serviceName === 'su' && x.statusId === 1, 'successful su');
-    assert.equal(e.activityId, 7);
-    assert.equal(e.user?.name, bob.name);
-    assert.equal(e.actorUser?.name, alice.name);
-    assert.match(e.rawData, new RegExp(`: \\(to ${bob.name}\\) ${alice.name} on pts/\\d+$`));
+    await suRightPassword(scenario());
   });
 
   it('sudo failure and success carry the users and the command', async () => {
-    const bad = await inPty(ns, 'wrong-password', [
-      'runuser',
-      '-u',
-      alice.name,
-      '--',
-      'sudo',
-      '-k',
-      '/usr/bin/id',
-    ]);
-    assert.notEqual(bad.code, 0, bad.out);
-    const f = await find(
-      (x) => x.serviceName === 'sudo' && x.rawData.includes('incorrect password attempt'),
-      'sudo failure',
-    );
-    assert.equal(f.statusId, 2);
-    assert.equal(f.activityId, 7);
-    assert.equal(f.user?.name, 'root');
-    assert.equal(f.actorUser?.name, alice.name);
-    assert.equal(f.command, '/usr/bin/id');
-    assert.equal(f.statusDetail, '1 incorrect password attempt');
+    await sudoWrongPassword(scenario());
     const good = await inPty(ns, alice.password, [
       'runuser',
       '-u',
@@ -169,30 +108,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
   });
 
   it('sshd failed and accepted password logins carry user, address, port and method', async () => {
-    const bad = await sshLogin({ port: sshd.port, user: alice.name, password: 'wrong-password' });
-    assert.notEqual(bad.code, 0, bad.out);
-    const f = await find(
-      (x) => x.serviceName === 'sshd' && x.rawData.includes('Failed password'),
-      'sshd failure',
-    );
-    assert.equal(f.statusId, 2);
-    assert.equal(f.activityId, 1);
-    assert.equal(f.user?.name, alice.name);
-    assert.equal(f.srcEndpoint?.ip, '127.0.0.1');
-    assert.ok((f.srcEndpoint?.port ?? 0) > 0);
-    assert.equal(f.authProtocol, 'password');
-    assert.equal(f.isRemote, true);
-    assert.equal(f.logonTypeId, 10);
-    const good = await sshLogin({ port: sshd.port, user: alice.name, password: alice.password });
-    assert.equal(good.code, 0, good.out);
-    const a = await find((x) => x.serviceName === 'sshd' && x.statusId === 1, 'sshd accepted');
-    assert.equal(a.user?.name, alice.name);
-    assert.equal(a.srcEndpoint?.ip, '127.0.0.1');
-    assert.equal(a.authProtocol, 'password');
-    assert.match(
-      a.rawData,
-      new RegExp(`sshd\\[\\d+\\]: Accepted password for ${alice.name} from 127\\.0\\.0\\.1 port \\d+ ssh2$`),
-    );
+    await sshPasswordLogins(scenario());
   });
 
   it('an unknown ssh user is reported as invalid', async () => {
@@ -269,8 +185,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
 
   it('keeps reading across a logrotate-style rotation (rename + HUP) and a copytruncate', async () => {
     const switches = () => events.filter((e) => e.serviceName === 'su' && e.statusId === 1).length;
-    const su = () =>
-      inPty(ns, bob.password, ['runuser', '-u', alice.name, '--', 'su', bob.name, '-c', 'true']);
+    const su = () => suAs(scenario(), bob.password);
     const before = switches();
     // What logrotate plus Debian's rsyslog-rotate do: rename, then HUP so rsyslogd reopens.
     renameSync(ns.rfc3339Log, `${ns.rfc3339Log}.1`);

@@ -9,25 +9,20 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '@palisade/protocol';
-import {
-  allowSudo,
-  createTestUser,
-  inPty,
-  type JournalNamespace,
-  removeTestUser,
-  type Sshd,
-  sshLogin,
-  startJournalNamespace,
-  startSshd,
-  type TestUser,
-} from '@palisade/testkit';
+import { type JournalNamespace, type Sshd, startJournalNamespace, type TestUser } from '@palisade/testkit';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import { STATE_FILE_NAME } from './follow-state.js';
 import { warningLogger } from '../test-logger.js';
+import {
+  type AuthScenario,
+  sshPasswordLogins,
+  startAuthWorld,
+  suAs,
+  sudoWrongPassword,
+  suRightPassword,
+  suWrongPassword,
+} from './auth-scenarios.linux.test-util.js';
 import { sleep, tempDir, waitFor } from './test-helpers.js';
-
-/** Lines like "2026-11-27T00:10:30.540798+00:00 host su[123]: ...", what auth.log would hold. */
-const LINE_START = String.raw`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 \S+ `;
 
 describe('auth sensor on the systemd journal with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
   const tmp = tempDir('palisade-auth-journal-');
@@ -60,8 +55,8 @@ describe('auth sensor on the systemd journal with su, sudo and sshd (root)', { t
   };
   const find = (pred: (e: Event) => boolean, what: string) =>
     waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
-  const su = (password: string) =>
-    inPty(ns, password, ['runuser', '-u', alice.name, '--', 'su', bob.name, '-c', 'true']);
+  const scenario = (): AuthScenario => ({ ns, sshd, alice, bob, find });
+  const su = (password: string) => suAs(scenario(), password);
   const switches = () =>
     events.filter((e) => e.serviceName === 'su' && e.statusId === 1 && e.activityId === 7);
   /** pids of the journalctl processes reading the test's journal. */
@@ -77,17 +72,8 @@ describe('auth sensor on the systemd journal with su, sudo and sshd (root)', { t
   };
 
   before(async () => {
-    assert.equal(process.getuid?.(), 0, 'this test needs root');
     cleanups.push(() => tmp.remove());
-    ns = await startJournalNamespace(tmp.dir);
-    cleanups.push(() => ns.stop());
-    alice = await createTestUser();
-    cleanups.push(() => removeTestUser(alice));
-    bob = await createTestUser();
-    cleanups.push(() => removeTestUser(bob));
-    cleanups.push(allowSudo(alice, ['/usr/bin/id']));
-    sshd = await startSshd(ns, tmp.dir);
-    cleanups.push(() => sshd.stop());
+    ({ ns, sshd, alice, bob } = await startAuthWorld(tmp.dir, cleanups, startJournalNamespace));
     await startSensor();
     cleanups.push(() => sensor.stop());
   });
@@ -105,67 +91,17 @@ describe('auth sensor on the systemd journal with su, sudo and sshd (root)', { t
   });
 
   it('su with a wrong and a right password: account switches with the line auth.log would hold', async () => {
-    assert.notEqual((await su('wrong-password')).code, 0);
-    const f = await find((x) => x.serviceName === 'su' && x.rawData.includes('FAILED SU'), 'FAILED SU');
-    assert.equal(f.activityId, 7);
-    assert.equal(f.statusId, 2);
-    assert.equal(f.user?.name, bob.name);
-    assert.equal(f.actorUser?.name, alice.name);
-    assert.match(
-      f.rawData,
-      new RegExp(`${LINE_START}su\\[\\d+\\]: FAILED SU \\(to ${bob.name}\\) ${alice.name} on pts/\\d+$`),
-    );
-    assert.ok((f.process?.pid ?? 0) > 0);
+    const f = await suWrongPassword(scenario());
     assert.ok(Math.abs(Number(f.timeMs) - Date.now()) < 60_000);
-    assert.equal((await su(bob.password)).code, 0);
-    const s = await find((x) => switches().includes(x), 'successful su');
-    assert.equal(s.user?.name, bob.name);
-    assert.equal(s.actorUser?.name, alice.name);
+    await suRightPassword(scenario());
   });
 
   it('sudo failure carries the users and the command', async () => {
-    const bad = await inPty(ns, 'wrong-password', [
-      'runuser',
-      '-u',
-      alice.name,
-      '--',
-      'sudo',
-      '-k',
-      '/usr/bin/id',
-    ]);
-    assert.notEqual(bad.code, 0, bad.out);
-    const f = await find(
-      (x) => x.serviceName === 'sudo' && x.rawData.includes('incorrect password attempt'),
-      'sudo failure',
-    );
-    assert.equal(f.statusId, 2);
-    assert.equal(f.user?.name, 'root');
-    assert.equal(f.actorUser?.name, alice.name);
-    assert.equal(f.command, '/usr/bin/id');
+    await sudoWrongPassword(scenario());
   });
 
   it('sshd failed and accepted password logins carry user, address, port and method', async () => {
-    const bad = await sshLogin({ port: sshd.port, user: alice.name, password: 'wrong-password' });
-    assert.notEqual(bad.code, 0, bad.out);
-    const f = await find(
-      (x) => x.serviceName === 'sshd' && x.rawData.includes('Failed password'),
-      'sshd failure',
-    );
-    assert.equal(f.statusId, 2);
-    assert.equal(f.user?.name, alice.name);
-    assert.equal(f.srcEndpoint?.ip, '127.0.0.1');
-    assert.ok((f.srcEndpoint?.port ?? 0) > 0);
-    assert.equal(f.authProtocol, 'password');
-    const good = await sshLogin({ port: sshd.port, user: alice.name, password: alice.password });
-    assert.equal(good.code, 0, good.out);
-    const a = await find((x) => x.serviceName === 'sshd' && x.statusId === 1, 'sshd accepted');
-    assert.equal(a.user?.name, alice.name);
-    assert.match(
-      a.rawData,
-      new RegExp(
-        `${LINE_START}sshd\\[\\d+\\]: Accepted password for ${alice.name} from 127\\.0\\.0\\.1 port \\d+ ssh2$`,
-      ),
-    );
+    await sshPasswordLogins(scenario());
   });
 
   it('a restart resumes at the saved cursor: what happened meanwhile arrives once, nothing repeats', async () => {
