@@ -30,7 +30,8 @@ function hasDebPackage(name) {
 }
 
 // Packages the eBPF sensor build needs, and packages only the tests need (real sshd, su, sudo,
-// rsyslog for auth records, nftables and iproute2 for isolation tests).
+// rsyslog and systemd (journald, journalctl) for auth records, nftables and iproute2 for
+// isolation tests).
 const BUILD_DEBS = [
   'clang',
   'llvm',
@@ -49,6 +50,7 @@ const TEST_DEBS = [
   'sshpass',
   'procps',
   'rsyslog',
+  'systemd',
   'python3',
 ];
 // Only the endpoint-overhead benchmark needs auditd: it compares the agent with it side by side.
