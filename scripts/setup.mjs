@@ -29,7 +29,7 @@ function hasDebPackage(name) {
   return r.status === 0 && r.stdout.includes('install ok installed');
 }
 
-// Packages the eBPF sensor build needs, and packages only the tests need (real sshd, su, sudo,
+// Packages the eBPF sensor and journal reader builds need, and packages only the tests need (real sshd, su, sudo,
 // rsyslog and systemd (journald, journalctl) for auth records, nftables and iproute2 for
 // isolation tests).
 const BUILD_DEBS = [
@@ -41,6 +41,7 @@ const BUILD_DEBS = [
   'zlib1g-dev',
   'make',
   'pkg-config',
+  'libsystemd-dev',
 ];
 const TEST_DEBS = [
   'openssh-server',
@@ -114,6 +115,10 @@ function build() {
   if (existsSync(join(root, 'apps/agent/sensor-bpf/Makefile'))) {
     step('building the eBPF sensor helper');
     run('make', ['-s', '-C', 'apps/agent/sensor-bpf']);
+  }
+  if (existsSync(join(root, 'apps/agent/journal-reader/Makefile'))) {
+    step('building the journal reader');
+    run('make', ['-s', '-C', 'apps/agent/journal-reader']);
   }
 }
 

@@ -2,16 +2,18 @@
 // package: it adds users and a sudoers file, and starts systemd-journald and sshd in a mount
 // namespace of its own, whose /dev/log, /run/systemd and journal directories are private, so the
 // machine's logging is untouched). No auth log file exists, as on a Debian 12 install without
-// rsyslog: the sensor reads the journal through journalctl.
+// rsyslog: the sensor reads the journal, once through the agent's palisade-journal and once
+// through journalctl (what it falls back to when palisade-journal is not built).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '@palisade/protocol';
 import { type JournalNamespace, type Sshd, startJournalNamespace, type TestUser } from '@palisade/testkit';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import { STATE_FILE_NAME } from './follow-state.js';
+import { BUILT_READER } from './journald-source.js';
 import { warningLogger } from '../test-logger.js';
 import {
   type AuthScenario,
@@ -24,145 +26,151 @@ import {
 } from './auth-scenarios.linux.test-util.js';
 import { sleep, tempDir, waitFor } from './test-helpers.js';
 
-describe('auth sensor on the systemd journal with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
-  const tmp = tempDir('palisade-auth-journal-');
-  const cleanups: Array<() => unknown> = [];
-  const stateDir = join(tmp.dir, 'state');
-  const authLog = join(tmp.dir, 'auth.log');
-  let ns: JournalNamespace;
-  let sshd: Sshd;
-  let alice: TestUser;
-  let bob: TestUser;
-  let sensor: AuthSensor;
-  let events: Event[] = [];
-  const { logger, warnings } = warningLogger();
-  const warned = (re: RegExp) => warnings.some((w) => re.test(w.msg));
+for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
+  describe(`auth sensor on the systemd journal with su, sudo and sshd, read by ${basename(reader)} (root)`, {
+    timeout: 180_000,
+  }, () => {
+    const tmp = tempDir('palisade-auth-journal-');
+    const cleanups: Array<() => unknown> = [];
+    const stateDir = join(tmp.dir, 'state');
+    const authLog = join(tmp.dir, 'auth.log');
+    let ns: JournalNamespace;
+    let sshd: Sshd;
+    let alice: TestUser;
+    let bob: TestUser;
+    let sensor: AuthSensor;
+    let events: Event[] = [];
+    const { logger, warnings } = warningLogger();
+    const warned = (re: RegExp) => warnings.some((w) => re.test(w.msg));
 
-  const startSensor = async () => {
-    events = [];
-    sensor = createAuthSensor({
-      stateDir,
-      logPaths: [authLog],
-      wtmpPath: null,
-      btmpPath: null,
-      auditLogPath: null,
-      journalDirectory: ns.journalDir,
-      pollMs: 300,
-      logger,
+    const startSensor = async () => {
+      events = [];
+      sensor = createAuthSensor({
+        stateDir,
+        logPaths: [authLog],
+        wtmpPath: null,
+        btmpPath: null,
+        auditLogPath: null,
+        journalDirectory: ns.journalDir,
+        journalReaderPath: reader,
+        pollMs: 300,
+        logger,
+      });
+      await sensor.start((e) => events.push(e));
+      await waitFor(() => sensor.capabilities()[0]?.active === true, 10_000, 'journal source active');
+    };
+    const find = (pred: (e: Event) => boolean, what: string) =>
+      waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
+    const scenario = (): AuthScenario => ({ ns, sshd, alice, bob, find });
+    const su = (password: string) => suAs(scenario(), password);
+    const switches = () =>
+      events.filter((e) => e.serviceName === 'su' && e.statusId === 1 && e.activityId === 7);
+    /** pids of the reader processes reading the test's journal. */
+    const readers = () => {
+      try {
+        return execFileSync('pgrep', ['-f', '--', `--directory=${ns.journalDir}`], { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .map(Number);
+      } catch {
+        return [];
+      }
+    };
+
+    before(async () => {
+      cleanups.push(() => tmp.remove());
+      ({ ns, sshd, alice, bob } = await startAuthWorld(tmp.dir, cleanups, startJournalNamespace));
+      await startSensor();
+      cleanups.push(() => sensor.stop());
     });
-    await sensor.start((e) => events.push(e));
-    await waitFor(() => sensor.capabilities()[0]?.active === true, 10_000, 'journal source active');
-  };
-  const find = (pred: (e: Event) => boolean, what: string) =>
-    waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
-  const scenario = (): AuthScenario => ({ ns, sshd, alice, bob, find });
-  const su = (password: string) => suAs(scenario(), password);
-  const switches = () =>
-    events.filter((e) => e.serviceName === 'su' && e.statusId === 1 && e.activityId === 7);
-  /** pids of the journalctl processes reading the test's journal. */
-  const journalctls = () => {
-    try {
-      return execFileSync('pgrep', ['-f', '--', `--directory=${ns.journalDir}`], { encoding: 'utf8' })
-        .trim()
-        .split('\n')
-        .map(Number);
-    } catch {
-      return [];
-    }
-  };
 
-  before(async () => {
-    cleanups.push(() => tmp.remove());
-    ({ ns, sshd, alice, bob } = await startAuthWorld(tmp.dir, cleanups, startJournalNamespace));
-    await startSensor();
-    cleanups.push(() => sensor.stop());
-  });
+    after(async () => {
+      for (const c of cleanups.reverse()) await c();
+    });
 
-  after(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+    it('reports the journal as the auth source, with nothing degraded', () => {
+      const cap = sensor.capabilities()[0]!;
+      assert.equal(cap.active, true);
+      assert.equal(cap.source, 'journald');
+      assert.equal(cap.reason, '');
+      assert.equal(readers().length, 1);
+      assert.equal(readlinkSync(`/proc/${readers()[0]}/exe`), reader);
+    });
 
-  it('reports the journal as the auth source, with nothing degraded', () => {
-    const cap = sensor.capabilities()[0]!;
-    assert.equal(cap.active, true);
-    assert.equal(cap.source, 'journald');
-    assert.equal(cap.reason, '');
-    assert.equal(journalctls().length, 1);
-  });
+    it('su with a wrong and a right password: account switches with the line auth.log would hold', async () => {
+      const f = await suWrongPassword(scenario());
+      assert.ok(Math.abs(Number(f.timeMs) - Date.now()) < 60_000);
+      await suRightPassword(scenario());
+    });
 
-  it('su with a wrong and a right password: account switches with the line auth.log would hold', async () => {
-    const f = await suWrongPassword(scenario());
-    assert.ok(Math.abs(Number(f.timeMs) - Date.now()) < 60_000);
-    await suRightPassword(scenario());
-  });
+    it('sudo failure carries the users and the command', async () => {
+      await sudoWrongPassword(scenario());
+    });
 
-  it('sudo failure carries the users and the command', async () => {
-    await sudoWrongPassword(scenario());
-  });
+    it('sshd failed and accepted password logins carry user, address, port and method', async () => {
+      await sshPasswordLogins(scenario());
+    });
 
-  it('sshd failed and accepted password logins carry user, address, port and method', async () => {
-    await sshPasswordLogins(scenario());
-  });
+    it('a restart resumes at the saved cursor: what happened meanwhile arrives once, nothing repeats', async () => {
+      await sensor.stop();
+      assert.deepEqual(readers(), []);
+      const stoppedAt = Date.now();
+      assert.equal((await su(bob.password)).code, 0);
+      assert.equal((await su(bob.password)).code, 0);
+      await startSensor();
+      await waitFor(() => switches().length >= 2, 10_000, 'the two su while stopped');
+      await sleep(1500);
+      assert.equal(switches().length, 2);
+      // Nothing from before the stop came again.
+      assert.deepEqual(
+        events.filter((e) => Number(e.timeMs) < stoppedAt - 1000).map((e) => e.rawData),
+        [],
+      );
+    });
 
-  it('a restart resumes at the saved cursor: what happened meanwhile arrives once, nothing repeats', async () => {
-    await sensor.stop();
-    assert.deepEqual(journalctls(), []);
-    const stoppedAt = Date.now();
-    assert.equal((await su(bob.password)).code, 0);
-    assert.equal((await su(bob.password)).code, 0);
-    await startSensor();
-    await waitFor(() => switches().length >= 2, 10_000, 'the two su while stopped');
-    await sleep(1500);
-    assert.equal(switches().length, 2);
-    // Nothing from before the stop came again.
-    assert.deepEqual(
-      events.filter((e) => Number(e.timeMs) < stoppedAt - 1000).map((e) => e.rawData),
-      [],
-    );
-  });
+    it('a cursor the reader refuses falls back to the saved time, with a warning, losing nothing', async () => {
+      await sensor.stop();
+      const path = join(stateDir, STATE_FILE_NAME);
+      const state = JSON.parse(readFileSync(path, 'utf8')) as Record<string, { cursor?: string }>;
+      const key = `journal:${ns.journalDir}`;
+      assert.ok(state[key]?.cursor, 'a journal position was saved');
+      // Valid in form (so it is handed to the reader), but no journal has it.
+      state[key]!.cursor = 'x=1;y=2';
+      writeFileSync(path, JSON.stringify(state));
+      assert.equal((await su('wrong-password')).code !== 0, true);
+      await startSensor().catch(() => {});
+      await find(
+        (x) => x.serviceName === 'su' && x.rawData.includes('FAILED SU'),
+        'FAILED SU after refused cursor',
+      );
+      assert.ok(warned(/refused the saved cursor/), JSON.stringify(warnings));
+      const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
+      assert.equal(src.active, true);
+    });
 
-  it('a cursor journalctl refuses falls back to the saved time, with a warning, losing nothing', async () => {
-    await sensor.stop();
-    const path = join(stateDir, STATE_FILE_NAME);
-    const state = JSON.parse(readFileSync(path, 'utf8')) as Record<string, { cursor?: string }>;
-    const key = `journal:${ns.journalDir}`;
-    assert.ok(state[key]?.cursor, 'a journal position was saved');
-    // Valid in form (so it is handed to journalctl), but no journal has it.
-    state[key]!.cursor = 'x=1;y=2';
-    writeFileSync(path, JSON.stringify(state));
-    assert.equal((await su('wrong-password')).code !== 0, true);
-    await startSensor().catch(() => {});
-    await find(
-      (x) => x.serviceName === 'su' && x.rawData.includes('FAILED SU'),
-      'FAILED SU after refused cursor',
-    );
-    assert.ok(warned(/refused the saved cursor/), JSON.stringify(warnings));
-    const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
-    assert.equal(src.active, true);
-  });
+    it('the reader killed is started again and the entries keep coming', async () => {
+      const [pid] = readers();
+      assert.ok(pid);
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => readers().length === 1 && readers()[0] !== pid, 10_000, 'a new reader');
+      const n = switches().length;
+      assert.equal((await su(bob.password)).code, 0);
+      await waitFor(() => switches().length === n + 1, 10_000, 'su after the restart');
+      assert.ok(warned(/the journal reader exited; restarting/), JSON.stringify(warnings));
+    });
 
-  it('journalctl killed is started again and the entries keep coming', async () => {
-    const [pid] = journalctls();
-    assert.ok(pid);
-    process.kill(pid, 'SIGKILL');
-    await waitFor(() => journalctls().length === 1 && journalctls()[0] !== pid, 10_000, 'a new journalctl');
-    const n = switches().length;
-    assert.equal((await su(bob.password)).code, 0);
-    await waitFor(() => switches().length === n + 1, 10_000, 'su after the restart');
-    assert.ok(warned(/journalctl exited; restarting/), JSON.stringify(warnings));
+    it('when an auth log file appears the journal reader stands by (the same records)', async () => {
+      writeFileSync(authLog, '');
+      await waitFor(() => readers().length === 0, 10_000, 'the reader stopped');
+      const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
+      assert.equal(src.active, false);
+      assert.equal(src.reason, 'standing by: auth.log followed (the same records)');
+      assert.equal(sensor.capabilities()[0]?.source, 'auth.log');
+      // The journal no longer delivers: a su now shows only in the journal, not as an event.
+      const n = switches().length;
+      assert.equal((await su(bob.password)).code, 0);
+      await sleep(1500);
+      assert.equal(switches().length, n);
+    });
   });
-
-  it('when an auth log file appears the journal reader stands by (the same records)', async () => {
-    writeFileSync(authLog, '');
-    await waitFor(() => journalctls().length === 0, 10_000, 'journalctl stopped');
-    const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
-    assert.equal(src.active, false);
-    assert.equal(src.reason, 'standing by: auth.log followed (the same records)');
-    assert.equal(sensor.capabilities()[0]?.source, 'auth.log');
-    // The journal no longer delivers: a su now shows only in the journal, not as an event.
-    const n = switches().length;
-    assert.equal((await su(bob.password)).code, 0);
-    await sleep(1500);
-    assert.equal(switches().length, n);
-  });
-});
+}

@@ -30,12 +30,12 @@ export interface AuthSensorOptions {
   /** auditd's log, read for PAM records when no auth log exists; null for none. @default '/var/log/audit/audit.log' */
   auditLogPath?: string | null;
   /**
-   * The systemd journal, read (through journalctl) while no auth log file is followed: unset for
-   * the system journal, a directory for that journal (`journalctl --directory`), null for none.
+   * The systemd journal, read (with palisade-journal or journalctl) while no auth log file is
+   * followed: unset for the system journal, a directory for that journal, null for none.
    */
   journalDirectory?: string | null;
-  /** For tests. @default the first of /usr/bin/journalctl, /bin/journalctl */
-  journalctlPath?: string;
+  /** See JournaldSourceOptions.readerPath. */
+  journalReaderPath?: string;
   /** Further sources (a journald or audit reader); they run beside the built-in ones. */
   sources?: AuthSource[];
   /** The syslog socket whose absence makes the logs go quiet; checked for the report. @default '/dev/log' */
@@ -118,7 +118,7 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
           logger,
           pollMs,
           directory: opts.journalDirectory,
-          journalctlPath: opts.journalctlPath,
+          readerPath: opts.journalReaderPath,
           // Started after the log files, so their first status is known.
           wanted: () => !files.some((x) => x.status().active),
           standbyReason: () =>

@@ -1,5 +1,5 @@
 // JournaldSource at its process boundary: what it reports when it cannot read the journal, and
-// what it does with a journalctl that prints garbage and dies. The journal itself is exercised
+// what it does with a reader that prints garbage and dies. The journal itself is exercised
 // for real (root, systemd-journald) in auth-journal-e2e.linux.test.ts.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,28 +25,28 @@ function setup(t: { after: (fn: () => void) => void }) {
   return { dir: tmp.dir, journal, logger, warnings, store };
 }
 
-test('no journal files, or no journalctl: inactive, and the reason says which', (t) => {
+test('no journal files, or no reader program: inactive, and the reason says which', (t) => {
   const s = setup(t);
   const none = new JournaldSource({ store: s.store, logger: s.logger, directory: s.journal, pollMs: 50 });
   none.start(() => {});
   t.after(() => none.stop());
   assert.deepEqual(none.status(), { active: false, reason: `no journal files in ${s.journal}` });
-  const missing = join(s.dir, 'no-journalctl');
+  const missing = join(s.dir, 'no-reader');
   const noTool = new JournaldSource({
     store: s.store,
     logger: s.logger,
     directory: s.journal,
-    journalctlPath: missing,
+    readerPath: missing,
   });
   noTool.start(() => {});
   t.after(() => noTool.stop());
   assert.deepEqual(noTool.status(), {
     active: false,
-    reason: `${missing} not found (it comes with systemd)`,
+    reason: `${missing} not found`,
   });
 });
 
-test('a journalctl that prints garbage and exits: counted, logged, restarted with backoff; good entries still count', async (t) => {
+test('a reader that prints garbage and exits: counted, logged, restarted with backoff; good entries still count', async (t) => {
   const s = setup(t);
   writeFileSync(join(s.journal, 'machine', 'system.journal'), '');
   const good = JSON.stringify({
@@ -56,7 +56,7 @@ test('a journalctl that prints garbage and exits: counted, logged, restarted wit
     _PID: '42',
     MESSAGE: 'FAILED SU (to bob) alice on pts/3',
   });
-  const fake = join(s.dir, 'journalctl');
+  const fake = join(s.dir, 'reader');
   writeFileSync(join(s.dir, 'good.json'), `${good}\n`);
   // Garbage, a line far over the limit, a good entry, then an error exit.
   writeFileSync(
@@ -67,7 +67,7 @@ echo '{"MESSAGE": "no cursor"}'
 head -c 100000 /dev/zero | tr '\\0' 'a'; echo
 cat "${join(s.dir, 'good.json')}"
 echo "$@" >> "${join(s.dir, 'args')}"
-echo 'journalctl: something broke' >&2
+echo 'reader: something broke' >&2
 exit 3
 `,
   );
@@ -77,7 +77,7 @@ exit 3
     store: s.store,
     logger: s.logger,
     directory: s.journal,
-    journalctlPath: fake,
+    readerPath: fake,
     backoff: new Backoff({ initialMs: 100, random: () => 1 }),
     saveMs: 10,
   });
@@ -93,12 +93,14 @@ exit 3
   const st = src.stats();
   assert.ok(st.truncated >= 3 && st.ignored >= 9, JSON.stringify(st));
   assert.ok(src.malformed >= 6);
-  assert.match(src.status().reason, /journalctl exited \(3\): journalctl: something broke/);
-  assert.ok(s.warnings.some((w) => w.msg === 'journalctl printed a line that is not a journal entry'));
-  assert.ok(s.warnings.some((w) => w.msg === 'journalctl exited; restarting' && w.obj.code === 3));
+  assert.match(src.status().reason, /reader exited \(3\): reader: something broke/);
+  assert.ok(
+    s.warnings.some((w) => w.msg === 'the journal reader printed a line that is not a journal entry'),
+  );
+  assert.ok(s.warnings.some((w) => w.msg === 'the journal reader exited; restarting' && w.obj.code === 3));
   // Backoff doubles: 100, 200, 400 ms.
   const delays = s.warnings
-    .filter((w) => w.msg === 'journalctl exited; restarting')
+    .filter((w) => w.msg === 'the journal reader exited; restarting')
     .map((w) => w.obj.retryMs);
   assert.deepEqual(delays.slice(0, 3), [100, 200, 400]);
   // The first start is at the end of the journal; later ones resume after the saved cursor.
