@@ -1,5 +1,5 @@
 /**
- * The driverless auth sensor: OCSF Authentication events from auth logs, wtmp and btmp.
+ * The driverless auth sensor: OCSF Authentication events from auth logs (or the journal), wtmp and btmp.
  * createAuthSensor is the entry point; the parsers and sources are exported for reuse and tests.
  */
 export {
@@ -11,8 +11,10 @@ export {
 export type { AuthSource, AuthSourceOrigin, AuthSourceStats, AuthSourceStatus } from './auth-source.js';
 export { AuthActivity, type AuthRecord, LogonType } from './auth-record.js';
 export { AUTH_CLASS_UID, type AuthOrigin, toAuthEvent } from './auth-event.js';
-export { type ParsedAuthLine, parseAuthLine } from './parse-auth-line.js';
+export { type ParsedAuthLine, parseAuthLine, parseAuthMessage } from './parse-auth-line.js';
 export { parseSyslogEnvelope, type SyslogEnvelope } from './syslog-envelope.js';
 export { LogFileSource, type LogFileSourceOptions } from './log-file-source.js';
 export { AuditLogSource, type AuditLogSourceOptions } from './audit-log-source.js';
 export { UtmpSource, type UtmpSourceOptions } from './utmp-source.linux.js';
+export { JournaldSource, type JournaldSourceOptions } from './journald-source.js';
+export { type JournalEntry, parseJournalEntry } from './journal-entry.js';
