@@ -138,7 +138,7 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
       state[key]!.cursor = 'x=1;y=2';
       writeFileSync(path, JSON.stringify(state));
       assert.equal((await su('wrong-password')).code !== 0, true);
-      await startSensor().catch(() => {});
+      await startSensor();
       await find(
         (x) => x.serviceName === 'su' && x.rawData.includes('FAILED SU'),
         'FAILED SU after refused cursor',

@@ -92,6 +92,12 @@ test('what is not a journal entry is an error naming what is wrong, never a thro
     [JSON.stringify({ ...SSHD, __REALTIME_TIMESTAMP: '99999999999999999999' }), /__REALTIME_TIMESTAMP/],
     [JSON.stringify({ ...SSHD, MESSAGE: null }), /MESSAGE/],
     [JSON.stringify({ ...SSHD, MESSAGE: [300, 1] }), /MESSAGE/],
+    [JSON.stringify({ ...SSHD, MESSAGE: [[[104, 105]]] }), /MESSAGE/],
+    // Nesting only a hostile line has: no recursion to exhaust the stack.
+    [
+      `{"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1","MESSAGE":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
+      /MESSAGE/,
+    ],
   ];
   for (const [text, re] of cases) {
     const e = parseJournalEntry(text);

@@ -27,24 +27,19 @@ const PROGRAM = /^[^\s:[\]]{1,64}$/;
  * field returns a journal field as text. journalctl prints a field as a string, as an array of
  * byte values when it is not valid UTF-8 or has control characters, as null when it was too
  * big to show, and as an array of those when the entry has the field more than once (the first
- * is used).
+ * is used). Nothing deeper is a journal field.
  */
-function field(v: unknown): string | undefined {
+function field(v: unknown, repeated = false): string | undefined {
   if (typeof v === 'string') return v;
   if (!Array.isArray(v) || v.length === 0) return undefined;
   if (v.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
     return Buffer.from(v as number[]).toString('utf8');
-  return field(v[0]);
+  return repeated ? undefined : field(v[0], true);
 }
 
 /** Control characters (a newline in MESSAGE would forge a second log line) become spaces. */
 function oneLine(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const c = ch.charCodeAt(0);
-    out += c < 0x20 || c === 0x7f ? ' ' : ch;
-  }
-  return out;
+  return s.replace(/\p{Cc}/gu, ' ');
 }
 
 function rfc3339Micro(us: number): string {

@@ -18,7 +18,7 @@ import { parseAuthMessage } from './parse-auth-line.js';
 
 /** Where systemd-journald keeps the system journal: persistent, then volatile. */
 export const SYSTEM_JOURNAL_DIRS = ['/var/log/journal', '/run/log/journal'];
-/** The agent's own reader (apps/agent/journal-reader, built with libsystemd): 3.5 MB against 8 MB. */
+/** The agent's own reader (apps/agent/journal-reader, libsystemd): 3 MB idle against journalctl's 7 MB. */
 export const BUILT_READER = fileURLToPath(
   new URL('../../../journal-reader/build/palisade-journal', import.meta.url),
 );
@@ -100,7 +100,8 @@ export class JournaldSource implements AuthSource {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.timer, this.retryTimer]) if (t) clearInterval(t);
+    if (this.timer) clearInterval(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.timer = this.retryTimer = null;
     this.kill();
     this.current = { active: false, reason: 'stopped' };
