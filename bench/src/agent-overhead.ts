@@ -24,10 +24,10 @@ import { loads, TINY_LOAD } from './overhead-loads.js';
 import { type Collector, measure, type Row } from './overhead-measure.js';
 import { buildSpawner } from './spawn-load.js';
 import { printTable, progress } from './table.js';
+import { sleep } from '@palisade/testkit';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const UNFLAGGED = join(ROOT, 'bench/dist/agent-unflagged.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const { values: opts } = parseArgs({
   options: {

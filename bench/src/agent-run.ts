@@ -11,13 +11,13 @@ import { startServerProcess } from './server-proc.js';
 import { spawnLoad } from './spawn-load.js';
 import { waitStored } from './stored-events.js';
 import { progress } from './table.js';
+import { sleep } from '@palisade/testkit';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 export { CLI } from './server-proc.js';
 /** The agent's launcher, as installed in the npm bin directory (`palisade-agent`). */
 export const AGENT_LAUNCHER = join(ROOT, 'apps/cli/bin/palisade-agent');
 const CORES = cpus().length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Server is a running `palisade server` process and a read-only view of its store. */
 export interface Server {

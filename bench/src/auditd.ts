@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, rssMb } from './proc-stats.js';
+import { sleep } from '@palisade/testkit';
 
 const AUDITD = '/usr/sbin/auditd';
 const AUDITCTL = '/usr/sbin/auditctl';
@@ -10,7 +11,6 @@ const CONF = '/etc/audit/auditd.conf';
 const BACKLOG = '8192';
 const KEY = 'palisade-bench';
 const RULE = ['-F', 'arch=b64', '-S', 'execve', '-F', `key=${KEY}`];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pidOf(comm: string): number {
   for (const d of readdirSync('/proc')) {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startJournalNamespace } from '@palisade/testkit';
 import { cpuSeconds, rssMb } from './proc-stats.js';
 import { printTable, progress } from './table.js';
+import { sleep } from '@palisade/testkit';
 
 const PALISADE_JOURNAL = fileURLToPath(
   new URL('../../apps/agent/journal-reader/build/palisade-journal', import.meta.url),
@@ -52,8 +53,6 @@ function follow(name: string, path: string, journalDir: string): Follower {
   });
   return f;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0)

@@ -1,6 +1,5 @@
 import type { Storage, StoredEvent } from '@palisade/storage';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@palisade/testkit';
 
 /**
  * countStored counts the stored events that hold `marker` (in a command line or path) and pass

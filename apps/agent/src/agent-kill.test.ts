@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '@palisade/server';
 import { startAgent } from './agent.js';
-import { readKey, tempDir, waitFor } from './agent-harness.test-util.js';
+import { tempDir, waitFor } from '@palisade/testkit';
+import { readKey } from './agent-harness.test-util.js';
 
 const fixture = fileURLToPath(new URL('./agent-stream.fixture.js', import.meta.url));
 

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startServer } from '@palisade/server';
-import { readKey, tempDir, waitFor } from './agent-harness.test-util.js';
+import { tempDir, waitFor } from '@palisade/testkit';
+import { readKey } from './agent-harness.test-util.js';
 
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./agent-stream.fixture.js', import.meta.url));

@@ -2,55 +2,26 @@
 // restarted on the same data directory and ports, the agent catches up and every event is
 // stored exactly once.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { startAgent } from './agent.js';
-import { tempDir, waitFor } from './agent-harness.test-util.js';
+import { freePort, tempDir, waitFor } from '@palisade/testkit';
+import { serverProcess } from './server-process.test-util.js';
 import { TestSensor } from './test-sensor.test-util.js';
-
-const agentDir = fileURLToPath(new URL('..', import.meta.url));
-// A fixed program (no input in it): run `palisade server` from @palisade/server with argv flags.
-const SERVER_MAIN = "import('@palisade/server').then((m) => m.runServerCommand(process.argv.slice(1)))";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-function serverProcess(dataDir: string, reg: number, tel: number): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      // CommonJS -e with a dynamic import: --input-type would be inherited by the storage worker thread.
-      '-e',
-      SERVER_MAIN,
-      '--',
-      '--data-dir',
-      dataDir,
-      '--registration-port',
-      String(reg),
-      '--telemetry-port',
-      String(tel),
-      '--log-level',
-      'warn',
-    ],
-    { cwd: agentDir, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-}
 
 test('kill -9 of the server mid-ingest: after its restart every event is stored exactly once', async (t) => {
   const dataDir = tempDir('palisade-srvkill-');
   const [reg, tel] = [await freePort(), await freePort()];
-  let srv = serverProcess(dataDir, reg, tel);
+  let srv = serverProcess([
+    '--data-dir',
+    dataDir,
+    '--registration-port',
+    String(reg),
+    '--telemetry-port',
+    String(tel),
+  ]);
   t.after(() => srv.kill('SIGKILL'));
   await waitFor(
     'the server to write its CA and key',
@@ -83,7 +54,14 @@ test('kill -9 of the server mid-ingest: after its restart every event is stored 
   srv.kill('SIGKILL');
   await new Promise((r) => srv.once('exit', r));
   const ackedAtKill = agent.spoolStats().ackedSeq;
-  srv = serverProcess(dataDir, reg, tel);
+  srv = serverProcess([
+    '--data-dir',
+    dataDir,
+    '--registration-port',
+    String(reg),
+    '--telemetry-port',
+    String(tel),
+  ]);
   await waitFor(
     'everything emitted and acked',
     () => allEmitted() && agent.spoolStats().unackedEvents === 0 && agent.spoolStats().pendingEvents === 0,

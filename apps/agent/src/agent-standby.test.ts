@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startAgent } from './agent.js';
-import { tempDir, waitFor } from './agent-harness.test-util.js';
-import { countStored, freePort, serverProcess, stopProcess } from './server-process.test-util.js';
+import { freePort, tempDir, waitFor } from '@palisade/testkit';
+import { countStored, serverProcess, stopProcess } from './server-process.test-util.js';
 import { TestSensor } from './test-sensor.test-util.js';
 
 for (const signal of ['SIGTERM', 'SIGKILL'] as const) {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type RunningServer, startServer } from '@palisade/server';
-import { readKey, tempDir, waitFor } from './agent-harness.test-util.js';
+import { tempDir, waitFor } from '@palisade/testkit';
+import { readKey } from './agent-harness.test-util.js';
 
 const fixture = fileURLToPath(new URL('./main.fixture.js', import.meta.url));
 

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
@@ -7,16 +6,6 @@ import { openSqliteStorage } from '@palisade/storage-sqlite';
 const agentDir = fileURLToPath(new URL('..', import.meta.url));
 // A fixed program (no input in it): run `palisade server` from @palisade/server with argv flags.
 const SERVER_MAIN = "import('@palisade/server').then((m) => m.runServerCommand(process.argv.slice(1)))";
-
-/** freePort finds a loopback port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** serverProcess runs `palisade server <flags>` as a real child process (stderr inherited). */
 export function serverProcess(flags: string[]): ChildProcess {

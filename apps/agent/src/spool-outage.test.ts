@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startServer } from '@palisade/server';
 import { startAgent } from './agent.js';
-import { readKey, tempDir, waitFor } from './agent-harness.test-util.js';
+import { tempDir, waitFor } from '@palisade/testkit';
+import { readKey } from './agent-harness.test-util.js';
 import { TestSensor } from './test-sensor.test-util.js';
 
 async function storedLines(

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { conformanceFixtures as fx } from '@palisade/storage';
+import { conformanceFixtures as fx } from '@palisade/storage/testing';
 import { searchEvents } from './event-search.js';
 import { openSqliteStorage, type SqliteStorage } from './index.js';
 import { Statements } from './statements.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ManualClock, PalisadeError } from '@palisade/common';
-import { conformanceFixtures as fx, runStorageConformance } from '@palisade/storage';
+import { conformanceFixtures as fx, runStorageConformance } from '@palisade/storage/testing';
 import { MIGRATIONS, openSqliteStorage, SCHEMA_VERSION } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-sqlite-test-'));
@@ -126,7 +126,7 @@ describe('sqlite specifics', () => {
       const path = freshPath();
       const child = join(dir, `writer-${writerThread}.mjs`);
       const url = new URL('./index.js', import.meta.url).href;
-      const storageUrl = import.meta.resolve('@palisade/storage');
+      const storageUrl = import.meta.resolve('@palisade/storage/testing');
       writeFileSync(
         child,
         `import { openSqliteStorage } from ${JSON.stringify(url)};

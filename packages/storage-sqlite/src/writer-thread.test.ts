@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PalisadeError } from '@palisade/common';
-import { conformanceFixtures as fx } from '@palisade/storage';
+import { conformanceFixtures as fx } from '@palisade/storage/testing';
 import { openSqliteStorage, type SqliteStorage } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-writer-test-'));

@@ -3,5 +3,3 @@ export type * from './types.js';
 export type { Storage } from './storage.js';
 export { eventMatches, validateEventQuery } from './event-filter.js';
 export { type BatchIndex, indexOfEvents } from './batch-index.js';
-export { runStorageConformance } from './conformance.js';
-export * as conformanceFixtures from './conformance-fixtures.js';

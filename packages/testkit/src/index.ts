@@ -13,9 +13,13 @@ export { makeProcessEvent, type ProcessEventOptions } from './events.js';
 export { prepareBatch, prepareFrame, batchClientFrame, type PreparedBatch } from './batch-frame.js';
 export { httpsRequest, type HttpsOptions, type HttpsResult } from './https-request.js';
 export { OcsfValidator, OCSF_DIR } from './ocsf-validator.js';
+// Test helpers every package shares: polling, sleeping, temporary directories, free ports.
+export { sleep, waitFor } from './wait.js';
+export { removeTempDir, tempDir } from './temp-dir.js';
+export { freePort } from './net.js';
 // Linux end-to-end harness: a private rsyslogd or journald, sshd on loopback, throw-away users, a pty driver.
 export { run, stopChild } from './linux/run.js';
-export { authorizeKey, freePort, type Sshd, type SshLogin, sshLogin, startSshd } from './linux/sshd.linux.js';
+export { authorizeKey, type Sshd, type SshLogin, sshLogin, startSshd } from './linux/sshd.linux.js';
 export {
   type JournalNamespace,
   type LogNamespace,

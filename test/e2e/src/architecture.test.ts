@@ -20,6 +20,17 @@ for (const top of ['packages', 'apps']) {
   }
 }
 workspaces.set('bench', '@palisade/bench');
+
+/** Public subpaths (`@palisade/x/sub`) each package declares in its package.json `exports` map. */
+const subpaths = new Set<string>();
+for (const [dir, name] of workspaces) {
+  try {
+    const exp = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).exports ?? {};
+    for (const key of Object.keys(exp)) if (key.startsWith('./')) subpaths.add(`${name}/${key.slice(2)}`);
+  } catch {
+    // no package.json
+  }
+}
 workspaces.set('test/e2e', '@palisade/e2e');
 
 /**
@@ -103,7 +114,10 @@ function violations(): string[] {
         }
         if (!spec.startsWith('@palisade/')) continue;
         const name = spec.split('/').slice(0, 2).join('/');
-        if (spec !== name) bad.push(`${rel}: deep import '${spec}' (import the package's public root)`);
+        if (spec !== name && !subpaths.has(spec))
+          bad.push(`${rel}: deep import '${spec}' (import the package's public root)`);
+        if (spec.endsWith('/testing') && !isTest)
+          bad.push(`${rel}: '${spec}' is test tooling; production code may not import it`);
         if (name === pkg) continue;
         const ok = allowed.includes('*') || allowed.includes(name) || (isTest && TEST_EXTRA.includes(name));
         if (!ok) bad.push(`${rel}: ${pkg} may not import ${name}`);

@@ -6,15 +6,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import {
-  type Proc,
-  runCli,
-  type ServerHandle,
-  startAgentProcess,
-  startServerProcess,
-  tempDir,
-  waitFor,
-} from './processes.js';
+import { type Proc, runCli, type ServerHandle, startAgentProcess, startServerProcess } from './processes.js';
+import { removeTempDir, tempDir, waitFor } from '@palisade/testkit';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests probe the CLI's JSON freely
 type Json = Record<string, any>;
@@ -54,7 +47,7 @@ async function echoEvents(marker: string): Promise<Json[]> {
 
 before(async () => {
   server = await startServerProcess();
-  agent = startAgentProcess(server, agentState.path);
+  agent = startAgentProcess(server, agentState);
   const a = await waitFor(
     'the agent to connect',
     async () =>
@@ -69,7 +62,7 @@ before(async () => {
 after(async () => {
   await agent?.stop();
   await server?.stop();
-  agentState.remove();
+  removeTempDir(agentState);
 });
 
 /**

@@ -1,34 +1,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir, waitFor } from '@palisade/testkit';
 
 /** ROOT is the repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** CLI is the compiled `palisade` entry point. */
 export const CLI = join(ROOT, 'apps/cli/dist/main.js');
-
-/** waitFor polls `fn` until it returns a value other than undefined/false, or throws after `ms`. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 /** Proc is a child process with its captured output, for assertions and post-mortems. */
 export interface Proc {
@@ -112,7 +92,7 @@ export interface ServerHandle extends Proc {
 
 /** startServerProcess starts a server on ephemeral loopback ports and waits until it is healthy. */
 export async function startServerProcess(
-  dataDir = mkdtempSync(join(tmpdir(), 'palisade-e2e-server-')),
+  dataDir = tempDir('palisade-e2e-server-'),
   ports: { registration: number; telemetry: number } = { registration: 0, telemetry: 0 },
 ): Promise<ServerHandle> {
   const p = startCli([
@@ -167,10 +147,4 @@ export function startAgentProcess(server: ServerHandle, stateDir: string, extra:
     ],
     { PALISADE_REGISTRATION_KEY: key },
   );
-}
-
-/** tempDir makes a temp dir and returns it with its cleanup. */
-export function tempDir(prefix: string): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }

@@ -13,9 +13,8 @@ import {
   type ServerHandle,
   startAgentProcess,
   startServerProcess,
-  tempDir,
-  waitFor,
 } from './processes.js';
+import { removeTempDir, tempDir, waitFor } from '@palisade/testkit';
 
 let server: ServerHandle;
 let agent: Proc;
@@ -55,7 +54,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ pid: number; c
 
 before(async () => {
   server = await startServerProcess();
-  agent = startAgentProcess(server, agentState.path, ['--tier', 'workstation']);
+  agent = startAgentProcess(server, agentState, ['--tier', 'workstation']);
   await waitFor(
     'the agent to connect',
     async () => {
@@ -73,7 +72,7 @@ before(async () => {
 after(async () => {
   await agent?.stop();
   await server?.stop();
-  agentState.remove();
+  removeTempDir(agentState);
 });
 
 test('an exec on the host appears in `palisade events search` with argv, exe, cwd, pid, ppid and uid (root)', async () => {
@@ -81,7 +80,7 @@ test('an exec on the host appears in `palisade events search` with argv, exe, cw
   const cwd = tempDir('palisade-e2e-cwd-');
   try {
     const started = Date.now();
-    const { pid, code } = await run('/bin/echo', [marker], cwd.path);
+    const { pid, code } = await run('/bin/echo', [marker], cwd);
     assert.equal(code, 0);
     const launch = await waitFor(
       'the exec event',
@@ -94,7 +93,7 @@ test('an exec on the host appears in `palisade events search` with argv, exe, cw
     assert.equal(p.pid, pid);
     assert.equal(p.parent_process.pid, process.pid);
     assert.equal(p.path, ECHO);
-    assert.equal(p.working_directory, cwd.path);
+    assert.equal(p.working_directory, cwd);
     assert.equal(p.cmd_line, `/bin/echo ${marker}`);
     assert.deepEqual(launch.unmapped['process.argv'], ['/bin/echo', marker]);
     assert.equal(p.user.uid, '0');
@@ -112,7 +111,7 @@ test('an exec on the host appears in `palisade events search` with argv, exe, cw
     assert.equal(exit.process.pid, pid);
     assert.equal(exit.process.uid, p.uid, 'launch and exit carry the same process unique id');
   } finally {
-    cwd.remove();
+    removeTempDir(cwd);
   }
 });
 
@@ -123,7 +122,7 @@ test('the agent does not report its own activity', async () => {
     '--class',
     'process',
     '--contains',
-    agentState.path,
+    agentState,
     '--json',
     '--data-dir',
     server.dataDir,
@@ -142,7 +141,7 @@ test('events captured while the server is down survive an agent restart and arri
   await new Promise((r) => setTimeout(r, 1500));
   await agent.stop();
   server = await startServerProcess(server.dataDir, ports);
-  agent = startAgentProcess(server, agentState.path, ['--tier', 'workstation']);
+  agent = startAgentProcess(server, agentState, ['--tier', 'workstation']);
   const found = await waitFor(
     'all 20 spooled execs',
     async () => {

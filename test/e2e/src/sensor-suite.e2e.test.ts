@@ -21,15 +21,8 @@ import {
   startSyslogNamespace,
   type TestUser,
 } from '@palisade/testkit';
-import {
-  type Proc,
-  runCli,
-  type ServerHandle,
-  startAgentProcess,
-  startServerProcess,
-  tempDir,
-  waitFor,
-} from './processes.js';
+import { type Proc, runCli, type ServerHandle, startAgentProcess, startServerProcess } from './processes.js';
+import { removeTempDir, tempDir, waitFor } from '@palisade/testkit';
 
 type Ocsf = Record<string, any>;
 
@@ -89,18 +82,18 @@ describe('sensor suite through the API (root)', { timeout: 300_000 }, () => {
 
   before(async () => {
     assert.equal(process.getuid?.(), 0, 'this test needs root');
-    cleanups.push(() => tmp.remove());
+    cleanups.push(() => removeTempDir(tmp));
     server = await startServerProcess();
     cleanups.push(() => server.stop());
-    ns = await startSyslogNamespace(tmp.path);
+    ns = await startSyslogNamespace(tmp);
     cleanups.push(() => ns.stop());
     alice = await createTestUser();
     cleanups.push(() => removeTestUser(alice));
     bob = await createTestUser();
     cleanups.push(() => removeTestUser(bob));
-    sshd = await startSshd(ns, tmp.path);
+    sshd = await startSshd(ns, tmp);
     cleanups.push(() => sshd.stop());
-    const config = join(tmp.path, 'agent.yaml');
+    const config = join(tmp, 'agent.yaml');
     writeFileSync(
       config,
       `auth:\n  logPaths: [${ns.rfc3339Log}]\n  wtmpPath: null\n  btmpPath: null\n  auditLogPath: null\n`,
@@ -116,7 +109,7 @@ describe('sensor suite through the API (root)', { timeout: 300_000 }, () => {
       server.dataDir,
     ]);
     assert.equal(policy.code, 0, policy.stderr);
-    agent = startAgentProcess(server, join(tmp.path, 'agent-state'), ['--config', config]);
+    agent = startAgentProcess(server, join(tmp, 'agent-state'), ['--config', config]);
     cleanups.push(() => agent.stop());
     const connected = await waitFor(
       'the agent to connect',
@@ -251,7 +244,7 @@ d.send(q,53,h,()=>d.close());`;
   });
 
   it('file create, rename and delete with absolute paths and the pid', async () => {
-    const dir = join(tmp.path, `palisade-files-${randomBytes(4).toString('hex')}`);
+    const dir = join(tmp, `palisade-files-${randomBytes(4).toString('hex')}`);
     mkdirSync(dir);
     const sh = spawn('/bin/sh', ['-c', 'echo hi > a.txt && mv a.txt b.txt && rm b.txt'], {
       cwd: dir,
@@ -383,7 +376,7 @@ d.send(q,53,h,()=>d.close());`;
   });
 
   it('driverless mode provides auth only and the capability report says why', async () => {
-    const state = join(tmp.path, 'driverless-state');
+    const state = join(tmp, 'driverless-state');
     const driverless = startAgentProcess(server, state, ['--no-kernel-sensor']);
     cleanups.push(() => driverless.stop());
     const a = await waitFor(

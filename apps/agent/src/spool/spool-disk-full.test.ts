@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { Spool } from './spool.js';
-import { drain, makeEvent, tempDir } from './spool-fixtures.test-util.js';
+import { tempDir } from '@palisade/testkit';
+import { drain, makeEvent } from './spool-fixtures.test-util.js';
 
 const run = promisify(execFile);
 
 test('disk full (root, tmpfs): no exception, dropped batches counted, writing resumes when space is freed', async (t) => {
-  const mnt = tempDir();
+  const mnt = tempDir('palisade-spool-');
   await run('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
   let spool: Spool | undefined;
   t.after(async () => {

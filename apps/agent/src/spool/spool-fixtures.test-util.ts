@@ -1,7 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after } from 'node:test';
 import {
   type Event,
   EventBatchFrameSchema,
@@ -11,19 +7,6 @@ import {
   fromBinary,
 } from '@palisade/protocol';
 import type { Spool } from './spool.js';
-
-const dirs: string[] = [];
-// Removed when the file's tests are done, after each test's own cleanup closed its spool.
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** tempDir makes a temp directory that is removed after the test file. */
-export function tempDir(_t?: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'palisade-spool-'));
-  dirs.push(dir);
-  return dir;
-}
 
 /** makeEvent builds a process event whose command line carries `n` so tests can tell events apart. */
 export function makeEvent(n: number, classUid = 1007, timeMs = 1_700_000_000_000 + n): Event {

@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Spool } from './spool.js';
-import { cmdLines, drain, tempDir } from './spool-fixtures.test-util.js';
+import { tempDir } from '@palisade/testkit';
+import { cmdLines, drain } from './spool-fixtures.test-util.js';
 
 const writer = fileURLToPath(new URL('./spool-writer.fixture.js', import.meta.url));
 
 test('every batch reported durable survives kill -9 of the writing process, in order and exactly once', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => child.kill('SIGKILL'));
   const durable: number[] = [];

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from '@palisade/common';
 import { Spool } from './spool.js';
-import { cmdLines, drain, makeEvent, tempDir } from './spool-fixtures.test-util.js';
+import { tempDir } from '@palisade/testkit';
+import { cmdLines, drain, makeEvent } from './spool-fixtures.test-util.js';
 
 function segments(dir: string): string[] {
   return readdirSync(dir)
@@ -13,7 +14,7 @@ function segments(dir: string): string[] {
 }
 
 test('appended events are sealed into numbered batches, read back intact, and leave when acked', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   const spool = Spool.open({ dir, batchMaxEvents: 4 });
   t.after(() => spool.close());
   const sealed: number[] = [];
@@ -46,7 +47,7 @@ test('appended events are sealed into numbered batches, read back intact, and le
 });
 
 test('acks out of order remove exactly the batch acked; the watermark follows the oldest unacked', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 1 });
   for (let i = 0; i < 4; i++) spool.append(makeEvent(i));
   spool.ack(3);
@@ -69,7 +70,7 @@ test('acks out of order remove exactly the batch acked; the watermark follows th
 });
 
 test('a batch is sealed by the timer when fewer than batchMaxEvents arrive', async (t) => {
-  const spool = Spool.open({ dir: tempDir(t), batchIntervalMs: 20 });
+  const spool = Spool.open({ dir: tempDir('palisade-spool-'), batchIntervalMs: 20 });
   t.after(() => spool.close());
   const sealed = new Promise<number>((resolve) => spool.onSealed(resolve));
   spool.append(makeEvent(1));
@@ -79,7 +80,7 @@ test('a batch is sealed by the timer when fewer than batchMaxEvents arrive', asy
 });
 
 test('an ack for a batch never sealed is refused and removes nothing', (t) => {
-  const spool = Spool.open({ dir: tempDir(t) });
+  const spool = Spool.open({ dir: tempDir('palisade-spool-') });
   t.after(() => spool.close());
   spool.append(makeEvent(1));
   spool.seal();
@@ -89,7 +90,7 @@ test('an ack for a batch never sealed is refused and removes nothing', (t) => {
 });
 
 test('after a restart the unacked batches come back with the same sequence numbers, new ones continue', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 5 });
   for (let i = 0; i < 15; i++) spool.append(makeEvent(i));
   spool.ack(1);
@@ -108,7 +109,7 @@ test('after a restart the unacked batches come back with the same sequence numbe
 });
 
 test('sequence numbers are never reused after every segment was acked and deleted', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 1 });
   for (let i = 0; i < 3; i++) spool.append(makeEvent(i));
   for (const seq of [1, 2, 3]) spool.ack(seq);
@@ -122,7 +123,7 @@ test('sequence numbers are never reused after every segment was acked and delete
 });
 
 test('fully acked segments are deleted from disk', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   const spool = Spool.open({ dir, batchMaxEvents: 10, segmentBytes: 1000 });
   t.after(() => spool.close());
   for (let i = 0; i < 200; i++) spool.append(makeEvent(i));
@@ -134,7 +135,7 @@ test('fully acked segments are deleted from disk', (t) => {
 });
 
 test('a torn last record (power loss mid-append) is skipped without losing the records before it', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 3 });
   for (let i = 0; i < 9; i++) spool.append(makeEvent(i));
   spool.close();
@@ -155,7 +156,7 @@ test('a torn last record (power loss mid-append) is skipped without losing the r
 });
 
 test('a corrupt record in the middle of a segment is reported once and the records around it delivered', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 3 });
   for (let i = 0; i < 9; i++) spool.append(makeEvent(i));
   spool.close();
@@ -188,7 +189,7 @@ test('a corrupt record in the middle of a segment is reported once and the recor
 });
 
 test('garbage appended to a segment (tampering) is detected and the intact records kept', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 2 });
   for (let i = 0; i < 4; i++) spool.append(makeEvent(i));
   spool.close();
@@ -205,7 +206,7 @@ test('garbage appended to a segment (tampering) is detected and the intact recor
 });
 
 test('a tampered state file is a clear error naming the file', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   Spool.open({ dir }).close();
   writeFileSync(join(dir, 'spool-state.json'), '{"ackedSeq": -4}');
   assert.throws(() => Spool.open({ dir }), /spool-state\.json has missing or invalid fields/);
@@ -214,7 +215,7 @@ test('a tampered state file is a clear error naming the file', (t) => {
 });
 
 test('the size cap drops the oldest segments and reports exactly what was lost', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   const spool = Spool.open({ dir, batchMaxEvents: 10, segmentBytes: 1000, maxBytes: 3000 });
   t.after(() => spool.close());
   const total = 400;
@@ -235,7 +236,7 @@ test('the size cap drops the oldest segments and reports exactly what was lost',
 });
 
 test('the drop report survives a restart', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 10, segmentBytes: 1000, maxBytes: 2000 });
   for (let i = 0; i < 300; i++) spool.append(makeEvent(i));
   const before = spool.stats().drops;
@@ -247,7 +248,7 @@ test('the drop report survives a restart', (t) => {
 });
 
 test('the age cap drops segments sealed longer ago than maxAgeMs, acked ones are not counted', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   const clock = new ManualClock(1_000_000);
   const spool = Spool.open({ dir, clock, batchMaxEvents: 5, segmentBytes: 1, maxAgeMs: 60_000 });
   t.after(() => spool.close());
@@ -268,7 +269,7 @@ test('the age cap drops segments sealed longer ago than maxAgeMs, acked ones are
 });
 
 test('raiseSeqFloor numbers new batches above a sequence the server already holds, across restarts', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('palisade-spool-');
   let spool = Spool.open({ dir, batchMaxEvents: 1 });
   spool.append(makeEvent(1));
   spool.raiseSeqFloor(0);

@@ -8,7 +8,8 @@ import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { startServer } from '@palisade/server';
 import { startAgent } from '../agent.js';
-import { readKey, tempDir, waitFor } from '../agent-harness.test-util.js';
+import { tempDir, waitFor } from '@palisade/testkit';
+import { readKey } from '../agent-harness.test-util.js';
 import { TestSensor } from '../test-sensor.test-util.js';
 
 function failingFirst(real: Storage, failures: { left: number }): Storage {

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import type { Logger } from '@palisade/common';
 import { startServer } from '@palisade/server';
 import { startAgent } from '../agent.js';
-import { readKey, tempDir, waitFor } from '../agent-harness.test-util.js';
+import { tempDir, waitFor } from '@palisade/testkit';
+import { readKey } from '../agent-harness.test-util.js';
 import { TestSensor } from '../test-sensor.test-util.js';
 
 /** memoryLogger keeps every log line so a test can read what the agent said. */

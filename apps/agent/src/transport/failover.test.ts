@@ -3,7 +3,7 @@
 // reopens; the standby is the same server's listener reached directly (same storage).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { waitFor } from '../agent-harness.test-util.js';
+import { waitFor } from '@palisade/testkit';
 import { failoverClient, markedEvent, serverWithAgent } from './registered-server.test-util.js';
 import { TcpRelay } from './tcp-relay.test-util.js';
 

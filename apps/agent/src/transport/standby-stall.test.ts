@@ -3,7 +3,7 @@
 // agent delivers everything exactly once. Real server (its real standby listener) behind relays.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { waitFor } from '../agent-harness.test-util.js';
+import { waitFor } from '@palisade/testkit';
 import { failoverClient, markedEvent, serverWithAgent } from './registered-server.test-util.js';
 import { TcpRelay } from './tcp-relay.test-util.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { silentLogger } from '@palisade/common';
 import { EventSchema, type Policy, SensorStatsSchema, Tier, WelcomeSchema, create } from '@palisade/protocol';
-import { waitFor } from '../agent-harness.test-util.js';
+import { waitFor } from '@palisade/testkit';
 import { Spool } from '../spool/index.js';
 import { inertHooks } from './inert-hooks.test-util.js';
 import { ScriptedPeer } from './scripted-peer.test-util.js';

@@ -2,24 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Tier } from '@palisade/protocol';
 import { RegistrationRefused, SimulatedAgent, makeProcessEvent } from '@palisade/testkit';
+import { waitFor } from '@palisade/testkit';
 import { type TestServer, startTestServer } from '../testing/harness.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests probe response JSON freely
 type Json = any;
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 5000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('fleet management through the admin API', () => {
   let t: TestServer;

@@ -2,20 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DAY_MS, ManualClock } from '@palisade/common';
 import { RegistrationRefused, SimulatedAgent, makeProcessEvent } from '@palisade/testkit';
+import { waitFor } from '@palisade/testkit';
 import { type TestServer, startTestServer } from '../testing/harness.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests probe response JSON freely
 type Json = any;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('registration key lifecycle over a year (injected clock, rotation job every 100 ms)', () => {
   // TLS checks certificates against real time, and the server issues them at its (injected) time:

@@ -1,23 +1,12 @@
 // Test-only: Debian's openssh-server on a loopback port, and an ssh client to log in with.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from './wait.js';
+import { freePort } from '../net.js';
+import { waitFor } from '../wait.js';
 import { run, stopChild } from './run.js';
 import type { LogNamespace } from './syslog-namespace.linux.js';
-
-/** freePort asks the kernel for an unused loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Sshd is Debian's openssh-server running in the syslog namespace on a loopback port. */
 export interface Sshd {
@@ -66,6 +55,7 @@ export async function startSshd(ns: LogNamespace, dir: string): Promise<Sshd> {
   try {
     let up = false;
     await waitFor(
+      'sshd listening',
       () => {
         if (child.exitCode !== null) throw new Error(`sshd exited: ${stderr}`);
         const c = connect(port, '127.0.0.1');
@@ -77,7 +67,6 @@ export async function startSshd(ns: LogNamespace, dir: string): Promise<Sshd> {
         return up;
       },
       10_000,
-      'sshd listening',
     );
   } catch (err) {
     await stop();

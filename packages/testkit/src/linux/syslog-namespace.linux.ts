@@ -3,7 +3,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from './wait.js';
+import { waitFor } from '../wait.js';
 import { stopChild } from './run.js';
 
 // Builds a private /dev in a new mount namespace (so /dev/log there is our logger's socket and
@@ -118,13 +118,13 @@ async function startNamespace(
     // Ready when a line logged inside the namespace reaches the file.
     const marker = `palisade-e2e-ready-${randomBytes(4).toString('hex')}`;
     await waitFor(
+      what,
       () => {
         if (child.exitCode !== null) throw new Error(`${what} namespace exited: ${stderr}`);
         execFile('nsenter', ['-t', String(pid), '-m', '--', 'logger', '-p', 'auth.info', marker], () => {});
         return read().includes(marker);
       },
       10_000,
-      what,
     );
   } catch (err) {
     await stop();

@@ -27,7 +27,7 @@ import {
   suAs,
   suWrongPassword,
 } from './auth-scenarios.linux.test-util.js';
-import { sleep, tempDir, waitFor } from './test-helpers.js';
+import { sleep, tempDir, waitFor, removeTempDir } from '@palisade/testkit';
 
 describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_000 }, () => {
   const tmp = tempDir('palisade-auth-e2e-');
@@ -42,10 +42,10 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
   const classicEvents: Event[] = [];
 
   before(async () => {
-    cleanups.push(() => tmp.remove());
-    ({ ns, sshd, alice, bob } = await startAuthWorld(tmp.dir, cleanups, startSyslogNamespace));
+    cleanups.push(() => removeTempDir(tmp));
+    ({ ns, sshd, alice, bob } = await startAuthWorld(tmp, cleanups, startSyslogNamespace));
     sensor = createAuthSensor({
-      stateDir: join(tmp.dir, 'state'),
+      stateDir: join(tmp, 'state'),
       logPaths: [ns.rfc3339Log],
       wtmpPath: '/var/log/wtmp',
       btmpPath: '/var/log/btmp',
@@ -57,7 +57,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     await sensor.start((e) => events.push(e));
     cleanups.push(() => sensor.stop());
     classic = createAuthSensor({
-      stateDir: join(tmp.dir, 'state-classic'),
+      stateDir: join(tmp, 'state-classic'),
       logPaths: [ns.classicLog],
       wtmpPath: null,
       btmpPath: null,
@@ -75,7 +75,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
   const ours = (list: Event[]) =>
     list.filter((e) => [alice.name, bob.name].some((n) => e.user?.name === n || e.actorUser?.name === n));
   const find = (pred: (e: Event) => boolean, what: string) =>
-    waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
+    waitFor(what, () => events.some(pred), 10_000).then(() => events.find(pred)!);
   const scenario = (): AuthScenario => ({ ns, sshd, alice, bob, find });
 
   it('su with a wrong password gives a failed account switch with the original line', async () => {
@@ -125,7 +125,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
   });
 
   it('a public-key login over IPv6 carries the method, the key and the IPv6 address', async () => {
-    const key = await authorizeKey(tmp.dir, bob.name);
+    const key = await authorizeKey(tmp, bob.name);
     const r = await sshLogin({ port: sshd.port, user: bob.name, host: '::1', identity: key });
     assert.equal(r.code, 0, r.out);
     const e = await find(
@@ -192,7 +192,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     process.kill(ns.pid, 'SIGHUP');
     await sleep(500);
     assert.equal((await su()).code, 0);
-    await waitFor(() => switches() >= before + 1, 10_000, 'su after rotation');
+    await waitFor('su after rotation', () => switches() >= before + 1, 10_000);
     // The line went to the new file (rsyslogd reopened), so the follower switched files.
     assert.ok(existsSync(ns.rfc3339Log), 'rsyslogd created a new auth.log');
     assert.match(readFileSync(ns.rfc3339Log, 'utf8'), new RegExp(`\\(to ${bob.name}\\) ${alice.name}`));
@@ -200,7 +200,7 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     const n = switches();
     truncateSync(ns.rfc3339Log, 0);
     assert.equal((await su()).code, 0);
-    await waitFor(() => switches() >= n + 1, 10_000, 'su after truncation');
+    await waitFor('su after truncation', () => switches() >= n + 1, 10_000);
   });
 
   it('btmp records of those failures are deduplicated against the log lines', async () => {
@@ -219,9 +219,9 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
 
   it('the classic timestamp format yields the same events', async () => {
     await waitFor(
+      'classic events',
       () => ours(classicEvents).length === ours(events.filter((e) => !e.rawData.startsWith('wtmp:'))).length,
       10_000,
-      'classic events',
     );
     const key = (e: Event) =>
       `${e.serviceName}|${e.activityId}|${e.statusId}|${e.user?.name}|${e.actorUser?.name}|${e.srcEndpoint?.ip ?? ''}|${e.command}`;

@@ -24,7 +24,7 @@ import {
   suRightPassword,
   suWrongPassword,
 } from './auth-scenarios.linux.test-util.js';
-import { sleep, tempDir, waitFor } from './test-helpers.js';
+import { sleep, tempDir, waitFor, removeTempDir } from '@palisade/testkit';
 
 for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
   describe(`auth sensor on the systemd journal with su, sudo and sshd, read by ${basename(reader)} (root)`, {
@@ -32,8 +32,8 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
   }, () => {
     const tmp = tempDir('palisade-auth-journal-');
     const cleanups: Array<() => unknown> = [];
-    const stateDir = join(tmp.dir, 'state');
-    const authLog = join(tmp.dir, 'auth.log');
+    const stateDir = join(tmp, 'state');
+    const authLog = join(tmp, 'auth.log');
     let ns: JournalNamespace;
     let sshd: Sshd;
     let alice: TestUser;
@@ -57,10 +57,10 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
         logger,
       });
       await sensor.start((e) => events.push(e));
-      await waitFor(() => sensor.capabilities()[0]?.active === true, 10_000, 'journal source active');
+      await waitFor('journal source active', () => sensor.capabilities()[0]?.active === true, 10_000);
     };
     const find = (pred: (e: Event) => boolean, what: string) =>
-      waitFor(() => events.some(pred), 10_000, what).then(() => events.find(pred)!);
+      waitFor(what, () => events.some(pred), 10_000).then(() => events.find(pred)!);
     const scenario = (): AuthScenario => ({ ns, sshd, alice, bob, find });
     const su = (password: string) => suAs(scenario(), password);
     const switches = () =>
@@ -78,8 +78,8 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
     };
 
     before(async () => {
-      cleanups.push(() => tmp.remove());
-      ({ ns, sshd, alice, bob } = await startAuthWorld(tmp.dir, cleanups, startJournalNamespace));
+      cleanups.push(() => removeTempDir(tmp));
+      ({ ns, sshd, alice, bob } = await startAuthWorld(tmp, cleanups, startJournalNamespace));
       await startSensor();
       cleanups.push(() => sensor.stop());
     });
@@ -118,7 +118,7 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
       assert.equal((await su(bob.password)).code, 0);
       assert.equal((await su(bob.password)).code, 0);
       await startSensor();
-      await waitFor(() => switches().length >= 2, 10_000, 'the two su while stopped');
+      await waitFor('the two su while stopped', () => switches().length >= 2, 10_000);
       await sleep(1500);
       assert.equal(switches().length, 2);
       // Nothing from before the stop came again.
@@ -152,16 +152,16 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
       const [pid] = readers();
       assert.ok(pid);
       process.kill(pid, 'SIGKILL');
-      await waitFor(() => readers().length === 1 && readers()[0] !== pid, 10_000, 'a new reader');
+      await waitFor('a new reader', () => readers().length === 1 && readers()[0] !== pid, 10_000);
       const n = switches().length;
       assert.equal((await su(bob.password)).code, 0);
-      await waitFor(() => switches().length === n + 1, 10_000, 'su after the restart');
+      await waitFor('su after the restart', () => switches().length === n + 1, 10_000);
       assert.ok(warned(/the journal reader exited; restarting/), JSON.stringify(warnings));
     });
 
     it('when an auth log file appears the journal reader stands by (the same records)', async () => {
       writeFileSync(authLog, '');
-      await waitFor(() => readers().length === 0, 10_000, 'the reader stopped');
+      await waitFor('the reader stopped', () => readers().length === 0, 10_000);
       const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
       assert.equal(src.active, false);
       assert.equal(src.reason, 'standing by: auth.log followed (the same records)');

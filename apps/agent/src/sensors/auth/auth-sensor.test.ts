@@ -7,7 +7,7 @@ import { toAuthEvent } from './auth-event.js';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import type { AuthSource } from './auth-source.js';
 import { parseAuthLine } from './parse-auth-line.js';
-import { sleep, tempDir, waitFor } from './test-helpers.js';
+import { sleep, tempDir, waitFor, removeTempDir } from '@palisade/testkit';
 import { encodeUtmpRecord, UtmpType } from './utmp.linux.js';
 
 const T = '2026-11-26T12:25:24.988082+00:00 vm';
@@ -31,19 +31,19 @@ describe('createAuthSensor', () => {
   beforeEach(() => {
     tmp = tempDir('palisade-auth-');
     paths = {
-      log: join(tmp.dir, 'auth.log'),
-      wtmp: join(tmp.dir, 'wtmp'),
-      btmp: join(tmp.dir, 'btmp'),
-      audit: join(tmp.dir, 'audit.log'),
-      state: join(tmp.dir, 'state'),
-      sock: join(tmp.dir, 'no-such-socket'),
+      log: join(tmp, 'auth.log'),
+      wtmp: join(tmp, 'wtmp'),
+      btmp: join(tmp, 'btmp'),
+      audit: join(tmp, 'audit.log'),
+      state: join(tmp, 'state'),
+      sock: join(tmp, 'no-such-socket'),
     };
     events = [];
     sensor = null;
   });
   afterEach(async () => {
     await sensor?.stop();
-    tmp.remove();
+    removeTempDir(tmp);
   });
 
   async function start(extra: Partial<Parameters<typeof createAuthSensor>[0]> = {}): Promise<AuthSensor> {
@@ -78,7 +78,7 @@ describe('createAuthSensor', () => {
       'not a syslog line at all',
     ];
     appendFileSync(paths.log, `${lines.join('\n')}\n`);
-    await waitFor(() => events.length === 2);
+    await waitFor('condition', () => events.length === 2);
     const [ssh, sudo] = events as [Event, Event];
     assert.equal(ssh.rawData, lines[0]);
     const o = toOcsf(ssh, DEVICE, 'e1');
@@ -137,7 +137,7 @@ describe('createAuthSensor', () => {
         timeMs: Date.now(),
       }),
     );
-    await waitFor(() => events.length === 2, 3000, 'log event and the undeduplicated btmp event');
+    await waitFor('log event and the undeduplicated btmp event', () => events.length === 2, 3000);
     await sleep(600);
     assert.equal(events.length, 2);
     assert.equal(events[0]?.rawData.includes('Failed password'), true);
@@ -178,7 +178,7 @@ describe('createAuthSensor', () => {
       addr: '198.51.100.1',
     });
     appendFileSync(paths.wtmp, next.subarray(0, 100));
-    await waitFor(() => events.length === 2);
+    await waitFor('condition', () => events.length === 2);
     assert.deepEqual(
       events.map((e) => [e.activityId, e.statusId, e.user?.name, e.serviceName, Number(e.timeMs)]),
       [
@@ -187,7 +187,7 @@ describe('createAuthSensor', () => {
       ],
     );
     appendFileSync(paths.wtmp, next.subarray(100));
-    await waitFor(() => events.length === 3);
+    await waitFor('condition', () => events.length === 3);
     assert.equal(events[2]?.srcEndpoint?.ip, '198.51.100.1');
     assert.equal(events[2]?.serviceName, 'sshd');
   });
@@ -202,15 +202,15 @@ describe('createAuthSensor', () => {
       paths.log,
       `${T} sshd[1]: Accepted publickey for bob from 192.0.2.9 port 22 ssh2: ED25519 SHA256:x\n`,
     );
-    await waitFor(() => events.length === 1);
+    await waitFor('condition', () => events.length === 1);
     assert.equal(events[0]?.authProtocol, 'publickey');
     assert.equal(s.capabilities()[0]?.active, true);
     assert.match(s.capabilities()[0]?.reason ?? '', /no syslog socket/);
   });
 
   it('reports an unusable state directory instead of throwing', async () => {
-    writeFileSync(join(tmp.dir, 'plainfile'), '');
-    paths.state = join(tmp.dir, 'plainfile', 'sub');
+    writeFileSync(join(tmp, 'plainfile'), '');
+    paths.state = join(tmp, 'plainfile', 'sub');
     const s = await start();
     const [cap] = s.capabilities();
     assert.equal(cap?.active, false);
@@ -236,12 +236,12 @@ describe('createAuthSensor', () => {
       paths.log,
       `${T} su[1]: FAILED SU (to root) a on pts/0\n${T} su[2]: (to root) a on pts/0\n`,
     );
-    await waitFor(() => events.length === 1);
+    await waitFor('condition', () => events.length === 1);
     assert.equal(events[0]?.statusId, 1);
     assert.deepEqual(sensor.counters(), { eventsEmitted: 1, drops: 1, restarts: 0 });
     sensor.setTier(Tier.SERVER);
     appendFileSync(paths.log, `${T} su[3]: (to root) b on pts/1\n`);
-    await waitFor(() => events.length === 2);
+    await waitFor('condition', () => events.length === 2);
   });
 
   it('runs a plugged-in source (e.g. a future journald reader) beside the built-in ones', async () => {
@@ -285,7 +285,7 @@ describe('createAuthSensor', () => {
       paths.btmp,
       encodeUtmpRecord({ type: UtmpType.LoginProcess, line: 'pts/0', user: 'bob', timeMs: Date.now() }),
     );
-    await waitFor(() => events.length === 1);
+    await waitFor('condition', () => events.length === 1);
     await sleep(600);
     assert.equal(events.length, 1, 'the btmp record is a duplicate of the audit record');
     assert.equal(events[0]?.rawData, authLine);
@@ -293,9 +293,9 @@ describe('createAuthSensor', () => {
     assert.equal(s.stats().deduplicated, 1);
     // Once an auth log exists, it is the source and audit records are not used.
     writeFileSync(paths.log, '');
-    await waitFor(() => s.capabilities()[0]?.source === 'auth.log,btmp');
+    await waitFor('condition', () => s.capabilities()[0]?.source === 'auth.log,btmp');
     appendFileSync(paths.audit, `${authLine}\n`);
-    await waitFor(() => s.stats().auditSuppressed === 1);
+    await waitFor('condition', () => s.stats().auditSuppressed === 1);
     assert.equal(events.length, 1);
   });
 
@@ -303,12 +303,12 @@ describe('createAuthSensor', () => {
     files();
     await start({ wtmpPath: null, btmpPath: null });
     appendFileSync(paths.log, `${T} su[1]: (to root) a on pts/0\n`);
-    await waitFor(() => events.length === 1);
+    await waitFor('condition', () => events.length === 1);
     await sensor?.stop();
     appendFileSync(paths.log, `${T} su[2]: (to root) b on pts/0\n`);
     await start({ wtmpPath: null, btmpPath: null });
     appendFileSync(paths.log, `${T} su[3]: (to root) c on pts/0\n`);
-    await waitFor(() => events.length === 3);
+    await waitFor('condition', () => events.length === 3);
     await sleep(150);
     assert.deepEqual(
       events.map((e) => e.actorUser?.name),

@@ -6,7 +6,7 @@ import { silentLogger } from '@palisade/common';
 import { FileFollower } from './file-follower.js';
 import { FollowStateStore, STATE_FILE_NAME } from './follow-state.js';
 import { LineFramer } from './framers.js';
-import { sleep, tempDir, waitFor } from './test-helpers.js';
+import { sleep, tempDir, waitFor, removeTempDir } from '@palisade/testkit';
 
 describe('FileFollower', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -16,12 +16,12 @@ describe('FileFollower', () => {
 
   beforeEach(() => {
     tmp = tempDir('palisade-follow-');
-    log = join(tmp.dir, 'auth.log');
-    stateDir = join(tmp.dir, 'state');
+    log = join(tmp, 'auth.log');
+    stateDir = join(tmp, 'state');
   });
   afterEach(() => {
     for (const f of running.splice(0)) f.stop();
-    tmp.remove();
+    removeTempDir(tmp);
   });
 
   function follow(maxLine = 16 * 1024): { lines: string[]; truncated: string[]; f: FileFollower<unknown> } {
@@ -47,7 +47,7 @@ describe('FileFollower', () => {
     const { lines } = follow();
     await sleep(100);
     appendFileSync(log, 'new 1\nnew 2\n');
-    await waitFor(() => lines.length === 2);
+    await waitFor('condition', () => lines.length === 2);
     assert.deepEqual(lines, ['new 1', 'new 2']);
   });
 
@@ -58,7 +58,7 @@ describe('FileFollower', () => {
     await sleep(200);
     assert.deepEqual(lines, []);
     appendFileSync(log, ' second half\n');
-    await waitFor(() => lines.length === 1);
+    await waitFor('condition', () => lines.length === 1);
     assert.deepEqual(lines, ['first half second half']);
   });
 
@@ -66,11 +66,11 @@ describe('FileFollower', () => {
     writeFileSync(log, 'before\n');
     const a = follow();
     appendFileSync(log, 'one\npart');
-    await waitFor(() => a.lines.length === 1);
+    await waitFor('condition', () => a.lines.length === 1);
     a.f.stop();
     appendFileSync(log, 'ial\nwhile stopped\n');
     const b = follow();
-    await waitFor(() => b.lines.length === 2);
+    await waitFor('condition', () => b.lines.length === 2);
     await sleep(150);
     assert.deepEqual(a.lines, ['one']);
     assert.deepEqual(b.lines, ['partial', 'while stopped']);
@@ -80,12 +80,12 @@ describe('FileFollower', () => {
     writeFileSync(log, '');
     const { lines, f } = follow();
     appendFileSync(log, 'a\n');
-    await waitFor(() => lines.length === 1);
+    await waitFor('condition', () => lines.length === 1);
     renameSync(log, `${log}.1`);
     // The writer still holds the old file for a moment after the rename.
     appendFileSync(`${log}.1`, 'b\nunterminated');
     writeFileSync(log, 'c\n');
-    await waitFor(() => lines.length === 4);
+    await waitFor('condition', () => lines.length === 4);
     assert.deepEqual(lines, ['a', 'b', 'unterminated', 'c']);
     assert.equal((f as FileFollower<unknown>).rotations, 1);
   });
@@ -94,13 +94,13 @@ describe('FileFollower', () => {
     writeFileSync(log, '');
     const a = follow();
     appendFileSync(log, 'a\n');
-    await waitFor(() => a.lines.length === 1);
+    await waitFor('condition', () => a.lines.length === 1);
     a.f.stop();
     appendFileSync(log, 'b\n');
     renameSync(log, `${log}.1`);
     writeFileSync(log, 'c\n');
     const b = follow();
-    await waitFor(() => b.lines.length === 2);
+    await waitFor('condition', () => b.lines.length === 2);
     assert.deepEqual(b.lines, ['b', 'c']);
   });
 
@@ -108,10 +108,10 @@ describe('FileFollower', () => {
     writeFileSync(log, '');
     const { lines, f } = follow();
     appendFileSync(log, 'long line before truncation\n');
-    await waitFor(() => lines.length === 1);
+    await waitFor('condition', () => lines.length === 1);
     truncateSync(log, 0);
     appendFileSync(log, 'x\n');
-    await waitFor(() => lines.length === 2);
+    await waitFor('condition', () => lines.length === 2);
     assert.deepEqual(lines, ['long line before truncation', 'x']);
     assert.equal(f.truncations, 1);
   });
@@ -120,7 +120,7 @@ describe('FileFollower', () => {
     writeFileSync(log, '');
     const { lines, truncated } = follow(1024);
     appendFileSync(log, `${'A'.repeat(100_000)}\nafter\n`);
-    await waitFor(() => lines.length === 1);
+    await waitFor('condition', () => lines.length === 1);
     assert.deepEqual(lines, ['after']);
     assert.equal(truncated.length, 1);
     assert.equal(truncated[0], 'A'.repeat(1024));
@@ -131,7 +131,7 @@ describe('FileFollower', () => {
     assert.equal(f.status().state, 'waiting');
     await sleep(100);
     writeFileSync(log, 'hello\n');
-    await waitFor(() => lines.length === 1);
+    await waitFor('condition', () => lines.length === 1);
     assert.deepEqual(lines, ['hello']);
     assert.equal(f.status().state, 'following');
   });
@@ -144,7 +144,7 @@ describe('FileFollower', () => {
     const { lines } = follow();
     await sleep(100);
     appendFileSync(log, 'new\n');
-    await waitFor(() => lines.length === 1);
+    await waitFor('condition', () => lines.length === 1);
     assert.deepEqual(lines, ['new']);
   });
 });

@@ -10,19 +10,19 @@ import type { Event } from '@palisade/protocol';
 import { warningLogger } from '../test-logger.js';
 import { FollowStateStore } from './follow-state.js';
 import { JournaldSource } from './journald-source.js';
-import { tempDir, waitFor } from './test-helpers.js';
+import { tempDir, waitFor, removeTempDir } from '@palisade/testkit';
 
 const CURSOR =
   's=4eeed1df425a4198bd56af1ca3ed6cc9;i=4;b=29f04dabb1de454aa987f33b877c4dca;m=a;t=66136e3574a95;x=1';
 
 function setup(t: { after: (fn: () => void) => void }) {
   const tmp = tempDir('palisade-journald-');
-  t.after(() => tmp.remove());
-  const journal = join(tmp.dir, 'journal');
+  t.after(() => removeTempDir(tmp));
+  const journal = join(tmp, 'journal');
   mkdirSync(join(journal, 'machine'), { recursive: true });
   const { logger, warnings } = warningLogger();
-  const store = new FollowStateStore(join(tmp.dir, 'state'));
-  return { dir: tmp.dir, journal, logger, warnings, store };
+  const store = new FollowStateStore(join(tmp, 'state'));
+  return { dir: tmp, journal, logger, warnings, store };
 }
 
 test('no journal files, or no reader program: inactive, and the reason says which', (t) => {
@@ -83,7 +83,7 @@ exit 3
   });
   src.start((e) => events.push(e));
   t.after(() => src.stop());
-  await waitFor(() => src.restarts >= 3, 10_000, 'three restarts');
+  await waitFor('three restarts', () => src.restarts >= 3, 10_000);
   assert.ok(events.length >= 3);
   assert.equal(
     events[0]?.rawData,

@@ -22,7 +22,7 @@ import { Backoff } from '@palisade/common';
 import { type Event, Tier } from '@palisade/protocol';
 import { createBpfSensor } from './bpf-sensor.linux.js';
 import { HEADER_SIZE, Kind } from './records.js';
-import { marker, run, sleep, warningLogger } from './test-support.js';
+import { marker, run, sleep, warningLogger } from './test-support.test-util.js';
 
 const HELPER = fileURLToPath(new URL('../../../sensor-bpf/build/palisade-sensor', import.meta.url));
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Event } from '@palisade/protocol';
-import { type Collected, marker, run, sleep, startSensor } from './test-support.js';
+import { type Collected, marker, run, sleep, startSensor } from './test-support.test-util.js';
 
 const fileEvent = (activity: number, path: string) => (e: Event) =>
   e.classUid === 1001 && e.activityId === activity && e.file?.path === path;

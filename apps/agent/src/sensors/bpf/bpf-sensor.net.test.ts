@@ -7,7 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Tier } from '@palisade/protocol';
-import { type Collected, marker, run, sleep, startSensor } from './test-support.js';
+import { type Collected, marker, run, sleep, startSensor } from './test-support.test-util.js';
 
 const SERVER = `
 const net = require('node:net');

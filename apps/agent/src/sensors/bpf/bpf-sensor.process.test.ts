@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type Event, Tier } from '@palisade/protocol';
-import { type Collected, marker, run, sleep, startSensor } from './test-support.js';
+import { type Collected, marker, run, sleep, startSensor } from './test-support.test-util.js';
 
 const isLaunchOf = (m: string) => (e: Event) =>
   e.classUid === 1007 && e.activityId === 1 && (e.process?.argv.includes(m) ?? false);

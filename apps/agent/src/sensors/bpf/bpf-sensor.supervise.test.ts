@@ -9,7 +9,7 @@ import { Backoff } from '@palisade/common';
 import { Tier } from '@palisade/protocol';
 import { createBpfSensor } from './bpf-sensor.linux.js';
 import { HEADER_SIZE, Kind, REC_MAGIC, REC_VERSION } from './records.js';
-import { marker, run, sleep, startSensor, warningLogger } from './test-support.js';
+import { marker, run, sleep, startSensor, warningLogger } from './test-support.test-util.js';
 
 /** helloRecord is what a real helper writes once it is attached. */
 function helloRecord(): Buffer {

@@ -1,11 +1,11 @@
-// auth-bench measures the auth sensor's cost (not a test): parser throughput, and the whole
+// auth.bench measures the auth sensor's cost (not a test): parser throughput, and the whole
 // sensor following a file while 100,000 real-looking lines are appended in bursts.
-// Run: node apps/agent/dist/sensors/auth/auth-bench.js. The last line is one JSON object.
+// Run: node apps/agent/dist/sensors/auth/auth.bench.js. The last line is one JSON object.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAuthSensor } from './auth-sensor.js';
 import { parseAuthLine } from './parse-auth-line.js';
-import { tempDir, waitFor } from './test-helpers.js';
+import { tempDir, waitFor, removeTempDir } from '@palisade/testkit';
 
 const LINES = [
   '2026-11-26T12:25:24.988082+00:00 vm sshd[8127]: Failed password for invalid user admin from 203.0.113.5 port 56202 ssh2',
@@ -24,11 +24,11 @@ function cpuMs(): number {
 }
 
 async function main(): Promise<void> {
-  const tmp = tempDir('palisade-auth-bench-');
-  const log = join(tmp.dir, 'auth.log');
+  const tmp = tempDir('palisade-auth.bench-');
+  const log = join(tmp, 'auth.log');
   writeFileSync(log, '');
   const sensor = createAuthSensor({
-    stateDir: join(tmp.dir, 'state'),
+    stateDir: join(tmp, 'state'),
     logPaths: [log],
     wtmpPath: null,
     btmpPath: null,
@@ -62,11 +62,11 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1));
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
-  await waitFor(() => events >= expected, 60_000, 'all events');
+  await waitFor('all events', () => events >= expected, 60_000);
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs() - cpu0;
   await sensor.stop();
-  tmp.remove();
+  removeTempDir(tmp);
   const rows = [
     ['parser lines/s (single thread)', parsePerSec.toLocaleString('en')],
     ['sensor lines followed', total.toLocaleString('en')],

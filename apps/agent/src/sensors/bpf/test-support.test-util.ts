@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Backoff } from '@palisade/common';
 import { type Event, Tier } from '@palisade/protocol';
+import { sleep } from '@palisade/testkit';
 import { type BpfSensor, type BpfSensorOptions, createBpfSensor } from './bpf-sensor.linux.js';
 
 /** Collected is a started sensor and the events it delivered. */
@@ -45,9 +46,7 @@ export function marker(prefix = 'palisade'): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
 /** run spawns a command (argv array, no shell string built from input) and waits for its exit. */
 export function run(
