@@ -37,7 +37,10 @@ const and = (tests: Test[]): Test =>
   tests.length === 1
     ? tests[0]!
     : tests.length === 2
-      ? ((a, b) => (r) => a(r) && b(r))(tests[0]!, tests[1]!)
+      ? (
+          (a, b) => (r) =>
+            a(r) && b(r)
+        )(tests[0]!, tests[1]!)
       : (r) => {
           for (const t of tests) if (!t(r)) return false;
           return true;
@@ -47,7 +50,10 @@ const or = (tests: Test[]): Test =>
   tests.length === 1
     ? tests[0]!
     : tests.length === 2
-      ? ((a, b) => (r) => a(r) || b(r))(tests[0]!, tests[1]!)
+      ? (
+          (a, b) => (r) =>
+            a(r) || b(r)
+        )(tests[0]!, tests[1]!)
       : (r) => {
           for (const t of tests) if (t(r)) return true;
           return false;
@@ -68,7 +74,13 @@ interface Budget {
   items: number;
 }
 
-function compileMap(m: PlainMap, reg: FieldRegistry, opts: CompileOptions, path: (string | number)[], budget: Budget): Compiled {
+function compileMap(
+  m: PlainMap,
+  reg: FieldRegistry,
+  opts: CompileOptions,
+  path: (string | number)[],
+  budget: Budget,
+): Compiled {
   const keys = Object.keys(m);
   if (keys.length === 0) throw ruleError('empty selection', path);
   const parts = keys.map((k) => {
@@ -87,7 +99,13 @@ function compileMap(m: PlainMap, reg: FieldRegistry, opts: CompileOptions, path:
 }
 
 /** compileSelection compiles one search identifier: a map (AND), a list of maps (OR) or a list of keywords (OR). */
-function compileSelection(v: Plain, reg: FieldRegistry, opts: CompileOptions, path: (string | number)[], budget: Budget): Compiled {
+function compileSelection(
+  v: Plain,
+  reg: FieldRegistry,
+  opts: CompileOptions,
+  path: (string | number)[],
+  budget: Budget,
+): Compiled {
   if (isPlainMap(v)) return compileMap(v, reg, opts, path, budget);
   const list = Array.isArray(v) ? v : [v];
   if (list.length === 0) throw ruleError('empty search identifier', path);
@@ -101,7 +119,10 @@ function compileSelection(v: Plain, reg: FieldRegistry, opts: CompileOptions, pa
     };
   }
   if (list.some((x) => isPlainMap(x) || Array.isArray(x))) {
-    throw ruleError('a search identifier list must hold either maps or plain values (keywords), not both', path);
+    throw ruleError(
+      'a search identifier list must hold either maps or plain values (keywords), not both',
+      path,
+    );
   }
   if (++budget.items > opts.maxItems) throw ruleError(`more than ${opts.maxItems} detection items`, path);
   const item = applyModifiers('', list as Plain, opts, path, true);
@@ -144,11 +165,21 @@ export function compileDetection(
   };
 }
 
-function compileCond(node: CondNode, sels: Map<string, Compiled>, names: string[], path: (string | number)[], src: string): Compiled {
+function compileCond(
+  node: CondNode,
+  sels: Map<string, Compiled>,
+  names: string[],
+  path: (string | number)[],
+  src: string,
+): Compiled {
   switch (node.t) {
     case 'id': {
       const s = sels.get(node.name);
-      if (!s) throw ruleError(`condition '${src}' names '${node.name}', which is not a search identifier of the detection`, path);
+      if (!s)
+        throw ruleError(
+          `condition '${src}' names '${node.name}', which is not a search identifier of the detection`,
+          path,
+        );
       return s;
     }
     case 'not': {
@@ -174,7 +205,10 @@ function compileCond(node: CondNode, sels: Map<string, Compiled>, names: string[
           path,
         );
       }
-      return combine(node.quantifier === 'one' ? 'or' : 'and', targets.map((t) => sels.get(t)!));
+      return combine(
+        node.quantifier === 'one' ? 'or' : 'and',
+        targets.map((t) => sels.get(t)!),
+      );
     }
   }
 }

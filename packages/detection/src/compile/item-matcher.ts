@@ -40,7 +40,10 @@ function textTest(test: StringTest, cased: boolean): SlotTest {
   return (r, slot) => {
     const s = r.lower(slot);
     if (s !== undefined) return test(s);
-    return anyElement(r.value(slot), (x) => (typeof x === 'string' || typeof x === 'number') && test(String(x).toLowerCase()));
+    return anyElement(
+      r.value(slot),
+      (x) => (typeof x === 'string' || typeof x === 'number') && test(String(x).toLowerCase()),
+    );
   };
 }
 
@@ -60,7 +63,12 @@ function toNumber(v: FieldValue): number | null {
 }
 
 /** valueTest compiles one final value of an item into a test of a field slot. */
-function valueTest(v: ChainValue, reg: FieldRegistry, limits: Partial<RegexLimits>, path: (string | number)[]): SlotTest {
+function valueTest(
+  v: ChainValue,
+  reg: FieldRegistry,
+  limits: Partial<RegexLimits>,
+  path: (string | number)[],
+): SlotTest {
   switch (v.k) {
     case 'str':
       return textTest(compileString(v.s, !v.cased).test, v.cased);
@@ -120,7 +128,13 @@ function valueTest(v: ChainValue, reg: FieldRegistry, limits: Partial<RegexLimit
         const a = r.lower(slot);
         const b = r.lower(other);
         if (a === undefined || b === undefined) return false;
-        return v.mode === 'eq' ? a === b : v.mode === 'contains' ? a.includes(b) : v.mode === 'startswith' ? a.startsWith(b) : a.endsWith(b);
+        return v.mode === 'eq'
+          ? a === b
+          : v.mode === 'contains'
+            ? a.includes(b)
+            : v.mode === 'startswith'
+              ? a.startsWith(b)
+              : a.endsWith(b);
       };
     }
   }
@@ -149,7 +163,12 @@ export const MIN_LITERAL = 3;
  * compileItem turns one detection item into a test of the event: the values are OR-ed (AND-ed
  * with `all`), `neq` negates the item, a keyword item (no field) looks in every keyword field.
  */
-export function compileItem(item: CompiledItem, reg: FieldRegistry, limits: Partial<RegexLimits>, path: (string | number)[]): ItemMatcher {
+export function compileItem(
+  item: CompiledItem,
+  reg: FieldRegistry,
+  limits: Partial<RegexLimits>,
+  path: (string | number)[],
+): ItemMatcher {
   const keyword = item.field === null;
   const values = keyword
     ? item.values.map((v) => (v.k === 'str' ? { ...v, s: withStar(v.s, true, true) } : v))
@@ -158,7 +177,10 @@ export function compileItem(item: CompiledItem, reg: FieldRegistry, limits: Part
   const tests = values.map((v) => valueTest(v, reg, limits, path));
   const one = (t: SlotTest): Test =>
     slots.length === 1
-      ? ((slot) => (r: FieldReader) => t(r, slot))(slots[0]!)
+      ? (
+          (slot) => (r: FieldReader) =>
+            t(r, slot)
+        )(slots[0]!)
       : (r) => {
           for (const slot of slots) if (t(r, slot)) return true;
           return false;

@@ -1,7 +1,13 @@
 import type { Plain } from '../yaml/located-yaml.js';
 import { parseCidr } from '../value/cidr.js';
 import { base64, base64Offsets, utf8Bytes, wideValue, windash } from '../value/encodings.js';
-import { hasSpecial, parseSigmaString, plainText, type SigmaString, withStar } from '../value/sigma-string.js';
+import {
+  hasSpecial,
+  parseSigmaString,
+  plainText,
+  type SigmaString,
+  withStar,
+} from '../value/sigma-string.js';
 import { TIME_UNITS, type TimeUnit } from '../value/time-part.js';
 import { ruleError } from './errors.js';
 import { type ChainValue, KIND_NAMES } from './value-types.js';
@@ -121,7 +127,10 @@ export function applyModifiers(
   const modifiers: Modifier[] = [];
   for (const m of mods) {
     if (!(MODIFIERS as readonly string[]).includes(m)) {
-      throw ruleError(`unknown modifier '${m}' in '${key}' (Sigma 2.1 defines: ${MODIFIERS.join(', ')})`, path);
+      throw ruleError(
+        `unknown modifier '${m}' in '${key}' (Sigma 2.1 defines: ${MODIFIERS.join(', ')})`,
+        path,
+      );
     }
     if (modifiers.includes(m as Modifier)) throw ruleError(`modifier '${m}' appears twice in '${key}'`, path);
     modifiers.push(m as Modifier);
@@ -132,7 +141,9 @@ export function applyModifiers(
   if (modifiers.filter((m) => POSITION.has(m)).length > 1) {
     fail('contains, startswith and endswith exclude each other');
   }
-  if (keyword) for (const m of modifiers) if (FIELD_ONLY.has(m)) fail(`'${m}' needs a field (keywords search the whole event)`);
+  if (keyword)
+    for (const m of modifiers)
+      if (FIELD_ONLY.has(m)) fail(`'${m}' needs a field (keywords search the whole event)`);
 
   const rawList = Array.isArray(raw) ? raw : [raw];
   if (rawList.length === 0) fail('empty list of values');
@@ -160,12 +171,14 @@ export function applyModifiers(
     return fail(`'${m}' cannot apply to a ${KIND_NAMES[v.k]} value`);
   };
   const noPlaceholders = (v: SigmaString, m: string) => {
-    if (v.parts.some((p) => typeof p === 'object')) fail(`'${m}' cannot encode a placeholder: put 'expand' first`);
+    if (v.parts.some((p) => typeof p === 'object'))
+      fail(`'${m}' cannot encode a placeholder: put 'expand' first`);
   };
 
   for (const m of modifiers) {
     if (m === 'all') {
-      if (values.length < 2) fail("'all' needs a list of two or more values (Sigma does not allow it on a single value)");
+      if (values.length < 2)
+        fail("'all' needs a list of two or more values (Sigma does not allow it on a single value)");
       all = true;
       continue;
     }
@@ -173,12 +186,14 @@ export function applyModifiers(
       negated = true;
       continue;
     }
-    if (FIRST_ONLY.has(m) && valueModsSeen > 0) fail(`'${m}' applies only to the value as written (put it first)`);
+    if (FIRST_ONLY.has(m) && valueModsSeen > 0)
+      fail(`'${m}' applies only to the value as written (put it first)`);
     valueModsSeen++;
     const next: ChainValue[] = [];
     for (const v of values) {
       if (POSITION.has(m)) {
-        if (v.k === 're') next.push({ ...v, start: m === 'startswith' || v.start, end: m === 'endswith' || v.end });
+        if (v.k === 're')
+          next.push({ ...v, start: m === 'startswith' || v.start, end: m === 'endswith' || v.end });
         else if (v.k === 'ref') next.push({ ...v, mode: m as 'contains' });
         else {
           const sv = asStr(v, m);
@@ -188,7 +203,8 @@ export function applyModifiers(
         const sv = asStr(v, m);
         noPlaceholders(sv.s, m);
         if (m === 'base64' || m === 'base64offset') {
-          if (hasSpecial(sv.s)) fail(`'${m}' cannot encode wildcards (apply contains after ${m}, not before)`);
+          if (hasSpecial(sv.s))
+            fail(`'${m}' cannot encode wildcards (apply contains after ${m}, not before)`);
           const bytes = encodedBytes(sv.s, modifiers, m);
           const enc = m === 'base64' ? [base64(bytes)] : base64Offsets(bytes);
           for (const e of enc) next.push({ k: 'str', s: { parts: [e] }, cased: sv.cased });
@@ -211,7 +227,10 @@ export function applyModifiers(
         if (v.k !== 're') fail(`'${m}' is a flag of the 're' modifier and must follow it`);
         next.push({ ...(v as Extract<ChainValue, { k: 're' }>), [RE_FLAGS[m]!]: true });
       } else if (m === 'cased') {
-        if (v.k === 're') fail("'cased' does not apply to regular expressions (they are case-sensitive; use 'i' to ignore case)");
+        if (v.k === 're')
+          fail(
+            "'cased' does not apply to regular expressions (they are case-sensitive; use 'i' to ignore case)",
+          );
         const sv = asStr(v, m);
         next.push({ ...sv, cased: true });
       } else if (m === 'cidr') {
@@ -223,11 +242,13 @@ export function applyModifiers(
           fail((e as Error).message);
         }
       } else if (CMP.has(m)) {
-        const n = v.k === 'num' ? v.n : v.k === 'str' && !hasSpecial(v.s) ? numericString(plainText(v.s)) : null;
+        const n =
+          v.k === 'num' ? v.n : v.k === 'str' && !hasSpecial(v.s) ? numericString(plainText(v.s)) : null;
         if (n === null) fail(`'${m}' needs a number, got ${describe(v)}`);
         next.push({ k: 'cmp', op: m as 'lt', n: n! });
       } else if ((TIME_UNITS as string[]).includes(m)) {
-        const n = v.k === 'num' ? v.n : v.k === 'str' && !hasSpecial(v.s) ? numericString(plainText(v.s)) : null;
+        const n =
+          v.k === 'num' ? v.n : v.k === 'str' && !hasSpecial(v.s) ? numericString(plainText(v.s)) : null;
         if (n === null || !Number.isInteger(n)) fail(`'${m}' needs a whole number, got ${describe(v)}`);
         next.push({ k: 'time', unit: m as TimeUnit, n: n! });
       } else if (m === 'expand') {
@@ -243,7 +264,12 @@ export function applyModifiers(
         next.push({ k: 'ref', field: plainText(sv.s), mode: 'eq' });
       } else if (m === 'exists') {
         if (values.length !== 1) fail("'exists' takes one boolean, not a list");
-        const b = v.k === 'bool' ? v.b : v.k === 'str' && /^(true|false)$/i.test(plainText(v.s)) ? /^true$/i.test(plainText(v.s)) : null;
+        const b =
+          v.k === 'bool'
+            ? v.b
+            : v.k === 'str' && /^(true|false)$/i.test(plainText(v.s))
+              ? /^true$/i.test(plainText(v.s))
+              : null;
         if (b === null) fail(`'exists' takes true or false, got ${describe(v)}`);
         next.push({ k: 'exists', b: b! });
       }
@@ -278,7 +304,9 @@ function describe(v: ChainValue): string {
 function encodedBytes(s: SigmaString, modifiers: Modifier[], at: Modifier): string {
   const before = modifiers.slice(0, modifiers.indexOf(at));
   const text = plainText(s);
-  return before.some((m) => m === 'wide' || m === 'utf16le' || m === 'utf16be' || m === 'utf16') ? text : utf8Bytes(text);
+  return before.some((m) => m === 'wide' || m === 'utf16le' || m === 'utf16be' || m === 'utf16')
+    ? text
+    : utf8Bytes(text);
 }
 
 function placeholderValues(name: string, opts: ItemOptions, fail: (m: string) => never): string[] {
@@ -305,7 +333,13 @@ function expandString(s: SigmaString, opts: ItemOptions, fail: (m: string) => ne
     } else for (const o of out) o.parts.push(p);
   }
   // Merge adjacent text parts.
-  return out.map((o) => parseSigmaString(o.parts.map((p) => (typeof p === 'string' ? p.replace(/[*?\\]/g, '\\$&') : p === 0 ? '*' : '?')).join('')));
+  return out.map((o) =>
+    parseSigmaString(
+      o.parts
+        .map((p) => (typeof p === 'string' ? p.replace(/[*?\\]/g, '\\$&') : p === 0 ? '*' : '?'))
+        .join(''),
+    ),
+  );
 }
 
 function expandRegex(src: string, opts: ItemOptions, fail: (m: string) => never): string[] {

@@ -97,12 +97,19 @@ export function parseCondition(src: string): CondNode {
         if (w !== '1' && w !== 'all') fail(`'${t.v} of': Sigma defines only '1 of' and 'all of'`);
         p += 2;
         const target = peek();
-        if (target.k !== 'word' || KEYWORDS.has(target.v.toLowerCase()) && target.v.toLowerCase() !== 'them') {
+        if (
+          target.k !== 'word' ||
+          (KEYWORDS.has(target.v.toLowerCase()) && target.v.toLowerCase() !== 'them')
+        ) {
           fail(`'${t.v} of' needs 'them' or a search identifier pattern`);
         }
         p++;
         const pat = (target as { v: string }).v;
-        return { t: 'of', quantifier: w === '1' ? 'one' : 'all', pattern: pat.toLowerCase() === 'them' ? null : pat };
+        return {
+          t: 'of',
+          quantifier: w === '1' ? 'one' : 'all',
+          pattern: pat.toLowerCase() === 'them' ? null : pat,
+        };
       }
     }
     if (KEYWORDS.has(w)) fail(`unexpected '${t.v}'`);
@@ -117,7 +124,12 @@ export function parseCondition(src: string): CondNode {
 
 /** patternMatches tells whether a search identifier matches an `x of` pattern (`*` is any run). */
 export function patternMatches(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }
 

@@ -23,7 +23,11 @@ export interface CorrelationLimits {
   maxEntries: number;
 }
 
-export const DEFAULT_CORRELATION_LIMITS: CorrelationLimits = { maxGroups: 10000, maxEvidence: 100, maxEntries: 100000 };
+export const DEFAULT_CORRELATION_LIMITS: CorrelationLimits = {
+  maxGroups: 10000,
+  maxEvidence: 100,
+  maxEntries: 100000,
+};
 
 interface Entry {
   t: number;
@@ -80,7 +84,13 @@ export class CorrelationState {
     private readonly limits: CorrelationLimits = DEFAULT_CORRELATION_LIMITS,
   ) {
     const c = rule.condition;
-    this.windowed = (rule.type === 'event_count' || rule.type === 'value_count' || rule.type === 'value_sum' || rule.type === 'value_avg') && c !== null && hasUpperBound(c);
+    this.windowed =
+      (rule.type === 'event_count' ||
+        rule.type === 'value_count' ||
+        rule.type === 'value_sum' ||
+        rule.type === 'value_avg') &&
+      c !== null &&
+      hasUpperBound(c);
   }
 
   get groupCount(): number {
@@ -118,7 +128,12 @@ export class CorrelationState {
       g.start = x.timeMs;
     }
     g.last = Math.max(g.last, x.timeMs);
-    const entry: Entry = { t: x.timeMs, ref: x.ref, match: x.match, ...(x.value !== undefined ? { value: x.value } : {}) };
+    const entry: Entry = {
+      t: x.timeMs,
+      ref: x.ref,
+      match: x.match,
+      ...(x.value !== undefined ? { value: x.value } : {}),
+    };
     switch (this.rule.type) {
       case 'temporal':
         this.temporal(g, entry, out);
@@ -175,7 +190,12 @@ export class CorrelationState {
   }
 
   private counting(g: Group, e: Entry, out: CorrelationMatch[]): void {
-    if (this.rule.type === 'value_count' || this.rule.type === 'value_percentile' || this.rule.type === 'value_sum' || this.rule.type === 'value_avg') {
+    if (
+      this.rule.type === 'value_count' ||
+      this.rule.type === 'value_percentile' ||
+      this.rule.type === 'value_sum' ||
+      this.rule.type === 'value_avg'
+    ) {
       if (e.value === undefined) return; // the event lacks the counted field
     }
     if (!this.windowed) this.slide(g, e.t);
@@ -195,7 +215,8 @@ export class CorrelationState {
 
   private temporal(g: Group, e: Entry, out: CorrelationMatch[]): void {
     // Keep the latest entry per rule.
-    const chain = (g.chain ??= []);
+    if (!g.chain) g.chain = [];
+    const chain = g.chain;
     chain[e.ref] = [e];
     const from = e.t - this.rule.timespanMs;
     const live = chain.filter((c): c is Entry[] => c !== undefined && c[0]!.t >= from && c[0]!.t <= e.t);
@@ -209,7 +230,8 @@ export class CorrelationState {
   }
 
   private ordered(g: Group, e: Entry, out: CorrelationMatch[]): void {
-    const chain = (g.chain ??= []);
+    if (!g.chain) g.chain = [];
+    const chain = g.chain;
     const k = e.ref;
     const span = this.rule.timespanMs;
     if (k === 0) chain[0] = [e];

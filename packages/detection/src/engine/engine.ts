@@ -78,7 +78,12 @@ export class DetectionEngine {
     this.set = set;
     this.parts = new Map();
     for (const p of set.partitions.values()) {
-      this.parts.set(p, { wire: new WireReader(p.reg), fields: new FieldsReader(p.reg), seen: 0, hits: new Int32Array(set.rules.length) });
+      this.parts.set(p, {
+        wire: new WireReader(p.reg),
+        fields: new FieldsReader(p.reg),
+        seen: 0,
+        hits: new Int32Array(set.rules.length),
+      });
     }
     this.correlations = new Map();
     for (const lr of set.rules) {
@@ -177,7 +182,13 @@ export class DetectionEngine {
     _pending: unknown[],
   ): void {
     const lr = this.set.rules[rule]!;
-    const m: DetectionMatch = { kind: 'detection', rule: lr.info, logsource: part.key.replace(/^linux@/, ''), event: input, timeMs };
+    const m: DetectionMatch = {
+      kind: 'detection',
+      rule: lr.info,
+      logsource: part.key.replace(/^linux@/, ''),
+      event: input,
+      timeMs,
+    };
     this.counters.matches++;
     if (lr.generate) out.push(m);
     if (lr.feeds.length === 0) return;
@@ -195,7 +206,17 @@ export class DetectionEngine {
         const vals = corr.field.map((f) => reader.str(part.reg.slot(f)));
         value = vals.some((v) => v === undefined) ? undefined : vals.join('\u0000');
       }
-      contributions.push({ corr: ci, x: { ref, timeMs, key: JSON.stringify(corr.groupBy.map((g) => group[g])), group, match: m, ...(value !== undefined ? { value } : {}) } });
+      contributions.push({
+        corr: ci,
+        x: {
+          ref,
+          timeMs,
+          key: JSON.stringify(corr.groupBy.map((g) => group[g])),
+          group,
+          match: m,
+          ...(value !== undefined ? { value } : {}),
+        },
+      });
     }
     this.feed(contributions, out);
   }
@@ -227,7 +248,13 @@ export class DetectionEngine {
       }
       next.push({
         corr: ci,
-        x: { ref: refIndexIn(outer, lr.rule), timeMs: cm.lastMs, key: JSON.stringify(outer.groupBy.map((g) => group[g])), group, match: cm },
+        x: {
+          ref: refIndexIn(outer, lr.rule),
+          timeMs: cm.lastMs,
+          key: JSON.stringify(outer.groupBy.map((g) => group[g])),
+          group,
+          match: cm,
+        },
       });
     }
     if (next.length) this.feed(next, out);
@@ -249,7 +276,8 @@ export class DetectionEngine {
   expire(nowMs?: number): Match[] {
     const now = nowMs ?? Math.max(this.clock.now(), this.watermark);
     const out: Match[] = [];
-    for (const [ci, st] of this.correlations) for (const cm of st.expire(now)) this.emitCorrelation(ci, cm, out);
+    for (const [ci, st] of this.correlations)
+      for (const cm of st.expire(now)) this.emitCorrelation(ci, cm, out);
     return out;
   }
 
@@ -273,7 +301,11 @@ export class DetectionEngine {
     const ids = new Set([...this.suspended].map((i) => this.set.rules[i]!.rule.id));
     return this.set.statuses.map((s) =>
       ids.has(s.id) && s.state === 'loaded'
-        ? { ...s, state: 'error', reason: `suspended: matched more than ${this.runaway.share * 100}% of ${this.runaway.window} consecutive events` }
+        ? {
+            ...s,
+            state: 'error',
+            reason: `suspended: matched more than ${this.runaway.share * 100}% of ${this.runaway.window} consecutive events`,
+          }
         : s,
     );
   }

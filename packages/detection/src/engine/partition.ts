@@ -54,9 +54,15 @@ export class Partition {
       }
       for (const { slot, lit } of r.need) {
         let m = bySlot.get(slot);
-        if (!m) bySlot.set(slot, (m = new Map()));
+        if (!m) {
+          m = new Map();
+          bySlot.set(slot, m);
+        }
         let list = m.get(lit);
-        if (!list) m.set(lit, (list = []));
+        if (!list) {
+          list = [];
+          m.set(lit, list);
+        }
         if (list[list.length - 1] !== pos) list.push(pos);
       }
     });
@@ -137,7 +143,8 @@ export class Partition {
 function flatten(v: FieldValue[], out: string[] = []): string[] {
   for (const x of v) {
     if (Array.isArray(x)) flatten(x, out);
-    else if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') out.push(String(x).toLowerCase());
+    else if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')
+      out.push(String(x).toLowerCase());
   }
   return out;
 }

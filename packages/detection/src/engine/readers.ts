@@ -92,7 +92,11 @@ export class FieldsReader implements FieldReader {
     let v: unknown = Object.hasOwn(this.fields, name) ? this.fields[name] : undefined;
     if (v === undefined && name.includes('.')) {
       let cur: unknown = this.fields;
-      for (const p of name.split('.')) cur = cur && typeof cur === 'object' && Object.hasOwn(cur, p) ? (cur as Record<string, unknown>)[p] : undefined;
+      for (const p of name.split('.'))
+        cur =
+          cur && typeof cur === 'object' && Object.hasOwn(cur, p)
+            ? (cur as Record<string, unknown>)[p]
+            : undefined;
       v = cur;
     }
     const out = v === undefined ? undefined : toFieldValue(v);

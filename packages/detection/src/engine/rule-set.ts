@@ -100,7 +100,14 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     try {
       parsed = parseRuleFile(src, options.parse);
     } catch (e) {
-      statuses.push({ id: src.path, kind: 'file', file: src.path, line: 1, state: 'error', reason: `could not read: ${(e as Error).message}` });
+      statuses.push({
+        id: src.path,
+        kind: 'file',
+        file: src.path,
+        line: 1,
+        state: 'error',
+        reason: `could not read: ${(e as Error).message}`,
+      });
       continue;
     }
     for (const f of parsed.failures) {
@@ -116,7 +123,15 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
       });
     }
     for (const r of parsed.rules) {
-      const st: RuleStatus = { id: r.id, title: r.title, kind: r.kind, file: r.file, line: r.line, state: 'loaded', ...(r.level ? { level: r.level } : {}) };
+      const st: RuleStatus = {
+        id: r.id,
+        title: r.title,
+        kind: r.kind,
+        file: r.file,
+        line: r.line,
+        state: 'loaded',
+        ...(r.level ? { level: r.level } : {}),
+      };
       statuses.push(st);
       statusOf.set(r, st);
       all.push(r);
@@ -131,7 +146,11 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
       if (key === null) continue;
       const prev = byRef.get(key);
       if (prev) {
-        Object.assign(st, { state: 'error', reason: `${key === r.id ? 'id' : 'name'} '${key}' is already used by ${prev.file}:${prev.line}`, field: key === r.id ? 'id' : 'name' });
+        Object.assign(st, {
+          state: 'error',
+          reason: `${key === r.id ? 'id' : 'name'} '${key}' is already used by ${prev.file}:${prev.line}`,
+          field: key === r.id ? 'id' : 'name',
+        });
       } else byRef.set(key, r);
     }
   }
@@ -163,11 +182,18 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     const st = statusOf.get(r)!;
     const res = resolveRuleLogSource(r.logsource);
     if ('reason' in res) {
-      Object.assign(st, { state: 'unsupported', reason: res.reason, field: 'logsource', errorLine: r.doc.lineOf(['logsource']) });
+      Object.assign(st, {
+        state: 'unsupported',
+        reason: res.reason,
+        field: 'logsource',
+        errorLine: r.doc.lineOf(['logsource']),
+      });
       continue;
     }
     const myFilters = filters.filter(
-      (f) => logsourceCovers(f.logsource, r.logsource) && (f.rules === 'any' || f.rules.includes(r.id) || (r.name !== undefined && f.rules.includes(r.name))),
+      (f) =>
+        logsourceCovers(f.logsource, r.logsource) &&
+        (f.rules === 'any' || f.rules.includes(r.id) || (r.name !== undefined && f.rules.includes(r.name))),
     );
     const perKey: { key: string; compiled: Compiled }[] = [];
     let problem: RuleProblem | null = null;
@@ -175,11 +201,20 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     for (const key of res.keys) {
       const reg = partition(key).reg;
       try {
-        const main = compileDetection(r.detection, r.conditions, reg, copts, ['detection'], ['detection', 'condition']);
+        const main = compileDetection(
+          r.detection,
+          r.conditions,
+          reg,
+          copts,
+          ['detection'],
+          ['detection', 'condition'],
+        );
         const parts = [main];
         for (const f of myFilters) {
           try {
-            parts.push(compileDetection(f.detection, [f.condition], reg, copts, ['filter'], ['filter', 'condition']));
+            parts.push(
+              compileDetection(f.detection, [f.condition], reg, copts, ['filter'], ['filter', 'condition']),
+            );
           } catch (e) {
             if (!(e instanceof RuleProblem)) throw e;
             filterProblem = { f, e };
@@ -192,7 +227,8 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
         break;
       }
     }
-    if (filterProblem) Object.assign(statusOf.get(filterProblem.f)!, problemStatus(filterProblem.f, filterProblem.e));
+    if (filterProblem)
+      Object.assign(statusOf.get(filterProblem.f)!, problemStatus(filterProblem.f, filterProblem.e));
     if (problem) {
       Object.assign(st, problemStatus(r, problem));
       continue;
@@ -200,17 +236,26 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     const live = perKey.filter((p) => p.compiled.tri !== 'never');
     if (live.length === 0) {
       const reasons = [...new Set(perKey.flatMap((p) => p.compiled.reasons))];
-      Object.assign(st, { state: 'unsupported', reason: `can never match Palisade's events: ${reasons.join('; ') || 'the condition is never true'}` });
+      Object.assign(st, {
+        state: 'unsupported',
+        reason: `can never match Palisade's events: ${reasons.join('; ') || 'the condition is never true'}`,
+      });
       continue;
     }
     const everything = live.find((p) => p.compiled.tri === 'always');
     if (everything) {
-      Object.assign(st, { state: 'error', reason: `the condition is true for every ${everything.key} event (a rule must select something)`, field: 'detection.condition', errorLine: r.doc.lineOf(['detection', 'condition']) });
+      Object.assign(st, {
+        state: 'error',
+        reason: `the condition is true for every ${everything.key} event (a rule must select something)`,
+        field: 'detection.condition',
+        errorLine: r.doc.lineOf(['detection', 'condition']),
+      });
       continue;
     }
     if (res.notes.length) st.notes = res.notes;
     const notes = [...new Set(live.flatMap((p) => p.compiled.reasons))];
-    if (notes.length) st.notes = [...(st.notes ?? []), ...notes.map((n) => `never true (treated as missing): ${n}`)];
+    if (notes.length)
+      st.notes = [...(st.notes ?? []), ...notes.map((n) => `never true (treated as missing): ${n}`)];
     st.logsources = live.map((p) => p.key);
     const index = loaded.length;
     indexOf.set(r, index);
@@ -229,15 +274,30 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
       const refs = c.rules.map((ref) => byRef.get(ref));
       const missing = c.rules.filter((_, i) => !refs[i]);
       if (missing.length) {
-        Object.assign(st, { state: 'error', reason: `refers to ${missing.map((m) => `'${m}'`).join(', ')}, which no rule has as id or name`, field: 'correlation.rules', errorLine: c.doc.lineOf(['correlation', 'rules']) });
+        Object.assign(st, {
+          state: 'error',
+          reason: `refers to ${missing.map((m) => `'${m}'`).join(', ')}, which no rule has as id or name`,
+          field: 'correlation.rules',
+          errorLine: c.doc.lineOf(['correlation', 'rules']),
+        });
         waiting.delete(c);
         progress = true;
         continue;
       }
-      const notLoaded = refs.filter((r) => r && r.kind !== 'filter' && statusOf.get(r)!.state !== 'loaded' && !waiting.has(r as CorrelationRule));
+      const notLoaded = refs.filter(
+        (r) =>
+          r &&
+          r.kind !== 'filter' &&
+          statusOf.get(r)!.state !== 'loaded' &&
+          !waiting.has(r as CorrelationRule),
+      );
       const filtersRef = refs.filter((r) => r?.kind === 'filter');
       if (filtersRef.length) {
-        Object.assign(st, { state: 'error', reason: `refers to a filter (${filtersRef[0]!.id}); correlations refer to rules`, field: 'correlation.rules' });
+        Object.assign(st, {
+          state: 'error',
+          reason: `refers to a filter (${filtersRef[0]!.id}); correlations refer to rules`,
+          field: 'correlation.rules',
+        });
         waiting.delete(c);
         progress = true;
         continue;
@@ -245,7 +305,10 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
       if (notLoaded.length) {
         const r = notLoaded[0]!;
         const rs = statusOf.get(r)!;
-        Object.assign(st, { state: rs.state === 'disabled' ? 'unsupported' : rs.state === 'error' ? 'error' : 'unsupported', reason: `refers to rule ${r.id} (${r.title}), which is not loaded: ${rs.reason ?? rs.state}` });
+        Object.assign(st, {
+          state: rs.state === 'disabled' ? 'unsupported' : rs.state === 'error' ? 'error' : 'unsupported',
+          reason: `refers to rule ${r.id} (${r.title}), which is not loaded: ${rs.reason ?? rs.state}`,
+        });
         waiting.delete(c);
         progress = true;
         continue;
@@ -254,10 +317,17 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
       // Aliases must name rules of this correlation.
       let bad: string | null = null;
       for (const [alias, map] of Object.entries(c.aliases)) {
-        for (const ruleName of Object.keys(map)) if (!c.rules.includes(ruleName) && !refs.some((r) => r?.name === ruleName || r?.id === ruleName)) bad = `alias '${alias}' names '${ruleName}', which is not one of the correlated rules`;
+        for (const ruleName of Object.keys(map))
+          if (!c.rules.includes(ruleName) && !refs.some((r) => r?.name === ruleName || r?.id === ruleName))
+            bad = `alias '${alias}' names '${ruleName}', which is not one of the correlated rules`;
       }
       if (bad) {
-        Object.assign(st, { state: 'error', reason: bad, field: 'correlation.aliases', errorLine: c.doc.lineOf(['correlation', 'aliases']) });
+        Object.assign(st, {
+          state: 'error',
+          reason: bad,
+          field: 'correlation.aliases',
+          errorLine: c.doc.lineOf(['correlation', 'aliases']),
+        });
         waiting.delete(c);
         progress = true;
         continue;
@@ -274,7 +344,12 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
       progress = true;
     }
   }
-  for (const c of waiting) Object.assign(statusOf.get(c)!, { state: 'error', reason: 'correlation rules refer to each other in a cycle', field: 'correlation.rules' });
+  for (const c of waiting)
+    Object.assign(statusOf.get(c)!, {
+      state: 'error',
+      reason: 'correlation rules refer to each other in a cycle',
+      field: 'correlation.rules',
+    });
 
   // Register the fields correlations read (group-by, aliases, value fields) in the partitions
   // of the rules they correlate, before any engine sizes its readers.
@@ -285,7 +360,8 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     for (const ref of c.rules) {
       const target = byRef.get(ref);
       if (target?.kind !== 'detection') continue;
-      for (const key of statusOf.get(target)!.logsources ?? []) for (const n of names) partition(key).reg.slot(n);
+      for (const key of statusOf.get(target)!.logsources ?? [])
+        for (const n of names) partition(key).reg.slot(n);
     }
   }
 
@@ -303,7 +379,8 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     }
   }
   const running = (i: number) => statusOf.get(loaded[i]!.rule)!.state === 'loaded';
-  for (const p of pending) if (running(p.rule)) partition(p.key).add({ rule: p.rule, test: p.compiled.test, need: p.compiled.need });
+  for (const p of pending)
+    if (running(p.rule)) partition(p.key).add({ rule: p.rule, test: p.compiled.test, need: p.compiled.need });
   for (const p of partitions.values()) p.seal();
 
   const byType = new Map<number, Partition[]>();
@@ -327,7 +404,8 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     const st = statusOf.get(f)!;
     if (st.state === 'loaded' && f.rules !== 'any') {
       const unknown = f.rules.filter((x) => !byRef.has(x));
-      if (unknown.length) st.notes = [`applies to ${unknown.join(', ')}, which no loaded rule has as id or name`];
+      if (unknown.length)
+        st.notes = [`applies to ${unknown.join(', ')}, which no loaded rule has as id or name`];
     }
   }
   return { statuses, rules: loaded, partitions, byType, byRef: refIndex };

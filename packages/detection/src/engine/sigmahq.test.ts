@@ -31,11 +31,18 @@ test('every SigmaHQ Linux rule loads or is reported with its reason', () => {
   console.log(`SigmaHQ Linux rules: ${loaded.length} of ${statuses.length} load`);
   for (const [reason, fs] of byReason) console.log(`  ${fs.length} ${reason}\n    ${fs.join('\n    ')}`);
   // No rule is an error: every one is valid Sigma; what does not load is unsupported here.
-  assert.deepEqual(rest.filter((s) => s.state === 'error').map((s) => `${s.file}: ${s.reason}`), []);
+  assert.deepEqual(
+    rest.filter((s) => s.state === 'error').map((s) => `${s.file}: ${s.reason}`),
+    [],
+  );
   assert.ok(loaded.length >= 230, `only ${loaded.length} load`);
   // Each unsupported reason is one of the kinds the loader proves.
   for (const s of rest) {
-    assert.match(s.reason!, /not collected|can never match Palisade's events|Linux telemetry only|is not one Palisade collects/, s.file);
+    assert.match(
+      s.reason!,
+      /not collected|can never match Palisade's events|Linux telemetry only|is not one Palisade collects/,
+      s.file,
+    );
   }
 });
 
@@ -43,7 +50,10 @@ test('SigmaHQ rules and the default pack load together and evaluate an event', (
   const { files } = readRuleFiles([...dirs, DEFAULT_RULES_DIR]);
   const set = compileRuleSet(files);
   const errors = set.statuses.filter((s) => s.state === 'error');
-  assert.deepEqual(errors.map((s) => `${s.file}:${s.errorLine ?? s.line} ${s.reason}`), []);
+  assert.deepEqual(
+    errors.map((s) => `${s.file}:${s.errorLine ?? s.line} ${s.reason}`),
+    [],
+  );
   const engine = new DetectionEngine(set);
   const matches = engine.evaluateInput({
     kind: 'fields',

@@ -29,7 +29,12 @@ export interface RuleStatus {
 /** EventInput is one event the engine evaluates: a wire Event, or Sigma fields with a logsource. */
 export type EventInput =
   | { kind: 'wire'; event: Event; ctx: EvalContext }
-  | { kind: 'fields'; logsource: { category?: string; product?: string; service?: string }; fields: Record<string, unknown>; ctx: EvalContext };
+  | {
+      kind: 'fields';
+      logsource: { category?: string; product?: string; service?: string };
+      fields: Record<string, unknown>;
+      ctx: EvalContext;
+    };
 
 /** RuleInfo is what a match says about its rule. */
 export interface RuleInfo {

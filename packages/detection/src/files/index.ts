@@ -19,7 +19,10 @@ const RULE_EXT = /\.ya?ml$/i;
  * non-rule YAML when given its rules folders). Files larger than `maxBytes` are returned with an
  * empty text and an error so that the loader reports them. Unreadable paths throw with the path.
  */
-export function readRuleFiles(paths: string[], maxBytes = 1 << 20): { files: RuleFile[]; errors: { path: string; message: string }[] } {
+export function readRuleFiles(
+  paths: string[],
+  maxBytes = 1 << 20,
+): { files: RuleFile[]; errors: { path: string; message: string }[] } {
   const files: RuleFile[] = [];
   const errors: { path: string; message: string }[] = [];
   const visit = (p: string, top: boolean) => {
@@ -27,7 +30,11 @@ export function readRuleFiles(paths: string[], maxBytes = 1 << 20): { files: Rul
     try {
       st = statSync(p);
     } catch (e) {
-      errors.push({ path: p, message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message });
+      errors.push({
+        path: p,
+        message:
+          (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message,
+      });
       return;
     }
     if (st.isDirectory()) {

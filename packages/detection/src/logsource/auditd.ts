@@ -28,7 +28,8 @@ const NONE: number[] = [];
 /** auditRecords lists the records an event becomes in the auditd view. */
 export function auditRecords(e: Event): number[] {
   if (e.classUid === 1007 && e.activityId === 1) return EXEC;
-  if (e.classUid === 1001) return e.activityId === 5 ? RENAME : e.activityId <= 4 && e.activityId !== 2 ? FILE : NONE;
+  if (e.classUid === 1001)
+    return e.activityId === 5 ? RENAME : e.activityId <= 4 && e.activityId !== 2 ? FILE : NONE;
   if (e.classUid === 4001 && e.activityId === 1) return NET;
   return NONE;
 }
@@ -39,7 +40,10 @@ export function auditRecords(e: Event): number[] {
  */
 function syscallOf(e: Event): string | undefined {
   if (e.classUid === 1007 && e.activityId === 1) return 'execve';
-  if (e.classUid === 1001) return ({ 1: 'openat', 3: 'openat', 4: 'unlinkat', 5: 'renameat2' } as Record<number, string>)[e.activityId];
+  if (e.classUid === 1001)
+    return ({ 1: 'openat', 3: 'openat', 4: 'unlinkat', 5: 'renameat2' } as Record<number, string>)[
+      e.activityId
+    ];
   if (e.classUid === 4001) return e.connectionInfo?.directionId === 1 ? 'accept' : 'connect';
   return undefined;
 }
@@ -78,7 +82,11 @@ export function auditFields(): [string, Getter, string][] {
     ['SYSCALL', onSyscall(syscallOf), `syscall name (${AUDIT_SYSCALLS.join(', ')})`],
     ['success', onSyscall((e) => (e.statusId === 2 ? 'no' : 'yes')), 'yes, or no for a failed connect'],
     ['exe', onSyscall((e) => s(e.process?.path)), 'executable'],
-    ['comm', onSyscall((e) => s(e.process?.name) ?? (e.process?.path ? basename(e.process.path) : undefined)), 'process name'],
+    [
+      'comm',
+      onSyscall((e) => s(e.process?.name) ?? (e.process?.path ? basename(e.process.path) : undefined)),
+      'process name',
+    ],
     ['pid', onSyscall((e) => e.process?.pid || undefined), 'pid'],
     ['ppid', onSyscall((e) => e.process?.ppid || e.process?.parent?.pid || undefined), 'parent pid'],
     ['uid', onSyscall((e) => s(e.process?.user?.uid)), 'uid'],
@@ -96,10 +104,18 @@ export function auditFields(): [string, Getter, string][] {
     ],
     ['name', (e, _c, rec) => pathName(e, rec), 'PATH: the path'],
     ['nametype', (e, _c, rec) => nameType(e, rec), 'PATH: NORMAL, CREATE or DELETE'],
-    ['item', (_e, _c, rec) => (rec === REC_PATH ? 0 : rec === REC_PATH2 ? 1 : undefined), 'PATH: item number'],
+    [
+      'item',
+      (_e, _c, rec) => (rec === REC_PATH ? 0 : rec === REC_PATH2 ? 1 : undefined),
+      'PATH: item number',
+    ],
   ];
   for (let i = 0; i < AUDIT_ARGS; i++) {
-    out.push([`a${i}`, (e, _c, rec) => (rec === REC_EXECVE ? e.process?.argv[i] : undefined), i === 0 ? 'EXECVE: argv[0], argv[1], ...' : '']);
+    out.push([
+      `a${i}`,
+      (e, _c, rec) => (rec === REC_EXECVE ? e.process?.argv[i] : undefined),
+      i === 0 ? 'EXECVE: argv[0], argv[1], ...' : '',
+    ]);
   }
   return out;
 }

@@ -15,7 +15,11 @@ export function authFields(): [string, Getter, string][] {
     ['SourceUser', (e) => s(e.actorUser?.name), 'who asked (su, sudo)'],
     ['SourceIp', (e) => s(e.srcEndpoint?.ip), 'remote address (sshd)'],
     ['Service', (e) => s(e.serviceName), 'sshd, su, sudo, login'],
-    ['Outcome', (e) => (e.statusId === 1 ? 'success' : e.statusId === 2 ? 'failure' : undefined), 'success or failure'],
+    [
+      'Outcome',
+      (e) => (e.statusId === 1 ? 'success' : e.statusId === 2 ? 'failure' : undefined),
+      'success or failure',
+    ],
     ['Activity', (e) => ACTIVITY[e.activityId], 'Logon, Logoff, Account Switch'],
     ['AuthProtocol', (e) => s(e.authProtocol), 'password, publickey, ...'],
     ['Reason', (e) => s(e.statusDetail), 'why it failed'],

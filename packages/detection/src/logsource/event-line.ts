@@ -4,7 +4,8 @@ import { fromOcsf, OcsfInputError } from './from-ocsf.js';
 /** ParsedEventLine is one line of a `rules test --events` file. */
 export type ParsedEventLine = { ok: true; input: EventInput } | { ok: false; error: string };
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * parseEventLine reads one JSON line: an OCSF event as `palisade events search --json` prints
@@ -22,11 +23,16 @@ export function parseEventLine(line: string): ParsedEventLine {
   if ('logsource' in v || 'event' in v) {
     const ls = v.logsource;
     const ev = v.event;
-    if (!isObj(ls)) return { ok: false, error: "'logsource' must be an object such as {\"category\": \"process_creation\", \"product\": \"linux\"}" };
+    if (!isObj(ls))
+      return {
+        ok: false,
+        error: '\'logsource\' must be an object such as {"category": "process_creation", "product": "linux"}',
+      };
     if (!isObj(ev)) return { ok: false, error: "'event' must be an object of Sigma field names and values" };
     const out: { category?: string; product?: string; service?: string } = {};
     for (const k of Object.keys(ls)) {
-      if (k !== 'category' && k !== 'product' && k !== 'service') return { ok: false, error: `logsource has an unknown key '${k}' (category, product, service)` };
+      if (k !== 'category' && k !== 'product' && k !== 'service')
+        return { ok: false, error: `logsource has an unknown key '${k}' (category, product, service)` };
       if (typeof ls[k] !== 'string') return { ok: false, error: `logsource.${k} must be a string` };
       out[k] = ls[k] as string;
     }
@@ -53,5 +59,5 @@ export function parseEventLine(line: string): ParsedEventLine {
       throw e;
     }
   }
-  return { ok: false, error: "neither an OCSF event (no class_uid) nor {\"logsource\": ..., \"event\": ...}" };
+  return { ok: false, error: 'neither an OCSF event (no class_uid) nor {"logsource": ..., "event": ...}' };
 }

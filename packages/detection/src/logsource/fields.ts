@@ -52,11 +52,13 @@ export function processFields(
   ];
   if (n.currentDirectory) out.push([n.currentDirectory, (e) => s(pick(e)?.cwd), 'working directory']);
   if (n.parentImage) out.push([n.parentImage, (e) => s(pick(e)?.parent?.path), "parent's executable"]);
-  if (n.parentCommandLine) out.push([n.parentCommandLine, (e) => s(pick(e)?.parent?.cmdLine), "parent's command line"]);
+  if (n.parentCommandLine)
+    out.push([n.parentCommandLine, (e) => s(pick(e)?.parent?.cmdLine), "parent's command line"]);
   if (n.parentProcessId) {
     out.push([n.parentProcessId, (e) => pick(e)?.ppid || pick(e)?.parent?.pid || undefined, 'parent pid']);
   }
-  if (n.parentProcessGuid) out.push([n.parentProcessGuid, (e) => s(pick(e)?.parent?.uid), "parent's process uid"]);
+  if (n.parentProcessGuid)
+    out.push([n.parentProcessGuid, (e) => s(pick(e)?.parent?.uid), "parent's process uid"]);
   return out;
 }
 

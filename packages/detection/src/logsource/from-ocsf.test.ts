@@ -35,18 +35,51 @@ const proc = {
 
 /** One event of every class and activity Palisade emits, with every field set. */
 const EVENTS: Event[] = [
-  create(EventSchema, { classUid: 1007, activityId: 1, timeMs: 1767261600000n, severityId: 1, process: proc }),
-  create(EventSchema, { classUid: 1007, activityId: 2, timeMs: 1767261600001n, severityId: 1, process: proc, exitCode: 137, hasExitCode: true, exitSignal: 9 }),
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 1,
+    timeMs: 1767261600000n,
+    severityId: 1,
+    process: proc,
+  }),
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 2,
+    timeMs: 1767261600001n,
+    severityId: 1,
+    process: proc,
+    exitCode: 137,
+    hasExitCode: true,
+    exitSignal: 9,
+  }),
   create(EventSchema, {
     classUid: 1007,
     activityId: 4,
     timeMs: 1n,
     severityId: 1,
     process: proc,
-    actorProcess: { ...proc, pid: 1, uid: 'p-1', name: 'gdb', path: '/usr/bin/gdb', cmdLine: 'gdb -p 4242', argv: [], parent: undefined, ppid: 0 },
+    actorProcess: {
+      ...proc,
+      pid: 1,
+      uid: 'p-1',
+      name: 'gdb',
+      path: '/usr/bin/gdb',
+      cmdLine: 'gdb -p 4242',
+      argv: [],
+      parent: undefined,
+      ppid: 0,
+    },
     actorUser: { uid: '0', name: 'root' },
   }),
-  create(EventSchema, { classUid: 1001, activityId: 5, timeMs: 2n, severityId: 1, process: proc, file: { path: '/tmp/a', name: 'a', typeId: 1, size: 10n }, fileResult: { path: '/etc/cron.d/a', name: 'a', typeId: 1 } }),
+  create(EventSchema, {
+    classUid: 1001,
+    activityId: 5,
+    timeMs: 2n,
+    severityId: 1,
+    process: proc,
+    file: { path: '/tmp/a', name: 'a', typeId: 1, size: 10n },
+    fileResult: { path: '/etc/cron.d/a', name: 'a', typeId: 1 },
+  }),
   create(EventSchema, {
     classUid: 4001,
     activityId: 2,
@@ -58,7 +91,14 @@ const EVENTS: Event[] = [
     connectionInfo: { protocolNum: 6, protocolName: 'tcp', directionId: 2, protocolVerId: 4 },
     traffic: { bytesIn: 10n, bytesOut: 20n },
   }),
-  create(EventSchema, { classUid: 4003, activityId: 1, timeMs: 4n, severityId: 1, process: proc, query: { hostname: 'x.example', type: 'A', class: 'IN', packetUid: 9 } }),
+  create(EventSchema, {
+    classUid: 4003,
+    activityId: 1,
+    timeMs: 4n,
+    severityId: 1,
+    process: proc,
+    query: { hostname: 'x.example', type: 'A', class: 'IN', packetUid: 9 },
+  }),
   create(EventSchema, {
     classUid: 3002,
     activityId: 7,
@@ -84,7 +124,11 @@ test('fromOcsf inverts toOcsf for every class Palisade emits', () => {
   for (const e of EVENTS) {
     const json = JSON.parse(JSON.stringify(toOcsf(e, device, 'uid-1')));
     const { event, ctx } = fromOcsf(json);
-    assert.deepEqual(toOcsf(event, device, 'uid-1'), toOcsf(e, device, 'uid-1'), `class ${e.classUid}/${e.activityId}`);
+    assert.deepEqual(
+      toOcsf(event, device, 'uid-1'),
+      toOcsf(e, device, 'uid-1'),
+      `class ${e.classUid}/${e.activityId}`,
+    );
     assert.deepEqual(ctx, { agentId: 'agent-1', hostname: 'web-1' });
   }
 });
@@ -92,7 +136,16 @@ test('fromOcsf inverts toOcsf for every class Palisade emits', () => {
 test('fromOcsf names the attribute it cannot read', () => {
   assert.throws(() => fromOcsf([]), OcsfInputError);
   assert.throws(() => fromOcsf({ activity_id: 1 }), /class_uid is missing/);
-  assert.throws(() => fromOcsf({ class_uid: 1007, activity_id: 1, process: { pid: 'x' } }), /process\.pid must be a number/);
-  assert.throws(() => fromOcsf({ class_uid: 1007, activity_id: 1, process: 'x' }), /process must be an object/);
-  assert.throws(() => fromOcsf({ class_uid: 1007, process: {}, unmapped: { 'process.argv': 'x' } }), /argv must be a list/);
+  assert.throws(
+    () => fromOcsf({ class_uid: 1007, activity_id: 1, process: { pid: 'x' } }),
+    /process\.pid must be a number/,
+  );
+  assert.throws(
+    () => fromOcsf({ class_uid: 1007, activity_id: 1, process: 'x' }),
+    /process must be an object/,
+  );
+  assert.throws(
+    () => fromOcsf({ class_uid: 1007, process: {}, unmapped: { 'process.argv': 'x' } }),
+    /argv must be a list/,
+  );
 });

@@ -1,4 +1,12 @@
-import { create, type Event, EventSchema, type Process, ProcessSchema, type User, UserSchema } from '@palisade/protocol';
+import {
+  create,
+  type Event,
+  EventSchema,
+  type Process,
+  ProcessSchema,
+  type User,
+  UserSchema,
+} from '@palisade/protocol';
 import type { EvalContext } from './context.js';
 
 /** OcsfInputError names the attribute of an OCSF event that could not be read. */
@@ -26,7 +34,8 @@ class Reader {
     const v = o?.[k];
     if (v === undefined || v === null) return 0;
     if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new OcsfInputError(`${this.path}${k} must be a number`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new OcsfInputError(`${this.path}${k} must be a number`);
     return v;
   }
   at(k: string): Reader {
@@ -45,7 +54,13 @@ function user(r: Reader, o: Obj | undefined, unmapped: Obj, prefix: string): Use
   });
 }
 
-function processOf(r: Reader, o: Obj | undefined, unmapped: Obj, prefix: string, depth = 0): Process | undefined {
+function processOf(
+  r: Reader,
+  o: Obj | undefined,
+  unmapped: Obj,
+  prefix: string,
+  depth = 0,
+): Process | undefined {
   if (!o) return undefined;
   const session = r.obj(o, 'session');
   const argv = unmapped[`${prefix}.argv`];
@@ -103,7 +118,12 @@ export function fromOcsf(json: unknown): { event: Event; ctx: EvalContext } {
   const ar = r.at('actor');
   const isProcessClass = classUid === 1007;
   const procJson = isProcessClass ? r.obj(json, 'process') : actor ? ar.obj(actor, 'process') : undefined;
-  const process = processOf(isProcessClass ? r.at('process') : ar.at('process'), procJson, unmapped, isProcessClass ? 'process' : 'actor.process');
+  const process = processOf(
+    isProcessClass ? r.at('process') : ar.at('process'),
+    procJson,
+    unmapped,
+    isProcessClass ? 'process' : 'actor.process',
+  );
   let actorProcess: Process | undefined;
   let actorUser: User | undefined;
   if (isProcessClass && actor) {
@@ -121,7 +141,14 @@ export function fromOcsf(json: unknown): { event: Event; ctx: EvalContext } {
   const file = (k: string) => {
     const o = r.obj(json, k);
     const fr = r.at(k);
-    return o ? { path: fr.str(o, 'path'), name: fr.str(o, 'name'), typeId: fr.num(o, 'type_id'), size: BigInt(Math.trunc(fr.num(o, 'size'))) } : undefined;
+    return o
+      ? {
+          path: fr.str(o, 'path'),
+          name: fr.str(o, 'name'),
+          typeId: fr.num(o, 'type_id'),
+          size: BigInt(Math.trunc(fr.num(o, 'size'))),
+        }
+      : undefined;
   };
   const ci = r.obj(json, 'connection_info');
   const cr = r.at('connection_info');
@@ -131,7 +158,8 @@ export function fromOcsf(json: unknown): { event: Event; ctx: EvalContext } {
   const svc = r.obj(json, 'service');
   const target = classUid === 3002 ? r.obj(json, 'user') : undefined;
   const isRemote = json.is_remote;
-  if (isRemote !== undefined && typeof isRemote !== 'boolean') throw new OcsfInputError('is_remote must be a boolean');
+  if (isRemote !== undefined && typeof isRemote !== 'boolean')
+    throw new OcsfInputError('is_remote must be a boolean');
   const exitCode = json.exit_code;
   const command = unmapped.command;
   const event = create(EventSchema, {
@@ -162,9 +190,32 @@ export function fromOcsf(json: unknown): { event: Event; ctx: EvalContext } {
           },
         }
       : {}),
-    ...(tr ? { traffic: { bytesIn: BigInt(Math.trunc(r.at('traffic').num(tr, 'bytes_in'))), bytesOut: BigInt(Math.trunc(r.at('traffic').num(tr, 'bytes_out'))) } } : {}),
-    ...(q ? { query: { hostname: qr.str(q, 'hostname'), type: qr.str(q, 'type'), class: qr.str(q, 'class'), packetUid: qr.num(q, 'packet_uid') } } : {}),
-    ...(target ? { user: create(UserSchema, { uid: r.at('user').str(target, 'uid'), name: r.at('user').str(target, 'name') }) } : {}),
+    ...(tr
+      ? {
+          traffic: {
+            bytesIn: BigInt(Math.trunc(r.at('traffic').num(tr, 'bytes_in'))),
+            bytesOut: BigInt(Math.trunc(r.at('traffic').num(tr, 'bytes_out'))),
+          },
+        }
+      : {}),
+    ...(q
+      ? {
+          query: {
+            hostname: qr.str(q, 'hostname'),
+            type: qr.str(q, 'type'),
+            class: qr.str(q, 'class'),
+            packetUid: qr.num(q, 'packet_uid'),
+          },
+        }
+      : {}),
+    ...(target
+      ? {
+          user: create(UserSchema, {
+            uid: r.at('user').str(target, 'uid'),
+            name: r.at('user').str(target, 'name'),
+          }),
+        }
+      : {}),
     authProtocol: r.str(json, 'auth_protocol'),
     logonTypeId: r.num(json, 'logon_type_id'),
     serviceName: svc ? r.at('service').str(svc, 'name') : '',

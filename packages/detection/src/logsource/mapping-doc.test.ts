@@ -10,7 +10,10 @@ const DOC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../docs/d
 
 test('docs/detection.md shows the mapping table exactly as the code defines it', () => {
   const doc = readFileSync(DOC, 'utf8');
-  assert.ok(doc.includes(renderMappingTable()), 'docs/detection.md is out of date: paste renderMappingTable() output between the mapping markers');
+  assert.ok(
+    doc.includes(renderMappingTable()),
+    'docs/detection.md is out of date: paste renderMappingTable() output between the mapping markers',
+  );
 });
 
 test('every mapped log source has fields and keyword fields that exist', () => {

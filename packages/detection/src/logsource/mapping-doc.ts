@@ -13,11 +13,18 @@ export function renderMappingTable(): string {
       .filter((n) => !/^a([1-9]|[12]\d|3[01])$/.test(n))
       .map((n) => (n === 'a0' ? 'a0..a31' : n))
       .join(', ');
-    const kw = d.keywords.filter((k) => !/^a\d+$/.test(k)).concat(d.keywords.some((k) => /^a\d+$/.test(k)) ? ['a0..a31'] : []);
-    const tags = [d.palisade ? '(Palisade)' : '', d.generic ? '(also `product: linux` alone)' : ''].filter(Boolean).join(' ');
-    rows.push(`| ${ls}${tags ? ` ${tags}` : ''} | ${d.events}${d.note ? `; ${d.note}` : ''} | ${fields} | ${kw.join(', ')} |`);
+    const kw = d.keywords
+      .filter((k) => !/^a\d+$/.test(k))
+      .concat(d.keywords.some((k) => /^a\d+$/.test(k)) ? ['a0..a31'] : []);
+    const tags = [d.palisade ? '(Palisade)' : '', d.generic ? '(also `product: linux` alone)' : '']
+      .filter(Boolean)
+      .join(' ');
+    rows.push(
+      `| ${ls}${tags ? ` ${tags}` : ''} | ${d.events}${d.note ? `; ${d.note}` : ''} | ${fields} | ${kw.join(', ')} |`,
+    );
   }
   rows.push('', '| not collected | reason |', '|---|---|');
-  for (const n of NOT_COLLECTED) rows.push(`| ${n.category ? `category: ${n.category}` : `service: ${n.service}`} | ${n.reason} |`);
+  for (const n of NOT_COLLECTED)
+    rows.push(`| ${n.category ? `category: ${n.category}` : `service: ${n.service}`} | ${n.reason} |`);
   return rows.join('\n');
 }

@@ -1,16 +1,7 @@
 import type { Event } from '@palisade/protocol';
 import { AUDIT_NAMETYPES, AUDIT_SYSCALLS, AUDIT_TYPES, auditFields, auditRecords } from './auditd.js';
 import { authFields, sudoFields } from './auth-fields.js';
-import {
-  ACTING,
-  actorProc,
-  COMMON,
-  type Getter,
-  proc,
-  processFields,
-  s,
-  userName,
-} from './fields.js';
+import { ACTING, actorProc, COMMON, type Getter, proc, processFields, s, userName } from './fields.js';
 
 /** SourceField is one Sigma field of a log source and how it is read from a wire event. */
 export interface SourceField {
@@ -49,8 +40,10 @@ export interface LogSourceDef {
   note?: string;
 }
 
-const f = (rows: [string, Getter, string][], extra: Partial<Record<string, Partial<SourceField>>> = {}): SourceField[] =>
-  rows.map(([name, get, doc]) => ({ name, get, doc, ...extra[name] }));
+const f = (
+  rows: [string, Getter, string][],
+  extra: Partial<Record<string, Partial<SourceField>>> = {},
+): SourceField[] => rows.map(([name, get, doc]) => ({ name, get, doc, ...extra[name] }));
 
 const DIRECTION = { lowSelectivity: true, domain: ['true', 'false'] };
 const initiated: Getter = (e) => {
@@ -65,15 +58,31 @@ const protocol: Getter = (e) => {
 const isV6 = (ip: string | undefined) => (ip ? (ip.includes(':') ? 'true' : 'false') : undefined);
 const uidOf = (e: Event) => e.process?.user;
 
-const ACTIVITY_NAMES: Record<number, string> = { 1: 'Open', 2: 'Close', 3: 'Reset', 4: 'Fail', 5: 'Refuse', 6: 'Traffic', 7: 'Listen' };
+const ACTIVITY_NAMES: Record<number, string> = {
+  1: 'Open',
+  2: 'Close',
+  3: 'Reset',
+  4: 'Fail',
+  5: 'Refuse',
+  6: 'Traffic',
+  7: 'Listen',
+};
 
 const processCreation: [string, Getter, string][] = [
   ...processFields(proc, ACTING),
-  ['OriginalFileName', (e) => (e.process?.path ? e.process.path.slice(e.process.path.lastIndexOf('/') + 1) : undefined), 'executable file name'],
+  [
+    'OriginalFileName',
+    (e) => (e.process?.path ? e.process.path.slice(e.process.path.lastIndexOf('/') + 1) : undefined),
+    'executable file name',
+  ],
   ['LogonId', (e) => (uidOf(e) ? uidOf(e)!.auid : undefined), 'login uid (auid; 4294967295 when unset)'],
   ['TerminalSessionId', (e) => e.process?.sessionId || undefined, 'session id'],
   ['UserId', (e) => s(uidOf(e)?.uid), 'real uid'],
-  ['EffectiveUserId', (e) => (uidOf(e) ? uidOf(e)!.euid : undefined), 'effective uid (differs from UserId for setuid programs)'],
+  [
+    'EffectiveUserId',
+    (e) => (uidOf(e) ? uidOf(e)!.euid : undefined),
+    'effective uid (differs from UserId for setuid programs)',
+  ],
   ['Tty', (e) => s(e.process?.tty), 'controlling terminal'],
   ['CgroupId', (e) => (e.process?.cgroupId ? e.process.cgroupId.toString() : undefined), 'cgroup id'],
   // Sensor telemetry in progress (issue 11): each is one line here once the wire has it, e.g.
@@ -153,7 +162,8 @@ export const MAPPING: LogSourceDef[] = [
   {
     id: 'create_remote_thread',
     category: 'create_remote_thread',
-    events: 'Process Activity Inject (4) (memory written into another process: ptrace pokes, process_vm_writev)',
+    events:
+      'Process Activity Inject (4) (memory written into another process: ptrace pokes, process_vm_writev)',
     typeUids: [100704],
     fields: f(accessFields),
     keywords: ['SourceCommandLine', 'TargetCommandLine'],
@@ -180,9 +190,20 @@ export const MAPPING: LogSourceDef[] = [
     events: 'File System Activity (1001) Create (1), Update (3); Rename (5) as its new name',
     typeUids: [100101, 100103, 100105],
     fields: f([
-      ['TargetFilename', (e) => s(e.activityId === 5 ? e.fileResult?.path : e.file?.path), 'the file written (a rename: its new name)'],
+      [
+        'TargetFilename',
+        (e) => s(e.activityId === 5 ? e.fileResult?.path : e.file?.path),
+        'the file written (a rename: its new name)',
+      ],
       ...actingShort,
-      ['CreationUtcTime', (e) => (e.activityId === 1 ? new Date(Number(e.timeMs)).toISOString().replace('T', ' ').replace('Z', '') : undefined), 'when a new file was created'],
+      [
+        'CreationUtcTime',
+        (e) =>
+          e.activityId === 1
+            ? new Date(Number(e.timeMs)).toISOString().replace('T', ' ').replace('Z', '')
+            : undefined,
+        'when a new file was created',
+      ],
       ...COMMON,
     ]),
     keywords: ['TargetFilename'],
@@ -229,7 +250,13 @@ export const MAPPING: LogSourceDef[] = [
         ['Status', (e) => ACTIVITY_NAMES[e.activityId], 'Open, Fail, Refuse or Traffic (Palisade)'],
         ...COMMON,
       ],
-      { Initiated: DIRECTION, SourceIsIpv6: DIRECTION, DestinationIsIpv6: DIRECTION, Protocol: { lowSelectivity: true }, Status: { lowSelectivity: true } },
+      {
+        Initiated: DIRECTION,
+        SourceIsIpv6: DIRECTION,
+        DestinationIsIpv6: DIRECTION,
+        Protocol: { lowSelectivity: true },
+        Status: { lowSelectivity: true },
+      },
     ),
     keywords: ['DestinationHostname', 'DestinationIp'],
   },
@@ -281,7 +308,7 @@ export const MAPPING: LogSourceDef[] = [
     typeUids: [300201, 300202, 300207],
     fields: f([...authFields(), ...COMMON], { Outcome: { lowSelectivity: true } }),
     keywords: ['RawLine'],
-    note: 'only the authentication lines of syslog are collected (auth.log or the journal\'s auth and authpriv entries)',
+    note: "only the authentication lines of syslog are collected (auth.log or the journal's auth and authpriv entries)",
   },
   {
     id: 'sshd',
@@ -334,7 +361,11 @@ export const MAPPING: LogSourceDef[] = [
  * a rule for them is reported unsupported with this reason, never dropped silently.
  */
 export const NOT_COLLECTED: { category?: string; service?: string; reason: string }[] = [
-  { service: 'cron', reason: "cron's own log (syslog facility cron) is not collected; crontab changes show as file_event on /var/spool/cron" },
+  {
+    service: 'cron',
+    reason:
+      "cron's own log (syslog facility cron) is not collected; crontab changes show as file_event on /var/spool/cron",
+  },
   { service: 'vsftpd', reason: 'vsftpd logs are not collected' },
   { service: 'clamav', reason: 'ClamAV logs are not collected' },
   { service: 'guacamole', reason: 'Apache Guacamole logs are not collected' },
@@ -342,10 +373,16 @@ export const NOT_COLLECTED: { category?: string; service?: string; reason: strin
   { category: 'webserver', reason: 'web server access logs are not collected' },
   { category: 'proxy', reason: 'proxy logs are not collected' },
   { category: 'firewall', reason: 'firewall logs are not collected' },
-  { category: 'file_access', reason: 'file reads are not collected (the sensor reports opens for write, deletes and renames)' },
+  {
+    category: 'file_access',
+    reason: 'file reads are not collected (the sensor reports opens for write, deletes and renames)',
+  },
   { category: 'file_change', reason: 'file time changes are not collected' },
   { category: 'image_load', reason: 'library loads are not collected' },
-  { category: 'driver_load', reason: 'kernel module loads are not collected (this kernel has no module support)' },
+  {
+    category: 'driver_load',
+    reason: 'kernel module loads are not collected (this kernel has no module support)',
+  },
   { category: 'raw_access_read', reason: 'raw disk reads are not collected' },
   { category: 'sysmon_status', reason: 'Palisade is not Sysmon' },
 ];

@@ -8,7 +8,9 @@ export const genericKey = (def: LogSourceDef): string => `linux@${def.id}`;
  * resolveRuleLogSource finds the partitions (log sources) a rule runs in, or why none: another
  * product, a log source Palisade does not collect, one it does not know.
  */
-export function resolveRuleLogSource(ls: LogSource): { keys: string[]; notes: string[] } | { reason: string } {
+export function resolveRuleLogSource(
+  ls: LogSource,
+): { keys: string[]; notes: string[] } | { reason: string } {
   const product = ls.product?.toLowerCase();
   if (product && product !== 'linux') {
     return { reason: `product '${ls.product}': Palisade collects Linux telemetry only` };
@@ -18,11 +20,18 @@ export function resolveRuleLogSource(ls: LogSource): { keys: string[]; notes: st
   const notes: string[] = [];
   if (!cat && !svc) {
     const defs = MAPPING.filter((d) => d.generic);
-    return { keys: defs.map(genericKey), notes: [`product 'linux' alone: evaluated on ${defs.map((d) => d.id).join(' and ')} events`] };
+    return {
+      keys: defs.map(genericKey),
+      notes: [`product 'linux' alone: evaluated on ${defs.map((d) => d.id).join(' and ')} events`],
+    };
   }
-  const defs = MAPPING.filter((d) => (!cat || d.category === cat) && (!svc || d.service === svc) && (cat || svc));
+  const defs = MAPPING.filter(
+    (d) => (!cat || d.category === cat) && (!svc || d.service === svc) && (cat || svc),
+  );
   if (defs.length === 0) {
-    const nc = NOT_COLLECTED.find((n) => (n.category && n.category === cat) || (n.service && n.service === svc));
+    const nc = NOT_COLLECTED.find(
+      (n) => (n.category && n.category === cat) || (n.service && n.service === svc),
+    );
     if (nc) return { reason: `log source ${describe(ls)}: ${nc.reason}` };
     const known = MAPPING.map((d) => d.category ?? `service ${d.service}`).join(', ');
     return { reason: `log source ${describe(ls)} is not one Palisade collects (it maps: ${known})` };

@@ -5,7 +5,9 @@ import { LinearRegex } from './linear-regex.js';
 const F = { i: false, m: false, s: false };
 
 // A hang guard, not a speed assertion: a backtracking engine never finishes these.
-test('patterns that make a backtracking engine hang finish on long adversarial input', { timeout: 20_000 }, () => {
+test('patterns that make a backtracking engine hang finish on long adversarial input', {
+  timeout: 20_000,
+}, () => {
   const cases: [string, string][] = [
     ['^(a+)+$', `${'a'.repeat(100_000)}b`],
     ['(a|aa)*c', 'a'.repeat(100_000)],
@@ -31,13 +33,32 @@ test('LinearRegex agrees with RegExp on generated patterns and inputs', () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
   };
-  const atoms = ['a', 'b', 'A', '.', '[ab]', '[^a]', '\\d', '\\w', '\\s', '(a|b)', '(?:ab)', 'x', '-', '\\.', '[a-c]'];
+  const atoms = [
+    'a',
+    'b',
+    'A',
+    '.',
+    '[ab]',
+    '[^a]',
+    '\\d',
+    '\\w',
+    '\\s',
+    '(a|b)',
+    '(?:ab)',
+    'x',
+    '-',
+    '\\.',
+    '[a-c]',
+  ];
   const quant = ['', '', '*', '+', '?', '{2}', '{1,3}', '{0,}', '*?'];
   const gen = (depth: number): string => {
     let out = '';
     const n = 1 + rnd(4);
     for (let i = 0; i < n; i++) {
-      const a = depth > 0 && rnd(4) === 0 ? `(${gen(depth - 1)}${rnd(3) === 0 ? `|${gen(depth - 1)}` : ''})` : atoms[rnd(atoms.length)]!;
+      const a =
+        depth > 0 && rnd(4) === 0
+          ? `(${gen(depth - 1)}${rnd(3) === 0 ? `|${gen(depth - 1)}` : ''})`
+          : atoms[rnd(atoms.length)]!;
       out += a + quant[rnd(quant.length)]!;
     }
     return out;

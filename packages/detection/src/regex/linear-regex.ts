@@ -80,7 +80,9 @@ export class LinearRegex {
     const setList: CharSet[] = [];
     const add = (k: number, a: number, x: number, y: number): number => {
       if (kind.length >= lim.maxNfaStates) {
-        throw new Error(`regular expression too large (more than ${lim.maxNfaStates} states after expanding repetitions)`);
+        throw new Error(
+          `regular expression too large (more than ${lim.maxNfaStates} states after expanding repetitions)`,
+        );
       }
       kind.push(k);
       arg.push(a);
@@ -129,7 +131,13 @@ export class LinearRegex {
     const empty = (): Frag => {
       const pc = add(SPLIT, 0, -1, -1);
       // A SPLIT whose both arms go to the same place acts as an epsilon.
-      return { start: pc, outs: [[pc, 1], [pc, 2]] };
+      return {
+        start: pc,
+        outs: [
+          [pc, 1],
+          [pc, 2],
+        ],
+      };
     };
     const repeat = (node: RegexNode, min: number, max: number): Frag => {
       const parts: Frag[] = [];

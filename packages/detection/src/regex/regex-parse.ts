@@ -82,7 +82,8 @@ export function parseRegex(src: string, flags: RegexFlags): { node: RegexNode; f
         if (!m || (m[1] === '' && m[2] === undefined) || (m[1] === '' && !m[3])) return node; // a literal '{'
         min = m[1] === '' ? 0 : Number(m[1]);
         max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
-        if (min > MAX_REPEAT || (max !== Infinity && max > MAX_REPEAT)) fail(`repetition count above ${MAX_REPEAT}`);
+        if (min > MAX_REPEAT || (max !== Infinity && max > MAX_REPEAT))
+          fail(`repetition count above ${MAX_REPEAT}`);
         if (max < min) fail('repetition {n,m} with m < n');
         pos += m[0].length - 1;
       } else return node;
@@ -104,7 +105,8 @@ export function parseRegex(src: string, flags: RegexFlags): { node: RegexNode; f
         else if (/^\?P?<[A-Za-z_][A-Za-z0-9_]*>/.test(rest)) pos = src.indexOf('>', pos) + 1;
         else if (/^\?(=|!|<=|<!)/.test(rest)) fail('lookaround assertions are not supported');
         else if (rest.startsWith('?>')) fail('atomic groups are not supported');
-        else if (/^\?[imsx-]+[:)]/.test(rest)) fail('inline flags are supported only at the start of the pattern');
+        else if (/^\?[imsx-]+[:)]/.test(rest))
+          fail('inline flags are supported only at the start of the pattern');
         else fail('unsupported group syntax');
       }
       const inner = alt();
@@ -119,11 +121,11 @@ export function parseRegex(src: string, flags: RegexFlags): { node: RegexNode; f
     if (c === '^') return { t: 'assert', kind: f.m ? 'bol' : 'start' };
     if (c === '$') return { t: 'assert', kind: f.m ? 'eol' : 'end' };
     if (c === '[') return set(charClass());
-    if (c === '\\') return escape(false) as RegexNode;
+    if (c === '\\') return readEscape(false) as RegexNode;
     return set(single(c.charCodeAt(0)));
   }
-  /** escape reads what follows a backslash; in a class it returns a set. */
-  function escape(inClass: boolean): RegexNode | CharSet {
+  /** readEscape reads what follows a backslash; in a class it returns a set. */
+  function readEscape(inClass: boolean): RegexNode | CharSet {
     const c = src[pos];
     if (c === undefined) fail('trailing backslash');
     pos++;
@@ -214,7 +216,7 @@ export function parseRegex(src: string, flags: RegexFlags): { node: RegexNode; f
     const c = src[pos]!;
     pos++;
     if (c !== '\\') return c.charCodeAt(0);
-    const e = escape(true) as CharSet;
+    const e = readEscape(true) as CharSet;
     return e.length === 2 && e[0] === e[1] ? e[0]! : e;
   }
 

@@ -1,5 +1,11 @@
 import { ruleError, RuleProblem } from '../compile/errors.js';
-import { isPlainMap, type LocatedDocument, type Plain, type PlainMap, parseLocatedYaml } from '../yaml/located-yaml.js';
+import {
+  isPlainMap,
+  type LocatedDocument,
+  type Plain,
+  type PlainMap,
+  parseLocatedYaml,
+} from '../yaml/located-yaml.js';
 import {
   type AnyRule,
   CORRELATION_TYPES,
@@ -62,18 +68,31 @@ function deepMerge(base: Plain, over: Plain): Plain {
  * are honoured: `action: global` sets attributes merged into the documents after it,
  * `action: reset` clears them, `action: repeat` repeats the previous document with changes.
  */
-export function parseRuleFile(src: RuleSource, limits: Partial<ParseLimits> = {}): { rules: AnyRule[]; failures: ParseFailure[] } {
+export function parseRuleFile(
+  src: RuleSource,
+  limits: Partial<ParseLimits> = {},
+): { rules: AnyRule[]; failures: ParseFailure[] } {
   const lim = { ...DEFAULT_PARSE_LIMITS, ...limits };
   const failures: ParseFailure[] = [];
   const rules: AnyRule[] = [];
   const bytes = Buffer.byteLength(src.text, 'utf8');
   if (bytes > lim.maxFileBytes) {
-    failures.push({ file: src.path, line: 1, kind: 'error', message: `rule file is ${bytes} bytes, more than the limit of ${lim.maxFileBytes}` });
+    failures.push({
+      file: src.path,
+      line: 1,
+      kind: 'error',
+      message: `rule file is ${bytes} bytes, more than the limit of ${lim.maxFileBytes}`,
+    });
     return { rules, failures };
   }
   const parsed = parseLocatedYaml(src.text);
   if ('error' in parsed) {
-    failures.push({ file: src.path, line: parsed.error.line, kind: 'error', message: `YAML: ${parsed.error.message}` });
+    failures.push({
+      file: src.path,
+      line: parsed.error.line,
+      kind: 'error',
+      message: `YAML: ${parsed.error.message}`,
+    });
     return { rules, failures };
   }
   const docs = parsed.docs.filter((d) => d.value !== null);
@@ -82,7 +101,12 @@ export function parseRuleFile(src: RuleSource, limits: Partial<ParseLimits> = {}
     return { rules, failures };
   }
   if (docs.length > lim.maxDocuments) {
-    failures.push({ file: src.path, line: 1, kind: 'error', message: `${docs.length} documents, more than the limit of ${lim.maxDocuments}` });
+    failures.push({
+      file: src.path,
+      line: 1,
+      kind: 'error',
+      message: `${docs.length} documents, more than the limit of ${lim.maxDocuments}`,
+    });
     return { rules, failures };
   }
   let global: Plain = Object.create(null) as PlainMap;
@@ -90,7 +114,12 @@ export function parseRuleFile(src: RuleSource, limits: Partial<ParseLimits> = {}
   docs.forEach((doc, i) => {
     const v = doc.value;
     if (!isPlainMap(v)) {
-      failures.push({ file: src.path, line: doc.line, kind: 'error', message: 'a rule document must be a YAML mapping' });
+      failures.push({
+        file: src.path,
+        line: doc.line,
+        kind: 'error',
+        message: 'a rule document must be a YAML mapping',
+      });
       return;
     }
     const action = v.action;
@@ -108,7 +137,13 @@ export function parseRuleFile(src: RuleSource, limits: Partial<ParseLimits> = {}
       }
       if (action === 'repeat') {
         if (!previous) {
-          failures.push({ file: src.path, line: doc.line, field: 'action', kind: 'error', message: "'action: repeat' with no document before it to repeat" });
+          failures.push({
+            file: src.path,
+            line: doc.line,
+            field: 'action',
+            kind: 'error',
+            message: "'action: repeat' with no document before it to repeat",
+          });
           return;
         }
         const rest = Object.create(null) as PlainMap;
@@ -164,21 +199,30 @@ const strList = (m: PlainMap, k: string, allowString = false): string[] => {
   });
 };
 
-function meta(m: PlainMap, doc: LocatedDocument, file: string, docIndex: number, required: string[]): RuleMeta {
-  for (const k of required) if (m[k] === undefined || m[k] === null) throw ruleError(`missing required field '${k}'`, [k]);
+function meta(
+  m: PlainMap,
+  doc: LocatedDocument,
+  file: string,
+  docIndex: number,
+  required: string[],
+): RuleMeta {
+  for (const k of required)
+    if (m[k] === undefined || m[k] === null) throw ruleError(`missing required field '${k}'`, [k]);
   const title = str(m, 'title', 256)!;
   const id = str(m, 'id');
   if (id !== undefined && !UUID.test(id)) throw ruleError(`'id' must be a UUID, got '${id}'`, ['id']);
   const name = str(m, 'name', 256);
   const status = str(m, 'status');
-  if (status !== undefined && !STATUSES.includes(status)) throw ruleError(`'status' must be one of ${STATUSES.join(', ')}`, ['status']);
+  if (status !== undefined && !STATUSES.includes(status))
+    throw ruleError(`'status' must be one of ${STATUSES.join(', ')}`, ['status']);
   const level = str(m, 'level');
   if (level !== undefined && !(LEVELS as readonly string[]).includes(level)) {
     throw ruleError(`'level' must be one of ${LEVELS.join(', ')}, got '${level}'`, ['level']);
   }
   for (const k of ['date', 'modified']) {
     const d = str(m, k);
-    if (d !== undefined && !DATE.test(d)) throw ruleError(`'${k}' must be a date YYYY-MM-DD, got '${d}'`, [k]);
+    if (d !== undefined && !DATE.test(d))
+      throw ruleError(`'${k}' must be a date YYYY-MM-DD, got '${d}'`, [k]);
   }
   str(m, 'description', 65535);
   str(m, 'license');
@@ -192,12 +236,21 @@ function meta(m: PlainMap, doc: LocatedDocument, file: string, docIndex: number,
       if (!isPlainMap(r) || typeof r.id !== 'string' || typeof r.type !== 'string') {
         throw ruleError("each 'related' entry needs an id and a type", ['related', i]);
       }
-      if (!RELATED_TYPES.includes(r.type)) throw ruleError(`related type '${r.type}' is not one of ${RELATED_TYPES.join(', ')}`, ['related', i, 'type']);
+      if (!RELATED_TYPES.includes(r.type))
+        throw ruleError(`related type '${r.type}' is not one of ${RELATED_TYPES.join(', ')}`, [
+          'related',
+          i,
+          'type',
+        ]);
     });
   }
   const taxonomy = str(m, 'taxonomy', 256);
   if (taxonomy !== undefined && taxonomy !== 'sigma') {
-    throw new RuleProblem('unsupported', `taxonomy '${taxonomy}': only the default taxonomy 'sigma' is supported`, ['taxonomy']);
+    throw new RuleProblem(
+      'unsupported',
+      `taxonomy '${taxonomy}': only the default taxonomy 'sigma' is supported`,
+      ['taxonomy'],
+    );
   }
   const author = m.author === undefined || m.author === null ? undefined : str(m, 'author');
   return {
@@ -240,16 +293,34 @@ function parseDocument(m: PlainMap, doc: LocatedDocument, file: string, docIndex
   const det = m.detection;
   if (!isPlainMap(det)) throw ruleError("'detection' must be a mapping", ['detection']);
   const cond = det.condition;
-  if (cond === undefined || cond === null) throw ruleError("missing required field 'detection.condition'", ['detection']);
+  if (cond === undefined || cond === null)
+    throw ruleError("missing required field 'detection.condition'", ['detection']);
   let conditions: string[];
   if (typeof cond === 'string') conditions = [cond];
-  else if (Array.isArray(cond) && cond.length > 0 && cond.every((c) => typeof c === 'string')) conditions = cond as string[];
-  else throw ruleError("'detection.condition' must be a string or a list of strings", ['detection', 'condition']);
-  if (Object.keys(det).length === 1) throw ruleError("'detection' has a condition but no search identifiers", ['detection']);
-  return { ...base, kind: 'detection', logsource: ls, detection: det, conditions, fields: strList(m, 'fields') };
+  else if (Array.isArray(cond) && cond.length > 0 && cond.every((c) => typeof c === 'string'))
+    conditions = cond as string[];
+  else
+    throw ruleError("'detection.condition' must be a string or a list of strings", [
+      'detection',
+      'condition',
+    ]);
+  if (Object.keys(det).length === 1)
+    throw ruleError("'detection' has a condition but no search identifiers", ['detection']);
+  return {
+    ...base,
+    kind: 'detection',
+    logsource: ls,
+    detection: det,
+    conditions,
+    fields: strList(m, 'fields'),
+  };
 }
 
-function countCondition(c: Plain, path: string[], allowField: boolean): { cond: CountCondition; field: string[] } {
+function countCondition(
+  c: Plain,
+  path: string[],
+  allowField: boolean,
+): { cond: CountCondition; field: string[] } {
   if (!isPlainMap(c)) throw ruleError("'condition' must be a mapping such as {gte: 10}", path);
   const cond: CountCondition = {};
   let field: string[] = [];
@@ -257,16 +328,27 @@ function countCondition(c: Plain, path: string[], allowField: boolean): { cond: 
   for (const k of keys) {
     const v = c[k];
     if (k === 'field') {
-      if (!allowField) throw ruleError("'field' belongs to value_count, value_sum, value_avg and value_percentile conditions", [...path, k]);
+      if (!allowField)
+        throw ruleError(
+          "'field' belongs to value_count, value_sum, value_avg and value_percentile conditions",
+          [...path, k],
+        );
       if (typeof v === 'string') field = [v];
-      else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) field = v as string[];
+      else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))
+        field = v as string[];
       else throw ruleError("'condition.field' must be a field name or a list of them", [...path, k]);
     } else if (['gt', 'gte', 'lt', 'lte', 'eq', 'neq'].includes(k)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw ruleError(`condition '${k}' must be a number`, [...path, k]);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw ruleError(`condition '${k}' must be a number`, [...path, k]);
       cond[k as keyof CountCondition] = v;
-    } else throw ruleError(`unknown condition operator '${k}' (gt, gte, lt, lte, eq, neq${allowField ? ', field' : ''})`, [...path, k]);
+    } else
+      throw ruleError(
+        `unknown condition operator '${k}' (gt, gte, lt, lte, eq, neq${allowField ? ', field' : ''})`,
+        [...path, k],
+      );
   }
-  if (Object.keys(cond).length === 0) throw ruleError("'condition' needs a comparison (gt, gte, lt, lte, eq or neq)", path);
+  if (Object.keys(cond).length === 0)
+    throw ruleError("'condition' needs a comparison (gt, gte, lt, lte, eq or neq)", path);
   return { cond, field };
 }
 
@@ -280,23 +362,33 @@ function parseCorrelation(m: PlainMap, doc: LocatedDocument, file: string, docIn
     throw ruleError(`'correlation.type' must be one of ${CORRELATION_TYPES.join(', ')}`, p('type'));
   }
   const rules = c.rules;
-  if (!Array.isArray(rules) || rules.length === 0 || !rules.every((r) => typeof r === 'string' && r.length >= 2)) {
+  if (
+    !Array.isArray(rules) ||
+    rules.length === 0 ||
+    !rules.every((r) => typeof r === 'string' && r.length >= 2)
+  ) {
     throw ruleError("'correlation.rules' must be a list of rule ids or names", p('rules'));
   }
-  if (new Set(rules).size !== rules.length) throw ruleError("'correlation.rules' lists a rule twice", p('rules'));
+  if (new Set(rules).size !== rules.length)
+    throw ruleError("'correlation.rules' lists a rule twice", p('rules'));
   const ts = c.timespan;
   const tm = typeof ts === 'string' ? TIMESPAN.exec(ts) : null;
-  if (!tm) throw ruleError("'correlation.timespan' must be a number and s, m, h or d (e.g. 5m)", p('timespan'));
+  if (!tm)
+    throw ruleError("'correlation.timespan' must be a number and s, m, h or d (e.g. 5m)", p('timespan'));
   const timespanMs = Number(tm![1]) * UNIT_MS[tm![2]!]!;
   if (timespanMs <= 0) throw ruleError("'correlation.timespan' must be positive", p('timespan'));
   const gb = c['group-by'];
-  if (gb === undefined || gb === null) throw ruleError(`'correlation.group-by' is required for ${type}`, p('group-by'));
-  if (!Array.isArray(gb) || !gb.every((g) => typeof g === 'string')) throw ruleError("'correlation.group-by' must be a list of field names", p('group-by'));
-  const valueType = type === 'value_count' || type === 'value_sum' || type === 'value_avg' || type === 'value_percentile';
+  if (gb === undefined || gb === null)
+    throw ruleError(`'correlation.group-by' is required for ${type}`, p('group-by'));
+  if (!Array.isArray(gb) || !gb.every((g) => typeof g === 'string'))
+    throw ruleError("'correlation.group-by' must be a list of field names", p('group-by'));
+  const valueType =
+    type === 'value_count' || type === 'value_sum' || type === 'value_avg' || type === 'value_percentile';
   let condition: CountCondition | null = null;
   let field: string[] = [];
   if (c.condition === undefined || c.condition === null) {
-    if (type !== 'temporal' && type !== 'temporal_ordered') throw ruleError(`'correlation.condition' is required for ${type}`, p('condition'));
+    if (type !== 'temporal' && type !== 'temporal_ordered')
+      throw ruleError(`'correlation.condition' is required for ${type}`, p('condition'));
   } else {
     const r = countCondition(c.condition, p('condition'), valueType);
     condition = r.cond;
@@ -308,13 +400,18 @@ function parseCorrelation(m: PlainMap, doc: LocatedDocument, file: string, docIn
     if (!isPlainMap(c.aliases)) throw ruleError("'correlation.aliases' must be a mapping", p('aliases'));
     for (const [alias, map] of Object.entries(c.aliases)) {
       if (!isPlainMap(map) || !Object.values(map).every((v) => typeof v === 'string')) {
-        throw ruleError(`alias '${alias}' must map rule names to field names`, ['correlation', 'aliases', alias]);
+        throw ruleError(`alias '${alias}' must map rule names to field names`, [
+          'correlation',
+          'aliases',
+          alias,
+        ]);
       }
       aliases[alias] = { ...(map as Record<string, string>) };
     }
   }
   const generate = m.generate ?? c.generate;
-  if (generate !== undefined && typeof generate !== 'boolean') throw ruleError("'generate' must be true or false", ['generate']);
+  if (generate !== undefined && typeof generate !== 'boolean')
+    throw ruleError("'generate' must be true or false", ['generate']);
   return {
     ...base,
     kind: 'correlation',
@@ -340,9 +437,14 @@ function parseFilter(m: PlainMap, doc: LocatedDocument, file: string, docIndex: 
   if (typeof r === 'string' && (r === 'any' || r === 'all')) rules = 'any';
   else if (typeof r === 'string') rules = [r];
   else if (Array.isArray(r) && r.length > 0 && r.every((x) => typeof x === 'string')) rules = r as string[];
-  else throw ruleError("'filter.rules' must list the rule ids or names it applies to (or be 'any')", ['filter', 'rules']);
+  else
+    throw ruleError("'filter.rules' must list the rule ids or names it applies to (or be 'any')", [
+      'filter',
+      'rules',
+    ]);
   const cond = fl.condition;
-  if (typeof cond !== 'string') throw ruleError("'filter.condition' is required and must be a string", ['filter', 'condition']);
+  if (typeof cond !== 'string')
+    throw ruleError("'filter.condition' is required and must be a string", ['filter', 'condition']);
   const detection = Object.create(null) as PlainMap;
   for (const k of Object.keys(fl)) if (k !== 'rules' && k !== 'condition') detection[k] = fl[k]!;
   if (Object.keys(detection).length === 0) throw ruleError("'filter' needs a selection", ['filter']);

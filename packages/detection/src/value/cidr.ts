@@ -51,7 +51,8 @@ export function parseIp(s: string): IpAddress | null {
   const words = new Uint32Array(4);
   for (let i = 0; i < 4; i++) words[i] = ((groups[2 * i]! << 16) | groups[2 * i + 1]!) >>> 0;
   // IPv4-mapped: ::ffff:a.b.c.d
-  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return { v6: false, words: Uint32Array.of(words[3]!) };
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff)
+    return { v6: false, words: Uint32Array.of(words[3]!) };
   return { v6: true, words };
 }
 
@@ -69,7 +70,12 @@ export function parseCidr(s: string): Cidr {
   if (!ip) throw new Error(`'${s}' is not a CIDR network (a.b.c.d/n or an IPv6 prefix)`);
   const max = ip.v6 ? 128 : 32;
   const bits = slash < 0 ? max : Number(s.slice(slash + 1));
-  if (!Number.isInteger(bits) || bits < 0 || bits > max || (slash >= 0 && !/^\d+$/.test(s.slice(slash + 1)))) {
+  if (
+    !Number.isInteger(bits) ||
+    bits < 0 ||
+    bits > max ||
+    (slash >= 0 && !/^\d+$/.test(s.slice(slash + 1)))
+  ) {
     throw new Error(`'${s}' has a bad prefix length (0..${max})`);
   }
   return { net: ip, bits, text: s };
@@ -82,7 +88,7 @@ export function inCidr(ip: IpAddress, c: Cidr): boolean {
   for (let i = 0; i < c.net.words.length && left > 0; i++) {
     const n = Math.min(32, left);
     const mask = n === 32 ? 0xffffffff : ~(0xffffffff >>> n) >>> 0;
-    if (((ip.words[i]! & mask) >>> 0) !== ((c.net.words[i]! & mask) >>> 0)) return false;
+    if ((ip.words[i]! & mask) >>> 0 !== (c.net.words[i]! & mask) >>> 0) return false;
     left -= n;
   }
   return true;

@@ -53,7 +53,9 @@ export function windash(v: SigmaString, max: number): SigmaString[] {
   });
   const total = DASHES.length ** positions.length;
   if (total > max) {
-    throw new Error(`windash would make ${total} variants of a value with ${positions.length} dashes (at most ${max})`);
+    throw new Error(
+      `windash would make ${total} variants of a value with ${positions.length} dashes (at most ${max})`,
+    );
   }
   const out: SigmaString[] = [];
   for (let n = 0; n < total; n++) {

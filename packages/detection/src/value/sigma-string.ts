@@ -85,7 +85,13 @@ export function literals(v: SigmaString): string[] {
 export function display(v: SigmaString): string {
   return v.parts
     .map((p) =>
-      p === STAR ? '*' : p === QMARK ? '?' : typeof p === 'string' ? p.replace(/[*?\\]/g, '\\$&') : `%${p.placeholder}%`,
+      p === STAR
+        ? '*'
+        : p === QMARK
+          ? '?'
+          : typeof p === 'string'
+            ? p.replace(/[*?\\]/g, '\\$&')
+            : `%${p.placeholder}%`,
     )
     .join('');
 }

@@ -11,7 +11,10 @@ export const TIME_UNITS: TimeUnit[] = ['minute', 'hour', 'day', 'week', 'month',
 export function toDate(v: unknown): Date | null {
   if (typeof v === 'number' && Number.isFinite(v)) return new Date(v);
   if (typeof v !== 'string') return null;
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/.exec(v.trim());
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/.exec(
+      v.trim(),
+    );
   if (!m) return null;
   const zone = m[8] && m[8] !== 'Z' ? m[8].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2') : 'Z';
   const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4] ?? '00'}:${m[5] ?? '00'}:${m[6] ?? '00'}${m[7] ?? ''}${zone}`;

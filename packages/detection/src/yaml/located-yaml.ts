@@ -93,7 +93,11 @@ export function parseLocatedYaml(
         for (const pair of n.items) {
           if (!isPair(pair)) continue;
           const k = pair.key;
-          const key = isScalar(k) ? String(k.value) : k === null ? '' : String(convert(k, depth + 1, fallbackLine));
+          const key = isScalar(k)
+            ? String(k.value)
+            : k === null
+              ? ''
+              : String(convert(k, depth + 1, fallbackLine));
           const kl = lineAt(k as Node, fallbackLine);
           keys.set(key, kl);
           out[key] = convert(pair.value, depth + 1, kl);

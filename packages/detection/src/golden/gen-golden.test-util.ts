@@ -2,7 +2,7 @@
 //   npm run gen:golden --workspace @palisade/detection
 // Review the diff before committing: the out files are what the tests hold the engine to.
 import { writeFileSync } from 'node:fs';
-import { goldenInputs, runGolden } from './golden-run.js';
+import { goldenInputs, runGolden } from './golden-run.test-util.js';
 
 let failed = 0;
 for (const inPath of goldenInputs()) {
