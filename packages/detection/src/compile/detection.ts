@@ -2,7 +2,7 @@ import { type CondNode, ConditionError, ofTargets, parseCondition } from '../con
 import type { RegexLimits } from '../regex/linear-regex.js';
 import { isPlainMap, type Plain, type PlainMap } from '../yaml/located-yaml.js';
 import { ruleError } from './errors.js';
-import { compileItem, type Need, needQuality, type Test } from './item-matcher.js';
+import { compileItem, groupQuality, type Need, type NeedGroup, type Test } from './item-matcher.js';
 import { applyModifiers, type ItemOptions } from './modifiers.js';
 import type { FieldRegistry } from './registry.js';
 
@@ -24,13 +24,20 @@ export interface CompileOptions extends ItemOptions {
   maxItems: number;
 }
 
-function bestOf(a: Need, b: Need): Need {
-  return needQuality(b) > needQuality(a) ? b : a;
+/** Groups of a conjunction kept for the prefilter (all are necessary; the best few are enough). */
+const MAX_GROUPS = 3;
+
+/** andNeeds: every child's groups are necessary; keep the best few. */
+function andNeeds(needs: Need[]): Need {
+  const groups = needs.filter((n): n is NeedGroup[] => n !== null).flat();
+  if (groups.length === 0) return null;
+  return groups.sort((a, b) => groupQuality(b) - groupQuality(a)).slice(0, MAX_GROUPS);
 }
 
-function unionOf(needs: Need[]): Need {
-  if (needs.some((n) => n === null)) return null;
-  return needs.flat() as Need;
+/** orNeeds: one alternative must hold, so the union of each one's best group is necessary. */
+function orNeeds(needs: Need[]): Need {
+  if (needs.some((n) => n === null || n.length === 0)) return null;
+  return [needs.flatMap((n) => n![0]!)];
 }
 
 const and = (tests: Test[]): Test =>
@@ -92,7 +99,7 @@ function compileMap(
   });
   return {
     test: and(parts.map((p) => p.test)),
-    need: parts.map((p) => p.need).reduce(bestOf, null),
+    need: andNeeds(parts.map((p) => p.need)),
     tri: triAnd(parts.map((p) => p.tri)),
     reasons: parts.flatMap((p) => p.reasons),
   };
@@ -113,7 +120,7 @@ function compileSelection(
     const alts = list.map((x, i) => compileMap(x as PlainMap, reg, opts, [...path, i], budget));
     return {
       test: or(alts.map((a) => a.test)),
-      need: unionOf(alts.map((a) => a.need)),
+      need: orNeeds(alts.filter((a) => a.tri !== 'never').map((a) => a.need)),
       tri: triOr(alts.map((a) => a.tri)),
       reasons: alts.flatMap((a) => a.reasons),
     };
@@ -159,7 +166,7 @@ export function compileDetection(
   });
   return {
     test: or(compiled.map((c) => c.test)),
-    need: unionOf(compiled.map((c) => c.need)),
+    need: orNeeds(compiled.filter((c) => c.tri !== 'never').map((c) => c.need)),
     tri: triOr(compiled.map((c) => c.tri)),
     reasons: [...new Set(compiled.flatMap((c) => c.reasons))],
   };
@@ -217,14 +224,14 @@ function combine(op: 'and' | 'or', items: Compiled[]): Compiled {
   if (op === 'and') {
     return {
       test: and(items.map((i) => i.test)),
-      need: items.map((i) => i.need).reduce(bestOf, null),
+      need: andNeeds(items.map((i) => i.need)),
       tri: triAnd(items.map((i) => i.tri)),
       reasons: items.flatMap((i) => (i.tri === 'never' ? i.reasons : [])),
     };
   }
   return {
     test: or(items.map((i) => i.test)),
-    need: unionOf(items.map((i) => i.need)),
+    need: orNeeds(items.filter((i) => i.tri !== 'never').map((i) => i.need)),
     tri: triOr(items.map((i) => i.tri)),
     reasons: items.flatMap((i) => i.reasons),
   };

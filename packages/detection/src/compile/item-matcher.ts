@@ -1,4 +1,5 @@
 import { LinearRegex, type RegexLimits } from '../regex/linear-regex.js';
+import { requiredLiteral } from '../regex/regex-parse.js';
 import { inCidr, parseIp } from '../value/cidr.js';
 import { literals, withStar } from '../value/sigma-string.js';
 import { timePart, toDate } from '../value/time-part.js';
@@ -9,8 +10,26 @@ import type { FieldRegistry } from './registry.js';
 import { compileString, type StringTest } from './string-match.js';
 import type { ChainValue } from './value-types.js';
 
-/** Need is a prefilter fact: a rule can match only if one of these literals occurs in its field (lower-cased). */
-export type Need = { slot: number; lit: string }[] | null;
+/**
+ * NeedEntry is a prefilter fact about one field: its lower-cased text contains `lit`, or (exact)
+ * equals it (numeric text normalised by exactKey).
+ */
+export interface NeedEntry {
+  slot: number;
+  lit: string;
+  exact: boolean;
+}
+/** NeedGroup is satisfied when any of its entries holds. */
+export type NeedGroup = NeedEntry[];
+/** Need is a conjunction of groups: a rule can match only if every group is satisfied; null when nothing is known. */
+export type Need = NeedGroup[] | null;
+
+/** exactKey normalises a lower-cased field text for exact lookups: numbers compare by value. */
+export function exactKey(s: string): string {
+  const c = s.charCodeAt(0);
+  if (!((c >= 48 && c <= 57) || c === 45)) return s;
+  return /^-?\d+(\.\d+)?$/.test(s) ? String(Number(s)) : s;
+}
 
 /** Test evaluates a compiled piece of a rule against an event. */
 export type Test = (r: FieldReader) => boolean;
@@ -140,24 +159,29 @@ function valueTest(
   }
 }
 
-/** bestLiteral is the longest literal text of a string value, lower-cased, or '' when it has none. */
-function bestLiteral(v: ChainValue): string {
-  if (v.k !== 'str') return '';
+/** needOf is what a value lets the prefilter look for: its whole text (exact) or its longest literal. */
+function needOf(v: ChainValue, keyword: boolean): { lit: string; exact: boolean } | null {
+  if (v.k === 'num')
+    return keyword ? { lit: String(v.n), exact: false } : { lit: exactKey(String(v.n)), exact: true };
+  if (v.k === 're') return { lit: requiredLiteral(v.src, { i: v.i, m: v.m, s: v.s }), exact: false };
+  if (v.k !== 'str') return null;
+  if (!keyword && v.s.parts.every((p) => typeof p === 'string')) {
+    return { lit: exactKey(v.s.parts.join('').toLowerCase()), exact: true };
+  }
   let best = '';
   for (const l of literals(v.s)) if (l.length > best.length) best = l;
-  return best.toLowerCase();
+  return { lit: best.toLowerCase(), exact: false };
 }
 
-/** needQuality ranks needs: the longer the shortest literal, the better; then the fewer literals. */
-export function needQuality(n: Need): number {
-  if (!n || n.length === 0) return -1;
+/** groupQuality ranks groups: exact entries are best, then the longer the shortest literal; then the fewer entries. */
+export function groupQuality(g: NeedGroup): number {
   let min = Infinity;
-  for (const x of n) min = Math.min(min, x.lit.length);
-  return min * 1000 - Math.min(n.length, 999);
+  for (const x of g) min = Math.min(min, x.exact ? 40 : Math.min(x.lit.length, 30));
+  return min * 1000 - Math.min(g.length, 999);
 }
 
-/** Literals shorter than this are too common to prefilter on. */
-export const MIN_LITERAL = 3;
+/** Substring literals shorter than this are too common to prefilter on. */
+export const MIN_LITERAL = 2;
 
 /**
  * compileItem turns one detection item into a test of the event: the values are OR-ed (AND-ed
@@ -199,15 +223,37 @@ export function compileItem(
     test = (r) => !inner(r);
   }
 
-  // Prefilter need.
+  // Prefilter need: one group, each value contributing an exact key or its longest literal.
   let need: Need = null;
-  if (!item.negated && values.every((v) => v.k === 'str')) {
-    const low = !keyword && reg.field(item.field!)?.lowSelectivity === true;
-    const lows = low ? null : values.map(bestLiteral);
-    if (lows && lows.every((l) => l.length >= MIN_LITERAL)) {
-      const pick = item.all ? [lows.reduce((a, b) => (b.length > a.length ? b : a))] : [...new Set(lows)];
-      need = [];
-      for (const lit of pick) for (const slot of slots) need.push({ slot, lit });
+  const low = !keyword && reg.field(item.field!)?.lowSelectivity === true;
+  if (!item.negated && !low) {
+    const entries = values.map((v) => needOf(v, keyword));
+    const ok = (e: { lit: string; exact: boolean } | null) =>
+      e !== null && (e.exact || e.lit.length >= MIN_LITERAL);
+    let pick: { lit: string; exact: boolean }[] | null = null;
+    if (item.all) {
+      const good = entries.filter(ok) as { lit: string; exact: boolean }[];
+      if (good.length)
+        pick = [
+          good.reduce((a, b) =>
+            groupQuality([{ slot: 0, ...b }]) > groupQuality([{ slot: 0, ...a }]) ? b : a,
+          ),
+        ];
+    } else if (entries.every(ok)) pick = entries as { lit: string; exact: boolean }[];
+    if (pick) {
+      const group: NeedGroup = [];
+      const seen = new Set<string>();
+      for (const p of pick) {
+        // A keyword literal is looked for once, in the keyword fields joined (none has a newline).
+        const needSlots = keyword && !p.lit.includes('\n') ? [reg.keywordText] : slots;
+        for (const slot of needSlots) {
+          const key = `${slot}:${p.exact}:${p.lit}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          group.push({ slot, lit: p.lit, exact: p.exact });
+        }
+      }
+      need = [group];
     }
   }
 
@@ -219,9 +265,9 @@ export function compileItem(
     if (!reg.isKnown(name) && !missingOk) {
       never = `field '${name}' is not in Palisade's ${reg.def.id} events`;
     } else {
-      const fd = reg.field(name);
-      if (fd?.domain && !missingOk && !fd.domain.some((d) => evaluateOn(test, slots[0]!, d))) {
-        never = `${reg.def.id} field '${name}' takes only ${fd.domain.join(', ')}`;
+      const domain = reg.domainOf(name);
+      if (domain && !missingOk && !domain.some((d) => evaluateOn(test, slots[0]!, d))) {
+        never = `${reg.def.id} field '${name}' takes only ${domain.join(', ')}`;
       }
     }
   }

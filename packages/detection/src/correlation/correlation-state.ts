@@ -45,6 +45,10 @@ interface Group {
   entries: Entry[];
   /** Entries dropped by the entry cap (their count still counts). */
   overflow: number;
+  /** Running distinct-value counts and sum of the entries (value_count, value_sum, value_avg). */
+  counts: Map<string, number>;
+  sum: number;
+  n: number;
   /** temporal_ordered: chain[i] = the entries of the latest chain through rules 0..i */
   chain?: (Entry[] | undefined)[];
 }
@@ -110,7 +114,17 @@ export class CorrelationState {
       this.groups.delete(oldest);
       this.droppedGroups++;
     }
-    g = { key: x.key, values: x.group, start: x.timeMs, last: x.timeMs, entries: [], overflow: 0 };
+    g = {
+      key: x.key,
+      values: x.group,
+      start: x.timeMs,
+      last: x.timeMs,
+      entries: [],
+      overflow: 0,
+      counts: new Map(),
+      sum: 0,
+      n: 0,
+    };
     this.groups.set(x.key, g);
     return g;
   }
@@ -123,8 +137,7 @@ export class CorrelationState {
     if (this.windowed && x.timeMs > g.start + span) {
       const closed = this.close(g);
       if (closed) out.push(closed);
-      g.entries = [];
-      g.overflow = 0;
+      this.clear(g);
       g.start = x.timeMs;
     }
     g.last = Math.max(g.last, x.timeMs);
@@ -147,10 +160,32 @@ export class CorrelationState {
     return out;
   }
 
+  private clear(g: Group): void {
+    g.entries = [];
+    g.overflow = 0;
+    g.counts.clear();
+    g.sum = 0;
+    g.n = 0;
+  }
+
+  private account(g: Group, e: Entry, sign: 1 | -1): void {
+    if (e.value === undefined) return;
+    const c = (g.counts.get(e.value) ?? 0) + sign;
+    if (c > 0) g.counts.set(e.value, c);
+    else g.counts.delete(e.value);
+    const v = Number(e.value);
+    if (Number.isFinite(v)) {
+      g.sum += sign * v;
+      g.n += sign;
+    }
+  }
+
   private add(g: Group, e: Entry): void {
     g.entries.push(e);
+    this.account(g, e, 1);
     if (g.entries.length > this.limits.maxEntries) {
-      g.entries.shift();
+      // The count keeps it; the evidence and the distinct values do not.
+      this.account(g, g.entries.shift()!, -1);
       g.overflow++;
     }
   }
@@ -160,8 +195,25 @@ export class CorrelationState {
     let i = 0;
     while (i < g.entries.length && g.entries[i]!.t < from) i++;
     if (i) {
+      for (let j = 0; j < i; j++) this.account(g, g.entries[j]!, -1);
       g.entries.splice(0, i);
       g.overflow = 0;
+    }
+  }
+
+  /** current is the measure of a sliding window, from the running counts. */
+  private current(g: Group): number {
+    switch (this.rule.type) {
+      case 'event_count':
+        return g.entries.length + g.overflow;
+      case 'value_count':
+        return g.counts.size;
+      case 'value_sum':
+        return g.sum;
+      case 'value_avg':
+        return g.n ? g.sum / g.n : 0;
+      default:
+        return g.entries.length;
     }
   }
 
@@ -203,13 +255,11 @@ export class CorrelationState {
     if (this.windowed) return;
     let value: number;
     if (this.rule.type === 'value_percentile') {
-      const same = g.entries.filter((x) => x.value === e.value).length;
-      value = (same / g.entries.length) * 100;
-    } else value = this.measure(g.entries, g.overflow);
+      value = ((g.counts.get(e.value!) ?? 0) / g.entries.length) * 100;
+    } else value = this.current(g);
     if (conditionHolds(this.rule.condition!, value)) {
       out.push(this.fire(g, g.entries, value));
-      g.entries = [];
-      g.overflow = 0;
+      this.clear(g);
     }
   }
 

@@ -118,25 +118,12 @@ export class DetectionEngine {
   evaluateInput(input: EventInput): Match[] {
     this.counters.events++;
     const out: Match[] = [];
-    const gen = ++this.gen;
-    if (gen === 0xffffffff) {
+    if (++this.gen === 0xffffffff) {
       this.matchedStamp.fill(0);
       this.gen = 1;
     }
     const timeMs = input.kind === 'wire' ? Number(input.event.timeMs) : fieldsTime(input.fields);
     if (timeMs > this.watermark) this.watermark = timeMs;
-    const pending: { rule: number; part: Partition; reader: FieldReader }[] = [];
-    const run = (p: Partition, reader: FieldReader) => {
-      const ps = this.parts.get(p)!;
-      ps.seen++;
-      p.evaluate(reader, (rule) => {
-        if (this.matchedStamp[rule] === gen || this.suspended.has(rule)) return;
-        this.matchedStamp[rule] = gen;
-        ps.hits[rule]!++;
-        this.onMatch(input, timeMs, rule, p, reader, out, pending);
-      });
-      if (ps.seen >= this.runaway.window) this.checkRunaway(ps);
-    };
     if (input.kind === 'wire') {
       const e = input.event;
       const list = this.set.byType.get(e.classUid * 100 + e.activityId);
@@ -147,12 +134,13 @@ export class DetectionEngine {
           const ps = this.parts.get(p)!;
           if (def.records) {
             for (const rec of def.records(e)) {
+              if (p.record !== undefined && def.split && def.split.of(rec) !== p.record) continue;
               ps.wire.reset(e, input.ctx, rec);
-              run(p, ps.wire);
+              this.run(p, ps, ps.wire, input, timeMs, out);
             }
           } else {
             ps.wire.reset(e, input.ctx, 0);
-            run(p, ps.wire);
+            this.run(p, ps, ps.wire, input, timeMs, out);
           }
         }
       }
@@ -161,16 +149,51 @@ export class DetectionEngine {
       if ('reason' in res) this.counters.unmappedEvents++;
       else {
         for (const key of res.keys) {
-          const p = this.set.partitions.get(key);
-          if (!p) continue;
-          const ps = this.parts.get(p)!;
-          ps.fields.reset(input.fields);
-          run(p, ps.fields);
+          for (const p of this.partitionsFor(key, input.fields)) {
+            const ps = this.parts.get(p)!;
+            ps.fields.reset(input.fields);
+            this.run(p, ps, ps.fields, input, timeMs, out);
+          }
         }
       }
     }
     return out;
   }
+
+  /** partitionsFor: the partition of a key; for a split source, the one of the event's record type (all when it has none). */
+  private partitionsFor(key: string, fields: Record<string, unknown>): Partition[] {
+    const p = this.set.partitions.get(key);
+    if (p) return [p];
+    const subs = [...this.set.partitions.values()].filter((x) => x.key.startsWith(`${key}#`));
+    const def = subs[0]?.reg.def;
+    const v = def?.split ? fields[def.split.field] : undefined;
+    const one = typeof v === 'string' ? subs.find((x) => x.record === v.toUpperCase()) : undefined;
+    return one ? [one] : subs;
+  }
+
+  private run(
+    p: Partition,
+    ps: PartState,
+    reader: FieldReader,
+    input: EventInput,
+    timeMs: number,
+    out: Match[],
+  ): void {
+    ps.seen++;
+    const hits = this.hits;
+    hits.length = 0;
+    p.evaluate(reader, hits);
+    for (let i = 0; i < hits.length; i++) {
+      const rule = hits[i]!;
+      if (this.matchedStamp[rule] === this.gen || this.suspended.has(rule)) continue;
+      this.matchedStamp[rule] = this.gen;
+      ps.hits[rule]!++;
+      this.onMatch(input, timeMs, rule, p, reader, out);
+    }
+    if (ps.seen >= this.runaway.window) this.checkRunaway(ps);
+  }
+
+  private readonly hits: number[] = [];
 
   private onMatch(
     input: EventInput,
@@ -179,13 +202,12 @@ export class DetectionEngine {
     part: Partition,
     reader: FieldReader,
     out: Match[],
-    _pending: unknown[],
   ): void {
     const lr = this.set.rules[rule]!;
     const m: DetectionMatch = {
       kind: 'detection',
       rule: lr.info,
-      logsource: part.key.replace(/^linux@/, ''),
+      logsource: part.key.replace(/^linux@/, '').replace(/#.*$/, ''),
       event: input,
       timeMs,
     };

@@ -28,7 +28,9 @@ export class WireReader implements FieldReader {
     this.lgen = new Uint32Array(n);
   }
 
+  /** reset moves to an event (and record); a no-op when the reader is already on it. */
   reset(e: Event, ctx: EvalContext, rec: number): void {
+    if (this.event === e && this.rec === rec && this.ctx === ctx) return;
     this.event = e;
     this.ctx = ctx;
     this.rec = rec;
@@ -89,6 +91,12 @@ export class FieldsReader implements FieldReader {
   value(slot: number): FieldValue {
     if (this.cache.has(slot)) return this.cache.get(slot);
     const name = this.reg.names[slot]!;
+    if (slot === this.reg.keywordText && this.reg.keywordSlots.length > 1) {
+      const parts = this.reg.keywordSlots.map((k) => this.str(k)).filter((x) => x !== undefined);
+      const joined = parts.length ? parts.join('\n') : undefined;
+      this.cache.set(slot, joined);
+      return joined;
+    }
     let v: unknown = Object.hasOwn(this.fields, name) ? this.fields[name] : undefined;
     if (v === undefined && name.includes('.')) {
       let cur: unknown = this.fields;

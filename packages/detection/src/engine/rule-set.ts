@@ -2,7 +2,7 @@ import { andCompiled, type Compiled, type CompileOptions, compileDetection } fro
 import { RuleProblem } from '../compile/errors.js';
 import { FieldRegistry } from '../compile/registry.js';
 import { MAPPING } from '../logsource/mapping.js';
-import { genericKey, resolveRuleLogSource } from '../logsource/resolve.js';
+import { resolveRuleLogSource } from '../logsource/resolve.js';
 import { type ParseLimits, parseRuleFile, type RuleSource } from '../rule/parse-rules.js';
 import type { AnyRule, CorrelationRule, DetectionRule, FilterRule, LogSource } from '../rule/rule-types.js';
 import { Partition } from './partition.js';
@@ -160,18 +160,29 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
   const detections = all.filter((r): r is DetectionRule => r.kind === 'detection' && ok(r));
   const correlations = all.filter((r): r is CorrelationRule => r.kind === 'correlation' && ok(r));
 
-  // Registries: one per log source, shared by its partitions.
+  // Registries: one per log source (per record type of a split source), shared by its partitions.
   const regs = new Map<string, FieldRegistry>();
-  for (const d of MAPPING) regs.set(d.id, new FieldRegistry(d));
   const partitions = new Map<string, Partition>();
   const partition = (key: string): Partition => {
     let p = partitions.get(key);
     if (!p) {
       const id = key.startsWith('linux@') ? key.slice(6) : key;
-      p = new Partition(key, regs.get(id)!);
+      const [defId, record] = id.split('#') as [string, string | undefined];
+      const def = MAPPING.find((d) => d.id === defId)!;
+      let reg = regs.get(id);
+      if (!reg) {
+        reg = new FieldRegistry(def, record && def.split ? { [def.split.field]: [record] } : {});
+        regs.set(id, reg);
+      }
+      p = new Partition(key, reg, record);
       partitions.set(key, p);
     }
     return p;
+  };
+  /** expand turns a split source's key into one key per record type. */
+  const expand = (key: string): string[] => {
+    const def = MAPPING.find((d) => d.id === key);
+    return def?.split ? def.split.values.map((v) => `${key}#${v}`) : [key];
   };
 
   const loaded: LoadedRule[] = [];
@@ -198,7 +209,7 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     const perKey: { key: string; compiled: Compiled }[] = [];
     let problem: RuleProblem | null = null;
     let filterProblem: { f: FilterRule; e: RuleProblem } | null = null;
-    for (const key of res.keys) {
+    for (const key of res.keys.flatMap(expand)) {
       const reg = partition(key).reg;
       try {
         const main = compileDetection(
@@ -234,8 +245,8 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
       continue;
     }
     const live = perKey.filter((p) => p.compiled.tri !== 'never');
-    if (live.length === 0) {
-      const reasons = [...new Set(perKey.flatMap((p) => p.compiled.reasons))];
+    if (live.length === 0 || perKey.every((p) => p.compiled.tri === 'never')) {
+      const reasons = mergeReasons(perKey.map((p) => ({ key: p.key, reasons: p.compiled.reasons })));
       Object.assign(st, {
         state: 'unsupported',
         reason: `can never match Palisade's events: ${reasons.join('; ') || 'the condition is never true'}`,
@@ -256,7 +267,7 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     const notes = [...new Set(live.flatMap((p) => p.compiled.reasons))];
     if (notes.length)
       st.notes = [...(st.notes ?? []), ...notes.map((n) => `never true (treated as missing): ${n}`)];
-    st.logsources = live.map((p) => p.key);
+    st.logsources = [...new Set(live.map((p) => p.key))];
     const index = loaded.length;
     indexOf.set(r, index);
     loaded.push({ index, info: info(r), rule: r, generate: true, feeds: [] });
@@ -387,10 +398,7 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
   for (const d of MAPPING) {
     for (const t of d.typeUids) {
       const list = byType.get(t) ?? [];
-      for (const key of [d.id, genericKey(d)]) {
-        const p = partitions.get(key);
-        if (p && p.rules.length) list.push(p);
-      }
+      for (const p of partitions.values()) if (p.reg.def === d && p.rules.length) list.push(p);
       byType.set(t, list);
     }
   }
@@ -409,4 +417,27 @@ export function compileRuleSet(sources: RuleSource[], options: RuleSetOptions = 
     }
   }
   return { statuses, rules: loaded, partitions, byType, byRef: refIndex };
+}
+
+/**
+ * mergeReasons turns the reasons a rule can never match in each partition into one list. For
+ * a split source (auditd, one partition per record type) a reason about the split field counts
+ * only if it held in every partition — the rule then needs a record type the view lacks — and
+ * is reported with the whole domain.
+ */
+function mergeReasons(per: { key: string; reasons: string[] }[]): string[] {
+  const out: string[] = [];
+  const splitReasons = new Map<string, number>();
+  for (const { key, reasons } of per) {
+    const def = MAPPING.find((d) => d.id === key.replace(/^linux@/, '').split('#')[0]);
+    for (const r of reasons) {
+      if (def?.split && r.startsWith(`${def.id} field '${def.split.field}' takes only`)) {
+        const full = `${def.id} field '${def.split.field}' takes only ${def.split.values.join(', ')}`;
+        splitReasons.set(full, (splitReasons.get(full) ?? 0) + 1);
+      } else if (!out.includes(r)) out.push(r);
+    }
+  }
+  const parts = per.length;
+  for (const [r, n] of splitReasons) if (n === parts) out.unshift(r);
+  return out;
 }

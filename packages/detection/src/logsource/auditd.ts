@@ -55,6 +55,9 @@ export const AUDIT_NAMETYPES = ['NORMAL', 'CREATE', 'DELETE'];
 
 const TYPE_NAMES = ['SYSCALL', 'EXECVE', 'PATH', 'PATH'];
 
+/** auditTypeOf names a record's type. */
+export const auditTypeOf = (rec: number): string => TYPE_NAMES[rec]!;
+
 const onSyscall =
   (g: (e: Event) => string | number | undefined): Getter =>
   (e, _c, rec) =>

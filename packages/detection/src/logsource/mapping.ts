@@ -1,5 +1,12 @@
 import type { Event } from '@palisade/protocol';
-import { AUDIT_NAMETYPES, AUDIT_SYSCALLS, AUDIT_TYPES, auditFields, auditRecords } from './auditd.js';
+import {
+  AUDIT_NAMETYPES,
+  AUDIT_SYSCALLS,
+  AUDIT_TYPES,
+  auditFields,
+  auditRecords,
+  auditTypeOf,
+} from './auditd.js';
 import { authFields, sudoFields } from './auth-fields.js';
 import { ACTING, actorProc, COMMON, type Getter, proc, processFields, s, userName } from './fields.js';
 
@@ -34,6 +41,11 @@ export interface LogSourceDef {
   accepts?: (e: Event) => boolean;
   /** Multi-record views (auditd): the records an event becomes. */
   records?: (e: Event) => number[];
+  /**
+   * Split the source into one partition per value of a record field (auditd: per record type),
+   * so a rule for EXECVE records is never evaluated on SYSCALL or PATH records.
+   */
+  split?: { field: string; values: string[]; of: (rec: number) => string };
   fields: SourceField[];
   /** Fields a keyword (unnamed) search looks in. */
   keywords: string[];
@@ -345,6 +357,7 @@ export const MAPPING: LogSourceDef[] = [
     events: 'exec, file and connect events as the auditd records they correspond to',
     typeUids: [100701, 100101, 100103, 100104, 100105, 400101],
     records: auditRecords,
+    split: { field: 'type', values: AUDIT_TYPES, of: auditTypeOf },
     fields: f(auditFields(), {
       type: { domain: AUDIT_TYPES, lowSelectivity: true },
       SYSCALL: { domain: AUDIT_SYSCALLS, lowSelectivity: true },

@@ -236,3 +236,46 @@ const POSIX: Record<string, CharSet> = {
   xdigit: normalize([0x30, 0x39, 0x41, 0x46, 0x61, 0x66]),
   word: WORD,
 };
+
+/**
+ * requiredLiteral returns the longest text every match of the pattern must contain (lower-cased,
+ * for the prefilter), or '' when the pattern has none. Only the top-level sequence is read: a
+ * run of single characters (either case under `i`) that is neither optional nor alternative.
+ */
+export function requiredLiteral(src: string, flags: RegexFlags): string {
+  let node: RegexNode;
+  try {
+    node = parseRegex(src, flags).node;
+  } catch {
+    return '';
+  }
+  const items = node.t === 'cat' ? node.items : [node];
+  let best = '';
+  let run = '';
+  const charOf = (n: RegexNode): string | null => {
+    if (n.t !== 'set') return null;
+    const s = n.set;
+    if (s.length === 2 && s[0] === s[1]) return String.fromCharCode(s[0]!).toLowerCase();
+    if (s.length === 4 && s[0] === s[1] && s[2] === s[3]) {
+      const a = String.fromCharCode(s[0]!).toLowerCase();
+      return a === String.fromCharCode(s[2]!).toLowerCase() ? a : null;
+    }
+    return null;
+  };
+  const flush = () => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  for (const it of items) {
+    const c = charOf(it);
+    if (c !== null) run += c;
+    else if (it.t === 'rep' && it.min >= 1 && charOf(it.node) !== null) {
+      run += charOf(it.node);
+      flush();
+    } else if (it.t === 'assert') {
+      // zero-width: does not break the run of characters around it
+    } else flush();
+  }
+  flush();
+  return best;
+}
