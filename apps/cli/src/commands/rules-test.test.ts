@@ -78,6 +78,31 @@ test('rules test prints, per event in order, the sorted ids of matching rules (O
   assert.match(t.stdout, /8 events, 3 with matches/);
 });
 
+test('rules test takes the JSON array events search --json prints', () => {
+  const events = join(dir, 'array.json');
+  writeFileSync(
+    events,
+    JSON.stringify(
+      [
+        JSON.parse(ocsfExec('/dev/shm/z', '/dev/shm/z', 1)),
+        JSON.parse(ocsfExec('ls', '/usr/bin/ls', 2)),
+        { class_uid: 'x' },
+      ],
+      null,
+      2,
+    ),
+  );
+  const r = run(['rules', 'test', PACK, '--events', events, '--json']);
+  assert.equal(r.status, 1);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(lines[0], { i: 0, matches: ['7c1d2a10-5b1e-4c7a-9d2e-1a0f3b6c8e13'] });
+  assert.deepEqual(lines[1], { i: 1, matches: [] });
+  assert.match(lines[2].error, /^element 2: OCSF event: class_uid must be a number/);
+});
+
 test('rules test names bad lines by number, evaluates the rest, and exits 1', () => {
   const events = join(dir, 'bad.jsonl');
   writeFileSync(

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { CliError } from '../client.js';
 
@@ -19,8 +20,8 @@ interface Result {
 
 /**
  * rulesTest evaluates rule files or directories offline against a JSON-lines file of events
- * (OCSF events as `events search --json` prints them, or `{"logsource": ..., "event": ...}` in
- * Sigma field names) and prints, per event in input order, the ids of the rules that match. For
+ * (OCSF events, one per line or as the JSON array `events search --json` prints, or
+ * `{"logsource": ..., "event": ...}` in Sigma field names) and prints, per event in input order, the ids of the rules that match. For
  * correlation rules the order of the lines is the stream order; windows still open at the end
  * are closed after the last event. Bad lines are reported with their line number and the rest
  * is still evaluated (the exit code is then 1).
@@ -72,19 +73,39 @@ export async function rulesTest(paths: string[], o: RulesTestOptions): Promise<v
     r.matches.add(m.rule.id);
     r.titles.set(m.rule.id, m.rule.title);
   };
-  for await (const raw of createInterface({ input: stream, crlfDelay: Infinity })) {
-    lineNo++;
-    if (raw.trim() === '') continue;
-    const r: Result = { i: results.length, line: lineNo, matches: new Set(), titles: new Map() };
+  const evaluate = (text: string, where: string, line: number) => {
+    const r: Result = { i: results.length, line, matches: new Set(), titles: new Map() };
     results.push(r);
-    const parsed = parseEventLine(raw);
+    const parsed = parseEventLine(text);
     if (!parsed.ok) {
-      r.error = `line ${lineNo}: ${parsed.error}`;
+      r.error = `${where}: ${parsed.error}`;
       bad++;
-      continue;
+      return;
     }
     byInput.set(parsed.input, r);
     for (const m of engine.evaluateInput(parsed.input)) note(r, m);
+  };
+  let arrayMode = false;
+  for await (const raw of createInterface({ input: stream, crlfDelay: Infinity })) {
+    lineNo++;
+    if (raw.trim() === '') continue;
+    if (results.length === 0 && raw.trimStart().startsWith('[')) {
+      // `palisade events search --json` prints a JSON array: take its elements as the events.
+      arrayMode = true;
+      break;
+    }
+    evaluate(raw, `line ${lineNo}`, lineNo);
+  }
+  if (arrayMode) {
+    stream.destroy();
+    let list: unknown;
+    try {
+      list = JSON.parse(await readFile(o.events, 'utf8'));
+    } catch (e) {
+      throw new CliError(`${o.events}: not a JSON array of events: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(list)) throw new CliError(`${o.events}: not a JSON array of events`);
+    list.forEach((item, n) => evaluate(JSON.stringify(item), `element ${n}`, n + 1));
   }
   // Close every correlation window still open: the stream has ended.
   for (const m of engine.expire(Number.MAX_SAFE_INTEGER)) {
