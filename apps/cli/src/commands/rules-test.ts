@@ -105,7 +105,9 @@ export async function rulesTest(paths: string[], o: RulesTestOptions): Promise<v
       throw new CliError(`${o.events}: not a JSON array of events: ${(e as Error).message}`);
     }
     if (!Array.isArray(list)) throw new CliError(`${o.events}: not a JSON array of events`);
-    list.forEach((item, n) => evaluate(JSON.stringify(item), `element ${n}`, n + 1));
+    list.forEach((item, n) => {
+      evaluate(JSON.stringify(item), `element ${n}`, n + 1);
+    });
   }
   // Close every correlation window still open: the stream has ended.
   for (const m of engine.expire(Number.MAX_SAFE_INTEGER)) {
