@@ -14,6 +14,7 @@ import {
 } from './commands/fleet-admin.js';
 import { groupsCreate, groupsDelete, groupsList, groupsRename, groupsSetPolicy } from './commands/groups.js';
 import { keysCreate, keysList, keysRevoke } from './commands/keys.js';
+import { rulesTest } from './commands/rules-test.js';
 
 const USAGE = `usage: palisade <command> [flags]
 
@@ -35,6 +36,8 @@ const USAGE = `usage: palisade <command> [flags]
   events search [--class process|file|network|dns|auth] [--activity N] [--agent ID]
                 [--contains TEXT] [--from TIME] [--to TIME] [--limit N] [--cursor C]
   keys list [--group NAME] | keys create [--group NAME] | keys revoke ID | keys claim ID
+  rules test RULE_OR_DIR... --events FILE.jsonl [--json] [--placeholders JSON]
+                                  evaluate Sigma rules offline: per event, the ids of matching rules
 
 API flags: --server URL --token TOKEN --ca FILE (default: the local server's client.json in
 /var/lib/palisade/server, or PALISADE_SERVER/PALISADE_TOKEN/PALISADE_CA), --json for scripts.
@@ -183,6 +186,20 @@ async function main(argv: string[]): Promise<void> {
         return keysRevoke(target, positionals[1], values.json);
       if (positionals[0] === 'claim' && positionals[1]) return keysClaim(target, positionals[1], values.json);
       throw new CliError(`unknown: keys ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'rules': {
+      const { values, positionals } = parse(rest, {
+        events: { type: 'string' },
+        placeholders: { type: 'string' },
+      });
+      const [sub, ...paths] = positionals;
+      if (sub === 'test')
+        return rulesTest(paths, {
+          events: values.events,
+          json: values.json,
+          placeholders: values.placeholders,
+        });
+      throw new CliError(`unknown: rules ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case undefined:
     case 'help':

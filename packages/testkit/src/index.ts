@@ -36,3 +36,4 @@ export {
   removeTestUser,
   type TestUser,
 } from './linux/users.linux.js';
+export { sharedDataCandidates, sharedDataDir } from './shared-data.js';

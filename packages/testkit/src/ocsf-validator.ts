@@ -1,14 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { sharedDataCandidates } from './shared-data.js';
 
 /**
  * OCSF_DIR is the OCSF schema copy in the project's shared reference data
- * (`../shared/data/ocsf` from the repository root). PALISADE_OCSF_DIR overrides it.
+ * (`../shared/data/ocsf` from the repository root, found by sharedDataCandidates). PALISADE_OCSF_DIR
+ * overrides it.
  */
 export const OCSF_DIR =
   process.env.PALISADE_OCSF_DIR ??
-  resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/ocsf');
+  join(
+    sharedDataCandidates().find((d) => existsSync(join(d, 'ocsf/dictionary.json'))) ??
+      sharedDataCandidates()[0]!,
+    'ocsf',
+  );
 
 interface AttrDef {
   type?: string;

@@ -21,16 +21,6 @@ for (const top of ['packages', 'apps']) {
 }
 workspaces.set('bench', '@palisade/bench');
 
-/** Public subpaths (`@palisade/x/sub`) each package declares in its package.json `exports` map. */
-const subpaths = new Set<string>();
-for (const [dir, name] of workspaces) {
-  try {
-    const exp = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).exports ?? {};
-    for (const key of Object.keys(exp)) if (key.startsWith('./')) subpaths.add(`${name}/${key.slice(2)}`);
-  } catch {
-    // no package.json
-  }
-}
 workspaces.set('test/e2e', '@palisade/e2e');
 
 /**
@@ -42,6 +32,7 @@ const ALLOWED: Record<string, string[]> = {
   '@palisade/protocol': [],
   '@palisade/storage': ['@palisade/protocol', '@palisade/common'],
   '@palisade/storage-sqlite': ['@palisade/storage', '@palisade/protocol', '@palisade/common'],
+  '@palisade/detection': ['@palisade/protocol', '@palisade/common'],
   '@palisade/testkit': ['@palisade/protocol', '@palisade/common'],
   '@palisade/server': [
     '@palisade/protocol',
@@ -50,7 +41,13 @@ const ALLOWED: Record<string, string[]> = {
     '@palisade/storage-sqlite',
   ],
   '@palisade/agent': ['@palisade/protocol', '@palisade/common'],
-  '@palisade/cli': ['@palisade/common', '@palisade/protocol', '@palisade/server', '@palisade/agent'],
+  '@palisade/cli': [
+    '@palisade/common',
+    '@palisade/protocol',
+    '@palisade/server',
+    '@palisade/agent',
+    '@palisade/detection',
+  ],
   '@palisade/bench': ['*'],
   '@palisade/e2e': ['*'],
 };
@@ -61,6 +58,30 @@ const TEST_EXTRA = [
   '@palisade/storage-sqlite',
   '@palisade/storage',
 ];
+/**
+ * EXTERNALS lists, for libraries whose core must stay pure, the only third-party packages their
+ * production code may import, and the one folder allowed to use Node's I/O modules.
+ */
+const EXTERNALS: Record<string, { packages: string[]; ioFolder: string }> = {
+  '@palisade/detection': { packages: ['yaml'], ioFolder: 'src/files/' },
+};
+
+/** exportedSubpaths lists the subpaths (`./files`) a workspace's package.json exports. */
+const exportedSubpaths = new Map<string, string[]>();
+for (const [dir, name] of workspaces) {
+  try {
+    const ex = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).exports ?? {};
+    exportedSubpaths.set(
+      name,
+      Object.keys(ex)
+        .filter((k) => k !== '.')
+        .map((k) => k.replace(/^\.\//, '')),
+    );
+  } catch {
+    // no package.json
+  }
+}
+
 /** Only an app's start-up modules (main.ts, start-server.ts, standby-server.ts) choose adapters. */
 const ADAPTERS = ['@palisade/storage-sqlite'];
 
@@ -112,10 +133,29 @@ function violations(): string[] {
             bad.push(`${rel}: relative import '${spec}' leaves its package`);
           continue;
         }
+        const ext = EXTERNALS[pkg];
+        if (ext && !isTest && !spec.startsWith('@palisade/')) {
+          const inIo = relative(join(root, dir), file).startsWith(ext.ioFolder);
+          const bare = spec.startsWith('node:')
+            ? spec
+            : spec
+                .split('/')
+                .slice(0, spec.startsWith('@') ? 2 : 1)
+                .join('/');
+          if (spec.startsWith('node:') ? !inIo : !ext.packages.includes(bare)) {
+            bad.push(
+              `${rel}: ${pkg} may not import '${spec}' (its core imports only ${ext.packages.join(', ')}; Node I/O only under ${ext.ioFolder})`,
+            );
+          }
+        }
         if (!spec.startsWith('@palisade/')) continue;
         const name = spec.split('/').slice(0, 2).join('/');
-        if (spec !== name && !subpaths.has(spec))
-          bad.push(`${rel}: deep import '${spec}' (import the package's public root)`);
+        const sub = spec.slice(name.length + 1);
+        if (spec !== name && !(exportedSubpaths.get(name) ?? []).includes(sub)) {
+          bad.push(
+            `${rel}: deep import '${spec}' (import the package's public root or a subpath its package.json exports)`,
+          );
+        }
         if (spec.endsWith('/testing') && !isTest)
           bad.push(`${rel}: '${spec}' is test tooling; production code may not import it`);
         if (name === pkg) continue;
@@ -150,4 +190,8 @@ test('the dependency check notices a forbidden import', () => {
     "import { x } from '@palisade/server';\nconst y = await import('@palisade/storage-sqlite');\n";
   const found = [...sample.matchAll(IMPORT_RE)].map((m) => m[1] ?? m[2] ?? m[3]);
   assert.deepEqual(found, ['@palisade/server', '@palisade/storage-sqlite']);
+  // The detection library is pure: no Node I/O outside its files/ entry, no other packages.
+  assert.deepEqual(ALLOWED['@palisade/detection'], ['@palisade/protocol', '@palisade/common']);
+  assert.deepEqual(EXTERNALS['@palisade/detection']?.packages, ['yaml']);
+  assert.deepEqual(exportedSubpaths.get('@palisade/detection'), ['files']);
 });
