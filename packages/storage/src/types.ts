@@ -155,6 +155,19 @@ export interface EventPage {
   events: StoredEvent[];
   /** Present when more results may follow. */
   nextCursor?: string;
+  /**
+   * Stored batches this page would have read but could not decode (stored under an older rule,
+   * or damaged): left out, so that one bad batch costs its own events, not the search.
+   */
+  skipped?: SkippedBatch[];
+}
+
+/** SkippedBatch is a stored batch a search could not decode. */
+export interface SkippedBatch {
+  agentId: string;
+  seq: bigint;
+  /** Why it could not be decoded, for people. */
+  reason: string;
 }
 
 /** AuditRecord is one administrative action (or refusal of one), as stored in the audit log. */

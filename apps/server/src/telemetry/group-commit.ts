@@ -5,9 +5,10 @@ import {
   FrameError,
   LIMITS,
   decodeBatchWithBody,
+  decodeEventBatch,
+  indexEventBatch,
 } from '@palisade/protocol';
 import type { BatchIndex, BatchResult, IncomingBatch, Storage } from '@palisade/storage';
-import { decodeEventBatch, indexEventBatch } from './event-decoder.js';
 
 /**
  * lazyBatch is an IncomingBatch whose `events` are decoded from `body` each time they are read
