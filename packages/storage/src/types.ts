@@ -115,6 +115,21 @@ export interface IncomingBatch {
   index?: BatchIndex;
 }
 
+/** StorageHealth says whether a store can take batches now. */
+export interface StorageHealth {
+  /**
+   * `running`: batches can be written. `restarting`: the writer failed and is being started
+   * again; writes are refused (unavailable) meanwhile. `stopped`: the store is closed.
+   */
+  writer: 'running' | 'restarting' | 'stopped';
+  /** How often the writer was started again since the store opened. */
+  restarts: number;
+  /** Why the writer last failed, if it ever did. */
+  lastError?: string;
+  /** Since when (ms) writes have been refused, while they are. */
+  failingSince?: number;
+}
+
 /** BatchResult tells what storing one batch did. */
 export interface BatchResult {
   agentId: string;
