@@ -12,7 +12,7 @@ import { readKey } from './agent-harness.test-util.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { TestSensor } from './test-sensor.test-util.js';
 
-async function health(url: string, caPem: string): Promise<{ status: number; json: Record<string, any> }> {
+async function health(url: string, caPem: string): Promise<{ status: number; json: Record<string, unknown> & { ingest: Record<string, unknown> } }> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
     const req = request(`${url}/api/v1/health`, { ca: caPem, agent: false, timeout: 10_000 }, (res) => {
@@ -68,7 +68,7 @@ test('the storage writer thread killed mid-ingest: restarted, 503 meanwhile, eve
   assert.equal(down.status, 503, JSON.stringify(down.json));
   assert.equal(down.json.status, 'failing');
   assert.equal(down.json.ingest.writer, 'restarting');
-  assert.match(down.json.ingest.last_error, /exited/);
+  assert.match(String(down.json.ingest.last_error), /exited/);
   await waitFor(
     'the writer back',
     async () => (await health(srv.registrationUrl, srv.caPem)).status === 200,
@@ -97,7 +97,7 @@ test('the storage writer thread killed mid-ingest: restarted, 503 meanwhile, eve
   const ok = await health(srv.registrationUrl, srv.caPem);
   assert.equal(ok.status, 200);
   assert.equal(ok.json.ingest.writer_restarts, 3);
-  assert.ok(ok.json.ingest.last_commit_age_ms >= 0);
+  assert.ok(Number(ok.json.ingest.last_commit_age_ms) >= 0);
   for (const [i, { agent }] of agents.entries()) {
     const seen = new Map<string, number>();
     let cursor: string | undefined;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { type Event, EventSchema, ProcessSchema } from '../gen/palisade/v1/event_pb.js';
+import { type Event, EventSchema } from '../gen/palisade/v1/event_pb.js';
 import { LIMITS } from '../limits.js';
 import { indexOfEvents } from './batch-index.js';
 import { BatchIndexer, WireError, decodeEventBatch, indexEventBatch } from './batch-reader.js';
