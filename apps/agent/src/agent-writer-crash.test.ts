@@ -12,7 +12,10 @@ import { readKey } from './agent-harness.test-util.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { TestSensor } from './test-sensor.test-util.js';
 
-async function health(url: string, caPem: string): Promise<{ status: number; json: Record<string, unknown> & { ingest: Record<string, unknown> } }> {
+async function health(
+  url: string,
+  caPem: string,
+): Promise<{ status: number; json: Record<string, unknown> & { ingest: Record<string, unknown> } }> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
     const req = request(`${url}/api/v1/health`, { ca: caPem, agent: false, timeout: 10_000 }, (res) => {

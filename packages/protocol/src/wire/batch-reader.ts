@@ -37,7 +37,7 @@ import {
   WIRE_VARINT,
   mapValueZero,
 } from './message-plan.js';
-import { isAsciiRange, validUtf8 } from './utf8.js';
+import { isAsciiRange, validUtf8, validUtf8Bytes } from './utf8.js';
 
 /*
  * The one reader of EventBatch bytes. Ingest checks and indexes a batch with it (`indexEventBatch`,
@@ -71,10 +71,13 @@ const hasSlices = typeof (Buffer.prototype as Partial<SliceableBuffer>).utf8Slic
 
 const MAX_DEPTH = LIMITS.maxMessageDepth;
 const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
 
 /** Walk is the state of one pass over a batch. */
 class Walk {
   buf: Buffer = EMPTY;
+  /** The same bytes as `buf`, for reading four at a time. */
+  view: DataView = EMPTY_VIEW;
   pos = 0;
   /** The last 64-bit varint read. */
   lo = 0;
@@ -219,11 +222,18 @@ function readField(w: Walk, f: FieldPlan, end: number, depth: number, out: Obj |
     w.pos = stop;
     const buf = w.buf;
     if (out === null) {
-      if (!validUtf8(buf, start, stop)) fail(w, f, 'not valid UTF-8');
-      if (f.slot >= 0) {
-        w.slots[f.slot * 2] = start;
-        w.slots[f.slot * 2 + 1] = stop;
+      const slot = f.slot;
+      if (slot < 0) {
+        if (!validUtf8(w.view, buf, start, stop)) fail(w, f, 'not valid UTF-8');
+        return;
       }
+      // A searched string is checked with the batch's search text, which holds its bytes (one
+      // native check per batch); a value replaced by a later one of the same field is checked now.
+      const s2 = slot * 2;
+      const prevEnd = w.slots[s2 + 1]!;
+      if (prevEnd !== 0 && !validUtf8(w.view, buf, w.slots[s2]!, prevEnd)) fail(w, f, 'not valid UTF-8');
+      w.slots[s2] = start;
+      w.slots[s2 + 1] = stop;
       return;
     }
     put(out, f, decodeString(w, f, buf, start, stop));
@@ -371,8 +381,8 @@ function long(f: FieldPlan, v: bigint, signed: boolean): bigint | string {
 
 function decodeString(w: Walk, f: FieldPlan, buf: Buffer, start: number, stop: number): string {
   if (stop === start) return '';
-  const ascii = stop - start < 96 && isAsciiRange(buf, start, stop);
-  if (!ascii && !validUtf8(buf, start, stop)) fail(w, f, 'not valid UTF-8');
+  const ascii = stop - start < 96 && isAsciiRange(w.view, buf, start, stop);
+  if (!ascii && !validUtf8(w.view, buf, start, stop)) fail(w, f, 'not valid UTF-8');
   if (!hasSlices) return buf.toString(ascii ? 'latin1' : 'utf8', start, stop);
   return ascii
     ? (buf as SliceableBuffer).latin1Slice(start, stop)
@@ -383,6 +393,14 @@ function asBuffer(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
+function start(w: Walk, body: Uint8Array): Buffer {
+  const buf = asBuffer(body);
+  w.buf = buf;
+  w.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  w.pos = 0;
+  return buf;
+}
+
 /**
  * decodeEventBatch decodes the bytes of an EventBatch into its events, or throws WireError on
  * bytes that break the rule above. The events are protobuf-es messages (`toBinary` encodes
@@ -390,9 +408,9 @@ function asBuffer(body: Uint8Array): Buffer {
  */
 export function decodeEventBatch(body: Uint8Array): Event[] {
   const w = new Walk();
-  w.buf = asBuffer(body);
+  const buf = start(w, body);
   const batch = BATCH_PLAN.make();
-  readMessage(w, BATCH_PLAN, w.buf.byteLength, 1, batch);
+  readMessage(w, BATCH_PLAN, buf.byteLength, 1, batch);
   return batch.events as Event[];
 }
 
@@ -423,9 +441,7 @@ export class BatchIndexer {
   /** index returns the BatchIndex of `body` (equal to `indexOfEvents(decodeEventBatch(body))`). */
   index(body: Uint8Array): BatchIndex {
     const w = this.w;
-    const buf = asBuffer(body);
-    w.buf = buf;
-    w.pos = 0;
+    const buf = start(w, body);
     this.count = 0;
     this.kindPairs = [];
     this.kinds = [];
@@ -436,6 +452,7 @@ export class BatchIndexer {
       return this.result(buf);
     } finally {
       w.buf = EMPTY;
+      w.view = EMPTY_VIEW;
     }
   }
 
@@ -508,6 +525,11 @@ export class BatchIndexer {
       if (end - start > 64) off += buf.copy(out, off, start, end);
       else for (let j = start; j < end; j++) out[off++] = buf[j]!;
     }
+    // The searched strings were not checked one by one (see readField): check them all at once.
+    // Pieces are separated by a newline, which no UTF-8 sequence can span, so the text is valid
+    // exactly when every piece is.
+    if (!validUtf8Bytes(out.subarray(0, off)))
+      throw new WireError(`${BATCH_PLAN.typeName}: a searched string field is not valid UTF-8`);
     const text = hasSlices ? (out as SliceableBuffer).utf8Slice(0, off) : out.toString('utf8', 0, off);
     const count = this.count;
     return {
