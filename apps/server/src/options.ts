@@ -44,7 +44,14 @@ export interface ServerOptions {
   /** How often telemetry connections are pinged; a missed pong ends them, ms. @default heartbeat interval */
   livenessIntervalMs?: number;
   /** Group-commit tuning of the telemetry writer (see GroupCommitWriter). */
-  ingest?: { maxDelayMs?: number; maxEvents?: number; maxQueuedBytes?: number; maxConcurrentWrites?: number };
+  ingest?: {
+    maxDelayMs?: number;
+    maxEvents?: number;
+    maxQueuedBytes?: number;
+    maxConcurrentWrites?: number;
+    /** Batches one agent connection may have unacked (announced in Welcome). @default 8 */
+    maxInFlight?: number;
+  };
   /** How often the registration key rotation job checks every group's keys, ms. @default 1 hour */
   keyRotationIntervalMs?: number;
   /** Where logs go. @default stderr */

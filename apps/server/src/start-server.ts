@@ -83,7 +83,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     app = buildRegistrationApp(
       { storage, clock, logger, tls, endpoints, heartbeatIntervalS },
-      { storage, clock, logger: logger.child({ svc: 'api' }), sessions, keyRotation },
+      {
+        storage,
+        clock,
+        logger: logger.child({ svc: 'api' }),
+        sessions,
+        keyRotation,
+        ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
+      },
     );
     await app.listen({ host, port: opts.registrationPort ?? 7443 });
     registrationUrl = `https://${publicHost}:${(app.server.address() as AddressInfo).port}`;

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { type Event, EventSchema } from './gen/palisade/v1/event_pb.js';
 import {
@@ -8,6 +8,7 @@ import {
   EventBatchFrameSchema,
 } from './gen/palisade/v1/telemetry_pb.js';
 import { LIMITS } from './limits.js';
+import { decodeEventBatch } from './wire/batch-reader.js';
 
 /** FrameError explains why a batch frame was refused. `code` is stable; `message` is for people. */
 export class FrameError extends Error {
@@ -55,8 +56,9 @@ export function decodeBatch(frame: EventBatchFrame, limits = LIMITS): Event[] {
 /**
  * decodeBatchWithBody is decodeBatch that also returns the decompressed EventBatch bytes, so a
  * store can keep them as they are instead of encoding the events again. `decode` turns those bytes
- * into events (default: the generic protobuf decoder); a caller may pass its own reader of those
- * bytes (the server derives the batch's index instead) with `count`, how many events it found.
+ * into events (default: `decodeEventBatch`, the one reader of batch bytes); a caller may pass
+ * another function of that reader (the server derives the batch's index with `indexEventBatch`)
+ * with `count`, how many events it found.
  */
 export function decodeBatchWithBody(
   frame: EventBatchFrame,
@@ -71,7 +73,7 @@ export function decodeBatchWithBody<T>(
 export function decodeBatchWithBody(
   frame: EventBatchFrame,
   limits = LIMITS,
-  decode: (body: Uint8Array) => unknown = (b) => fromBinary(EventBatchSchema, b).events,
+  decode: (body: Uint8Array) => unknown = decodeEventBatch,
   count: (decoded: unknown) => number = (d) => (d as Event[]).length,
 ): { events: unknown; body: Uint8Array } {
   if (frame.seq < 1n) throw new FrameError('bad_seq', `batch sequence must start at 1, got ${frame.seq}`);
@@ -134,11 +136,6 @@ export function decodeBatchWithBody(
     );
   }
   return { events, body };
-}
-
-/** decodeEvent parses one protobuf-encoded Event (as stored by the server). */
-export function decodeEvent(bytes: Uint8Array): Event {
-  return fromBinary(EventSchema, bytes);
 }
 
 /** encodeEvent serialises one Event. */

@@ -290,18 +290,3 @@ function fileObj(f: NonNullable<Event['file']>): Record<string, unknown> {
 function endpoint(ep: NonNullable<Event['srcEndpoint']>): Record<string, unknown> {
   return { ip: ep.ip, port: ep.port, ...(ep.hostname ? { hostname: ep.hostname } : {}) };
 }
-
-/** searchText is what a substring search over an event looks at: command lines, paths, names, raw data. */
-export function searchText(e: Event): string {
-  const parts: string[] = [];
-  const p = e.process;
-  if (p) parts.push(p.cmdLine, p.path, p.cwd);
-  if (e.actorProcess) parts.push(e.actorProcess.cmdLine, e.actorProcess.path);
-  if (e.file) parts.push(e.file.path);
-  if (e.fileResult) parts.push(e.fileResult.path);
-  if (e.query) parts.push(e.query.hostname);
-  if (e.user) parts.push(e.user.name);
-  if (e.dstEndpoint) parts.push(e.dstEndpoint.ip, e.dstEndpoint.hostname);
-  if (e.rawData) parts.push(e.rawData);
-  return parts.filter((s) => s).join('\n');
-}

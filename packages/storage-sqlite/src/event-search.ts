@@ -1,8 +1,9 @@
-import { EventBatchSchema, type Event, fromBinary } from '@palisade/protocol';
+import { type Event, decodeEventBatch } from '@palisade/protocol';
 import {
   type EventPage,
   type EventQuery,
   eventMatches,
+  type SkippedBatch,
   type StoredEvent,
   validateEventQuery,
 } from '@palisade/storage';
@@ -61,8 +62,23 @@ function buildSql(q: EventQuery): { sql: string; params: Record<string, unknown>
   return { sql, params };
 }
 
-function decodeBody(body: Buffer): Event[] {
-  return fromBinary(EventBatchSchema, uncompressSync(body)).events;
+/**
+ * decodeBody decodes a stored batch with the one batch reader (the rule ingest checked it by), or
+ * says why it cannot: a batch stored by an older server under another rule, or damaged on disk,
+ * must cost the search that one batch, never the page.
+ */
+function decodeBody(body: Buffer): Event[] | string {
+  let raw: Buffer;
+  try {
+    raw = uncompressSync(body);
+  } catch (err) {
+    return `stored body is not a valid LZ4 block (${(err as Error).message})`;
+  }
+  try {
+    return decodeEventBatch(raw);
+  } catch (err) {
+    return `stored body is not a valid EventBatch (${(err as Error).message})`;
+  }
 }
 
 /** Slice bounds, in batch ids: a slice is scanned in one go. */
@@ -81,7 +97,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /**
  * searchEvents returns matching events newest stored first (descending id; within a batch the
  * later event first). The cursor is the id of the last event returned; the next page continues
- * strictly below it, so events stored after the first page never shift later pages.
+ * strictly below it, so events stored after the first page never shift later pages. A candidate
+ * batch that cannot be decoded is left out and listed in `skipped` (agent, sequence, why).
  *
  * A substring search over a large store scans a lot of text, and this runs on the server's event
  * loop: so the scan goes down the batch ids in slices (sized to take a fraction of
@@ -102,6 +119,12 @@ export async function searchEvents(
   const { sql, params } = buildSql(q);
   const stmt = st.getSafeIntegers(sql);
   const events: StoredEvent[] = [];
+  const skipped: SkippedBatch[] = [];
+  const page = (nextCursor?: string): EventPage => ({
+    events,
+    ...(nextCursor !== undefined ? { nextCursor } : {}),
+    skipped,
+  });
   let slice = SLICE_MIN;
   const target = Math.max(tuning.yieldEveryMs / 4, 0.5);
   let lastYield = performance.now();
@@ -111,6 +134,10 @@ export async function searchEvents(
     for (const row of stmt.iterate({ ...params, lo, hi }) as IterableIterator<CandidateRow>) {
       const batchId = Number(row.id);
       const decoded = decodeBody(row.body);
+      if (typeof decoded === 'string') {
+        skipped.push({ agentId: row.agent_id, seq: row.seq, reason: decoded });
+        continue;
+      }
       let i = decoded.length - 1;
       if (start && batchId === start.batchId) i = Math.min(i, start.index - 1);
       for (; i >= 0; i--) {
@@ -126,7 +153,7 @@ export async function searchEvents(
         });
         if (events.length === q.limit) {
           // Leaving the loop early ends the statement (iterate() returns it to the cache).
-          return { events, nextCursor: encodeCursor({ batchId, index: i }) };
+          return page(encodeCursor({ batchId, index: i }));
         }
       }
     }
@@ -140,5 +167,5 @@ export async function searchEvents(
       lastYield = performance.now();
     }
   }
-  return { events };
+  return page();
 }

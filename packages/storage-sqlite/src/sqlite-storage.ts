@@ -15,6 +15,7 @@ import type {
   NewAuditRecord,
   RegistrationKeyRecord,
   Storage,
+  StorageHealth,
 } from '@palisade/storage';
 import { Agents, type TouchUpdate } from './agents.js';
 import { AuditLog } from './audit.js';
@@ -42,6 +43,8 @@ export interface SqliteStorageOptions {
    * and the fsync of each commit do not block the caller's event loop. @default true
    */
   writerThread?: boolean;
+  /** Delay before a dead writer thread is started again (grows while restarts fail). @default 100 ms to 10 s */
+  writerRestartBackoff?: { initialMs?: number; maxMs?: number };
 }
 
 /**
@@ -205,6 +208,15 @@ export class SqliteStorage implements Storage {
   async searchEvents(q: EventQuery): Promise<EventPage> {
     return searchEvents(this.st, q);
   }
+  health(): StorageHealth {
+    if (this.writerThread) return this.writerThread.health();
+    return { writer: this.db.open ? 'running' : 'stopped', restarts: 0 };
+  }
+  /** killWriterForTesting terminates the writer thread as a crash would (fault injection for tests). */
+  async killWriterForTesting(): Promise<void> {
+    if (!this.writerThread) throw new Error('this storage writes on the caller thread');
+    await this.writerThread.killForTesting();
+  }
   async countEvents(agentId?: string): Promise<number> {
     const row = (
       agentId === undefined
@@ -230,7 +242,11 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sql
   try {
     migrate(db, opts.path, clock, logger);
     if (opts.writerThread ?? true) {
-      writer = new WriterThread(opts.path);
+      writer = new WriterThread(opts.path, {
+        logger,
+        now: () => clock.now(),
+        ...(opts.writerRestartBackoff ? { restartBackoff: opts.writerRestartBackoff } : {}),
+      });
       await writer.ready;
     }
   } catch (err) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PalisadeError } from '@palisade/common';
 import { conformanceFixtures as fx } from '@palisade/storage/testing';
+import { waitFor } from '@palisade/testkit';
 import { openSqliteStorage, type SqliteStorage } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-writer-test-'));
@@ -46,21 +47,34 @@ describe('sqlite writer thread', () => {
     }
   });
 
-  it('when the writer thread dies, writes fail with unavailable and reads keep working', async () => {
-    const s = await openSqliteStorage({ path: freshPath() });
+  it('a writer thread that dies is restarted: writes are refused meanwhile (not acked), then stored once', async () => {
+    const s = await openSqliteStorage({
+      path: freshPath(),
+      writerRestartBackoff: { initialMs: 400, maxMs: 400 },
+    });
     try {
       const a = await withAgent(s);
       await s.storeBatches([fx.batch(a, 1, events(0, 5))]);
+      assert.deepEqual(s.health(), { writer: 'running', restarts: 0 });
       // Failure injection: stop the worker the way a crash would.
-      const worker = (s as unknown as { writerThread: { worker: { terminate(): Promise<number> } } })
-        .writerThread.worker;
-      await worker.terminate();
+      await s.killWriterForTesting();
       await rejectsUnavailable(s.storeBatches([fx.batch(a, 2, events(5, 5))]));
-      assert.equal(await s.countEvents(a), 5);
-      assert.equal((await s.searchEvents({ limit: 10 })).events.length, 5);
+      assert.equal(s.health().writer, 'restarting');
+      assert.match(s.health().lastError ?? '', /exited/);
+      assert.equal(await s.countEvents(a), 5, 'reads keep working');
+      await waitFor('the writer to run again', () => s.health().writer === 'running', 10_000);
+      assert.equal(s.health().restarts, 1);
+      const again = await s.storeBatches([fx.batch(a, 1, events(0, 5)), fx.batch(a, 2, events(5, 5))]);
+      assert.deepEqual(
+        again.map((r) => r.duplicate),
+        [true, false],
+        'the batch stored before the crash is a duplicate, the refused one is stored now',
+      );
+      assert.equal(await s.countEvents(a), 10);
     } finally {
       await s.close();
     }
+    assert.equal(s.health().writer, 'stopped');
   });
 
   it('two storages on one file (primary and standby sink) store each batch exactly once', async () => {

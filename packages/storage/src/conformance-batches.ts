@@ -12,6 +12,13 @@ async function all(s: Storage, agentId?: string) {
 /** batchConformance registers the tests of storeBatches, lastSeq and countEvents. */
 export function batchConformance(open: OpenStorage): void {
   describe('event batches', () => {
+    it('reports a running writer while it can store batches', () =>
+      withStorage(open, async (s) => {
+        const h = s.health();
+        assert.equal(h.writer, 'running');
+        assert.equal(h.failingSince, undefined);
+      }));
+
     it('stores batches, reports each as new, and reads every event back intact', () =>
       withStorage(open, async (s) => {
         const { agents } = await seedFleet(s, 2);

@@ -196,5 +196,47 @@ export function searchConformance(open: OpenStorage): void {
         await rejectsWith(s.searchEvents({ limit: 5, fromMs: Number.NaN }), 'bad_request', /fromMs/);
         assert.equal((await search(s, {})).length, 18, 'still serving after bad queries');
       }));
+
+    it('a stored batch that cannot be decoded is skipped and reported; the rest of the page is served', () =>
+      withStorage(open, async (s) => {
+        const { a, b } = await corpus(s);
+        // What a batch stored under an older rule (or damaged on disk) looks like to a reader: a
+        // body that is not a valid EventBatch (field number 0), with an index that matches the text.
+        const index = {
+          count: 1,
+          minTimeMs: BigInt(T0),
+          maxTimeMs: BigInt(T0),
+          kinds: ['1007.1'],
+          text: 'poison',
+        };
+        let stored = true;
+        try {
+          await s.storeBatches([
+            {
+              agentId: b,
+              seq: 7n,
+              events: [],
+              receivedAt: T0,
+              body: Uint8Array.from([0x0a, 0x02, 0x00, 0x00]),
+              index,
+            },
+          ]);
+        } catch {
+          stored = false; // a back end may refuse it at the door; then there is nothing to skip
+        }
+        await s.storeBatches([batch(a, 3, [processEvent(40, { cmd: '/usr/bin/poison-neighbour' })])]);
+        const page = await s.searchEvents({ limit: 1000 });
+        assert.equal(page.events.length, 19, 'every decodable event is served');
+        if (stored) {
+          assert.equal(page.skipped?.length, 1);
+          assert.equal(page.skipped?.[0]?.agentId, b);
+          assert.equal(page.skipped?.[0]?.seq, 7n);
+          assert.match(page.skipped?.[0]?.reason ?? '', /field number 0/);
+          const hit = await s.searchEvents({ limit: 10, contains: 'poison' });
+          assert.deepEqual(cmds(hit.events), ['/usr/bin/poison-neighbour']);
+          assert.equal(hit.skipped?.length, 1, 'a candidate by its text, skipped when read');
+        }
+        assert.equal((await s.searchEvents({ limit: 10, agentId: a })).skipped?.length ?? 0, 0);
+      }));
   });
 }

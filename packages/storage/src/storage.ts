@@ -14,6 +14,7 @@ import type {
   IncomingBatch,
   NewAuditRecord,
   RegistrationKeyRecord,
+  StorageHealth,
 } from './types.js';
 
 /**
@@ -92,4 +93,6 @@ export interface Storage {
   lastSeq(agentId: string): Promise<bigint>;
   searchEvents(q: EventQuery): Promise<EventPage>;
   countEvents(agentId?: string): Promise<number>;
+  /** health says whether batches can be stored right now (for the server's health endpoint). */
+  health(): StorageHealth;
 }

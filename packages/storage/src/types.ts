@@ -115,6 +115,21 @@ export interface IncomingBatch {
   index?: BatchIndex;
 }
 
+/** StorageHealth says whether a store can take batches now. */
+export interface StorageHealth {
+  /**
+   * `running`: batches can be written. `restarting`: the writer failed and is being started
+   * again; writes are refused (unavailable) meanwhile. `stopped`: the store is closed.
+   */
+  writer: 'running' | 'restarting' | 'stopped';
+  /** How often the writer was started again since the store opened. */
+  restarts: number;
+  /** Why the writer last failed, if it ever did. */
+  lastError?: string;
+  /** Since when (ms) writes have been refused, while they are. */
+  failingSince?: number;
+}
+
 /** BatchResult tells what storing one batch did. */
 export interface BatchResult {
   agentId: string;
@@ -155,6 +170,19 @@ export interface EventPage {
   events: StoredEvent[];
   /** Present when more results may follow. */
   nextCursor?: string;
+  /**
+   * Stored batches this page would have read but could not decode (stored under an older rule,
+   * or damaged): left out, so that one bad batch costs its own events, not the search.
+   */
+  skipped?: SkippedBatch[];
+}
+
+/** SkippedBatch is a stored batch a search could not decode. */
+export interface SkippedBatch {
+  agentId: string;
+  seq: bigint;
+  /** Why it could not be decoded, for people. */
+  reason: string;
 }
 
 /** AuditRecord is one administrative action (or refusal of one), as stored in the audit log. */

@@ -32,7 +32,7 @@ export interface ConnectOptions {
   url?: string;
   /** @default PROTOCOL_VERSION */
   protocolVersion?: number;
-  /** Most batches sent and not yet acked; sendBatch waits beyond it. @default 8 */
+  /** Most batches sent and not yet acked; sendBatch waits beyond it (and below Welcome.max_in_flight). @default 8 */
   window?: number;
   /** @default 10000 */
   timeoutMs?: number;
@@ -137,6 +137,8 @@ export class SimulatedAgent {
         const k = f.kind;
         if (k.case === 'welcome') {
           welcomed = true;
+          // The server closes a connection that goes over the window it announces.
+          if (k.value.maxInFlight > 0) this.window = Math.min(this.window, k.value.maxInFlight);
           clearTimeout(timer);
           resolve(k.value);
         } else if (k.case === 'ack') {

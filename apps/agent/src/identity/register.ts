@@ -10,7 +10,7 @@ import {
   toBinary,
 } from '@palisade/protocol';
 import { HttpError, postProtobuf } from '../transport/https-client.js';
-import { collectHostFacts } from './host-facts.linux.js';
+import { collectHostFacts } from './host-facts.js';
 import { type Identity, ensureStateDir, saveIdentity } from './identity-store.js';
 import { generateAgentKey, proofOfPossession, publicKeySpki } from './keys.js';
 import { writeFileSync } from 'node:fs';

@@ -1,18 +1,12 @@
-import { type Event, EventSchema, toBinary } from '@palisade/protocol';
-
-/** The builder's buffer starts (and after a small batch returns to) this size; it doubles as needed. */
-const INITIAL_BYTES = 64 * 1024;
+import { type Event, EventBatchEncoder } from '@palisade/protocol';
 
 /**
- * BatchBuilder collects events for the next batch. Each event is serialised once, on arrival, and
- * copied at once into one buffer that is reused batch after batch, so the batch size is known
- * exactly and sealing needs no second encoding pass. Keeping no per-event object until the batch is
- * sealed matters for memory: under a storm thousands of them would outlive the young generation,
- * and their garbage would then pile up in the old one (ADR 0008).
+ * BatchBuilder collects events for the next batch: the bytes go into @palisade/protocol's
+ * EventBatchEncoder (each event encoded once, on arrival, into one reused buffer; ADR 0008), and
+ * the builder keeps what the spool records about the batch (times, counts per class).
  */
 export class BatchBuilder {
-  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
-  private bytes = 0;
+  private readonly enc = new EventBatchEncoder();
   count = 0;
   minTimeMs = 0;
   maxTimeMs = 0;
@@ -22,20 +16,7 @@ export class BatchBuilder {
 
   /** add serialises `event` into the batch. */
   add(event: Event, nowMs: number): void {
-    const enc = toBinary(EventSchema, event);
-    // EventBatch field 1 (events), wire type 2: tag 0x0a, varint length, bytes.
-    this.reserve(1 + 5 + enc.byteLength);
-    const b = this.buf;
-    let at = this.bytes;
-    b[at++] = 0x0a;
-    let n = enc.byteLength;
-    while (n > 0x7f) {
-      b[at++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    b[at++] = n;
-    b.set(enc, at);
-    this.bytes = at + enc.byteLength;
+    this.enc.add(event);
     const t = Number(event.timeMs);
     if (this.count === 0) {
       this.minTimeMs = t;
@@ -51,32 +32,18 @@ export class BatchBuilder {
 
   /** size is the encoded EventBatch size so far. */
   get size(): number {
-    return this.bytes;
+    return this.enc.size;
   }
 
   /**
    * take returns the encoded EventBatch body and empties the builder. The body is a view of the
-   * builder's buffer: use it (compress or copy it) before the next add.
+   * encoder's buffer: use it (compress or copy it) before the next add.
    */
   take(): Buffer {
-    const body = this.buf.subarray(0, this.bytes);
-    // A storm grew the buffer; once batches are small again, let the big one go.
-    if (this.buf.length > INITIAL_BYTES && this.bytes < this.buf.length / 4)
-      this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
-    this.bytes = 0;
+    const body = this.enc.take();
     this.count = 0;
     this.firstArrivalMs = 0;
     this.byClass = new Map();
     return body;
-  }
-
-  /** reserve makes room for `n` more bytes, doubling the buffer (the bytes so far are kept). */
-  private reserve(n: number): void {
-    if (this.bytes + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.bytes + n) cap *= 2;
-    const next = Buffer.allocUnsafe(cap);
-    this.buf.copy(next, 0, 0, this.bytes);
-    this.buf = next;
   }
 }

@@ -9,7 +9,7 @@ import {
   fromBinary,
   toBinary,
 } from '@palisade/protocol';
-import { collectHostFacts } from '../identity/host-facts.linux.js';
+import { collectHostFacts } from '../identity/host-facts.js';
 import { type TlsMaterial, postProtobuf } from './https-client.js';
 
 /** CheckInReport is what the agent tells the server at each check-in. */

@@ -11,11 +11,11 @@ import {
   create,
   fromBinary,
   toBinary,
+  wrapBatchFrame,
 } from '@palisade/protocol';
 import WebSocket from 'ws';
 import type { Spool } from '../spool/index.js';
 import { AGENT_VERSION } from '../version.js';
-import { wrapBatchFrame } from './batch-frame.js';
 import { runCommand } from './commands.js';
 import type { TlsMaterial } from './https-client.js';
 
@@ -35,7 +35,7 @@ export interface SessionOptions {
   spool: Spool;
   hooks: SessionHooks;
   logger: Logger;
-  /** Batches sent and not yet acked, at most. @default 8 */
+  /** Batches sent and not yet acked, at most (the server's Welcome may lower it). @default LIMITS.maxInFlightBatches */
   maxInFlight?: number;
   /** The oldest unacked batch may wait this long before the connection is deemed stuck. @default 5000 */
   ackTimeoutMs?: number;
@@ -70,6 +70,8 @@ export class TelemetrySession {
   private readonly retryBackoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   private cursor = 0;
   private window: number;
+  /** The most the server allows in flight (Welcome.max_in_flight); FlowControl stays below it. */
+  private serverWindow = Number.POSITIVE_INFINITY;
   private pausedUntil = 0;
   private welcomed = false;
   private ended = false;
@@ -81,7 +83,7 @@ export class TelemetrySession {
   private readonly log: Logger;
 
   constructor(private readonly o: SessionOptions) {
-    this.window = o.maxInFlight ?? 8;
+    this.window = o.maxInFlight ?? LIMITS.maxInFlightBatches;
     this.log = o.logger.child({ url: o.url });
   }
 
@@ -190,6 +192,11 @@ export class TelemetrySession {
     switch (k.case) {
       case 'welcome': {
         this.welcomed = true;
+        if (k.value.maxInFlight > 0) {
+          // Going over the server's window closes the connection: never send more than it allows.
+          this.serverWindow = k.value.maxInFlight;
+          this.window = Math.min(this.window, this.serverWindow);
+        }
         const lastStored = Number(k.value.lastStoredSeq);
         // The server holds sequences this spool never sealed (state restored from a backup?):
         // number new batches above them so they are not mistaken for duplicates.
@@ -220,7 +227,7 @@ export class TelemetrySession {
         break;
       }
       case 'flow':
-        if (k.value.maxInFlight > 0) this.window = k.value.maxInFlight;
+        if (k.value.maxInFlight > 0) this.window = Math.min(k.value.maxInFlight, this.serverWindow);
         if (k.value.pauseMs > 0) {
           this.pausedUntil = Date.now() + k.value.pauseMs;
           this.schedulePump(k.value.pauseMs);

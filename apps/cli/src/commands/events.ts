@@ -55,11 +55,11 @@ export async function eventsSearch(target: ApiTarget, flags: EventSearchFlags, j
   }
   if (flags.limit !== undefined && !/^\d+$/.test(flags.limit))
     throw new CliError(`--limit must be a whole number, got '${flags.limit}'`);
-  const res = await apiCall<{ events: Ocsf[]; next_cursor?: string }>(
-    target,
-    'GET',
-    `/events?${q.toString()}`,
-  );
+  const res = await apiCall<{
+    events: Ocsf[];
+    next_cursor?: string;
+    skipped?: { agent_id: string; seq: string; reason: string }[];
+  }>(target, 'GET', `/events?${q.toString()}`);
   if (json) return printJson(res.events);
   const rows = res.events.map((e) => [
     isoTime(e.time),
@@ -71,4 +71,9 @@ export async function eventsSearch(target: ApiTarget, flags: EventSearchFlags, j
   ]);
   process.stdout.write(`${formatTable(['TIME', 'CLASS', 'ACTIVITY', 'HOST', 'PID', 'SUMMARY'], rows)}\n`);
   if (res.next_cursor) process.stdout.write(`more results: --cursor ${res.next_cursor}\n`);
+  for (const b of res.skipped ?? []) {
+    process.stderr.write(
+      `warning: stored batch ${b.seq} of agent ${b.agent_id} could not be read: ${b.reason}\n`,
+    );
+  }
 }

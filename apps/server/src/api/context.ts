@@ -3,6 +3,7 @@ import type { Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
 import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { SessionTable } from '../telemetry/session-table.js';
+import type { WriterHealth } from './health.js';
 
 /** ApiContext is what admin API handlers use. */
 export interface ApiContext {
@@ -12,6 +13,16 @@ export interface ApiContext {
   sessions: SessionTable;
   /** The registration key rotation job (absent when the server runs without one). */
   keyRotation?: KeyRotation;
+  /** The group-commit writers of the telemetry listeners (health reports them). */
+  ingest?: () => WriterHealth[];
+}
+
+/** ApiReply is a handler's answer with a status other than the route's usual one. */
+export class ApiReply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
 }
 
 /** ApiRoute declares one admin API route; who may call it is in ROUTE_ROLES (route-roles.ts). */

@@ -1,6 +1,7 @@
 import { PalisadeError } from '@palisade/common';
 import { CLASSES, CLASS_ALIASES, type DeviceInfo, toOcsf } from '@palisade/protocol';
-import type { AgentRecord, EventQuery } from '@palisade/storage';
+import type { AgentRecord, EventPage, EventQuery } from '@palisade/storage';
+import { LogRateLimit } from '../log-rate-limit.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { type Query, int, rejectUnknown, str, time, uuid } from './params.js';
 
@@ -82,6 +83,29 @@ function device(a: AgentRecord | undefined, agentId: string): DeviceInfo {
   };
 }
 
+/** Skipped batches are logged at most 5 times a minute per server (each line lists a page's). */
+const skipLogs = new WeakMap<ApiContext, LogRateLimit>();
+
+function logSkipped(ctx: ApiContext, skipped: NonNullable<EventPage['skipped']>): void {
+  let limit = skipLogs.get(ctx);
+  if (!limit) {
+    limit = new LogRateLimit(5, 60_000, () => ctx.clock.now());
+    skipLogs.set(ctx, limit);
+  }
+  const ok = limit.take();
+  if (!ok) return;
+  ctx.logger.warn(
+    {
+      skipped: skipped
+        .slice(0, 10)
+        .map((b) => ({ agentId: b.agentId, seq: b.seq.toString(), reason: b.reason })),
+      count: skipped.length,
+      suppressedLines: ok.suppressed,
+    },
+    'event search skipped stored batches that cannot be decoded',
+  );
+}
+
 /** EVENT_ROUTES search stored events and return them as OCSF JSON. */
 export const EVENT_ROUTES: ApiRoute[] = [
   {
@@ -102,6 +126,8 @@ export const EVENT_ROUTES: ApiRoute[] = [
         }
         throw err;
       }
+      const skipped = page.skipped ?? [];
+      if (skipped.length) logSkipped(ctx, skipped);
       const agents = new Map<string, AgentRecord | undefined>();
       for (const e of page.events) {
         if (!agents.has(e.agentId)) agents.set(e.agentId, await ctx.storage.getAgent(e.agentId));
@@ -111,6 +137,8 @@ export const EVENT_ROUTES: ApiRoute[] = [
           toOcsf(e.event, device(agents.get(e.agentId), e.agentId), e.id, e.receivedAt),
         ),
         next_cursor: page.nextCursor ?? null,
+        // Stored batches this page could not decode (their events are missing from it).
+        skipped: skipped.map((b) => ({ agent_id: b.agentId, seq: b.seq.toString(), reason: b.reason })),
       };
     },
   },

@@ -1,26 +1,18 @@
-import { PROTOCOL_VERSION } from '@palisade/protocol';
 import type { FastifyInstance } from 'fastify';
 import { AGENT_ROUTES } from './agents.js';
 import { AUDIT_ROUTES } from './audit.js';
-import type { ApiContext, ApiRoute } from './context.js';
+import { type ApiContext, ApiReply, type ApiRoute } from './context.js';
 import { EVENT_ROUTES } from './events.js';
 import { GROUP_ROUTES } from './groups.js';
+import { HEALTH } from './health.js';
 import { KEY_ROUTES } from './keys.js';
 import { isGuarded } from './route-guard.js';
 import { TOKEN_ROUTES } from './tokens.js';
 
-export type { ApiContext, ApiRoute } from './context.js';
+export { type ApiContext, ApiReply, type ApiRoute } from './context.js';
 
 /** API_PREFIX is where the admin API lives on the registration listener. */
 export const API_PREFIX = '/api/v1';
-
-const HEALTH: ApiRoute = {
-  method: 'GET',
-  url: '/health',
-  async handler(_req, ctx) {
-    return { status: 'ok', protocol_version: PROTOCOL_VERSION, connected_agents: ctx.sessions.size };
-  },
-};
 
 /** API_ROUTES is every admin API route; the role each needs is in ROUTE_ROLES. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -48,11 +40,9 @@ export function mountApi(
       method: r.method,
       url: API_PREFIX + r.url,
       handler: async (req, reply) => {
-        const body = await r.handler(req, ctx);
-        return reply
-          .code(r.status ?? 200)
-          .type('application/json')
-          .send(body);
+        const out = await r.handler(req, ctx);
+        const [status, body] = out instanceof ApiReply ? [out.status, out.body] : [r.status ?? 200, out];
+        return reply.code(status).type('application/json').send(body);
       },
     });
   }

@@ -35,6 +35,8 @@ export interface ConnectionDeps {
   channel: 'primary' | 'standby';
   /** Tells agents to slow down while the writer is backed up (optional: tests may leave it out). */
   flow?: FlowController;
+  /** Batches a connection may have unacked; announced in Welcome, enforced. @default LIMITS.maxInFlightBatches */
+  maxInFlight?: number;
 }
 
 type ServerFrameKind = ServerFrame['kind'];
@@ -53,6 +55,9 @@ export class AgentConnection implements FlowTarget {
   private helloSeen = false;
   private closed = false;
   private paused = false;
+  /** Batches handed to the writer and not yet answered (ack or error). */
+  private unacked = 0;
+  private readonly maxInFlight: number;
   private readonly log: Logger;
 
   constructor(
@@ -62,6 +67,7 @@ export class AgentConnection implements FlowTarget {
     private readonly d: ConnectionDeps,
   ) {
     this.log = d.logger.child({ agentId: agent.id, remote: remoteAddress });
+    this.maxInFlight = d.maxInFlight ?? LIMITS.maxInFlightBatches;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('close', (code: number) => this.onClose(code));
     ws.on('error', (err: Error & { code?: string }) => {
@@ -103,7 +109,7 @@ export class AgentConnection implements FlowTarget {
       this.earlyBytes += data.byteLength;
       if (this.early.length >= 64 || this.earlyBytes > LIMITS.maxFrameBytes) {
         this.sendError('bad_request', 'too much sent before Welcome', true);
-      } else this.early.push(data);
+      } else this.early.push(ownCopy(data)); // `data` may be a view of a larger socket read
       return;
     }
     if (!isBinary) {
@@ -113,7 +119,8 @@ export class AgentConnection implements FlowTarget {
     }
     let frame: ReturnType<typeof fromBinary<typeof ClientFrameSchema>>;
     try {
-      frame = fromBinary(ClientFrameSchema, data);
+      // Unknown fields are not kept: they would be views keeping the whole message alive.
+      frame = fromBinary(ClientFrameSchema, data, { readUnknownFields: false });
     } catch (err) {
       this.log.warn({ msg: (err as Error).message, bytes: data.byteLength }, 'undecodable frame refused');
       this.sendError('bad_request', `not a ClientFrame: ${(err as Error).message}`, !this.helloSeen);
@@ -183,6 +190,7 @@ export class AgentConnection implements FlowTarget {
           lastStoredSeq: lastSeq,
           maxBatchBytes: LIMITS.maxFrameBytes,
           heartbeatIntervalS: this.d.heartbeatIntervalS,
+          maxInFlight: this.maxInFlight,
           ...(group ? { policy: policyToWire(group.policy) } : {}),
         },
       });
@@ -219,12 +227,31 @@ export class AgentConnection implements FlowTarget {
 
   private onBatch(frame: EventBatchFrame): void {
     const seq = frame.seq;
+    if (this.unacked >= this.maxInFlight) {
+      this.log.warn(
+        { seq: seq.toString(), window: this.maxInFlight },
+        'agent went over its in-flight window',
+      );
+      this.sendError(
+        'window_exceeded',
+        `batch ${seq}: ${this.unacked} batches are already unacknowledged on this connection, the window is ${this.maxInFlight} (Welcome.max_in_flight); wait for acks`,
+        true,
+        seq,
+      );
+      return;
+    }
+    // The payload is a view of the WebSocket message (and with it whatever else the message
+    // held): keep a copy of just the payload, so what the writer counts is what is kept.
+    frame.payload = ownCopy(frame.payload);
+    this.unacked++;
     this.d.writer.submit(this.agent.id, frame).then(
       (r) => {
+        this.unacked--;
         this.send({ case: 'ack', value: { $typeName: 'palisade.v1.Ack', seq, duplicate: r.duplicate } });
         this.d.sessions.acked(this.agent.id, this.d.clock.now());
       },
       (err: unknown) => {
+        this.unacked--;
         if (err instanceof FrameError) {
           this.log.warn({ seq: seq.toString(), code: err.code, msg: err.message }, 'batch refused');
           this.sendError(err.code, err.message, false, seq);
@@ -255,4 +282,11 @@ export class AgentConnection implements FlowTarget {
       this.log.info({ code }, 'agent disconnected');
     }
   }
+}
+
+/** ownCopy copies bytes into a buffer of their own (never a view of a shared pool or message). */
+function ownCopy(b: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(b.byteLength);
+  out.set(b);
+  return out;
 }

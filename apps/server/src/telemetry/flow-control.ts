@@ -14,7 +14,7 @@ export interface FlowControlOptions {
   resumeBelowBytes?: number;
   /** Window a slowed agent may keep unacked. @default 1 */
   slowWindow?: number;
-  /** Window restored when the pressure is gone (the agents' default). @default 8 */
+  /** Window restored when the pressure is gone (the window Welcome announced). @default 8 */
   normalWindow?: number;
   /** Longest pause asked for at once, ms. @default 1000 */
   maxPauseMs?: number;

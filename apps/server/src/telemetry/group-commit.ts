@@ -5,9 +5,10 @@ import {
   FrameError,
   LIMITS,
   decodeBatchWithBody,
+  decodeEventBatch,
+  indexEventBatch,
 } from '@palisade/protocol';
 import type { BatchIndex, BatchResult, IncomingBatch, Storage } from '@palisade/storage';
-import { decodeEventBatch, indexEventBatch } from './event-decoder.js';
 
 /**
  * lazyBatch is an IncomingBatch whose `events` are decoded from `body` each time they are read
@@ -86,6 +87,12 @@ export class GroupCommitWriter {
   private readonly maxConcurrentWrites: number;
   /** Counters for benchmarks and health. */
   readonly stats = { commits: 0, batches: 0, events: 0, duplicates: 0, refused: 0, failures: 0 };
+  /** When the last group was committed (server clock, ms); null before the first. */
+  private lastCommitAt: number | null = null;
+  /** Since when storing has failed (the first failed group after a success); null while it works. */
+  private failingSince: number | null = null;
+  private failedGroups = 0;
+  private lastFailure: string | null = null;
 
   constructor(private readonly o: GroupCommitOptions) {
     this.maxDelayMs = o.maxDelayMs ?? 4;
@@ -245,15 +252,53 @@ export class GroupCommitWriter {
     }
     if (failure) {
       this.stats.failures++;
-      this.o.logger.error({ err: failure, batches: valid.length }, 'storing a group of batches failed');
+      this.onFailure(failure, valid.length);
     } else if (valid.length) {
       this.stats.commits++;
+      this.onCommit();
     }
     if (!this.overloaded && this.drainWaiters.length) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /**
+   * onFailure records a failed group. The first failure after a success is logged at error level;
+   * the ones that follow while storage keeps failing (every agent resends) only at debug.
+   */
+  private onFailure(err: unknown, batches: number): void {
+    this.failedGroups++;
+    this.lastFailure = err instanceof Error ? err.message : String(err);
+    if (this.failingSince === null) {
+      this.failingSince = this.o.now();
+      this.o.logger.error(
+        { err: this.lastFailure, batches },
+        'storing batches failed; they were not acknowledged and agents will send them again',
+      );
+    } else this.o.logger.debug({ err: this.lastFailure, batches }, 'storing a group of batches failed again');
+  }
+
+  private onCommit(): void {
+    this.lastCommitAt = this.o.now();
+    if (this.failingSince !== null) {
+      this.o.logger.warn(
+        { failedGroups: this.failedGroups, downMs: this.lastCommitAt - this.failingSince },
+        'storing batches works again',
+      );
+      this.failingSince = null;
+      this.failedGroups = 0;
+    }
+  }
+
+  /** health tells when the last group was committed and whether storing is failing now. */
+  health(): { lastCommitAt: number | null; failingSince: number | null; lastFailure: string | null } {
+    return {
+      lastCommitAt: this.lastCommitAt,
+      failingSince: this.failingSince,
+      lastFailure: this.lastFailure,
+    };
   }
 
   /** close writes whatever is queued and waits for it. */

@@ -19,6 +19,7 @@ export function telemetryOptions(
   return {
     ...base,
     ...(opts.ingest ? { writer: opts.ingest } : {}),
+    ...(opts.ingest?.maxInFlight !== undefined ? { maxInFlight: opts.ingest.maxInFlight } : {}),
     ...(opts.livenessIntervalMs ? { livenessIntervalMs: opts.livenessIntervalMs } : {}),
     ...(opts.heartbeatFlushMs !== undefined ? { heartbeatFlushMs: opts.heartbeatFlushMs } : {}),
   };

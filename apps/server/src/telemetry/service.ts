@@ -36,6 +36,8 @@ export interface TelemetryServiceOptions {
   heartbeatFlushMs?: number;
   /** How often connections are pinged; one missed pong ends them. @default heartbeat interval */
   livenessIntervalMs?: number;
+  /** Batches a connection may have unacked (announced in Welcome, enforced). @default LIMITS.maxInFlightBatches */
+  maxInFlight?: number;
 }
 
 /** TelemetryService is a running telemetry listener. */
@@ -62,10 +64,14 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, err: Pali
 export async function startTelemetryService(o: TelemetryServiceOptions): Promise<TelemetryService> {
   const logger = o.logger.child({ svc: 'telemetry' });
   const writer = new GroupCommitWriter({ storage: o.storage, logger, now: () => o.clock.now(), ...o.writer });
+  const maxInFlight = o.maxInFlight ?? LIMITS.maxInFlightBatches;
   const flow = new FlowController(
     () => writer.queuedBytes,
     () => Date.now(),
-    o.writer?.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.writer.maxQueuedBytes } : {},
+    {
+      normalWindow: maxInFlight,
+      ...(o.writer?.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.writer.maxQueuedBytes } : {}),
+    },
   );
   const heartbeats = new HeartbeatCoalescer(o.storage, logger, o.heartbeatFlushMs);
   const wss = new WebSocketServer({
@@ -83,6 +89,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     heartbeatIntervalS: o.heartbeatIntervalS,
     channel: o.channel ?? 'primary',
     flow,
+    maxInFlight,
   };
   const server: Server = createServer({
     key: o.tls.serverKeyPem,

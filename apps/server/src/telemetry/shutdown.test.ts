@@ -9,7 +9,7 @@ import { startTestServer } from '../testing/harness.js';
 test('stopping the server mid-stream: every acked batch is in the database after a restart', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-shutdown-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const first = await startTestServer({ dataDir, keepDir: true });
+  const first = await startTestServer({ dataDir, keepDir: true, ingest: { maxInFlight: 64 } });
   const agent = await SimulatedAgent.register({
     registrationUrl: first.server.registrationUrl,
     registrationKey: first.registrationKey,

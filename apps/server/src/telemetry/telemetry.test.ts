@@ -232,7 +232,7 @@ describe('telemetry service (WSS, mutual TLS)', () => {
 
 describe('telemetry back-pressure', () => {
   test('with a tiny queue cap every batch is still stored and acked (senders pause, nothing dropped)', async () => {
-    const t = await startTestServer({ ingest: { maxQueuedBytes: 1 } });
+    const t = await startTestServer({ ingest: { maxQueuedBytes: 1, maxInFlight: 16 } });
     const list: SimulatedAgent[] = [];
     try {
       for (let i = 0; i < 4; i++) {
