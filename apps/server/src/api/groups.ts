@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PalisadeError } from '@palisade/common';
 import type { AgentRecord, GroupRecord } from '@palisade/storage';
-import { createRegistrationKey, DEFAULT_GROUP, DEFAULT_POLICY } from '../bootstrap/first-start.js';
+import { DEFAULT_GROUP, DEFAULT_POLICY } from '../fleet/default-group.js';
+import { createRegistrationKey } from '../fleet/registration-keys.js';
 import { fleetLock } from '../fleet/fleet-lock.js';
 import { checkGroupName, findGroup } from '../fleet/group-ref.js';
 import { applyPolicyChange, policyView } from '../fleet/policy.js';

@@ -1,6 +1,6 @@
 import { PalisadeError } from '@palisade/common';
 import type { GroupRecord, RegistrationKeyRecord } from '@palisade/storage';
-import { createRegistrationKey } from '../bootstrap/first-start.js';
+import { createRegistrationKey } from '../fleet/registration-keys.js';
 import { findGroup } from '../fleet/group-ref.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { type Query, isUuid, jsonBody, rejectUnknown, str } from './params.js';

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { type Clock, DAY_MS, type Logger } from '@palisade/common';
 import type { RegistrationKeyRecord, Storage } from '@palisade/storage';
 import { recordAudit } from '../audit/audit-log.js';
-import { createRegistrationKey, DEFAULT_GROUP } from '../bootstrap/first-start.js';
+import { DEFAULT_GROUP } from './default-group.js';
+import { createRegistrationKey } from './registration-keys.js';
 import { ensurePrivateDir, writePrivateFile } from '../fs-secure.js';
 import { fleetLock } from './fleet-lock.js';
 
