@@ -3,6 +3,7 @@ import type { Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
 import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { SessionTable } from '../telemetry/session-table.js';
+import type { RouteSchema } from './schema.js';
 
 /** ApiContext is what admin API handlers use. */
 export interface ApiContext {
@@ -14,12 +15,19 @@ export interface ApiContext {
   keyRotation?: KeyRotation;
 }
 
-/** ApiRoute declares one admin API route; who may call it is in ROUTE_ROLES (route-roles.ts). */
+/**
+ * ApiRoute declares one admin API route: its request schema (validated by Fastify before the
+ * handler runs, and published in the OpenAPI document), and its handler. Who may call it is in
+ * ROUTE_ROLES (route-roles.ts). The handler sees `req.query`, `req.params` and `req.body` already
+ * checked against `schema`; it converts and checks only what a schema cannot say (does the group
+ * exist, is `to` after `from`).
+ */
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path below `/api/v1`, Fastify syntax (`/agents/:id`). */
   url: string;
   /** HTTP status of a success. @default 200 */
   status?: number;
+  schema: RouteSchema;
   handler(req: FastifyRequest, ctx: ApiContext): Promise<unknown>;
 }

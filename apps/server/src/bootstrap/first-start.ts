@@ -32,6 +32,7 @@ export async function ensureDefaults(
     secretHash: sha256Hex(token),
     createdAt: now,
     revokedAt: null,
+    expiresAt: null,
   });
   writePrivateFile(join(dataDir, 'registration-key'), `${key.secret}\n`);
   writePrivateFile(join(dataDir, 'admin-token'), `${token}\n`);

@@ -72,7 +72,8 @@ export class KeyRotation {
         undefined,
       );
       if (!newest || now < newest.expiresAt - ROTATE_BEFORE_MS) continue;
-      const created = await createRegistrationKey(this.d.storage, g.id, now, newest.id);
+      // The successor keeps the quota: rotation must not widen what an operator limited.
+      const created = await createRegistrationKey(this.d.storage, g.id, now, newest.id, newest.maxUses);
       try {
         ensurePrivateDir(join(this.d.dataDir, 'pending-keys'));
         writePrivateFile(this.pendingFile(created.id), `${created.secret}\n`);

@@ -14,13 +14,14 @@ export interface CreatedKey {
 
 /**
  * createRegistrationKey stores a new key for `groupId` (hash only) and returns its secret;
- * `rotatedFrom` names the key it replaces.
+ * `rotatedFrom` names the key it replaces; `maxUses` caps how many agents may register with it.
  */
 export async function createRegistrationKey(
   storage: Storage,
   groupId: string,
   nowMs: number,
   rotatedFrom: string | null = null,
+  maxUses: number | null = null,
 ): Promise<CreatedKey> {
   const secret = newSecret('prk');
   const id = randomUUID();
@@ -34,6 +35,7 @@ export async function createRegistrationKey(
     expiresAt,
     revokedAt: null,
     rotatedFrom,
+    maxUses,
   });
   return { id, secret, expiresAt };
 }

@@ -7,6 +7,7 @@ import type { RegistrationContext } from '../registration/context.js';
 import { registerRoute } from '../registration/register.js';
 import { installErrorHandlers } from './errors.js';
 import { registerProtobufParser } from './protobuf-body.js';
+import { schemaErrorFormatter, validatorCompiler } from './schema-errors.js';
 
 /**
  * buildRegistrationApp is the HTTPS listener of the registration service: register and check-in
@@ -27,7 +28,11 @@ export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext):
     // Our own logging: request logs could carry tokens in URLs or headers.
     logger: false,
     return503OnClosing: true,
+    // Admin API requests are checked against their route's JSON schema (api/schema.ts); the
+    // error names the field, in the one error shape (http/schema-errors.ts).
+    schemaErrorFormatter,
   });
+  app.setValidatorCompiler(validatorCompiler);
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));
   installRouteRoles(app, api);
   registerProtobufParser(app);
