@@ -49,6 +49,27 @@ function startChild(
 }
 
 /**
+ * curlExample is a curl command line that searches events with the admin token in `tokenFile`
+ * without putting the token in any command line (argv is readable by every user of the host):
+ * sed turns the file into a header line and curl reads its headers from stdin (`-H @-`).
+ */
+export function curlExample(c: { caFile: string; apiUrl: string }, tokenFile: string): string {
+  return `sed 's/^/Authorization: Bearer /' ${tokenFile} | curl --cacert ${c.caFile} -H @- '${c.apiUrl}/api/v1/events?class=process&limit=5'`;
+}
+
+/** tryItLines is what the quickstart prints once everything runs: commands to try. */
+export function tryItLines(c: { caFile: string; apiUrl: string }, tokenFile: string): string[] {
+  return [
+    '[quickstart] Palisade is running. Try, in another terminal:',
+    '  npx palisade agents list',
+    '  /bin/echo palisade-hello && npx palisade events search --class process --contains palisade-hello',
+    `  ${curlExample(c, tokenFile)}`,
+    '[quickstart] Ctrl-C stops server and agent.',
+    '',
+  ];
+}
+
+/**
  * quickstart runs a whole Palisade on this host: a server on its embedded SQLite store (first
  * start creates its CA, the default group, a registration key and an admin token) and a local
  * agent registered to it with that key. It stays in the foreground; Ctrl-C stops both.
@@ -119,15 +140,6 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
       stop(1);
     }
   });
-  process.stdout.write(
-    [
-      '[quickstart] Palisade is running. Try, in another terminal:',
-      '  npx palisade agents list',
-      '  /bin/echo palisade-hello && npx palisade events search --class process --contains palisade-hello',
-      `  curl --cacert ${client.caFile} -H "Authorization: Bearer $(cat ${join(dataDir, 'admin-token')})" '${client.apiUrl}/api/v1/events?class=process&limit=5'`,
-      '[quickstart] Ctrl-C stops server and agent.',
-      '',
-    ].join('\n'),
-  );
+  process.stdout.write(tryItLines(client, join(dataDir, 'admin-token')).join('\n'));
   await new Promise(() => {});
 }
