@@ -34,6 +34,8 @@ export interface RouteGuardDeps {
   storage: Storage;
   clock: Clock;
   logger: Logger;
+  /** Told of each request whose API token checked out (the connection caps then trust its connection). */
+  onAuthenticated?: (req: FastifyRequest) => void;
 }
 
 /**
@@ -81,6 +83,7 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
         );
       }
       tokens.set(req, token);
+      d.onAuthenticated?.(req);
     };
     // onRequest: before the body is read, parsed or validated, so an unauthenticated caller costs
     // no parsing and learns nothing about the route's schema.
