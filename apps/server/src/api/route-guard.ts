@@ -8,10 +8,16 @@ import { accessFor } from './route-roles.js';
 const tokens = new WeakMap<FastifyRequest, ApiTokenRecord>();
 const guarded = new WeakSet<FastifyInstance>();
 const seen = new Set<string>();
+const schemas = new Map<string, RouteOptions['schema']>();
 
 /** guardedRoutes lists every "METHOD /path" any guard in this process has seen registered (for tests). */
 export function guardedRoutes(): string[] {
   return [...seen].sort();
+}
+
+/** routeSchema is the request schema a route was registered with, by "METHOD /path" (for tests). */
+export function routeSchema(key: string): RouteOptions['schema'] {
+  return schemas.get(key);
 }
 
 /** isGuarded tells whether installRouteRoles was installed on `app` (mountApi refuses to mount otherwise). */
@@ -52,6 +58,7 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
     let needsToken = false;
     for (const method of methods) {
       seen.add(`${method} ${route.url}`);
+      schemas.set(`${method} ${route.url}`, route.schema);
       const access = accessFor(method, route.url);
       if (access === undefined) {
         throw new Error(`route ${method} ${route.url} has no entry in ROUTE_ROLES (api/route-roles.ts)`);
