@@ -82,26 +82,37 @@ function queryOf(flags: EventSearchFlags): URLSearchParams {
   return q;
 }
 
-/** Progress is the stderr line a long `--all` run keeps up to date (after 1 s; every 1 s on a terminal, 5 s otherwise). */
-class Progress {
-  private readonly started = Date.now();
-  private last = 0;
+/**
+ * Progress is the stderr line a long `--all` run keeps up to date: nothing for the first second,
+ * then every second on a terminal (rewritten in place) or every 5 s otherwise, and a last line
+ * with the totals if it said anything.
+ */
+export class Progress {
+  private readonly started: number;
+  private last = Number.NEGATIVE_INFINITY;
   private shown = false;
-  private readonly tty = process.stderr.isTTY === true;
+
+  constructor(
+    private readonly write: (s: string) => void = (s) => process.stderr.write(s),
+    private readonly tty = process.stderr.isTTY === true,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+  }
 
   update(events: number, pages: number): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.started < 1000 || now - this.last < (this.tty ? 1000 : 5000)) return;
     this.last = now;
     this.shown = true;
     const text = `palisade: ${events} events in ${pages} pages so far ...`;
-    process.stderr.write(this.tty ? `\r${text}` : `${text}\n`);
+    this.write(this.tty ? `\r${text}` : `${text}\n`);
   }
 
   done(events: number, pages: number): void {
     if (!this.shown) return;
-    const s = ((Date.now() - this.started) / 1000).toFixed(1);
-    process.stderr.write(`${this.tty ? '\r' : ''}palisade: ${events} events in ${pages} pages, ${s} s\n`);
+    const s = ((this.now() - this.started) / 1000).toFixed(1);
+    this.write(`${this.tty ? '\r' : ''}palisade: ${events} events in ${pages} pages, ${s} s\n`);
   }
 }
 
