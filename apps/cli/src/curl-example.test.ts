@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type RunningServer, startServer } from '@palisade/server';
 import { removeTempDir, tempDir } from '@palisade/testkit';
-import { curlExample } from './quickstart.js';
+import { agentLaunch, curlExample } from './quickstart.js';
 
 const README = join(dirname(fileURLToPath(import.meta.url)), '../../../README.md');
 
@@ -74,4 +74,16 @@ describe('curl examples keep the admin token out of argv', () => {
     assert.ok(!line.includes(token));
     assert.ok(Array.isArray(JSON.parse(stdout).events), stdout);
   });
+});
+
+test('the quickstart hands the registration key to its agent in the environment, never in argv', () => {
+  const key = 'prk_0123456789abcdefghijklmnopqrstuv';
+  const l = agentLaunch(
+    { registrationUrl: 'https://127.0.0.1:7443', caFile: '/x/ca.pem' },
+    '/var/lib/palisade/agent',
+    key,
+  );
+  assert.ok(!l.argv.some((a) => a.includes(key)), l.argv.join(' '));
+  assert.equal(l.env.PALISADE_REGISTRATION_KEY, key);
+  assert.ok(l.argv.includes('--server') && l.argv.includes('--state-dir'));
 });

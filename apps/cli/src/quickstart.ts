@@ -57,6 +57,22 @@ export function curlExample(c: { caFile: string; apiUrl: string }, tokenFile: st
   return `sed 's/^/Authorization: Bearer /' ${tokenFile} | curl --cacert ${c.caFile} -H @- '${c.apiUrl}/api/v1/events?class=process&limit=5'`;
 }
 
+/**
+ * agentLaunch is how the quickstart starts its agent: the registration key goes through the
+ * environment (PALISADE_REGISTRATION_KEY, which the agent drops from its environment once read),
+ * never argv, since every user of the host can read command lines.
+ */
+export function agentLaunch(
+  c: { registrationUrl: string; caFile: string },
+  stateDir: string,
+  key: string,
+): { argv: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    argv: [AGENT_LAUNCHER, '--server', c.registrationUrl, '--ca', c.caFile, '--state-dir', stateDir],
+    env: { PALISADE_REGISTRATION_KEY: key },
+  };
+}
+
 /** tryItLines is what the quickstart prints once everything runs: commands to try. */
 export function tryItLines(c: { caFile: string; apiUrl: string }, tokenFile: string): string[] {
   return [
@@ -124,13 +140,8 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
   process.stdout.write(`[quickstart] server ready: ${client.apiUrl} (data in ${dataDir})\n`);
 
   const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
-  // The key goes through the environment, not argv: command lines are visible to every user.
-  const agent = startChild(
-    'agent',
-    [AGENT_LAUNCHER, '--server', client.registrationUrl, '--ca', client.caFile, '--state-dir', stateDir],
-    join(stateDir, 'agent.log'),
-    { PALISADE_REGISTRATION_KEY: key },
-  );
+  const launch = agentLaunch(client, stateDir, key);
+  const agent = startChild('agent', launch.argv, join(stateDir, 'agent.log'), launch.env);
   children.push(agent);
   agent.once('exit', (code) => {
     if (!stopping) {

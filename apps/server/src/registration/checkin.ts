@@ -6,6 +6,7 @@ import { authenticatePeer } from '../http/peer-auth.js';
 import { readProtobuf, sendProtobuf } from '../http/protobuf-body.js';
 import type { RegistrationContext } from './context.js';
 import { recordAudit } from '../audit/audit-log.js';
+import { peerLogger } from '../peer-log.js';
 import { hostChange } from './host-changes.js';
 import { validateHostFacts } from './host-facts.js';
 import { checkVersion } from './register.js';
@@ -28,8 +29,9 @@ export function checkInRoute(app: FastifyInstance, ctx: RegistrationContext): vo
     if (change) {
       // Written by the agent itself (its certificate authenticated it); a machine id change can
       // mean its identity was copied to another machine.
+      // Its log line is the agent's doing: limited like other peer-triggered lines.
       await recordAudit(
-        ctx,
+        { ...ctx, logger: peerLogger(ctx.logger, agent.id) },
         req,
         { id: agent.id, name: `agent:${agent.id}` },
         {
