@@ -143,6 +143,7 @@ async function rawInsert(batches: PreparedBatch[], totalEvents: number): Promise
     expiresAt: now + 1e10,
     revokedAt: null,
     rotatedFrom: null,
+    maxUses: null,
   });
   await storage.createAgent({
     id: 'raw-agent',

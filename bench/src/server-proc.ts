@@ -36,6 +36,24 @@ export interface ServerProcessOptions {
   args?: string[];
 }
 
+/** BENCH_LIMIT_FLAGS lift the per-address registration rate and unauthenticated-connection caps. */
+export const BENCH_LIMIT_FLAGS = [
+  '--registration-burst',
+  '1000000',
+  '--registration-per-minute',
+  '1000000',
+  '--max-unauthenticated-per-address',
+  '1000000',
+  '--max-unauthenticated',
+  '1000000',
+  '--max-connections',
+  '1000000',
+  '--registration-max-connections',
+  '1000000',
+  '--registration-max-unauthenticated',
+  '1000000',
+];
+
 /**
  * startServerProcess starts `palisade server` on ephemeral loopback ports with `dataDir` (quiet
  * logs) and resolves once it has written its client files; it fails with the server's last output
@@ -57,6 +75,9 @@ export async function startServerProcess(
     '0',
     '--telemetry-port',
     '0',
+    // Simulated fleets come from one or a few loopback addresses, which the per-address limits
+    // (made for real fleets) would throttle: benchmarks measure capacity, not the limits.
+    ...BENCH_LIMIT_FLAGS,
     ...(o.args ?? []),
   ];
   const child = spawn(argv[0]!, argv.slice(1), {

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { safe } from './terminal-text.js';
 
 /** DEFAULT_SERVER_DATA_DIR is where `palisade server` keeps its data unless told otherwise. */
 export const DEFAULT_SERVER_DATA_DIR = '/var/lib/palisade/server';
@@ -28,16 +29,59 @@ interface ClientFile {
   tokenFile?: string;
 }
 
+/** TOKEN_ARGV_WARNING is printed when the API token is given on the command line. */
+export const TOKEN_ARGV_WARNING =
+  'palisade: warning: --token puts the API token on the command line, where other users of this host can read it (ps, /proc/PID/cmdline); use --token-file FILE, --token-file - (stdin) or PALISADE_TOKEN\n';
+
+const MAX_TOKEN_BYTES = 4096;
+
 /**
- * resolveTarget finds the API: `--server`/`--token`/`--ca` (or PALISADE_SERVER, PALISADE_TOKEN,
- * PALISADE_CA), else the `client.json` that a server on this host writes into its data directory.
+ * readTokenFile reads an API token from a file, or from stdin when `path` is `-`: the first line,
+ * trimmed. It warns when the file can be read by other users (the token is a password).
  */
-export function resolveTarget(flags: {
+export function readTokenFile(
+  path: string,
+  warn: (line: string) => void = (l) => process.stderr.write(l),
+): string {
+  let raw: Buffer;
+  try {
+    if (path !== '-' && (statSync(path).mode & 0o077) !== 0) {
+      warn(`palisade: warning: token file ${path} can be read by other users; chmod 600 it\n`);
+    }
+    raw = readFileSync(path === '-' ? 0 : path);
+  } catch (err) {
+    throw new CliError(
+      `cannot read the API token from ${path === '-' ? 'stdin' : path}: ${(err as Error).message}`,
+    );
+  }
+  if (raw.length > MAX_TOKEN_BYTES)
+    throw new CliError(
+      `${path === '-' ? 'stdin' : path} is not a token file (over ${MAX_TOKEN_BYTES} bytes)`,
+    );
+  const token = raw.toString('utf8').split('\n')[0]?.trim() ?? '';
+  if (!token) throw new CliError(`no API token in ${path === '-' ? 'stdin' : path} (it is empty)`);
+  return token;
+}
+
+/** TargetFlags are the flags that say where the API is and how to authenticate. */
+export interface TargetFlags {
   server?: string;
   token?: string;
+  'token-file'?: string;
   ca?: string;
   'data-dir'?: string;
-}): ApiTarget {
+}
+
+/**
+ * resolveTarget finds the API: `--server`/`--ca` (or PALISADE_SERVER, PALISADE_CA), else the
+ * `client.json` that a server on this host writes into its data directory. The token comes from
+ * `--token-file FILE` (`-` reads stdin), PALISADE_TOKEN, PALISADE_TOKEN_FILE, or the local
+ * server's token file; `--token VALUE` still works but warns, since argv is visible to every user.
+ */
+export function resolveTarget(
+  flags: TargetFlags,
+  warn: (line: string) => void = (l) => process.stderr.write(l),
+): ApiTarget {
   const dataDir = flags['data-dir'] ?? process.env.PALISADE_DATA_DIR ?? DEFAULT_SERVER_DATA_DIR;
   let local: ClientFile | undefined;
   const clientFile = join(dataDir, 'client.json');
@@ -51,13 +95,20 @@ export function resolveTarget(flags: {
   const apiUrl = flags.server ?? process.env.PALISADE_SERVER ?? local?.apiUrl;
   if (!apiUrl) {
     throw new CliError(
-      `no server given and no local server found (${clientFile} does not exist): pass --server https://HOST:7443 --token TOKEN`,
+      `no server given and no local server found (${clientFile} does not exist): pass --server https://HOST:7443 --token-file FILE`,
     );
   }
-  let token = flags.token ?? process.env.PALISADE_TOKEN;
+  if (flags.token !== undefined && flags['token-file'] !== undefined)
+    throw new CliError('--token and --token-file cannot be combined', 2);
+  if (flags.token !== undefined) warn(TOKEN_ARGV_WARNING);
+  let token: string | undefined;
+  if (flags['token-file'] !== undefined) token = readTokenFile(flags['token-file'], warn);
+  else token = flags.token ?? process.env.PALISADE_TOKEN;
+  if (!token && process.env.PALISADE_TOKEN_FILE) token = readTokenFile(process.env.PALISADE_TOKEN_FILE, warn);
   if (!token && local?.tokenFile && existsSync(local.tokenFile))
     token = readFileSync(local.tokenFile, 'utf8').trim();
-  if (!token) throw new CliError('no API token: pass --token or set PALISADE_TOKEN');
+  if (!token)
+    throw new CliError('no API token: pass --token-file FILE (or - for stdin) or set PALISADE_TOKEN');
   const caFile = flags.ca ?? process.env.PALISADE_CA ?? local?.caFile;
   const ca = caFile ? readFileSync(caFile, 'utf8') : undefined;
   return { apiUrl: apiUrl.replace(/\/+$/, ''), token, ...(ca ? { ca } : {}) };
@@ -89,13 +140,18 @@ export function apiCall<T>(target: ApiTarget, method: string, path: string, body
           try {
             parsed = text ? JSON.parse(text) : {};
           } catch {
-            reject(new CliError(`server answered ${res.statusCode} with non-JSON: ${text.slice(0, 200)}`));
+            reject(
+              new CliError(safe`server answered ${res.statusCode} with non-JSON: ${text.slice(0, 200)}`),
+            );
             return;
           }
           if ((res.statusCode ?? 500) >= 400) {
             const e = (parsed as { error?: { code?: string; message?: string } }).error;
             reject(
-              new CliError(`${res.statusCode} ${e?.code ?? 'error'}: ${e?.message ?? text.slice(0, 200)}`),
+              // The message may quote what a peer sent: escaped like table cells.
+              new CliError(
+                safe`${res.statusCode} ${e?.code ?? 'error'}: ${e?.message ?? text.slice(0, 200)}`,
+              ),
             );
             return;
           }

@@ -30,22 +30,26 @@ const USAGE = `usage: palisade <command> [flags]
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
                        --window always | --days mon,fri --start 22:00 --end 04:00 --tz Europe/Berlin
-  tokens list | tokens create NAME --role admin|analyst|viewer | tokens revoke ID
+  tokens list | tokens revoke ID
+  tokens create NAME --role admin|analyst|viewer [--expires-in 90d | --expires-at TIME]
   audit search [--actor A] [--action group|agent.move|...] [--target ID] [--outcome ok|denied]
                [--from TIME] [--to TIME] [--limit N] [--cursor C]
   events search [--class process|file|network|dns|auth] [--activity N] [--agent ID]
                 [--contains TEXT] [--from TIME] [--to TIME] [--limit N] [--cursor C]
-  keys list [--group NAME] | keys create [--group NAME] | keys revoke ID | keys claim ID
+                [--all] [--json | --jsonl]
+  keys list [--group NAME] | keys create [--group NAME] [--max-uses N] | keys revoke ID | keys claim ID
   rules test RULE_OR_DIR... --events FILE.jsonl [--json] [--placeholders JSON]
                                   evaluate Sigma rules offline: per event, the ids of matching rules
 
-API flags: --server URL --token TOKEN --ca FILE (default: the local server's client.json in
-/var/lib/palisade/server, or PALISADE_SERVER/PALISADE_TOKEN/PALISADE_CA), --json for scripts.
+API flags: --server URL --token-file FILE|- --ca FILE (default: the local server's client.json in
+/var/lib/palisade/server, or PALISADE_SERVER, PALISADE_TOKEN or PALISADE_TOKEN_FILE, PALISADE_CA),
+--json for scripts. --token TOKEN works but warns: other users can read command lines.
 `;
 
 const API_OPTIONS = {
   server: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   ca: { type: 'string' },
   'data-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -130,13 +134,23 @@ async function main(argv: string[]): Promise<void> {
       throw new CliError(`unknown: groups ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case 'tokens': {
-      const { values, positionals } = parse(rest, { role: { type: 'string' } });
+      const { values, positionals } = parse(rest, {
+        role: { type: 'string' },
+        'expires-in': { type: 'string' },
+        'expires-at': { type: 'string' },
+      });
       const target = resolveTarget(values);
       const [sub, a] = positionals;
       if (sub === 'list' || sub === undefined) return tokensList(target, values.json);
       if (sub === 'create' && a) {
         if (!values.role) throw new CliError('tokens create NAME needs --role admin|analyst|viewer', 2);
-        return tokensCreate(target, a, values.role, values.json);
+        if (values['expires-in'] !== undefined && values['expires-at'] !== undefined)
+          throw new CliError('--expires-in and --expires-at cannot be combined', 2);
+        return tokensCreate(
+          target,
+          { name: a, role: values.role, expiresIn: values['expires-in'], expiresAt: values['expires-at'] },
+          values.json,
+        );
       }
       if (sub === 'revoke' && a) return tokensRevoke(target, a, values.json);
       throw new CliError(`unknown: tokens ${positionals.join(' ')}\n\n${USAGE}`, 2);
@@ -171,17 +185,27 @@ async function main(argv: string[]): Promise<void> {
         to: { type: 'string' },
         limit: { type: 'string' },
         cursor: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        jsonl: { type: 'boolean', default: false },
       });
       if (positionals[0] !== 'search')
         throw new CliError(`unknown: events ${positionals.join(' ')}\n\n${USAGE}`, 2);
-      return eventsSearch(resolveTarget(values), values, values.json);
+      return eventsSearch(resolveTarget(values), values, {
+        json: values.json,
+        jsonl: values.jsonl,
+        all: values.all,
+      });
     }
     case 'keys': {
-      const { values, positionals } = parse(rest, { group: { type: 'string' } });
+      const { values, positionals } = parse(rest, {
+        group: { type: 'string' },
+        'max-uses': { type: 'string' },
+      });
       const target = resolveTarget(values);
       if (positionals[0] === 'list' || positionals[0] === undefined)
         return keysList(target, values.json, values.group);
-      if (positionals[0] === 'create') return keysCreate(target, values.group, values.json);
+      if (positionals[0] === 'create')
+        return keysCreate(target, { group: values.group, maxUses: values['max-uses'] }, values.json);
       if (positionals[0] === 'revoke' && positionals[1])
         return keysRevoke(target, positionals[1], values.json);
       if (positionals[0] === 'claim' && positionals[1]) return keysClaim(target, positionals[1], values.json);

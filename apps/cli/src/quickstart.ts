@@ -49,6 +49,43 @@ function startChild(
 }
 
 /**
+ * curlExample is a curl command line that searches events with the admin token in `tokenFile`
+ * without putting the token in any command line (argv is readable by every user of the host):
+ * sed turns the file into a header line and curl reads its headers from stdin (`-H @-`).
+ */
+export function curlExample(c: { caFile: string; apiUrl: string }, tokenFile: string): string {
+  return `sed 's/^/Authorization: Bearer /' ${tokenFile} | curl --cacert ${c.caFile} -H @- '${c.apiUrl}/api/v1/events?class=process&limit=5'`;
+}
+
+/**
+ * agentLaunch is how the quickstart starts its agent: the registration key goes through the
+ * environment (PALISADE_REGISTRATION_KEY, which the agent drops from its environment once read),
+ * never argv, since every user of the host can read command lines.
+ */
+export function agentLaunch(
+  c: { registrationUrl: string; caFile: string },
+  stateDir: string,
+  key: string,
+): { argv: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    argv: [AGENT_LAUNCHER, '--server', c.registrationUrl, '--ca', c.caFile, '--state-dir', stateDir],
+    env: { PALISADE_REGISTRATION_KEY: key },
+  };
+}
+
+/** tryItLines is what the quickstart prints once everything runs: commands to try. */
+export function tryItLines(c: { caFile: string; apiUrl: string }, tokenFile: string): string[] {
+  return [
+    '[quickstart] Palisade is running. Try, in another terminal:',
+    '  npx palisade agents list',
+    '  /bin/echo palisade-hello && npx palisade events search --class process --contains palisade-hello',
+    `  ${curlExample(c, tokenFile)}`,
+    '[quickstart] Ctrl-C stops server and agent.',
+    '',
+  ];
+}
+
+/**
  * quickstart runs a whole Palisade on this host: a server on its embedded SQLite store (first
  * start creates its CA, the default group, a registration key and an admin token) and a local
  * agent registered to it with that key. It stays in the foreground; Ctrl-C stops both.
@@ -103,13 +140,8 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
   process.stdout.write(`[quickstart] server ready: ${client.apiUrl} (data in ${dataDir})\n`);
 
   const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
-  // The key goes through the environment, not argv: command lines are visible to every user.
-  const agent = startChild(
-    'agent',
-    [AGENT_LAUNCHER, '--server', client.registrationUrl, '--ca', client.caFile, '--state-dir', stateDir],
-    join(stateDir, 'agent.log'),
-    { PALISADE_REGISTRATION_KEY: key },
-  );
+  const launch = agentLaunch(client, stateDir, key);
+  const agent = startChild('agent', launch.argv, join(stateDir, 'agent.log'), launch.env);
   children.push(agent);
   agent.once('exit', (code) => {
     if (!stopping) {
@@ -119,15 +151,6 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
       stop(1);
     }
   });
-  process.stdout.write(
-    [
-      '[quickstart] Palisade is running. Try, in another terminal:',
-      '  npx palisade agents list',
-      '  /bin/echo palisade-hello && npx palisade events search --class process --contains palisade-hello',
-      `  curl --cacert ${client.caFile} -H "Authorization: Bearer $(cat ${join(dataDir, 'admin-token')})" '${client.apiUrl}/api/v1/events?class=process&limit=5'`,
-      '[quickstart] Ctrl-C stops server and agent.',
-      '',
-    ].join('\n'),
-  );
+  process.stdout.write(tryItLines(client, join(dataDir, 'admin-token')).join('\n'));
   await new Promise(() => {});
 }

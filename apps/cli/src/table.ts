@@ -1,6 +1,11 @@
-/** formatTable renders rows as aligned columns with a header, for people. */
+import { escapeControl } from './terminal-text.js';
+
+/**
+ * formatTable renders rows as aligned columns with a header, for people. Cells are escaped
+ * (escapeControl): a value cannot move the cursor or start a row of its own.
+ */
 export function formatTable(columns: string[], rows: unknown[][]): string {
-  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+  const cells = rows.map((r) => r.map((c) => escapeControl(c === null || c === undefined ? '' : String(c))));
   const widths = columns.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
     r

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { LIMIT_SETTINGS, limitValue } from './limits/limit-settings.js';
 import type { ServerOptions } from './options.js';
 
 /** ServerConfigError says what is wrong with the server's flags or config file. */
@@ -34,7 +35,7 @@ export function convertValue(where: string, key: string, raw: unknown): string |
   const spec = CONFIG_KEYS[key];
   if (!spec) {
     throw new ServerConfigError(
-      `${where}: unknown setting "${key}" (known: ${Object.keys(CONFIG_KEYS).join(', ')})`,
+      `${where}: unknown setting "${key}" (known: ${[...Object.keys(CONFIG_KEYS), ...Object.keys(LIMIT_SETTINGS)].join(', ')})`,
     );
   }
   if (spec.kind === 'boolean') {
@@ -70,9 +71,21 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ServerConfigError(`config file ${path}: must be a mapping of settings`);
   }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) {
-    out[CONFIG_KEYS[k]?.option ?? k] = convertValue(`config file ${path}`, k, v);
+  const out: Partial<ServerOptions> = {};
+  for (const [k, v] of Object.entries(doc)) applySetting(out, `config file ${path}`, k, v);
+  return out;
+}
+
+/**
+ * applySetting checks one setting (a flag or a config-file key) and puts it into `opts`: a
+ * listener limit (LIMIT_SETTINGS) into `opts.limits`, anything else into its option.
+ */
+export function applySetting(opts: Partial<ServerOptions>, where: string, key: string, raw: unknown): void {
+  if (Object.hasOwn(LIMIT_SETTINGS, key)) {
+    const v = limitValue(key, raw);
+    if (typeof v === 'string') throw new ServerConfigError(`${where}: ${v}`);
+    opts.limits = { ...opts.limits, [LIMIT_SETTINGS[key]!.limit]: v };
+    return;
   }
-  return out as Partial<ServerOptions>;
+  (opts as Record<string, unknown>)[CONFIG_KEYS[key]?.option ?? key] = convertValue(where, key, raw);
 }

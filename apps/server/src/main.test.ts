@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ServerConfigError } from './config.js';
+import { resolveLimits } from './limits/listener-limits.js';
 import { DEFAULT_DATA_DIR, parseServerArgs } from './main.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'palisade-main-test-'));
@@ -27,6 +28,34 @@ test('flags and a YAML config file become server options; flags win', () => {
   } finally {
     delete process.env.PALISADE_LOG_LEVEL;
   }
+});
+
+test('listener limits come from flags and the config file, timeouts in seconds; bad ones are clear errors', () => {
+  const file = join(tmp, 'limits.yaml');
+  writeFileSync(file, 'registration-per-minute: 10\nmax-connections: 800\nheader-timeout: 20\n');
+  const o = parseServerArgs(['--config', file, '--max-connections', '500', '--handshake-timeout', '5']);
+  assert.deepEqual(o.limits, {
+    registrationPerMinute: 10,
+    maxConnections: 500,
+    headersTimeoutMs: 20_000,
+    handshakeTimeoutMs: 5000,
+  });
+  assert.throws(
+    () => parseServerArgs(['--handshake-timeout', '0']),
+    /flag: handshake-timeout must be a whole number of seconds from 1 to 3600, got "0"/,
+  );
+  assert.throws(
+    () => parseServerArgs(['--max-unauthenticated', 'lots']),
+    /max-unauthenticated must be a whole number/,
+  );
+  assert.throws(
+    () => resolveLimits({ maxConnections: 10, maxUnauthenticated: 20 }),
+    /maxUnauthenticated must not be above maxConnections/,
+  );
+  assert.throws(
+    () => resolveLimits({ headersTimeoutMs: 60_000 }),
+    /headersTimeoutMs must not be above requestTimeoutMs/,
+  );
 });
 
 test('unknown config keys, bad values and unknown flags are clear errors', () => {

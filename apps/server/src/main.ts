@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { CONFIG_KEYS, ServerConfigError, convertValue, loadConfigFile } from './config.js';
+import { CONFIG_KEYS, ServerConfigError, applySetting, loadConfigFile } from './config.js';
+import { LIMIT_SETTINGS } from './limits/limit-settings.js';
 import type { ServerOptions } from './options.js';
 import { startStandbyServer } from './standby-server.js';
 import { startServer } from './start-server.js';
@@ -10,13 +11,19 @@ export const DEFAULT_DATA_DIR = '/var/lib/palisade/server';
 const USAGE = `usage: palisade server [--data-dir DIR] [--host ADDR] [--registration-port N] [--telemetry-port N]
                        [--public-host NAME] [--config FILE.yaml] [--log-level LEVEL]
                        [--tls-cert FILE --tls-key FILE [--ca-cert FILE]] [--heartbeat-interval S]
-                       [--standby-port N | --standby-url WSS-URL] [--standby-only]`;
+                       [--standby-port N | --standby-url WSS-URL] [--standby-only]
+                       limits (README, "Limits"): [--handshake-timeout S] [--header-timeout S]
+                       [--request-timeout S] [--idle-timeout S] [--keep-alive-timeout S] [--hello-timeout S]
+                       [--max-connections N] [--max-unauthenticated N] [--max-unauthenticated-per-address N]
+                       [--registration-max-connections N] [--registration-max-unauthenticated N]
+                       [--registration-burst N] [--registration-per-minute N]`;
 
 /** parseServerArgs turns flags (and the config file they name) into ServerOptions; flags win. */
 export function parseServerArgs(argv: string[]): ServerOptions {
   const flagSpec: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } };
   for (const [k, spec] of Object.entries(CONFIG_KEYS))
     flagSpec[k] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  for (const k of Object.keys(LIMIT_SETTINGS)) flagSpec[k] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: flagSpec, strict: true, allowPositionals: false }) as {
@@ -25,18 +32,17 @@ export function parseServerArgs(argv: string[]): ServerOptions {
   } catch (err) {
     throw new ServerConfigError(`${(err as Error).message}\n${USAGE}`);
   }
-  const opts: Record<string, unknown> =
-    typeof values.config === 'string' ? loadConfigFile(values.config) : {};
+  const opts: Partial<ServerOptions> = typeof values.config === 'string' ? loadConfigFile(values.config) : {};
   for (const [k, v] of Object.entries(values)) {
     if (k === 'config' || v === undefined) continue;
-    opts[CONFIG_KEYS[k]!.option] = convertValue('flag', k, v);
+    applySetting(opts, 'flag', k, v);
   }
   opts.dataDir ??= DEFAULT_DATA_DIR;
   // The environment may set the log level (benchmarks and services do); flags and config win.
   if (opts.logLevel === undefined && process.env.PALISADE_LOG_LEVEL) {
-    opts.logLevel = convertValue('PALISADE_LOG_LEVEL', 'log-level', process.env.PALISADE_LOG_LEVEL);
+    applySetting(opts, 'PALISADE_LOG_LEVEL', 'log-level', process.env.PALISADE_LOG_LEVEL);
   }
-  return opts as unknown as ServerOptions;
+  return opts as ServerOptions;
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { Clock } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
+import type { ListenerLimits } from './limits/listener-limits.js';
+import type { GateStats } from './limits/connection-gate.js';
 import type { SessionTable } from './telemetry/session-table.js';
 
 /** ServerOptions configure startServer. Only dataDir is required. */
@@ -52,6 +54,11 @@ export interface ServerOptions {
     /** Batches one agent connection may have unacked (announced in Welcome). @default 8 */
     maxInFlight?: number;
   };
+  /**
+   * Timeouts, connection caps and registration rate of every listener (ListenerLimits); each
+   * field left out has its default (DEFAULT_LIMITS, documented in the README).
+   */
+  limits?: Partial<ListenerLimits>;
   /** How often the registration key rotation job checks every group's keys, ms. @default 1 hour */
   keyRotationIntervalMs?: number;
   /** Where logs go. @default stderr */
@@ -86,5 +93,7 @@ export interface RunningServer {
     slowDowns: number;
     resumes: number;
   };
+  /** What each listener's connection caps hold and did (see ConnectionGate). */
+  connectionStats(): { registration: GateStats; telemetry: GateStats; standby: GateStats | null };
   close(): Promise<void>;
 }

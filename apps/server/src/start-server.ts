@@ -9,6 +9,9 @@ import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { KeyRotation } from './fleet/key-rotation.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
+import { warnAboutFdLimit } from './limits/fd-limit.js';
+import { resolveLimits } from './limits/listener-limits.js';
+import { TrustedAddresses } from './limits/trusted-addresses.js';
 import { createLogger } from './logger.js';
 import type { RunningServer, ServerOptions } from './options.js';
 import { SessionTable } from './telemetry/session-table.js';
@@ -40,11 +43,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = createLogger(opts.logLevel, opts.logDestination);
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalS = opts.heartbeatIntervalS ?? 30;
+  // Refuse contradictory limits before anything is created.
+  const limits = resolveLimits(opts.limits);
   ensurePrivateDir(opts.dataDir);
   const tls = await loadOrCreateTls({ ...opts, clock, logger });
   const ownsStorage = !opts.storage;
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
+  // Where agents authenticated from lately: their new connections skip the unauthenticated pool on every listener.
+  const trusted = new TrustedAddresses();
   let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
   let standby: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
   let app: ReturnType<typeof buildRegistrationApp> | undefined;
@@ -60,7 +67,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     keyRotation.start(opts.keyRotationIntervalMs ?? 60 * 60 * 1000);
     telemetry = await startTelemetryService({
-      ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS }),
+      ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS, trusted }),
       port: opts.telemetryPort ?? 7444,
     });
     const publicHost = urlHost(opts.publicHost ?? host);
@@ -68,7 +75,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // The standby sink: a second listener on the same storage, unless it runs elsewhere.
     if (!opts.standbyUrl) {
       standby = await startTelemetryService({
-        ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS }),
+        ...telemetryOptions(opts, {
+          host,
+          tls,
+          storage,
+          sessions,
+          clock,
+          logger,
+          heartbeatIntervalS,
+          trusted,
+        }),
         port: defaultStandbyPort(opts),
         channel: 'standby',
       });
@@ -91,9 +107,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         keyRotation,
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
       },
+      limits,
+      trusted,
     );
-    await app.listen({ host, port: opts.registrationPort ?? 7443 });
-    registrationUrl = `https://${publicHost}:${(app.server.address() as AddressInfo).port}`;
+    await app.instance.listen({ host, port: opts.registrationPort ?? 7443 });
+    registrationUrl = `https://${publicHost}:${(app.instance.server.address() as AddressInfo).port}`;
+    warnAboutFdLimit(limits, !opts.standbyUrl, logger);
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
     const running = { telemetry, app, standby };
@@ -111,9 +130,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         queuedBytes: running.telemetry.writer.queuedBytes,
         ...running.telemetry.flow.stats,
       }),
+      connectionStats: () => ({
+        registration: running.app.connections(),
+        telemetry: running.telemetry.connections(),
+        standby: running.standby?.connections() ?? null,
+      }),
       close() {
         closing ??= (async () => {
-          await running.app.close();
+          await running.app.instance.close();
           await keyRotation?.stop();
           await running.telemetry.close();
           await running.standby?.close();
@@ -124,7 +148,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       },
     };
   } catch (err) {
-    await app?.close().catch(() => {});
+    await app?.instance.close().catch(() => {});
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
     await standby?.close().catch(() => {});

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   invalid_registration_key: 401,
   expired_registration_key: 401,
   revoked_registration_key: 401,
+  exhausted_registration_key: 401,
   invalid_credentials: 401,
   forbidden: 403,
   not_found: 404,

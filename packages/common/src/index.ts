@@ -1,5 +1,7 @@
-/** @palisade/common holds small building blocks with no dependencies: errors, backoff, clock, logger. */
+/** @palisade/common holds small building blocks with no dependencies: errors, backoff, clock, logger, log limits. */
 export * from './errors.js';
 export * from './backoff.js';
 export * from './clock.js';
 export * from './logger.js';
+export * from './log-limit.js';
+export * from './token-buckets.js';

@@ -1,3 +1,4 @@
+import { PalisadeError } from '@palisade/common';
 import type { RegistrationKeyRecord } from '@palisade/storage';
 import { mapConstraint, notFound } from './errors.js';
 import type { Statements } from './statements.js';
@@ -11,6 +12,7 @@ interface KeyRow {
   expires_at: number;
   revoked_at: number | null;
   rotated_from: string | null;
+  max_uses: number | null;
 }
 
 function toRecord(r: KeyRow): RegistrationKeyRecord {
@@ -23,10 +25,11 @@ function toRecord(r: KeyRow): RegistrationKeyRecord {
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
     rotatedFrom: r.rotated_from,
+    maxUses: r.max_uses,
   };
 }
 
-const COLS = 'id, group_id, secret_hash, prefix, created_at, expires_at, revoked_at, rotated_from';
+const COLS = 'id, group_id, secret_hash, prefix, created_at, expires_at, revoked_at, rotated_from, max_uses';
 
 /** Keys stores registration keys (their secrets only as hashes). */
 export class Keys {
@@ -35,8 +38,18 @@ export class Keys {
   create(k: RegistrationKeyRecord): void {
     try {
       this.st
-        .get(`INSERT INTO registration_keys (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(k.id, k.groupId, k.secretHash, k.prefix, k.createdAt, k.expiresAt, k.revokedAt, k.rotatedFrom);
+        .get(`INSERT INTO registration_keys (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(
+          k.id,
+          k.groupId,
+          k.secretHash,
+          k.prefix,
+          k.createdAt,
+          k.expiresAt,
+          k.revokedAt,
+          k.rotatedFrom,
+          k.maxUses,
+        );
     } catch (err) {
       mapConstraint(
         err,
@@ -72,6 +85,24 @@ export class Keys {
   revoke(id: string, at: number): void {
     const { changes } = this.st.get('UPDATE registration_keys SET revoked_at = ? WHERE id = ?').run(at, id);
     if (changes === 0) throw notFound('registration key', id);
+  }
+
+  /**
+   * checkQuota refuses (`exhausted_registration_key`) one more registration with key `id` when its
+   * quota is used up. Call it in the transaction that inserts the agent.
+   */
+  checkQuota(id: string): void {
+    const r = this.st
+      .get(
+        'SELECT k.max_uses AS max, k.prefix AS prefix, (SELECT count(*) FROM agents a WHERE a.key_id = k.id) AS used FROM registration_keys k WHERE k.id = ?',
+      )
+      .get(id) as { max: number | null; prefix: string; used: number } | undefined;
+    if (r && r.max !== null && r.used >= r.max) {
+      throw new PalisadeError(
+        'exhausted_registration_key',
+        `registration key ${r.prefix}… has been used ${r.used} of ${r.max} times; ask the operator for another key`,
+      );
+    }
   }
 
   /** countRegistrations maps each key with at least one agent to its number of agents. */

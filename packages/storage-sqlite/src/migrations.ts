@@ -102,6 +102,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_target ON audit_log(target_id);
     `,
   },
+  {
+    version: 3,
+    name: 'registration key quotas and API token expiry',
+    sql: `
+      ALTER TABLE registration_keys ADD COLUMN max_uses INTEGER CHECK (max_uses IS NULL OR max_uses > 0);
+      ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+    `,
+  },
 ];
 
 /** SCHEMA_VERSION is the newest schema this build knows. */

@@ -147,7 +147,14 @@ export class SqliteStorage implements Storage {
   }
 
   async createAgent(a: AgentRecord): Promise<void> {
-    this.agents.create(a);
+    // The quota check and the insert in one IMMEDIATE transaction: a second server process on the
+    // same file (a standby) cannot slip a registration in between.
+    this.db
+      .transaction(() => {
+        this.keys.checkQuota(a.keyId);
+        this.agents.create(a);
+      })
+      .immediate();
   }
   async getAgent(id: string): Promise<AgentRecord | undefined> {
     return this.agents.get(id);

@@ -9,6 +9,7 @@ interface TokenRow {
   secret_hash: string;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
 }
 
 function toRecord(r: TokenRow): ApiTokenRecord {
@@ -19,10 +20,11 @@ function toRecord(r: TokenRow): ApiTokenRecord {
     secretHash: r.secret_hash,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
+    expiresAt: r.expires_at,
   };
 }
 
-const COLS = 'id, name, role, secret_hash, created_at, revoked_at';
+const COLS = 'id, name, role, secret_hash, created_at, revoked_at, expires_at';
 
 /** Tokens stores named API tokens (secrets only as hashes). */
 export class Tokens {
@@ -31,8 +33,8 @@ export class Tokens {
   create(t: ApiTokenRecord): void {
     try {
       this.st
-        .get(`INSERT INTO api_tokens (${COLS}) VALUES (?, ?, ?, ?, ?, ?)`)
-        .run(t.id, t.name, t.role, t.secretHash, t.createdAt, t.revokedAt);
+        .get(`INSERT INTO api_tokens (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(t.id, t.name, t.role, t.secretHash, t.createdAt, t.revokedAt, t.expiresAt);
     } catch (err) {
       mapConstraint(
         err,

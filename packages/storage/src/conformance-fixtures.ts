@@ -48,6 +48,7 @@ export function keyFixture(
     expiresAt: over.expiresAt ?? T0 + 365 * 86_400_000,
     revokedAt: over.revokedAt ?? null,
     rotatedFrom: over.rotatedFrom ?? null,
+    maxUses: over.maxUses ?? null,
   };
 }
 
@@ -90,6 +91,7 @@ export function tokenFixture(over: Partial<ApiTokenRecord> = {}): ApiTokenRecord
     secretHash: over.secretHash ?? `tokhash-${id}`,
     createdAt: over.createdAt ?? T0,
     revokedAt: over.revokedAt ?? null,
+    expiresAt: over.expiresAt ?? null,
   };
 }
 

@@ -117,6 +117,27 @@ export function fleetConformance(open: OpenStorage): void {
         assert.equal(counts.get(other.id), 1);
         assert.equal(counts.get(unused.id) ?? 0, 0);
       }));
+
+    it("keeps a key's use quota and refuses the registration beyond it, storing nothing", () =>
+      withStorage(open, async (s) => {
+        const g = groupFixture();
+        await s.createGroup(g);
+        const k = keyFixture(g.id, { maxUses: 2 });
+        const open_ = keyFixture(g.id);
+        await s.createKey(k);
+        await s.createKey(open_);
+        assert.equal((await s.getKey(k.id))?.maxUses, 2);
+        assert.equal((await s.getKey(open_.id))?.maxUses, null);
+        await s.createAgent(agentFixture(g.id, k.id));
+        await s.createAgent(agentFixture(g.id, k.id));
+        const third = agentFixture(g.id, k.id);
+        await rejectsWith(s.createAgent(third), 'exhausted_registration_key', /2 of 2/);
+        assert.equal(await s.getAgent(third.id), undefined);
+        assert.equal((await s.countRegistrationsByKey()).get(k.id), 2);
+        // A key without a quota is not limited.
+        for (let i = 0; i < 3; i++) await s.createAgent(agentFixture(g.id, open_.id));
+        assert.equal((await s.countRegistrationsByKey()).get(open_.id), 3);
+      }));
   });
 
   describe('agents', () => {
@@ -234,6 +255,17 @@ export function fleetConformance(open: OpenStorage): void {
         await rejectsWith(s.revokeToken('no-such-token', T0), 'not_found');
         await rejectsWith(s.createToken(tokenFixture({ secretHash: admin.secretHash })), 'conflict');
         assert.equal((await s.listTokens()).length, 2);
+      }));
+
+    it("keeps a token's expiry", () =>
+      withStorage(open, async (s) => {
+        const expiring = tokenFixture({ expiresAt: T0 + 90 * 86_400_000 });
+        await s.createToken(expiring);
+        assert.deepEqual(await s.findTokenBySecretHash(expiring.secretHash), expiring);
+        assert.equal(
+          (await s.listTokens()).find((t) => t.id === expiring.id)?.expiresAt,
+          T0 + 90 * 86_400_000,
+        );
       }));
   });
 }

@@ -47,6 +47,11 @@ export interface Storage {
   /** How many agents registered with each key. */
   countRegistrationsByKey(): Promise<Map<string, number>>;
 
+  /**
+   * Stores a newly registered agent. When its key has a quota (`maxUses`) that this many agents
+   * have already used, nothing is stored and the promise rejects with `quota_exceeded`; the check
+   * and the insert are one atomic step, so concurrent registrations cannot overrun the quota.
+   */
   createAgent(a: AgentRecord): Promise<void>;
   getAgent(id: string): Promise<AgentRecord | undefined>;
   listAgents(): Promise<AgentRecord[]>;

@@ -41,6 +41,8 @@ const REASONS: Record<string, string> = {
   invalid_registration_key: 'the registration key is not known to the server',
   expired_registration_key: 'the registration key has expired; ask the operator for the current key',
   revoked_registration_key: 'the registration key was revoked; ask the operator for the current key',
+  exhausted_registration_key:
+    'the registration key has been used as often as it may; ask the operator for another key',
 };
 
 /**
@@ -72,7 +74,8 @@ export async function register(opts: RegisterOptions): Promise<Identity> {
       tls: { ca: opts.caPem },
     });
   } catch (err) {
-    if (err instanceof HttpError && err.status >= 400 && err.status < 500) {
+    // 429 (the server's per-address registration rate) means "later": registerWithRetry backs off.
+    if (err instanceof HttpError && err.status >= 400 && err.status < 500 && err.status !== 429) {
       const why = REASONS[err.code] ?? err.message;
       throw new RegistrationError(err.code, `registration refused (${err.code}): ${why}`);
     }

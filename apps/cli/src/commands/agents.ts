@@ -1,6 +1,7 @@
 import { type ApiTarget, apiCall } from '../client.js';
 import { printJson } from '../output.js';
 import { ago, formatTable } from '../table.js';
+import { safe } from '../terminal-text.js';
 
 /** Agent is an agent as the API returns it. */
 export interface Agent {
@@ -84,7 +85,7 @@ export async function agentsList(target: ApiTarget, json: boolean, query = ''): 
     for (const c of a.capabilities ?? []) {
       if (c.reason)
         process.stdout.write(
-          `  ${a.hostname} ${c.kind}${c.active ? ' (partial)' : ' inactive'}: ${c.reason}\n`,
+          safe`  ${a.hostname} ${c.kind}${c.active ? ' (partial)' : ' inactive'}: ${c.reason}\n`,
         );
     }
   }

@@ -1,6 +1,7 @@
 import { type ApiTarget, apiCall } from '../client.js';
 import { printJson } from '../output.js';
 import { formatTable } from '../table.js';
+import { safe } from '../terminal-text.js';
 
 const enc = encodeURIComponent;
 
@@ -8,21 +9,21 @@ const enc = encodeURIComponent;
 export async function agentsMove(target: ApiTarget, id: string, group: string, json: boolean): Promise<void> {
   const res = await apiCall<{ group: string }>(target, 'POST', `/agents/${enc(id)}/move`, { group });
   if (json) return printJson(res);
-  process.stdout.write(`moved agent ${id} to group ${res.group}\n`);
+  process.stdout.write(safe`moved agent ${id} to group ${res.group}\n`);
 }
 
 /** agentsDecommission decommissions an agent: its credential is refused from now on, its data stays. */
 export async function agentsDecommission(target: ApiTarget, id: string, json: boolean): Promise<void> {
   const res = await apiCall<object>(target, 'POST', `/agents/${enc(id)}/decommission`);
   if (json) return printJson(res);
-  process.stdout.write(`decommissioned agent ${id}; its data stays searchable\n`);
+  process.stdout.write(safe`decommissioned agent ${id}; its data stays searchable\n`);
 }
 
 /** keysClaim prints the secret of an automatically generated key, which can be claimed once. */
 export async function keysClaim(target: ApiTarget, id: string, json: boolean): Promise<void> {
   const res = await apiCall<{ secret: string }>(target, 'POST', `/keys/${enc(id)}/claim`);
   if (json) return printJson(res);
-  process.stdout.write(`secret (shown once, store it now): ${res.secret}\n`);
+  process.stdout.write(safe`secret (shown once, store it now): ${res.secret}\n`);
 }
 
 interface Token {
@@ -30,6 +31,7 @@ interface Token {
   name: string;
   role: string;
   created_at: string;
+  expires_at: string | null;
   status: string;
 }
 
@@ -37,21 +39,37 @@ interface Token {
 export async function tokensList(target: ApiTarget, json: boolean): Promise<void> {
   const { tokens } = await apiCall<{ tokens: Token[] }>(target, 'GET', '/tokens');
   if (json) return printJson(tokens);
-  const rows = tokens.map((t) => [t.id, t.name, t.role, t.created_at.slice(0, 10), t.status]);
-  process.stdout.write(`${formatTable(['ID', 'NAME', 'ROLE', 'CREATED', 'STATUS'], rows)}\n`);
+  const rows = tokens.map((t) => [
+    t.id,
+    t.name,
+    t.role,
+    t.created_at.slice(0, 10),
+    t.expires_at ? t.expires_at.slice(0, 16).replace('T', ' ') : 'never',
+    t.status,
+  ]);
+  process.stdout.write(`${formatTable(['ID', 'NAME', 'ROLE', 'CREATED', 'EXPIRES', 'STATUS'], rows)}\n`);
 }
 
-/** tokensCreate creates a named token and prints its secret, shown this once only. */
+/**
+ * tokensCreate creates a named token and prints its secret, shown this once only. `expiresIn` (a
+ * duration such as 90d, 12h, 2w) or `expiresAt` (ISO 8601) make it stop working then.
+ */
 export async function tokensCreate(
   target: ApiTarget,
-  name: string,
-  role: string,
+  o: { name: string; role: string; expiresIn?: string | undefined; expiresAt?: string | undefined },
   json: boolean,
 ): Promise<void> {
-  const res = await apiCall<{ token: Token; secret: string }>(target, 'POST', '/tokens', { name, role });
+  const body = {
+    name: o.name,
+    role: o.role,
+    ...(o.expiresIn !== undefined ? { expires_in: o.expiresIn } : {}),
+    ...(o.expiresAt !== undefined ? { expires_at: o.expiresAt } : {}),
+  };
+  const res = await apiCall<{ token: Token; secret: string }>(target, 'POST', '/tokens', body);
   if (json) return printJson(res);
+  const until = res.token.expires_at ? `, expires ${res.token.expires_at}` : '';
   process.stdout.write(
-    `created ${res.token.role} token "${res.token.name}" (${res.token.id})\nsecret (shown once, store it now): ${res.secret}\n`,
+    safe`created ${res.token.role} token "${res.token.name}" (${res.token.id}${until})\nsecret (shown once, store it now): ${res.secret}\n`,
   );
 }
 
@@ -59,7 +77,7 @@ export async function tokensCreate(
 export async function tokensRevoke(target: ApiTarget, id: string, json: boolean): Promise<void> {
   const res = await apiCall<{ token: Token }>(target, 'POST', `/tokens/${enc(id)}/revoke`);
   if (json) return printJson(res);
-  process.stdout.write(`revoked token "${res.token.name}"\n`);
+  process.stdout.write(safe`revoked token "${res.token.name}"\n`);
 }
 
 interface AuditEntry {
@@ -97,5 +115,5 @@ export async function auditSearch(
     e.outcome,
   ]);
   process.stdout.write(`${formatTable(['TIME', 'WHO', 'ACTION', 'TARGET', 'FROM', 'OUTCOME'], rows)}\n`);
-  if (res.next_cursor) process.stdout.write(`more: --cursor ${res.next_cursor}\n`);
+  if (res.next_cursor) process.stdout.write(safe`more: --cursor ${res.next_cursor}\n`);
 }

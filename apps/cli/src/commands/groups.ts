@@ -1,6 +1,7 @@
 import { type ApiTarget, CliError, apiCall } from '../client.js';
 import { printJson } from '../output.js';
 import { formatTable } from '../table.js';
+import { safe } from '../terminal-text.js';
 
 /** Group is a group as the API returns it. */
 interface Group {
@@ -99,8 +100,8 @@ export async function groupsCreate(
   );
   if (json) return printJson(res);
   process.stdout.write(
-    `created group ${res.name} (${res.id})\nregistration key ${res.registration_key.key.id}\n` +
-      `secret (shown once, store it now): ${res.registration_key.secret}\n`,
+    safe`created group ${res.name} (${res.id})\nregistration key ${res.registration_key.key.id}\n` +
+      safe`secret (shown once, store it now): ${res.registration_key.secret}\n`,
   );
 }
 
@@ -113,7 +114,7 @@ export async function groupsRename(
 ): Promise<void> {
   const res = await apiCall<Group>(target, 'PATCH', `/groups/${enc(ref)}`, { name });
   if (json) return printJson(res);
-  process.stdout.write(`renamed group ${ref} to ${res.name}\n`);
+  process.stdout.write(safe`renamed group ${ref} to ${res.name}\n`);
 }
 
 /** groupsDelete deletes a group, moving its agents first when `moveTo` is given. */
@@ -127,7 +128,7 @@ export async function groupsDelete(
   const res = await apiCall<{ moved_agents: number }>(target, 'DELETE', `/groups/${enc(ref)}${q}`);
   if (json) return printJson(res);
   process.stdout.write(
-    `deleted group ${ref}${moveTo ? ` (moved ${res.moved_agents} agent(s) to ${moveTo})` : ''}\n`,
+    safe`deleted group ${ref}${moveTo ? ` (moved ${res.moved_agents} agent(s) to ${moveTo})` : ''}\n`,
   );
 }
 
@@ -153,7 +154,7 @@ export async function groupsSetPolicy(
   );
   if (json) return printJson(res);
   process.stdout.write(
-    `group ${res.name}: policy revision ${res.policy.revision} (${res.policy.tier}, ${res.policy.channel}, ` +
-      `${windowText(res.policy.maintenance_window)}); pushed to ${res.pushed_to} connected agent(s)\n`,
+    safe`group ${res.name}: policy revision ${res.policy.revision} (${res.policy.tier}, ${res.policy.channel}, ` +
+      safe`${windowText(res.policy.maintenance_window)}); pushed to ${res.pushed_to} connected agent(s)\n`,
   );
 }

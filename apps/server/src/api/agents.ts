@@ -6,7 +6,7 @@ import { pushPolicy } from '../fleet/policy-push.js';
 import { catchUpRevision } from '../fleet/revision.js';
 import { agentHealth } from '../telemetry/agent-health.js';
 import type { ApiContext, ApiRoute } from './context.js';
-import { type Query, isUuid, jsonBody, rejectUnknown, str } from './params.js';
+import { groupRef, idParams, NO_BODY, NO_QUERY, object, oneOf } from './schema.js';
 import { auditRequest } from './route-guard.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -82,7 +82,6 @@ function byMachine(agents: AgentRecord[]): Map<string, AgentRecord[]> {
 }
 
 async function agentById(ctx: ApiContext, id: string): Promise<AgentRecord> {
-  if (!isUuid(id)) throw new PalisadeError('validation_failed', `parameter id: "${id}" is not a UUID`);
   const agent = await ctx.storage.getAgent(id.toLowerCase());
   if (!agent) throw new PalisadeError('not_found', `no agent ${id}`);
   return agent;
@@ -93,30 +92,28 @@ async function viewOne(ctx: ApiContext, id: string): Promise<object> {
   return agentView(a, await groupMap(ctx), ctx, await ctx.storage.findAgentsByMachineId(a.host.machineId));
 }
 
-const STATUSES = ['active', 'revoked', 'decommissioned'];
+const STATUSES = ['active', 'revoked', 'decommissioned'] as const;
+
+type Id = { id: string };
 
 /** AGENT_ROUTES list, show, move and decommission agents. */
 export const AGENT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/agents',
+    schema: {
+      summary: 'List agents, with their connection, policy revision and health',
+      querystring: object({
+        group: groupRef,
+        status: oneOf(STATUSES),
+        out_of_date: { type: 'boolean', description: 'true or false' },
+      }),
+    },
     async handler(req, ctx) {
-      const q = req.query as Query;
-      rejectUnknown(q, ['group', 'status', 'out_of_date']);
-      const groupRef = str(q, 'group', 128);
+      const q = req.query as { group?: string; status?: string; out_of_date?: boolean };
       const group =
-        groupRef === undefined ? undefined : await findGroup(ctx.storage, groupRef, 'parameter group');
-      const status = str(q, 'status', 32);
-      if (status !== undefined && !STATUSES.includes(status)) {
-        throw new PalisadeError(
-          'validation_failed',
-          `parameter status: "${status}" is not one of ${STATUSES.join(', ')}`,
-        );
-      }
-      const outdated = str(q, 'out_of_date', 8);
-      if (outdated !== undefined && outdated !== 'true' && outdated !== 'false') {
-        throw new PalisadeError('validation_failed', 'parameter out_of_date: must be true or false');
-      }
+        q.group === undefined ? undefined : await findGroup(ctx.storage, q.group, 'parameter group');
+      const { status, out_of_date: outdated } = q;
       const groups = await groupMap(ctx);
       const all = await ctx.storage.listAgents();
       const machines = byMachine(all);
@@ -125,7 +122,7 @@ export const AGENT_ROUTES: ApiRoute[] = [
           (group === undefined || a.groupId === group.id) &&
           (status === undefined || agentStatus(a) === status) &&
           (outdated === undefined ||
-            (a.policyRevision !== groups.get(a.groupId)?.policy.revision) === (outdated === 'true')),
+            (a.policyRevision !== groups.get(a.groupId)?.policy.revision) === outdated),
       );
       return { agents: agents.map((a) => agentView(a, groups, ctx, machines.get(a.host.machineId))) };
     },
@@ -133,25 +130,24 @@ export const AGENT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/agents/:id',
+    schema: { summary: 'One agent', params: idParams, querystring: NO_QUERY },
     async handler(req, ctx) {
-      rejectUnknown(req.query as Query, []);
-      const agent = await agentById(ctx, (req.params as { id: string }).id);
+      const agent = await agentById(ctx, (req.params as Id).id);
       return viewOne(ctx, agent.id);
     },
   },
   {
     method: 'POST',
     url: '/agents/:id/move',
+    schema: {
+      summary: "Move an agent to another group (its new group's policy is pushed at once)",
+      params: idParams,
+      body: object({ group: groupRef }, ['group']),
+    },
     async handler(req, ctx) {
-      const body = jsonBody(req.body);
-      for (const k of Object.keys(body)) {
-        if (k !== 'group')
-          throw new PalisadeError('validation_failed', `field ${k}: unknown field (allowed: group)`);
-      }
-      if (body.group === undefined)
-        throw new PalisadeError('validation_failed', 'field group: required (a group name or id)');
+      const body = req.body as { group: string };
       await fleetLock(ctx.storage).run(async () => {
-        const agent = await agentById(ctx, (req.params as { id: string }).id);
+        const agent = await agentById(ctx, (req.params as Id).id);
         const target = await findGroup(ctx.storage, body.group, 'field group');
         if (agent.decommissionedAt !== null) {
           throw new PalisadeError('conflict', `agent ${agent.id} is decommissioned; it cannot be moved`);
@@ -174,16 +170,20 @@ export const AGENT_ROUTES: ApiRoute[] = [
         const current = await catchUpRevision(ctx, target, from?.policy.revision ?? 0);
         pushPolicy(ctx, current, [agent.id]);
       });
-      return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());
+      return viewOne(ctx, (req.params as Id).id.toLowerCase());
     },
   },
   {
     method: 'POST',
     url: '/agents/:id/decommission',
+    schema: {
+      summary: 'Decommission an agent: its credential is refused from now on, its events stay',
+      params: idParams,
+      body: NO_BODY,
+    },
     async handler(req, ctx) {
-      jsonBody(req.body);
       await fleetLock(ctx.storage).run(async () => {
-        const agent = await agentById(ctx, (req.params as { id: string }).id);
+        const agent = await agentById(ctx, (req.params as Id).id);
         if (agent.decommissionedAt !== null) {
           throw new PalisadeError(
             'conflict',
@@ -200,7 +200,7 @@ export const AGENT_ROUTES: ApiRoute[] = [
           details: { hostname: agent.host.hostname, machine_id: agent.host.machineId },
         });
       });
-      return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());
+      return viewOne(ctx, (req.params as Id).id.toLowerCase());
     },
   },
 ];

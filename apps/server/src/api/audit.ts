@@ -1,35 +1,48 @@
 import { PalisadeError } from '@palisade/common';
 import type { AuditQuery, AuditRecord } from '@palisade/storage';
 import type { ApiRoute } from './context.js';
-import { type Query, int, rejectUnknown, str, time } from './params.js';
+import { parseTime } from './params.js';
+import { limit, object, oneOf, text, time } from './schema.js';
 
-/** AUDIT_QUERY_PARAMS are the parameters `GET /api/v1/audit` takes. */
-export const AUDIT_QUERY_PARAMS = ['actor', 'action', 'target', 'outcome', 'from', 'to', 'limit', 'cursor'];
+/** AuditQueryString is the query string of `GET /api/v1/audit`, once its schema has checked it. */
+export interface AuditQueryString {
+  actor?: string;
+  action?: string;
+  target?: string;
+  outcome?: 'ok' | 'denied';
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
 
-/** parseAuditQuery turns the query string into an AuditQuery, naming any bad parameter. */
-export function parseAuditQuery(q: Query): AuditQuery {
-  rejectUnknown(q, AUDIT_QUERY_PARAMS);
-  const out: AuditQuery = { limit: int(q, 'limit', 1, 1000) ?? 100 };
-  const actor = str(q, 'actor', 128);
-  const action = str(q, 'action', 64);
-  const target = str(q, 'target', 128);
-  const outcome = str(q, 'outcome', 16);
-  if (outcome !== undefined && outcome !== 'ok' && outcome !== 'denied') {
-    throw new PalisadeError('validation_failed', `parameter outcome: "${outcome}" is not one of ok, denied`);
-  }
-  const from = time(q, 'from');
-  const to = time(q, 'to');
+/** AUDIT_QUERY is the schema of that query string. */
+export const AUDIT_QUERY = object({
+  actor: text(128, 'a token id or name, "system", or "agent:<id>"'),
+  action: text(64, 'an action ("agent.move") or its prefix ("agent")'),
+  target: text(128, 'the id of what was acted on'),
+  outcome: oneOf(['ok', 'denied']),
+  from: time,
+  to: time,
+  limit,
+  cursor: text(64, 'a cursor from a previous page'),
+});
+
+/** parseAuditQuery turns the (schema-checked) query string into an AuditQuery. */
+export function parseAuditQuery(q: AuditQueryString): AuditQuery {
+  const out: AuditQuery = { limit: q.limit ?? 100 };
+  const from = parseTime(q.from, 'from');
+  const to = parseTime(q.to, 'to');
   if (from !== undefined && to !== undefined && to < from) {
     throw new PalisadeError('validation_failed', 'parameter to: must not be before from');
   }
-  const cursor = str(q, 'cursor', 64);
-  if (actor !== undefined) out.actor = actor;
-  if (action !== undefined) out.action = action;
-  if (target !== undefined) out.targetId = target;
-  if (outcome !== undefined) out.outcome = outcome;
+  if (q.actor !== undefined) out.actor = q.actor;
+  if (q.action !== undefined) out.action = q.action;
+  if (q.target !== undefined) out.targetId = q.target;
+  if (q.outcome !== undefined) out.outcome = q.outcome;
   if (from !== undefined) out.fromMs = from;
   if (to !== undefined) out.toMs = to;
-  if (cursor !== undefined) out.cursor = cursor;
+  if (q.cursor !== undefined) out.cursor = q.cursor;
   return out;
 }
 
@@ -52,8 +65,9 @@ export const AUDIT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/audit',
+    schema: { summary: 'Search the audit log, newest first, paged by cursor', querystring: AUDIT_QUERY },
     async handler(req, ctx) {
-      const query = parseAuditQuery(req.query as Query);
+      const query = parseAuditQuery(req.query as AuditQueryString);
       let page: Awaited<ReturnType<typeof ctx.storage.searchAudit>>;
       try {
         page = await ctx.storage.searchAudit(query);

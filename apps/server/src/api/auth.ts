@@ -12,12 +12,13 @@ export function roleAllows(have: Role, need: Role): boolean {
 
 /**
  * authenticateToken finds the API token in `Authorization: Bearer <token>` by its sha256 and
- * checks it is live and its role is enough for the route.
+ * checks it is live (not revoked, not expired at `nowMs`) and its role is enough for the route.
  */
 export async function authenticateToken(
   req: FastifyRequest,
   storage: Storage,
   need: Role,
+  nowMs: number,
 ): Promise<ApiTokenRecord> {
   const header = req.headers.authorization;
   if (!header) throw new PalisadeError('unauthorized', 'missing Authorization: Bearer <token> header');
@@ -26,6 +27,12 @@ export async function authenticateToken(
   const token = await storage.findTokenBySecretHash(sha256Hex(m[1]));
   if (!token) throw new PalisadeError('unauthorized', 'API token is not valid');
   if (token.revokedAt !== null) throw new PalisadeError('unauthorized', 'API token was revoked');
+  if (token.expiresAt !== null && nowMs >= token.expiresAt) {
+    throw new PalisadeError(
+      'unauthorized',
+      `API token "${token.name}" expired on ${new Date(token.expiresAt).toISOString()}; create a new one (palisade tokens create)`,
+    );
+  }
   if (!roleAllows(token.role, need)) {
     throw new PalisadeError(
       'forbidden',

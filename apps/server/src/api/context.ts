@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { SessionTable } from '../telemetry/session-table.js';
 import type { WriterHealth } from './health.js';
+import type { RouteSchema } from './schema.js';
 
 /** ApiContext is what admin API handlers use. */
 export interface ApiContext {
@@ -25,12 +26,19 @@ export class ApiReply {
   ) {}
 }
 
-/** ApiRoute declares one admin API route; who may call it is in ROUTE_ROLES (route-roles.ts). */
+/**
+ * ApiRoute declares one admin API route: its request schema (validated by Fastify before the
+ * handler runs, and published in the OpenAPI document), and its handler. Who may call it is in
+ * ROUTE_ROLES (route-roles.ts). The handler sees `req.query`, `req.params` and `req.body` already
+ * checked against `schema`; it converts and checks only what a schema cannot say (does the group
+ * exist, is `to` after `from`).
+ */
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path below `/api/v1`, Fastify syntax (`/agents/:id`). */
   url: string;
   /** HTTP status of a success. @default 200 */
   status?: number;
+  schema: RouteSchema;
   handler(req: FastifyRequest, ctx: ApiContext): Promise<unknown>;
 }

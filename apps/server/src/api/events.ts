@@ -1,24 +1,35 @@
-import { PalisadeError } from '@palisade/common';
+import { PalisadeError, LogLimiter } from '@palisade/common';
 import { CLASSES, CLASS_ALIASES, type DeviceInfo, toOcsf } from '@palisade/protocol';
 import type { AgentRecord, EventPage, EventQuery } from '@palisade/storage';
-import { LogRateLimit } from '../log-rate-limit.js';
 import type { ApiContext, ApiRoute } from './context.js';
-import { type Query, int, rejectUnknown, str, time, uuid } from './params.js';
+import { parseTime } from './params.js';
+import { cursor, limit, object, text, time, uuid } from './schema.js';
 
-/** EVENT_QUERY_PARAMS are the parameters `GET /api/v1/events` takes. */
-export const EVENT_QUERY_PARAMS = [
-  'agent_id',
-  'class',
-  'activity',
-  'from',
-  'to',
-  'contains',
-  'limit',
-  'cursor',
-];
+/** EventQueryString is the query string of `GET /api/v1/events`, once its schema has checked it. */
+export interface EventQueryString {
+  agent_id?: string;
+  class?: string;
+  activity?: string;
+  from?: string;
+  to?: string;
+  contains?: string;
+  limit?: number;
+  cursor?: string;
+}
 
-function parseClass(q: Query): number | undefined {
-  const v = str(q, 'class', 64);
+/** EVENT_QUERY is the schema of that query string. */
+export const EVENT_QUERY = object({
+  agent_id: uuid,
+  class: text(64, `a class name (${Object.keys(CLASS_ALIASES).join(', ')}) or a class_uid`),
+  activity: text(64, 'an activity id or, with class, its name'),
+  from: time,
+  to: time,
+  contains: text(1024, 'a substring of command line, path, names or raw data'),
+  limit,
+  cursor,
+});
+
+function parseClass(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const alias = CLASS_ALIASES[v.toLowerCase()];
   if (alias !== undefined) return alias;
@@ -29,10 +40,13 @@ function parseClass(q: Query): number | undefined {
   );
 }
 
-function parseActivity(q: Query, classUid: number | undefined): number | undefined {
-  const v = str(q, 'activity', 64);
+function parseActivity(v: string | undefined, classUid: number | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (/^\d+$/.test(v)) return int(q, 'activity', 0, 255);
+  if (/^\d+$/.test(v)) {
+    const n = Number(v);
+    if (n > 255) throw new PalisadeError('validation_failed', `parameter activity: ${n} is above 255`);
+    return n;
+  }
   // A name needs the class to resolve: "launch" means 1 for process activity.
   const acts = classUid !== undefined ? CLASSES[classUid]?.activities : undefined;
   const hit = acts && Object.entries(acts).find(([, name]) => name.toLowerCase() === v.toLowerCase());
@@ -45,27 +59,23 @@ function parseActivity(q: Query, classUid: number | undefined): number | undefin
   return Number(hit[0]);
 }
 
-/** parseEventQuery turns the query string into an EventQuery, naming any bad parameter. */
-export function parseEventQuery(q: Query): EventQuery {
-  rejectUnknown(q, EVENT_QUERY_PARAMS);
-  const classUid = parseClass(q);
-  const out: EventQuery = { limit: int(q, 'limit', 1, 1000) ?? 100 };
-  const agentId = uuid(q, 'agent_id');
-  if (agentId) out.agentId = agentId;
+/** parseEventQuery turns the (schema-checked) query string into an EventQuery, naming any bad parameter. */
+export function parseEventQuery(q: EventQueryString): EventQuery {
+  const classUid = parseClass(q.class);
+  const out: EventQuery = { limit: q.limit ?? 100 };
+  if (q.agent_id) out.agentId = q.agent_id.toLowerCase();
   if (classUid !== undefined) out.classUid = classUid;
-  const activity = parseActivity(q, classUid);
+  const activity = parseActivity(q.activity, classUid);
   if (activity !== undefined) out.activityId = activity;
-  const from = time(q, 'from');
-  const to = time(q, 'to');
+  const from = parseTime(q.from, 'from');
+  const to = parseTime(q.to, 'to');
   if (from !== undefined) out.fromMs = from;
   if (to !== undefined) out.toMs = to;
   if (from !== undefined && to !== undefined && to < from) {
     throw new PalisadeError('validation_failed', 'parameter to: must not be before from');
   }
-  const contains = str(q, 'contains', 1024);
-  if (contains !== undefined) out.contains = contains;
-  const cursor = str(q, 'cursor', 512);
-  if (cursor !== undefined) out.cursor = cursor;
+  if (q.contains !== undefined) out.contains = q.contains;
+  if (q.cursor !== undefined) out.cursor = q.cursor;
   return out;
 }
 
@@ -84,23 +94,23 @@ function device(a: AgentRecord | undefined, agentId: string): DeviceInfo {
 }
 
 /** Skipped batches are logged at most 5 times a minute per server (each line lists a page's). */
-const skipLogs = new WeakMap<ApiContext, LogRateLimit>();
+const skipLogs = new WeakMap<ApiContext, LogLimiter>();
 
 function logSkipped(ctx: ApiContext, skipped: NonNullable<EventPage['skipped']>): void {
   let limit = skipLogs.get(ctx);
   if (!limit) {
-    limit = new LogRateLimit(5, 60_000, () => ctx.clock.now());
+    limit = new LogLimiter({ burst: 5, perSecond: 5 / 60, now: () => ctx.clock.now() });
     skipLogs.set(ctx, limit);
   }
-  const ok = limit.take();
-  if (!ok) return;
+  const suppressed = limit.take('skipped');
+  if (suppressed === undefined) return;
   ctx.logger.warn(
     {
       skipped: skipped
         .slice(0, 10)
         .map((b) => ({ agentId: b.agentId, seq: b.seq.toString(), reason: b.reason })),
       count: skipped.length,
-      suppressedLines: ok.suppressed,
+      suppressedLines: suppressed,
     },
     'event search skipped stored batches that cannot be decoded',
   );
@@ -111,8 +121,12 @@ export const EVENT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/events',
+    schema: {
+      summary: 'Search stored events (OCSF JSON), newest first, paged by cursor',
+      querystring: EVENT_QUERY,
+    },
     async handler(req, ctx: ApiContext) {
-      const query = parseEventQuery(req.query as Query);
+      const query = parseEventQuery(req.query as EventQueryString);
       let page: Awaited<ReturnType<typeof ctx.storage.searchEvents>>;
       try {
         page = await ctx.storage.searchEvents(query);

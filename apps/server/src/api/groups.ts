@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { PalisadeError } from '@palisade/common';
 import type { AgentRecord, GroupRecord } from '@palisade/storage';
-import { createRegistrationKey, DEFAULT_GROUP, DEFAULT_POLICY } from '../bootstrap/first-start.js';
+import { DEFAULT_GROUP, DEFAULT_POLICY } from '../fleet/default-group.js';
+import { createRegistrationKey } from '../fleet/registration-keys.js';
 import { fleetLock } from '../fleet/fleet-lock.js';
 import { checkGroupName, findGroup } from '../fleet/group-ref.js';
-import { applyPolicyChange, policyView } from '../fleet/policy.js';
+import { applyPolicyChange, type PolicyChange, policyView } from '../fleet/policy.js';
 import { pushGroupPolicy, pushPolicy } from '../fleet/policy-push.js';
 import { catchUpRevision, nextRevision } from '../fleet/revision.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { keyView } from './keys.js';
-import { type Query, jsonBody, rejectUnknown, str } from './params.js';
+import { groupRef, NO_QUERY, object, text } from './schema.js';
+import { POLICY_CHANGE } from './policy-schema.js';
 import { auditRequest } from './route-guard.js';
 
 /** groupView is the API's JSON for a group: policy, agent counts, and how many run an older policy. */
@@ -25,17 +27,6 @@ export function groupView(g: GroupRecord, agents: AgentRecord[]): object {
     decommissioned_count: mine.length - active.length,
     out_of_date_count: active.filter((a) => a.policyRevision !== g.policy.revision).length,
   };
-}
-
-function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
-  for (const k of Object.keys(body)) {
-    if (!allowed.includes(k)) {
-      throw new PalisadeError(
-        'validation_failed',
-        `field ${k}: unknown field (allowed: ${allowed.join(', ')})`,
-      );
-    }
-  }
 }
 
 function protectDefault(g: GroupRecord, what: string): void {
@@ -54,13 +45,20 @@ async function nameFree(ctx: ApiContext, name: string): Promise<void> {
   }
 }
 
+const refParams = object({ ref: groupRef }, ['ref']);
+type Ref = { ref: string };
+const GROUP_NAME = text(
+  63,
+  "a group name (1-63 letters, digits, '.', '_', '-'; starting with a letter or digit; not a UUID)",
+);
+
 /** GROUP_ROUTES manage agent groups and their policies. */
 export const GROUP_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/groups',
-    async handler(req, ctx) {
-      rejectUnknown(req.query as Query, []);
+    schema: { summary: 'List groups with their policy and agent counts', querystring: NO_QUERY },
+    async handler(_req, ctx) {
       const [groups, agents] = await Promise.all([ctx.storage.listGroups(), ctx.storage.listAgents()]);
       return { groups: groups.map((g) => groupView(g, agents)) };
     },
@@ -68,9 +66,9 @@ export const GROUP_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/groups/:ref',
+    schema: { summary: 'One group', params: refParams, querystring: NO_QUERY },
     async handler(req, ctx) {
-      rejectUnknown(req.query as Query, []);
-      const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+      const g = await findGroup(ctx.storage, (req.params as Ref).ref, 'parameter ref');
       return groupView(g, await ctx.storage.listAgents());
     },
   },
@@ -78,13 +76,15 @@ export const GROUP_ROUTES: ApiRoute[] = [
     method: 'POST',
     url: '/groups',
     status: 201,
+    schema: {
+      summary: 'Create a group (with its first registration key, whose secret is in this answer only)',
+      body: object({ name: GROUP_NAME, policy: POLICY_CHANGE }, ['name']),
+    },
     async handler(req, ctx) {
-      const body = jsonBody(req.body);
-      onlyFields(body, ['name', 'policy']);
+      const body = req.body as { name: string; policy?: PolicyChange };
       const name = checkGroupName(body.name);
-      const policyBody = body.policy === undefined ? {} : jsonBody(body.policy);
       // Validated in full before anything is written.
-      const policy = applyPolicyChange(DEFAULT_POLICY, policyBody);
+      const policy = applyPolicyChange(DEFAULT_POLICY, body.policy ?? {});
       const g: GroupRecord = { id: randomUUID(), name, createdAt: ctx.clock.now(), policy };
       // Every group has a registration key: the first one is made with it, its secret shown once.
       const key = await fleetLock(ctx.storage).run(async () => {
@@ -114,12 +114,11 @@ export const GROUP_ROUTES: ApiRoute[] = [
   {
     method: 'PATCH',
     url: '/groups/:ref',
+    schema: { summary: 'Rename a group', params: refParams, body: object({ name: GROUP_NAME }, ['name']) },
     async handler(req, ctx) {
-      const body = jsonBody(req.body);
-      onlyFields(body, ['name']);
-      const name = checkGroupName(body.name);
+      const name = checkGroupName((req.body as { name: string }).name);
       const g = await fleetLock(ctx.storage).run(async () => {
-        const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+        const g = await findGroup(ctx.storage, (req.params as Ref).ref, 'parameter ref');
         if (g.name === name) return g;
         protectDefault(g, 'renamed');
         await nameFree(ctx, name);
@@ -138,10 +137,15 @@ export const GROUP_ROUTES: ApiRoute[] = [
   {
     method: 'PATCH',
     url: '/groups/:ref/policy',
+    schema: {
+      summary: "Change a group's policy (pushed at once to its connected agents)",
+      params: refParams,
+      body: POLICY_CHANGE,
+    },
     async handler(req, ctx) {
-      const body = jsonBody(req.body);
+      const body = req.body as PolicyChange;
       const { group, pushed } = await fleetLock(ctx.storage).run(async () => {
-        const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+        const g = await findGroup(ctx.storage, (req.params as Ref).ref, 'parameter ref');
         const changed = applyPolicyChange(g.policy, body);
         if (changed === g.policy) return { group: g, pushed: 0 };
         const policy = { ...changed, revision: await nextRevision(ctx.storage) };
@@ -161,12 +165,15 @@ export const GROUP_ROUTES: ApiRoute[] = [
   {
     method: 'DELETE',
     url: '/groups/:ref',
+    schema: {
+      summary: 'Delete a group (one with agents only with move_agents_to)',
+      params: refParams,
+      querystring: object({ move_agents_to: groupRef }),
+    },
     async handler(req, ctx) {
-      const q = req.query as Query;
-      rejectUnknown(q, ['move_agents_to']);
-      const moveRef = str(q, 'move_agents_to', 128);
+      const moveRef = (req.query as { move_agents_to?: string }).move_agents_to;
       return fleetLock(ctx.storage).run(async () => {
-        const g = await findGroup(ctx.storage, (req.params as { ref: string }).ref, 'parameter ref');
+        const g = await findGroup(ctx.storage, (req.params as Ref).ref, 'parameter ref');
         protectDefault(g, 'deleted');
         const target =
           moveRef === undefined

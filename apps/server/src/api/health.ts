@@ -1,5 +1,6 @@
 import { PROTOCOL_VERSION } from '@palisade/protocol';
 import { ApiReply, type ApiContext, type ApiRoute } from './context.js';
+import { NO_QUERY } from './schema.js';
 
 /** WriterHealth is what one telemetry listener's group-commit writer reports. */
 export interface WriterHealth {
@@ -51,6 +52,11 @@ export function healthOf(ctx: ApiContext): { failing: boolean; body: Record<stri
 export const HEALTH: ApiRoute = {
   method: 'GET',
   url: '/health',
+  schema: {
+    summary:
+      'Is ingest working: writer state, last commit age, protocol version, connected agents (503 while failing)',
+    querystring: NO_QUERY,
+  },
   async handler(_req, ctx) {
     const { failing, body } = healthOf(ctx);
     return failing ? new ApiReply(503, body) : body;

@@ -1,9 +1,9 @@
 import { PalisadeError } from '@palisade/common';
 import type { GroupRecord, RegistrationKeyRecord } from '@palisade/storage';
-import { createRegistrationKey } from '../bootstrap/first-start.js';
+import { createRegistrationKey } from '../fleet/registration-keys.js';
 import { findGroup } from '../fleet/group-ref.js';
 import type { ApiContext, ApiRoute } from './context.js';
-import { type Query, isUuid, jsonBody, rejectUnknown, str } from './params.js';
+import { groupRef, idParams, NO_BODY, object, optionalBody } from './schema.js';
 import { auditRequest } from './route-guard.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -25,15 +25,23 @@ export function keyView(
     expires_at: iso(k.expiresAt),
     revoked_at: iso(k.revokedAt),
     rotated_from: k.rotatedFrom,
-    status: k.revokedAt !== null ? 'revoked' : nowMs >= k.expiresAt ? 'expired' : 'active',
+    status:
+      k.revokedAt !== null
+        ? 'revoked'
+        : nowMs >= k.expiresAt
+          ? 'expired'
+          : k.maxUses !== null && agents >= k.maxUses
+            ? 'used_up'
+            : 'active',
     registrations: agents,
+    /** How many registrations the key allows in all; null when it has no quota. */
+    max_uses: k.maxUses,
     /** True while the secret of an automatically generated key waits to be claimed (once). */
     secret_claimable: claimable,
   };
 }
 
 async function keyById(ctx: ApiContext, id: string): Promise<RegistrationKeyRecord> {
-  if (!isUuid(id)) throw new PalisadeError('validation_failed', `parameter id: "${id}" is not a UUID`);
   const key = await ctx.storage.getKey(id.toLowerCase());
   if (!key) throw new PalisadeError('not_found', `no registration key ${id}`);
   return key;
@@ -55,12 +63,14 @@ export const KEY_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
     url: '/keys',
+    schema: {
+      summary: 'List registration keys (never their secrets), with uses and quota',
+      querystring: object({ group: groupRef }),
+    },
     async handler(req, ctx) {
-      const q = req.query as Query;
-      rejectUnknown(q, ['group']);
-      const groupRef = str(q, 'group', 128);
+      const q = req.query as { group?: string };
       const group =
-        groupRef === undefined ? undefined : await findGroup(ctx.storage, groupRef, 'parameter group');
+        q.group === undefined ? undefined : await findGroup(ctx.storage, q.group, 'parameter group');
       const [keys, groups, counts] = await Promise.all([
         ctx.storage.listKeys(group?.id),
         ctx.storage.listGroups(),
@@ -85,22 +95,30 @@ export const KEY_ROUTES: ApiRoute[] = [
     method: 'POST',
     url: '/keys',
     status: 201,
+    schema: {
+      summary: 'Create a registration key for a group (the secret is in this answer only)',
+      body: optionalBody({
+        group: { ...groupRef, description: 'a group name or id (default: the default group)' },
+        max_uses: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1_000_000,
+          description: 'a number of registrations from 1 to 1000000 (default: no quota)',
+        },
+      }),
+    },
     async handler(req, ctx) {
-      const body = jsonBody(req.body);
-      for (const k of Object.keys(body)) {
-        if (k !== 'group')
-          throw new PalisadeError('validation_failed', `field ${k}: unknown field (allowed: group)`);
-      }
+      const body = (req.body ?? {}) as { group?: string; max_uses?: number };
       const group = await findGroup(ctx.storage, body.group ?? 'default', 'field group');
       const now = ctx.clock.now();
-      const created = await createRegistrationKey(ctx.storage, group.id, now);
+      const created = await createRegistrationKey(ctx.storage, group.id, now, null, body.max_uses ?? null);
       const record = await ctx.storage.getKey(created.id);
       if (!record) throw new PalisadeError('internal', 'key vanished after creation');
       await auditRequest(ctx, req, {
         action: 'key.create',
         targetType: 'key',
         targetId: created.id,
-        details: { group: group.name, group_id: group.id, prefix: record.prefix },
+        details: { group: group.name, group_id: group.id, prefix: record.prefix, max_uses: record.maxUses },
       });
       // The only time the secret is ever shown.
       return { key: keyView(record, group, 0, now), secret: created.secret };
@@ -109,6 +127,11 @@ export const KEY_ROUTES: ApiRoute[] = [
   {
     method: 'POST',
     url: '/keys/:id/revoke',
+    schema: {
+      summary: 'Revoke a registration key: new registrations with it are refused',
+      params: idParams,
+      body: NO_BODY,
+    },
     async handler(req, ctx) {
       const key = await keyById(ctx, (req.params as { id: string }).id);
       if (key.revokedAt !== null)
@@ -128,6 +151,11 @@ export const KEY_ROUTES: ApiRoute[] = [
   {
     method: 'POST',
     url: '/keys/:id/claim',
+    schema: {
+      summary: 'Claim the secret of an automatically rotated key (once)',
+      params: idParams,
+      body: NO_BODY,
+    },
     async handler(req, ctx) {
       const key = await keyById(ctx, (req.params as { id: string }).id);
       const secret = ctx.keyRotation?.claim(key.id);
@@ -144,8 +172,8 @@ export const KEY_ROUTES: ApiRoute[] = [
   {
     method: 'POST',
     url: '/keys/rotate',
+    schema: { summary: 'Run the key rotation check now', body: NO_BODY },
     async handler(req, ctx) {
-      jsonBody(req.body);
       if (!ctx.keyRotation)
         throw new PalisadeError('unavailable', 'key rotation is not running on this server');
       const rotated = await ctx.keyRotation.runNow();

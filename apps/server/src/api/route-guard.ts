@@ -8,10 +8,16 @@ import { accessFor } from './route-roles.js';
 const tokens = new WeakMap<FastifyRequest, ApiTokenRecord>();
 const guarded = new WeakSet<FastifyInstance>();
 const seen = new Set<string>();
+const schemas = new Map<string, RouteOptions['schema']>();
 
 /** guardedRoutes lists every "METHOD /path" any guard in this process has seen registered (for tests). */
 export function guardedRoutes(): string[] {
   return [...seen].sort();
+}
+
+/** routeSchema is the request schema a route was registered with, by "METHOD /path" (for tests). */
+export function routeSchema(key: string): RouteOptions['schema'] {
+  return schemas.get(key);
 }
 
 /** isGuarded tells whether installRouteRoles was installed on `app` (mountApi refuses to mount otherwise). */
@@ -34,13 +40,15 @@ export interface RouteGuardDeps {
   storage: Storage;
   clock: Clock;
   logger: Logger;
+  /** Told of each request whose API token checked out (the connection caps then trust its connection). */
+  onAuthenticated?: (req: FastifyRequest) => void;
 }
 
 /**
  * installRouteRoles makes ROUTE_ROLES binding for every route registered on `app` after it: a route
  * with no entry throws at registration (the server does not start with an unguarded route), and a
- * route that needs a role gets a preHandler that checks the Bearer token and its role before the
- * handler runs. A refusal for lack of role is a 403 JSON error, logged and written to the audit log.
+ * route that needs a role gets an onRequest hook that checks the Bearer token and its role before
+ * the body is parsed and validated. A refusal for lack of role is a 403 JSON error, logged and written to the audit log.
  * guardedRoutes() lists every route it has seen (for tests).
  */
 export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void {
@@ -50,6 +58,7 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
     let needsToken = false;
     for (const method of methods) {
       seen.add(`${method} ${route.url}`);
+      schemas.set(`${method} ${route.url}`, route.schema);
       const access = accessFor(method, route.url);
       if (access === undefined) {
         throw new Error(`route ${method} ${route.url} has no entry in ROUTE_ROLES (api/route-roles.ts)`);
@@ -65,7 +74,7 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
       if (access === undefined)
         throw new PalisadeError('forbidden', `${req.method} ${route.url} has no role`);
       // Any live token first (401 otherwise), then its role against the table (403).
-      const token = await authenticateToken(req, d.storage, 'viewer');
+      const token = await authenticateToken(req, d.storage, 'viewer', d.clock.now());
       if (!roleAllows(token.role, access)) {
         const key = `${req.method} ${route.url}`;
         await recordAudit(d, req, token, {
@@ -81,9 +90,12 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
         );
       }
       tokens.set(req, token);
+      d.onAuthenticated?.(req);
     };
-    const existing = route.preHandler;
-    route.preHandler =
+    // onRequest: before the body is read, parsed or validated, so an unauthenticated caller costs
+    // no parsing and learns nothing about the route's schema.
+    const existing = route.onRequest;
+    route.onRequest =
       existing === undefined ? [guard] : [guard, ...(Array.isArray(existing) ? existing : [existing])];
   });
 }

@@ -17,6 +17,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/register': 'registration-key',
   'POST /v1/checkin': 'agent-certificate',
   'GET /api/v1/health': 'public',
+  'GET /api/v1/openapi.json': 'viewer',
 
   'GET /api/v1/agents': 'viewer',
   'GET /api/v1/agents/:id': 'viewer',

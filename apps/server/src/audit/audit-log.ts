@@ -13,15 +13,18 @@ export interface AuditDeps {
 export type AuditFacts = Pick<NewAuditRecord, 'action' | 'targetType' | 'targetId'> &
   Partial<Pick<NewAuditRecord, 'outcome' | 'details'>>;
 
+/** AuditActor is who acted: an API token, or an agent (`{ id: agentId, name: "agent:<id>" }`). */
+export type AuditActor = Pick<ApiTokenRecord, 'id' | 'name'>;
+
 /**
- * recordAudit appends one entry to the audit log: who (the API token, by id and name; "system" when
- * `req` is null), what, on what, when (the server clock) and from where (the request's address).
+ * recordAudit appends one entry to the audit log: who (the API token or agent, by id and name;
+ * "system" when `req` is null), what, on what, when (the server clock) and from where (the request's address).
  * A failure to write it is logged as an error and does not undo the action, which already happened.
  */
 export async function recordAudit(
   d: AuditDeps,
   req: FastifyRequest | null,
-  actor: ApiTokenRecord | undefined | null,
+  actor: AuditActor | undefined | null,
   facts: AuditFacts,
 ): Promise<void> {
   const entry: NewAuditRecord = {

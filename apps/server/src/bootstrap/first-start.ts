@@ -2,46 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Logger } from '@palisade/common';
-import type { GroupPolicy, Storage } from '@palisade/storage';
+import type { Storage } from '@palisade/storage';
+import { DEFAULT_GROUP, DEFAULT_POLICY } from '../fleet/default-group.js';
+import { createRegistrationKey } from '../fleet/registration-keys.js';
 import { writePrivateFile } from '../fs-secure.js';
-import { newSecret, secretPrefix, sha256Hex } from '../secrets.js';
-
-/** DEFAULT_GROUP is the group a fresh server creates, with the reference product's default policy. */
-export const DEFAULT_GROUP = 'default';
-
-/** DEFAULT_POLICY: server tier, stable channel, no maintenance window restriction. */
-export const DEFAULT_POLICY: GroupPolicy = {
-  revision: 1,
-  tier: 'server',
-  channel: 'stable',
-  maintenanceWindow: 'always',
-};
-
-/** KEY_LIFETIME_MS: registration keys expire one year after they were generated. */
-export const KEY_LIFETIME_MS = 365 * 24 * 60 * 60 * 1000;
-
-/** createRegistrationKey stores a new key for `groupId` (hash only) and returns its secret; `rotatedFrom` names the key it replaces. */
-export async function createRegistrationKey(
-  storage: Storage,
-  groupId: string,
-  nowMs: number,
-  rotatedFrom: string | null = null,
-): Promise<{ id: string; secret: string; expiresAt: number }> {
-  const secret = newSecret('prk');
-  const id = randomUUID();
-  const expiresAt = nowMs + KEY_LIFETIME_MS;
-  await storage.createKey({
-    id,
-    groupId,
-    secretHash: sha256Hex(secret),
-    prefix: secretPrefix(secret),
-    createdAt: nowMs,
-    expiresAt,
-    revokedAt: null,
-    rotatedFrom,
-  });
-  return { id, secret, expiresAt };
-}
+import { newSecret, sha256Hex } from '../secrets.js';
 
 /**
  * ensureDefaults prepares a fresh server: the "default" group, one registration key for it and
@@ -67,6 +32,7 @@ export async function ensureDefaults(
     secretHash: sha256Hex(token),
     createdAt: now,
     revokedAt: null,
+    expiresAt: null,
   });
   writePrivateFile(join(dataDir, 'registration-key'), `${key.secret}\n`);
   writePrivateFile(join(dataDir, 'admin-token'), `${token}\n`);

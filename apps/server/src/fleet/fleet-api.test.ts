@@ -84,8 +84,41 @@ describe('fleet management through the admin API', () => {
       ],
       [
         { maintenance_window: { days: [], start: '01:00', end: '02:00', time_zone: 'UTC' } },
-        /at least one day/,
+        /field maintenance_window.days: must list at least one/,
       ],
+      [
+        { maintenance_window: { days: [1], start: '01:00', end: '1:00', time_zone: 'UTC' } },
+        /field maintenance_window.end: "1:00" is not a time HH:MM/,
+      ],
+      [
+        { maintenance_window: { days: [1.5], start: '01:00', end: '02:00', time_zone: 'UTC' } },
+        /field maintenance_window.days\[0\]: 1.5 is not a day/,
+      ],
+      [
+        { maintenance_window: { days: ['someday'], start: '01:00', end: '02:00', time_zone: 'UTC' } },
+        /field maintenance_window.days\[0\]: "someday" is not a day/,
+      ],
+      [
+        {
+          maintenance_window: {
+            days: [0, 1, 2, 3, 4, 5, 6, 1],
+            start: '01:00',
+            end: '02:00',
+            time_zone: 'UTC',
+          },
+        },
+        /field maintenance_window.days: lists more than 7/,
+      ],
+      [
+        { maintenance_window: { days: [1], start: '01:00', end: '02:00', time_zone: 'UTC', extra: 1 } },
+        /field maintenance_window.extra: unknown field \(allowed: days, start, end, time_zone\)/,
+      ],
+      [
+        { maintenance_window: { days: [1], start: '01:00', time_zone: 'UTC' } },
+        /field maintenance_window.end: required/,
+      ],
+      [{ maintenance_window: null }, /field maintenance_window: null is not "always" or an object/],
+      [{ tier: 5 }, /field tier: 5 is not one of server, workstation/],
       [
         { maintenance_window: { days: [8], start: '01:00', end: '02:00', time_zone: 'UTC' } },
         /days\[0\]: 8 is not a day/,
@@ -98,7 +131,7 @@ describe('fleet management through the admin API', () => {
         { maintenance_window: { days: [1], start: '01:00', end: '02:00', time_zone: 'Mars/Olympus' } },
         /"Mars\/Olympus" is not an IANA time zone/,
       ],
-      [{ maintenance_window: 'sometimes' }, /must be "always" or an object/],
+      [{ maintenance_window: 'sometimes' }, /"sometimes" is not "always" or an object/],
       // A valid tier with a bad channel: the tier must not be applied either.
       [{ tier: 'server', channel: 'nightly' }, /field channel/],
       [{ tier: 'server', colour: 'red' }, /field colour: unknown field/],

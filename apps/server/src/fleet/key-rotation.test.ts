@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DAY_MS, ManualClock, silentLogger } from '@palisade/common';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
-import { createRegistrationKey, DEFAULT_POLICY } from '../bootstrap/first-start.js';
+import { DEFAULT_POLICY } from './default-group.js';
+import { createRegistrationKey } from './registration-keys.js';
 import { sha256Hex } from '../secrets.js';
 import { KeyRotation } from './key-rotation.js';
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { type Clock, DAY_MS, type Logger } from '@palisade/common';
 import type { RegistrationKeyRecord, Storage } from '@palisade/storage';
 import { recordAudit } from '../audit/audit-log.js';
-import { createRegistrationKey, DEFAULT_GROUP } from '../bootstrap/first-start.js';
+import { DEFAULT_GROUP } from './default-group.js';
+import { createRegistrationKey } from './registration-keys.js';
 import { ensurePrivateDir, writePrivateFile } from '../fs-secure.js';
 import { fleetLock } from './fleet-lock.js';
 
@@ -71,7 +72,8 @@ export class KeyRotation {
         undefined,
       );
       if (!newest || now < newest.expiresAt - ROTATE_BEFORE_MS) continue;
-      const created = await createRegistrationKey(this.d.storage, g.id, now, newest.id);
+      // The successor keeps the quota: rotation must not widen what an operator limited.
+      const created = await createRegistrationKey(this.d.storage, g.id, now, newest.id, newest.maxUses);
       try {
         ensurePrivateDir(join(this.d.dataDir, 'pending-keys'));
         writePrivateFile(this.pendingFile(created.id), `${created.secret}\n`);

@@ -27,17 +27,12 @@ describe('group policy validation', () => {
     assert.equal(parseWindow('always'), 'always');
   });
 
-  test('impossible windows are refused, each naming the field', () => {
+  test('what the schema cannot say is refused here, naming the field', () => {
     const w = { days: [1], start: '01:00', end: '02:00', time_zone: 'UTC' };
-    refused(() => parseWindow({ ...w, start: '24:00' }), /maintenance_window.start: "24:00"/);
-    refused(() => parseWindow({ ...w, end: '1:00' }), /maintenance_window.end: "1:00"/);
     refused(() => parseWindow({ ...w, end: '01:00' }), /would be empty/);
-    refused(() => parseWindow({ ...w, days: ['someday'] }), /days\[0\]: "someday"/);
-    refused(() => parseWindow({ ...w, days: [1.5] }), /days\[0\]/);
-    refused(() => parseWindow({ ...w, days: [1, 2, 3, 4, 5, 6, 0, 1] }), /more than 7/);
+    refused(() => parseWindow({ ...w, days: ['someday'] }), /days\[0\]: "someday" is not a day/);
+    refused(() => parseWindow({ ...w, days: ['mon', 'Monday'] }), /a day twice/);
     refused(() => parseWindow({ ...w, time_zone: 'CEST+2' }), /not an IANA time zone/);
-    refused(() => parseWindow({ ...w, extra: 1 }), /maintenance_window.extra: unknown field/);
-    refused(() => parseWindow(null), /must be "always" or an object/);
   });
 
   test('a change bumps the revision once; no change returns the same policy', () => {
@@ -45,7 +40,6 @@ describe('group policy validation', () => {
     assert.deepEqual(next, { ...BASE, tier: 'workstation', revision: 8 });
     assert.equal(applyPolicyChange(BASE, { tier: 'server', channel: 'stable' }), BASE);
     assert.equal(applyPolicyChange(BASE, {}), BASE);
-    refused(() => applyPolicyChange(BASE, { tier: 'workstation', channel: 'alpha' }), /field channel/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { ERROR_CODES, type ErrorCode, type Logger, PalisadeError } from '@palisade/common';
 import type { FastifyInstance } from 'fastify';
+import { peerLogger } from '../peer-log.js';
 
 /** errorBody is the JSON shape of every error the HTTP services return. */
 export function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
@@ -23,18 +24,20 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    // What a client sent decides these lines: limited per address, fields cut short.
+    const log = peerLogger(logger, req.ip);
     if (err instanceof PalisadeError) {
-      if (err.status >= 500) logger.error({ err, url: req.url }, 'request failed');
-      else logger.warn({ code: err.code, msg: err.message, url: req.url, ip: req.ip }, 'request refused');
+      if (err.status >= 500) log.error({ err, url: req.url }, 'request failed');
+      else log.warn({ code: err.code, msg: err.message, url: req.url, ip: req.ip }, 'request refused');
       return reply.code(err.status).send(err.toJSON());
     }
     const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (mapped || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) {
       const code = mapped ?? 'bad_request';
-      logger.warn({ code, msg: err.message, url: req.url, ip: req.ip }, 'request refused');
+      log.warn({ code, msg: err.message, url: req.url, ip: req.ip }, 'request refused');
       return reply.code(ERROR_CODES[code]).send(errorBody(code, err.message));
     }
-    logger.error({ err, url: req.url }, 'request failed');
+    log.error({ err, url: req.url }, 'request failed');
     return reply.code(500).send(errorBody('internal', 'internal error; see the server log'));
   });
   app.setNotFoundHandler((req, reply) => {

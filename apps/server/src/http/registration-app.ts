@@ -1,3 +1,5 @@
+import type { Server as TlsServer } from 'node:tls';
+import { TokenBuckets } from '@palisade/common';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { LIMITS } from '@palisade/protocol';
 import { type ApiContext, mountApi } from '../api/index.js';
@@ -6,7 +8,22 @@ import { checkInRoute } from '../registration/checkin.js';
 import type { RegistrationContext } from '../registration/context.js';
 import { registerRoute } from '../registration/register.js';
 import { installErrorHandlers } from './errors.js';
+import { ConnectionGate, type GateStats } from '../limits/connection-gate.js';
+import {
+  DEFAULT_LIMITS,
+  httpServerOptions,
+  type ListenerLimits,
+  registrationCaps,
+} from '../limits/listener-limits.js';
+import { TrustedAddresses } from '../limits/trusted-addresses.js';
 import { registerProtobufParser } from './protobuf-body.js';
+import { schemaErrorFormatter, validatorCompiler } from './schema-errors.js';
+
+/** RegistrationApp is the registration listener's Fastify instance and its connection caps. */
+export interface RegistrationApp {
+  instance: FastifyInstance;
+  connections(): GateStats;
+}
 
 /**
  * buildRegistrationApp is the HTTPS listener of the registration service: register and check-in
@@ -14,7 +31,12 @@ import { registerProtobufParser } from './protobuf-body.js';
  * because an agent that registers has none yet; check-in verifies it itself. Every route must have
  * an entry in ROUTE_ROLES (installRouteRoles refuses to register one without).
  */
-export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext): FastifyInstance {
+export function buildRegistrationApp(
+  reg: RegistrationContext,
+  api: ApiContext,
+  limits: ListenerLimits = DEFAULT_LIMITS,
+  trusted: TrustedAddresses = new TrustedAddresses(),
+): RegistrationApp {
   const app = Fastify({
     https: {
       key: reg.tls.serverKeyPem,
@@ -22,17 +44,38 @@ export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext):
       ca: reg.tls.agentCa.certPem,
       requestCert: true,
       rejectUnauthorized: false,
+      // Handshake, header, request (body included) and keep-alive timeouts (ListenerLimits).
+      ...httpServerOptions(limits),
     },
+    // Fastify sets these on the server itself (its defaults would replace ours): idle, request, keep-alive.
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     bodyLimit: LIMITS.maxRequestBytes,
     // Our own logging: request logs could carry tokens in URLs or headers.
     logger: false,
     return503OnClosing: true,
+    // Admin API requests are checked against their route's JSON schema (api/schema.ts); the
+    // error names the field, in the one error shape (http/schema-errors.ts).
+    schemaErrorFormatter,
   });
+  app.setValidatorCompiler(validatorCompiler);
+  const gate = new ConnectionGate(
+    app.server as unknown as TlsServer,
+    registrationCaps(limits),
+    reg.logger,
+    trusted,
+  );
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));
-  installRouteRoles(app, api);
+  // A request whose API token checked out moves its connection out of the unauthenticated pool.
+  installRouteRoles(app, { ...api, onAuthenticated: (req) => gate.promote(req.raw.socket) });
   registerProtobufParser(app);
-  registerRoute(app, reg);
+  registerRoute(
+    app,
+    reg,
+    new TokenBuckets({ burst: limits.registrationBurst, perSecond: limits.registrationPerMinute / 60 }),
+  );
   checkInRoute(app, reg);
   mountApi(app, api);
-  return app;
+  return { instance: app, connections: () => gate.stats() };
 }

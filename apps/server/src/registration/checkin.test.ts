@@ -3,13 +3,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Tier } from '@palisade/protocol';
+import { type HostFacts, Tier } from '@palisade/protocol';
 import {
   type AgentIdentity,
   RegistrationRefused,
   SimulatedAgent,
   checkIn,
   httpsRequest,
+  simulatedHost,
 } from '@palisade/testkit';
 import { type TestServer, startTestServer } from '../testing/harness.js';
 import { createCa, importCaKey, issueClientCertificate } from '../tls/pki.js';
@@ -116,5 +117,41 @@ describe('POST /v1/checkin (mutual TLS)', () => {
     await b.checkIn();
     await t.server.storage.updateAgent(b.agentId, { revokedAt: Date.now() });
     await refusedWith(b.checkIn(), 401, 'invalid_credentials');
+  });
+
+  test('a change of host facts at check-in is written to the audit log by the agent, before and after', async () => {
+    const c = await SimulatedAgent.register({
+      registrationUrl: t.server.registrationUrl,
+      registrationKey: t.registrationKey,
+      caPem: t.server.caPem,
+      host: { hostname: 'web-1', machineId: 'a'.repeat(32), kernel: '6.1.0-sim' },
+    });
+    const host = (over: Partial<Omit<HostFacts, '$typeName'>>) =>
+      simulatedHost({ hostname: 'web-1', machineId: 'a'.repeat(32), kernel: '6.1.0-sim', ...over });
+    const entries = async () =>
+      (await t.api('GET', `/api/v1/audit?action=agent.host_changed&target=${c.agentId}`)).json.entries;
+    // The same facts again: nothing to record.
+    await c.checkIn({ host: host({}) });
+    assert.deepEqual(await entries(), []);
+    // Moved to another machine under another name, with a new kernel.
+    await c.checkIn({ host: host({ hostname: 'db-7', machineId: 'b'.repeat(32), kernel: '6.12.0' }) });
+    const [e] = await entries();
+    assert.equal(e.actor.name, `agent:${c.agentId}`);
+    assert.equal(e.actor.id, c.agentId);
+    assert.deepEqual(e.target, { type: 'agent', id: c.agentId });
+    assert.match(e.remote_address, /127\.0\.0\.1/);
+    assert.deepEqual(e.details.changed.sort(), ['hostname', 'kernel', 'machine_id']);
+    assert.deepEqual(e.details.before, {
+      hostname: 'web-1',
+      machine_id: 'a'.repeat(32),
+      kernel: '6.1.0-sim',
+    });
+    assert.deepEqual(e.details.after, { hostname: 'db-7', machine_id: 'b'.repeat(32), kernel: '6.12.0' });
+    // The audit log can be searched for what this agent did.
+    const byActor = await t.api('GET', `/api/v1/audit?actor=agent:${c.agentId}`);
+    assert.equal(byActor.json.entries.length, 1);
+    // The stored facts are the new ones; checking in with them again records nothing more.
+    await c.checkIn({ host: host({ hostname: 'db-7', machineId: 'b'.repeat(32), kernel: '6.12.0' }) });
+    assert.equal((await entries()).length, 1);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PalisadeError } from '@palisade/common';
+import { PalisadeError, type TokenBuckets } from '@palisade/common';
 import {
   PROTOCOL_VERSION,
   ProtocolVersionError,
@@ -9,8 +9,9 @@ import {
   create,
 } from '@palisade/protocol';
 import type { RegistrationKeyRecord } from '@palisade/storage';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readProtobuf, sendProtobuf } from '../http/protobuf-body.js';
+import { peerLogger } from '../peer-log.js';
 import { sha256Hex } from '../secrets.js';
 import { issueClientCertificate } from '../tls/pki.js';
 import type { RegistrationContext } from './context.js';
@@ -53,10 +54,23 @@ async function usableKey(ctx: RegistrationContext, secret: string): Promise<Regi
 /**
  * registerRoute serves `POST /v1/register`: it checks the protocol version, the registration key,
  * the host facts, the agent's public key and its proof of possession, in that order, and only then
- * creates the agent and certifies its key. Any failure creates nothing.
+ * creates the agent and certifies its key. Any failure creates nothing. Each source address may
+ * register `perAddress` allows (a token bucket); beyond it the answer is 429 `rate_limited` with
+ * Retry-After, decided before the body is even read.
  */
-export function registerRoute(app: FastifyInstance, ctx: RegistrationContext): void {
-  app.post('/v1/register', async (req, reply) => {
+export function registerRoute(
+  app: FastifyInstance,
+  ctx: RegistrationContext,
+  perAddress?: TokenBuckets,
+): void {
+  const limit = async (req: FastifyRequest, reply: FastifyReply) => {
+    const waitMs = perAddress?.take(req.ip) ?? 0;
+    if (waitMs === 0) return;
+    const s = Math.max(1, Math.ceil(waitMs / 1000));
+    reply.header('retry-after', String(s));
+    throw new PalisadeError('rate_limited', `too many registrations from ${req.ip}; retry in ${s} s`);
+  };
+  app.post('/v1/register', { onRequest: limit }, async (req, reply) => {
     const body = readProtobuf(req, RegisterRequestSchema);
     checkVersion(body.protocolVersion);
     const key = await usableKey(ctx, body.registrationKey);
@@ -86,7 +100,7 @@ export function registerRoute(app: FastifyInstance, ctx: RegistrationContext): v
       capabilities: [],
       stats: {},
     });
-    ctx.logger.info(
+    peerLogger(ctx.logger, req.ip).info(
       {
         agentId,
         hostname: host.hostname,

@@ -17,6 +17,7 @@ import {
 } from '@palisade/protocol';
 import type { AgentRecord, Storage } from '@palisade/storage';
 import type { WebSocket } from 'ws';
+import { peerLogger } from '../peer-log.js';
 import { capabilitiesFromWire, policyToWire, statsFromWire } from '../registration/wire-records.js';
 import type { FlowController, FlowTarget } from './flow-control.js';
 import type { GroupCommitWriter } from './group-commit.js';
@@ -66,7 +67,8 @@ export class AgentConnection implements FlowTarget {
     private readonly remoteAddress: string,
     private readonly d: ConnectionDeps,
   ) {
-    this.log = d.logger.child({ agentId: agent.id, remote: remoteAddress });
+    // Every line here is caused by what the agent sends: limited per agent, fields cut short.
+    this.log = peerLogger(d.logger.child({ agentId: agent.id, remote: remoteAddress }), agent.id);
     this.maxInFlight = d.maxInFlight ?? LIMITS.maxInFlightBatches;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('close', (code: number) => this.onClose(code));

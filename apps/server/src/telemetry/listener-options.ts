@@ -1,15 +1,16 @@
+import { resolveLimits } from '../limits/listener-limits.js';
 import type { ServerOptions } from '../options.js';
 import type { TelemetryServiceOptions } from './service.js';
 
 /** ListenerBase is what every telemetry listener of one process shares. */
 export type ListenerBase = Pick<
   TelemetryServiceOptions,
-  'host' | 'tls' | 'storage' | 'sessions' | 'clock' | 'logger' | 'heartbeatIntervalS'
+  'host' | 'tls' | 'storage' | 'sessions' | 'clock' | 'logger' | 'heartbeatIntervalS' | 'trusted'
 >;
 
 /**
  * telemetryOptions builds the options of a telemetry listener (primary or standby) from the
- * server options, so both listeners get the same ingest and liveness tuning. The caller adds
+ * server options, so both listeners get the same ingest, liveness and connection limits. The caller adds
  * `port` and, for the standby, `channel`.
  */
 export function telemetryOptions(
@@ -18,6 +19,7 @@ export function telemetryOptions(
 ): Omit<TelemetryServiceOptions, 'port'> {
   return {
     ...base,
+    limits: resolveLimits(opts.limits),
     ...(opts.ingest ? { writer: opts.ingest } : {}),
     ...(opts.ingest?.maxInFlight !== undefined ? { maxInFlight: opts.ingest.maxInFlight } : {}),
     ...(opts.livenessIntervalMs ? { livenessIntervalMs: opts.livenessIntervalMs } : {}),

@@ -8,6 +8,15 @@ import { LIMITS } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import { WebSocketServer } from 'ws';
 import { authenticatePeer } from '../http/peer-auth.js';
+import { ConnectionGate, type GateStats } from '../limits/connection-gate.js';
+import {
+  DEFAULT_LIMITS,
+  httpServerOptions,
+  type ListenerLimits,
+  telemetryCaps,
+} from '../limits/listener-limits.js';
+import type { TrustedAddresses } from '../limits/trusted-addresses.js';
+import { peerLogger } from '../peer-log.js';
 import type { TlsMaterial } from '../tls/tls-files.js';
 import { AgentConnection } from './agent-connection.js';
 import { FlowController } from './flow-control.js';
@@ -38,6 +47,10 @@ export interface TelemetryServiceOptions {
   livenessIntervalMs?: number;
   /** Batches a connection may have unacked (announced in Welcome, enforced). @default LIMITS.maxInFlightBatches */
   maxInFlight?: number;
+  /** Timeouts and connection caps (see ListenerLimits). @default DEFAULT_LIMITS */
+  limits?: ListenerLimits;
+  /** Addresses agents recently authenticated from, shared by the process's listeners. @default its own */
+  trusted?: TrustedAddresses;
 }
 
 /** TelemetryService is a running telemetry listener. */
@@ -46,6 +59,8 @@ export interface TelemetryService {
   writer: GroupCommitWriter;
   /** The flow controller (counts of slow-down and resume frames sent). */
   flow: FlowController;
+  /** What the connection caps hold and did (see ConnectionGate). */
+  connections(): GateStats;
   close(): Promise<void>;
 }
 
@@ -91,13 +106,19 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     flow,
     maxInFlight,
   };
+  const limits = o.limits ?? DEFAULT_LIMITS;
   const server: Server = createServer({
     key: o.tls.serverKeyPem,
     cert: o.tls.serverCertPem,
     ca: o.tls.agentCa.certPem,
     requestCert: true,
     rejectUnauthorized: false,
+    // Handshake, upgrade-request and idle timeouts; an open WebSocket is then kept by pings.
+    ...httpServerOptions(limits),
   });
+  server.timeout = limits.idleTimeoutMs;
+  // Agents with a certificate of our CA count as authenticated: the rest share a bounded pool.
+  const gate = new ConnectionGate(server, telemetryCaps(limits), logger, o.trusted);
   server.on('request', (_req, res) => {
     res.writeHead(426, { 'content-type': 'application/json' });
     res.end(
@@ -116,6 +137,13 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
       (agent) => {
         wss.handleUpgrade(req, socket, head, (ws) => {
           wss.emit('connection', ws, req);
+          // The first frame must come soon (it is Hello, or the connection is closed as bad).
+          const hello = setTimeout(() => {
+            peerLogger(logger, agent.id).warn({ remote, agentId: agent.id }, 'no Hello in time; closing');
+            ws.close(1008, 'no Hello in time');
+          }, limits.helloTimeoutMs);
+          ws.once('message', () => clearTimeout(hello));
+          ws.once('close', () => clearTimeout(hello));
           new AgentConnection(ws, agent, remote, deps);
         });
       },
@@ -124,13 +152,18 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
           err instanceof PalisadeError
             ? err
             : new PalisadeError('invalid_credentials', 'authentication failed');
-        logger.warn({ remote, code: e.code, msg: e.message }, 'telemetry connection refused');
+        peerLogger(logger, req.socket.remoteAddress ?? '').warn(
+          { remote, code: e.code, msg: e.message },
+          'telemetry connection refused',
+        );
         refuseUpgrade(socket, 401, 'Unauthorized', e);
       },
     );
   });
   const stopSweep = startLivenessSweep(wss, o.livenessIntervalMs ?? o.heartbeatIntervalS * 1000, logger);
-  server.on('tlsClientError', (err) => logger.debug({ msg: err.message }, 'TLS handshake failed'));
+  server.on('tlsClientError', (err, socket) =>
+    peerLogger(logger, socket.remoteAddress ?? '').debug({ msg: err.message }, 'TLS handshake failed'),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {
@@ -142,6 +175,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     port: (server.address() as AddressInfo).port,
     writer,
     flow,
+    connections: () => gate.stats(),
     async close() {
       stopSweep();
       flow.close();

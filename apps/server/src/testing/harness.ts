@@ -36,6 +36,9 @@ export async function startTestServer(
       logLevel: process.env.PALISADE_TEST_LOG ?? 'silent',
       heartbeatFlushMs: 100,
       ...o,
+      // Tests register many agents from 127.0.0.1: the per-address registration rate is lifted
+      // unless a test sets it (limits/listener-limits.test.ts does).
+      limits: { registrationBurst: 1_000_000, registrationPerMinute: 1_000_000, ...o.limits },
       dataDir,
     });
   } catch (err) {
