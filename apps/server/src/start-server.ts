@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { type Clock, systemClock } from '@palisade/common';
 import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
@@ -14,7 +15,8 @@ import type { RunningServer, ServerOptions } from './options.js';
 import { SessionTable } from './telemetry/session-table.js';
 import { defaultStandbyPort, telemetryOptions } from './telemetry/listener-options.js';
 import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
-import { loadOrCreateTls } from './tls/tls-files.js';
+import { startSessionRevalidation } from './telemetry/session-revalidation.js';
+import { ServerTls } from './tls/server-tls.js';
 
 async function defaultStorage(
   dataDir: string,
@@ -41,7 +43,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalS = opts.heartbeatIntervalS ?? 30;
   ensurePrivateDir(opts.dataDir);
-  const tls = await loadOrCreateTls({ ...opts, clock, logger });
+  const tls = await ServerTls.open({ ...opts, role: 'primary', clock, logger: logger.child({ svc: 'tls' }) });
   const ownsStorage = !opts.storage;
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
@@ -49,6 +51,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let standby: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
   let app: ReturnType<typeof buildRegistrationApp> | undefined;
   let keyRotation: KeyRotation | undefined;
+  let stopRevalidation: (() => void) | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -83,9 +86,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     app = buildRegistrationApp(
       { storage, clock, logger, tls, endpoints, heartbeatIntervalS },
-      { storage, clock, logger: logger.child({ svc: 'api' }), sessions, keyRotation },
+      { storage, clock, logger: logger.child({ svc: 'api' }), sessions, keyRotation, tls },
     );
     await app.listen({ host, port: opts.registrationPort ?? 7443 });
+    // Fastify types its server as plain HTTP; with `https` options it is a TLS server.
+    tls.attach(app.server as unknown as TlsServer);
+    tls.start(opts.tlsCheckIntervalMs);
+    stopRevalidation = startSessionRevalidation({
+      sessions,
+      storage,
+      clock,
+      logger: logger.child({ svc: 'sessions' }),
+      intervalMs: opts.sessionRecheckMs,
+    });
     registrationUrl = `https://${publicHost}:${(app.server.address() as AddressInfo).port}`;
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
@@ -95,7 +108,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       registrationUrl,
       telemetryUrl,
       standbyUrl,
-      caPem: tls.serverCaPem,
+      get caPem() {
+        return tls.material.serverCaPem;
+      },
+      tls,
       dataDir: opts.dataDir,
       storage,
       sessions,
@@ -106,6 +122,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }),
       close() {
         closing ??= (async () => {
+          tls.stop();
+          stopRevalidation?.();
           await running.app.close();
           await keyRotation?.stop();
           await running.telemetry.close();
@@ -117,6 +135,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       },
     };
   } catch (err) {
+    tls.stop();
+    stopRevalidation?.();
     await app?.close().catch(() => {});
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});

@@ -102,6 +102,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_target ON audit_log(target_id);
     `,
   },
+  {
+    version: 3,
+    name: 'agent certificate renewal and revocation',
+    // Certificates issued before this migration were valid for exactly one year from registration.
+    sql: `
+      ALTER TABLE agents ADD COLUMN cert_not_after INTEGER;
+      UPDATE agents SET cert_not_after = registered_at + 31536000000;
+      ALTER TABLE agents ADD COLUMN cert_ca_sha256 TEXT;
+      ALTER TABLE agents ADD COLUMN pending_cert TEXT;
+      ALTER TABLE agents ADD COLUMN revocation_reason TEXT;
+      ALTER TABLE agents ADD COLUMN pinned_ca_sha256 TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /** SCHEMA_VERSION is the newest schema this build knows. */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { type Clock, type Logger, PalisadeError, silentLogger, systemClock } from '@palisade/common';
 import type {
+  AgentCredential,
   AgentRecord,
   AgentTouch,
   ApiTokenRecord,
@@ -13,6 +14,7 @@ import type {
   GroupRecord,
   IncomingBatch,
   NewAuditRecord,
+  PendingCertificate,
   RegistrationKeyRecord,
   Storage,
 } from '@palisade/storage';
@@ -163,9 +165,21 @@ export class SqliteStorage implements Storage {
   }
   async updateAgent(
     id: string,
-    patch: { groupId?: string; revokedAt?: number; decommissionedAt?: number },
+    patch: { groupId?: string; revokedAt?: number; revocationReason?: string; decommissionedAt?: number },
   ): Promise<void> {
     this.agents.update(id, patch);
+  }
+  async setPendingCertificate(id: string, pending: PendingCertificate): Promise<void> {
+    this.agents.setPending(id, pending);
+  }
+  async promoteCertificate(id: string, fingerprint: string): Promise<boolean> {
+    return this.agents.promote(id, fingerprint);
+  }
+  async countCertificatesExpiring(beforeMs: number): Promise<number> {
+    return this.agents.countExpiring(beforeMs);
+  }
+  async agentCredentials(ids: string[]): Promise<AgentCredential[]> {
+    return this.agents.credentials(ids);
   }
 
   async createToken(t: ApiTokenRecord): Promise<void> {

@@ -4,7 +4,9 @@ import { fleetLock } from '../fleet/fleet-lock.js';
 import { findGroup } from '../fleet/group-ref.js';
 import { pushPolicy } from '../fleet/policy-push.js';
 import { catchUpRevision } from '../fleet/revision.js';
+import { agentCertificateView } from '../fleet/certificate-health.js';
 import { agentHealth } from '../telemetry/agent-health.js';
+import { CLOSE_CREDENTIAL_REFUSED } from '../telemetry/session-revalidation.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { type Query, isUuid, jsonBody, rejectUnknown, str } from './params.js';
 import { auditRequest } from './route-guard.js';
@@ -49,7 +51,10 @@ export function agentView(
     registered_at: iso(a.registeredAt),
     last_seen_at: iso(a.lastSeenAt),
     decommissioned_at: iso(a.decommissionedAt),
+    revoked_at: iso(a.revokedAt),
+    revocation_reason: a.revocationReason,
     status: agentStatus(a),
+    certificate: agentCertificateView(a, ctx.clock.now()),
     connection: {
       state: c.state,
       since: iso(c.since),
@@ -95,7 +100,7 @@ async function viewOne(ctx: ApiContext, id: string): Promise<object> {
 
 const STATUSES = ['active', 'revoked', 'decommissioned'];
 
-/** AGENT_ROUTES list, show, move and decommission agents. */
+/** AGENT_ROUTES list, show, move, decommission and revoke agents. */
 export const AGENT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
@@ -192,12 +197,59 @@ export const AGENT_ROUTES: ApiRoute[] = [
         }
         await ctx.storage.updateAgent(agent.id, { decommissionedAt: ctx.clock.now() });
         // From now on its certificate is refused (check-in, telemetry); end the open connection too.
-        ctx.sessions.get(agent.id)?.close(4003, 'agent decommissioned');
+        ctx.sessions.get(agent.id)?.close(CLOSE_CREDENTIAL_REFUSED, 'agent decommissioned');
         await auditRequest(ctx, req, {
           action: 'agent.decommission',
           targetType: 'agent',
           targetId: agent.id,
           details: { hostname: agent.host.hostname, machine_id: agent.host.machineId },
+        });
+      });
+      return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());
+    },
+  },
+  {
+    method: 'POST',
+    url: '/agents/:id/revoke',
+    schema: {
+      params: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id'],
+        properties: { id: { type: 'string', maxLength: 64 } },
+      },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          // Shown to the agent and in listings: printable text only.
+          reason: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+        },
+      },
+    },
+    async handler(req, ctx) {
+      const reason = (req.body as { reason?: string } | undefined)?.reason;
+      await fleetLock(ctx.storage).run(async () => {
+        const agent = await agentById(ctx, (req.params as { id: string }).id);
+        if (agent.revokedAt !== null) {
+          throw new PalisadeError('conflict', `agent ${agent.id} was already revoked on ${iso(agent.revokedAt)}`);
+        }
+        await ctx.storage.updateAgent(agent.id, {
+          revokedAt: ctx.clock.now(),
+          ...(reason !== undefined ? { revocationReason: reason } : {}),
+        });
+        // Refused from now on at check-in, renewal and telemetry; the open connection ends now
+        // (a standby-only process closes its own within seconds, see session-revalidation.ts).
+        ctx.sessions.get(agent.id)?.close(CLOSE_CREDENTIAL_REFUSED, 'agent credential revoked');
+        await auditRequest(ctx, req, {
+          action: 'agent.revoke',
+          targetType: 'agent',
+          targetId: agent.id,
+          details: {
+            hostname: agent.host.hostname,
+            machine_id: agent.host.machineId,
+            ...(reason !== undefined ? { reason } : {}),
+          },
         });
       });
       return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());

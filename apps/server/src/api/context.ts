@@ -1,8 +1,9 @@
 import type { Clock, Logger } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, FastifySchema } from 'fastify';
 import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { SessionTable } from '../telemetry/session-table.js';
+import type { ServerTls } from '../tls/server-tls.js';
 
 /** ApiContext is what admin API handlers use. */
 export interface ApiContext {
@@ -12,6 +13,8 @@ export interface ApiContext {
   sessions: SessionTable;
   /** The registration key rotation job (absent when the server runs without one). */
   keyRotation?: KeyRotation;
+  /** The live TLS material: certificate expiry for health, CA rotation (absent in API-only tests). */
+  tls?: ServerTls;
 }
 
 /** ApiRoute declares one admin API route; who may call it is in ROUTE_ROLES (route-roles.ts). */
@@ -21,5 +24,7 @@ export interface ApiRoute {
   url: string;
   /** HTTP status of a success. @default 200 */
   status?: number;
+  /** Fastify JSON schema of the request (validated before the handler; unknown fields refused). */
+  schema?: FastifySchema;
   handler(req: FastifyRequest, ctx: ApiContext): Promise<unknown>;
 }

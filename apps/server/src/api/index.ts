@@ -4,6 +4,7 @@ import { AGENT_ROUTES } from './agents.js';
 import { AUDIT_ROUTES } from './audit.js';
 import type { ApiContext, ApiRoute } from './context.js';
 import { EVENT_ROUTES } from './events.js';
+import { certificateHealth } from './certificates.js';
 import { GROUP_ROUTES } from './groups.js';
 import { KEY_ROUTES } from './keys.js';
 import { isGuarded } from './route-guard.js';
@@ -18,7 +19,12 @@ const HEALTH: ApiRoute = {
   method: 'GET',
   url: '/health',
   async handler(_req, ctx) {
-    return { status: 'ok', protocol_version: PROTOCOL_VERSION, connected_agents: ctx.sessions.size };
+    return {
+      status: 'ok',
+      protocol_version: PROTOCOL_VERSION,
+      connected_agents: ctx.sessions.size,
+      ...(await certificateHealth(ctx)),
+    };
   },
 };
 
@@ -47,6 +53,7 @@ export function mountApi(
     app.route({
       method: r.method,
       url: API_PREFIX + r.url,
+      ...(r.schema ? { schema: r.schema } : {}),
       handler: async (req, reply) => {
         const body = await r.handler(req, ctx);
         return reply

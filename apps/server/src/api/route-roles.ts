@@ -16,12 +16,14 @@ export type RouteAccess = Role | 'public' | 'agent-certificate' | 'registration-
 export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/register': 'registration-key',
   'POST /v1/checkin': 'agent-certificate',
+  'POST /v1/renew': 'agent-certificate',
   'GET /api/v1/health': 'public',
 
   'GET /api/v1/agents': 'viewer',
   'GET /api/v1/agents/:id': 'viewer',
   'POST /api/v1/agents/:id/move': 'admin',
   'POST /api/v1/agents/:id/decommission': 'admin',
+  'POST /api/v1/agents/:id/revoke': 'admin',
 
   'GET /api/v1/events': 'viewer',
 

@@ -5,6 +5,7 @@ import { installRouteRoles } from '../api/route-guard.js';
 import { checkInRoute } from '../registration/checkin.js';
 import type { RegistrationContext } from '../registration/context.js';
 import { registerRoute } from '../registration/register.js';
+import { renewRoute } from '../registration/renew.js';
 import { installErrorHandlers } from './errors.js';
 import { registerProtobufParser } from './protobuf-body.js';
 
@@ -17,9 +18,8 @@ import { registerProtobufParser } from './protobuf-body.js';
 export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext): FastifyInstance {
   const app = Fastify({
     https: {
-      key: reg.tls.serverKeyPem,
-      cert: reg.tls.serverCertPem,
-      ca: reg.tls.agentCa.certPem,
+      // The live material; the caller attaches the server (ServerTls.attach) to follow renewals.
+      ...reg.tls.contextOptions(),
       requestCert: true,
       rejectUnauthorized: false,
     },
@@ -27,12 +27,15 @@ export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext):
     // Our own logging: request logs could carry tokens in URLs or headers.
     logger: false,
     return503OnClosing: true,
+    // Route JSON schemas refuse unknown fields (additionalProperties: false) instead of dropping them.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));
   installRouteRoles(app, api);
   registerProtobufParser(app);
   registerRoute(app, reg);
   checkInRoute(app, reg);
+  renewRoute(app, reg);
   mountApi(app, api);
   return app;
 }

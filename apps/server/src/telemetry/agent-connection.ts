@@ -17,6 +17,7 @@ import {
 } from '@palisade/protocol';
 import type { AgentRecord, Storage } from '@palisade/storage';
 import type { WebSocket } from 'ws';
+import type { AuthenticatedPeer } from '../http/peer-auth.js';
 import { capabilitiesFromWire, policyToWire, statsFromWire } from '../registration/wire-records.js';
 import type { FlowController, FlowTarget } from './flow-control.js';
 import type { GroupCommitWriter } from './group-commit.js';
@@ -54,13 +55,16 @@ export class AgentConnection implements FlowTarget {
   private closed = false;
   private paused = false;
   private readonly log: Logger;
+  private readonly agent: AgentRecord;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly agent: AgentRecord,
+    private readonly peer: AuthenticatedPeer,
     private readonly remoteAddress: string,
     private readonly d: ConnectionDeps,
   ) {
+    const agent = peer.agent;
+    this.agent = agent;
     this.log = d.logger.child({ agentId: agent.id, remote: remoteAddress });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('close', (code: number) => this.onClose(code));
@@ -203,10 +207,15 @@ export class AgentConnection implements FlowTarget {
       connectedSince: this.d.clock.now(),
       remoteAddress: this.remoteAddress,
       channel: this.d.channel,
+      certFingerprint: this.peer.fingerprint,
+      certNotAfter: this.peer.notAfter,
       send: (command: Command) => this.send({ case: 'command', value: command }),
       close: (code, reason) => {
         this.closed = true;
-        this.ws.close(code, reason);
+        // A close reason is at most 123 bytes of UTF-8.
+        let r = reason;
+        while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+        this.ws.close(code, r);
       },
     };
     this.session = session;

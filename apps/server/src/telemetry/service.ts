@@ -8,7 +8,7 @@ import { LIMITS } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import { WebSocketServer } from 'ws';
 import { authenticatePeer } from '../http/peer-auth.js';
-import type { TlsMaterial } from '../tls/tls-files.js';
+import type { ServerTls } from '../tls/server-tls.js';
 import { AgentConnection } from './agent-connection.js';
 import { FlowController } from './flow-control.js';
 import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
@@ -23,7 +23,8 @@ export const TELEMETRY_PATH = '/v1/telemetry';
 export interface TelemetryServiceOptions {
   host: string;
   port: number;
-  tls: TlsMaterial;
+  /** The live TLS material; the listener takes a renewed or replaced certificate without restarting. */
+  tls: ServerTls;
   storage: Storage;
   sessions: SessionTable;
   clock: Clock;
@@ -85,12 +86,11 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     flow,
   };
   const server: Server = createServer({
-    key: o.tls.serverKeyPem,
-    cert: o.tls.serverCertPem,
-    ca: o.tls.agentCa.certPem,
+    ...o.tls.contextOptions(),
     requestCert: true,
     rejectUnauthorized: false,
   });
+  o.tls.attach(server);
   server.on('request', (_req, res) => {
     res.writeHead(426, { 'content-type': 'application/json' });
     res.end(
@@ -105,11 +105,11 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
       refuseUpgrade(socket, 404, 'Not Found', new PalisadeError('not_found', `no WebSocket at ${req.url}`));
       return;
     }
-    authenticatePeer(req.socket as TLSSocket, o.storage).then(
-      (agent) => {
+    authenticatePeer(req.socket as TLSSocket, o.storage, o.clock, logger).then(
+      (peer) => {
         wss.handleUpgrade(req, socket, head, (ws) => {
           wss.emit('connection', ws, req);
-          new AgentConnection(ws, agent, remote, deps);
+          new AgentConnection(ws, peer, remote, deps);
         });
       },
       (err: unknown) => {

@@ -7,6 +7,9 @@ export interface LiveSession {
   remoteAddress: string;
   /** Which telemetry listener it is connected to. */
   channel: 'primary' | 'standby';
+  /** sha256 (hex) of the client certificate the connection authenticated with, and its expiry (ms). */
+  certFingerprint: string;
+  certNotAfter: number;
   /** send pushes a command to the agent over this connection. */
   send(command: Command): void;
   /** close ends the connection (used when a newer one replaces it). */

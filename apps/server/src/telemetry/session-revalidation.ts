@@ -1,0 +1,82 @@
+import type { Clock, Logger } from '@palisade/common';
+import type { AgentCredential, Storage } from '@palisade/storage';
+import { credentialRefusal } from '../http/peer-auth.js';
+import type { LiveSession, SessionTable } from './session-table.js';
+
+/** Close codes of telemetry sessions ended by re-validation (the agent reads them). */
+export const CLOSE_CREDENTIAL_REFUSED = 4003;
+export const CLOSE_CERTIFICATE_RETIRED = 4001;
+
+/** DEFAULT_SESSION_RECHECK_MS is how often open telemetry sessions are checked against storage. */
+export const DEFAULT_SESSION_RECHECK_MS = 5000;
+
+/**
+ * sessionVerdict says why an open session may no longer stay open, or undefined when it may: its
+ * agent is gone, revoked or decommissioned (4003), or the certificate it authenticated with was
+ * retired by a renewal or has expired by the server's clock (4001: reconnect with the current one).
+ */
+export function sessionVerdict(
+  s: Pick<LiveSession, 'certFingerprint' | 'certNotAfter'>,
+  c: (AgentCredential & { revocationReason?: string | null }) | undefined,
+  nowMs: number,
+): { code: number; reason: string } | undefined {
+  if (!c) return { code: CLOSE_CREDENTIAL_REFUSED, reason: 'unknown agent' };
+  const refusal = credentialRefusal(c);
+  if (refusal) return { code: CLOSE_CREDENTIAL_REFUSED, reason: refusal };
+  if (s.certFingerprint !== c.certFingerprint && s.certFingerprint !== c.pendingCert?.fingerprint)
+    return { code: CLOSE_CERTIFICATE_RETIRED, reason: 'certificate retired by a renewal; reconnect with the new one' };
+  if (s.certNotAfter <= nowMs) return { code: CLOSE_CERTIFICATE_RETIRED, reason: 'certificate expired' };
+  return undefined;
+}
+
+/**
+ * revalidateSessions checks every open session of `sessions` against storage (one query for all)
+ * and closes those that may no longer stay open. Returns how many it closed.
+ */
+export async function revalidateSessions(
+  sessions: SessionTable,
+  storage: Storage,
+  nowMs: number,
+  logger: Logger,
+): Promise<number> {
+  const live = [...sessions.all()];
+  if (live.length === 0) return 0;
+  const creds = new Map((await storage.agentCredentials(live.map((s) => s.agentId))).map((c) => [c.id, c]));
+  let closed = 0;
+  for (const s of live) {
+    const v = sessionVerdict(s, creds.get(s.agentId), nowMs);
+    if (!v || sessions.get(s.agentId) !== s) continue;
+    logger.info({ agentId: s.agentId, channel: s.channel, code: v.code, reason: v.reason }, 'closing telemetry session');
+    s.close(v.code, v.reason);
+    closed++;
+  }
+  return closed;
+}
+
+/**
+ * startSessionRevalidation re-validates the sessions of one process every `intervalMs`, so that a
+ * revocation or decommission made by another process (a standby-only server has its own session
+ * table) reaches its open connections within seconds. Returns the stop function.
+ */
+export function startSessionRevalidation(o: {
+  sessions: SessionTable;
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  intervalMs?: number;
+}): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    revalidateSessions(o.sessions, o.storage, o.clock.now(), o.logger)
+      .catch((err: unknown) =>
+        o.logger.warn({ err: (err as Error).message }, 'could not re-validate telemetry sessions; retrying'),
+      )
+      .finally(() => {
+        running = false;
+      });
+  }, o.intervalMs ?? DEFAULT_SESSION_RECHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
