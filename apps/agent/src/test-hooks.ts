@@ -36,7 +36,9 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks {
   if (interval) {
     const ms = Number(interval);
     if (!Number.isInteger(ms) || ms < 10 || ms > 3_600_000)
-      throw new Error(`PALISADE_TEST_CHECKIN_INTERVAL_MS must be an integer from 10 to 3600000, got "${interval}"`);
+      throw new Error(
+        `PALISADE_TEST_CHECKIN_INTERVAL_MS must be an integer from 10 to 3600000, got "${interval}"`,
+      );
     hooks.checkInIntervalMs = ms;
   }
   return hooks;

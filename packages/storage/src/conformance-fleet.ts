@@ -251,8 +251,16 @@ export function fleetConformance(open: OpenStorage): void {
         // A newer renewal replaces the pending one; the first can no longer be promoted.
         await s.setPendingCertificate(a.id, second);
         assert.equal(await s.promoteCertificate(a.id, first.fingerprint), false);
-        assert.equal(await s.promoteCertificate(a.id, a.certFingerprint), false, 'the current one is not pending');
-        assert.equal(await s.promoteCertificate(b.id, second.fingerprint), false, 'pending for another agent');
+        assert.equal(
+          await s.promoteCertificate(a.id, a.certFingerprint),
+          false,
+          'the current one is not pending',
+        );
+        assert.equal(
+          await s.promoteCertificate(b.id, second.fingerprint),
+          false,
+          'pending for another agent',
+        );
         assert.equal(await s.promoteCertificate(a.id, second.fingerprint), true);
         assert.deepEqual(await s.getAgent(a.id), {
           ...a,
@@ -291,7 +299,13 @@ export function fleetConformance(open: OpenStorage): void {
           revocationReason: x.revocationReason,
           decommissionedAt: x.decommissionedAt,
         });
-        assert.deepEqual(byId(got), byId([view({ ...a, pendingCert: pending }), view({ ...c, revokedAt: T0 + 3, revocationReason: 'stolen' })]));
+        assert.deepEqual(
+          byId(got),
+          byId([
+            view({ ...a, pendingCert: pending }),
+            view({ ...c, revokedAt: T0 + 3, revocationReason: 'stolen' }),
+          ]),
+        );
         assert.deepEqual(await s.agentCredentials([]), []);
       }));
 

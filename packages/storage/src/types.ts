@@ -99,7 +99,13 @@ export interface PendingCertificate {
 /** AgentCredential is what authenticating an agent needs to know of it (read for every connected agent). */
 export type AgentCredential = Pick<
   AgentRecord,
-  'id' | 'certFingerprint' | 'certNotAfter' | 'pendingCert' | 'revokedAt' | 'revocationReason' | 'decommissionedAt'
+  | 'id'
+  | 'certFingerprint'
+  | 'certNotAfter'
+  | 'pendingCert'
+  | 'revokedAt'
+  | 'revocationReason'
+  | 'decommissionedAt'
 >;
 
 /** AgentTouch is one agent's check-in or heartbeat facts, for `Storage.touchAgents`. */

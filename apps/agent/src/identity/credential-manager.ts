@@ -75,7 +75,8 @@ export class CredentialManager {
     this.unconfirmed = this.id.candidate !== undefined;
     this.tls = { ca: this.id.caPem, cert: use.certPem, key: use.keyPem };
     for (const n of this.id.notes ?? []) o.logger.warn({ stateDir: o.stateDir }, n);
-    if (this.unconfirmed) o.logger.info({}, 'trying the renewed certificate first; the previous one is kept until it works');
+    if (this.unconfirmed)
+      o.logger.info({}, 'trying the renewed certificate first; the previous one is kept until it works');
   }
 
   get identity(): Identity {
@@ -209,12 +210,16 @@ export class CredentialManager {
    * checks out; otherwise it keeps the pinned one and says why (once per bundle).
    */
   private async maybePin(bundle: string): Promise<void> {
-    const norm = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).join('\n');
+    const norm = (pem: string) =>
+      (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).join('\n');
     if (norm(bundle) === norm(this.id.caPem) || bundle === this.rejectedBundle) return;
     const why = await this.bundleProblem(bundle);
     if (why) {
       this.rejectedBundle = bundle;
-      this.o.logger.warn({ reason: why }, 'keeping the pinned CAs: the CA bundle from the server does not check out');
+      this.o.logger.warn(
+        { reason: why },
+        'keeping the pinned CAs: the CA bundle from the server does not check out',
+      );
       return;
     }
     saveCaBundle(this.o.stateDir, bundle);

@@ -126,7 +126,8 @@ interface Meta {
 function metaOf(id: Identity): Meta {
   const received: Record<string, number> = {};
   if (id.certReceivedAt !== undefined) received[certSha256(id.certPem)] = id.certReceivedAt;
-  if (id.candidate?.receivedAt !== undefined) received[certSha256(id.candidate.certPem)] = id.candidate.receivedAt;
+  if (id.candidate?.receivedAt !== undefined)
+    received[certSha256(id.candidate.certPem)] = id.candidate.receivedAt;
   return {
     agentId: id.agentId,
     groupId: id.groupId,

@@ -65,7 +65,7 @@ test('heartbeats report sensor and spool counters to the server', async (t) => {
   assert.equal(stats.sensorRestarts, 0);
 });
 
-test('a revoked credential: the agent says why (the server\'s reason), does not spin, keeps events spooled, never re-registers', async (t) => {
+test("a revoked credential: the agent says why (the server's reason), does not spin, keeps events spooled, never re-registers", async (t) => {
   const srv = await startServer({
     dataDir: tempDir('palisade-cred-srv-'),
     registrationPort: 0,
@@ -144,8 +144,13 @@ test('a refused credential is retried (with the backoff given), and an open sess
   await waitFor('connected', () => agent.channel() === 'primary');
   await srv.storage.updateAgent(agent.agentId, { decommissionedAt: Date.now() });
   srv.sessions.get(agent.agentId)?.close(4003, 'agent decommissioned');
-  await waitFor('three refusals', () => lines.filter((l) => /refused this agent's credential/.test(l.msg)).length >= 3);
-  const reasons = lines.filter((l) => /refused this agent's credential/.test(l.msg)).map((l) => (l.obj as { reason: string }).reason);
+  await waitFor(
+    'three refusals',
+    () => lines.filter((l) => /refused this agent's credential/.test(l.msg)).length >= 3,
+  );
+  const reasons = lines
+    .filter((l) => /refused this agent's credential/.test(l.msg))
+    .map((l) => (l.obj as { reason: string }).reason);
   assert.match(reasons[0]!, /closed 4003 agent decommissioned/);
   assert.match(reasons[1]!, /HTTP 401: client certificate refused: agent decommissioned/);
 });

@@ -117,7 +117,10 @@ export class TelemetryClient {
         end.refusedStatus === 401 || end.refusedStatus === 403 || end.closeCode === CLOSE_CREDENTIAL_REFUSED;
       if (end.reconnect || end.closeCode === CLOSE_CERTIFICATE_RETIRED) {
         // Same listener, at once, with the certificate in use now.
-        this.o.logger.info({ url, reason: end.reason }, 'reconnecting telemetry with the current certificate');
+        this.o.logger.info(
+          { url, reason: end.reason },
+          'reconnecting telemetry with the current certificate',
+        );
         delay = 100;
       } else if (refused) {
         if (this.o.onCredentialRefused?.()) delay = 100;

@@ -172,7 +172,11 @@ export class TelemetrySession {
 
   /** closeForReconnect ends the session to open a new one on the same listener (a renewed certificate). */
   closeForReconnect(): void {
-    this.end({ welcomed: this.welcomed, reason: 'reconnecting with the renewed certificate', reconnect: true });
+    this.end({
+      welcomed: this.welcomed,
+      reason: 'reconnecting with the renewed certificate',
+      reconnect: true,
+    });
   }
 
   private end(e: SessionEnd): void {

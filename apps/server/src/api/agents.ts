@@ -232,7 +232,10 @@ export const AGENT_ROUTES: ApiRoute[] = [
       await fleetLock(ctx.storage).run(async () => {
         const agent = await agentById(ctx, (req.params as { id: string }).id);
         if (agent.revokedAt !== null) {
-          throw new PalisadeError('conflict', `agent ${agent.id} was already revoked on ${iso(agent.revokedAt)}`);
+          throw new PalisadeError(
+            'conflict',
+            `agent ${agent.id} was already revoked on ${iso(agent.revokedAt)}`,
+          );
         }
         await ctx.storage.updateAgent(agent.id, {
           revokedAt: ctx.clock.now(),

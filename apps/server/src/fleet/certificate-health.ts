@@ -22,7 +22,13 @@ export interface CertificateView {
   warning: string | null;
 }
 
-function view(what: string, notAfter: number | null, now: number, warnMs: number, hint: string): CertificateView {
+function view(
+  what: string,
+  notAfter: number | null,
+  now: number,
+  warnMs: number,
+  hint: string,
+): CertificateView {
   if (notAfter === null) return { not_after: null, days_left: null, warning: null };
   const left = daysLeft(notAfter, now);
   let warning: string | null = null;
@@ -82,7 +88,9 @@ export function tlsHealth(m: TlsMaterial, now: number): TlsHealth {
       Date.parse(cert.validTo),
       now,
       CA_WARNING_MS,
-      c.role === 'operator' ? 'rotate it and give agents both CAs in --ca-cert' : 'rotate it: palisade ca rotate',
+      c.role === 'operator'
+        ? 'rotate it and give agents both CAs in --ca-cert'
+        : 'rotate it: palisade ca rotate',
     );
     return {
       role: c.role,

@@ -17,9 +17,11 @@ export interface AuthenticatedPeer {
 }
 
 /** credentialRefusal is the message of a revoked or decommissioned agent, or undefined when neither. */
-export function credentialRefusal(a: Pick<AgentRecord, 'revokedAt' | 'decommissionedAt'> & {
-  revocationReason?: string | null;
-}): string | undefined {
+export function credentialRefusal(
+  a: Pick<AgentRecord, 'revokedAt' | 'decommissionedAt'> & {
+    revocationReason?: string | null;
+  },
+): string | undefined {
   if (a.revokedAt !== null)
     return `agent credential revoked${a.revocationReason ? ` (${a.revocationReason})` : ''}`;
   if (a.decommissionedAt !== null) return 'agent decommissioned';

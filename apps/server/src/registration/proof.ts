@@ -11,7 +11,11 @@ export function proofMessage(registrationKey: string, machineId: string, publicK
  * renewProofMessage is the exact text an agent signs with its NEW key to renew its certificate
  * (see RenewRequest in registration.proto): it names the agent and the certificate being renewed.
  */
-export function renewProofMessage(agentId: string, currentCertSha256: string, publicKeySpki: Uint8Array): string {
+export function renewProofMessage(
+  agentId: string,
+  currentCertSha256: string,
+  publicKeySpki: Uint8Array,
+): string {
   const keyHash = createHash('sha256').update(publicKeySpki).digest('hex');
   return `palisade-renew-v1\n${agentId}\n${currentCertSha256}\n${keyHash}`;
 }

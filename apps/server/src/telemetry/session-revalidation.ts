@@ -24,7 +24,10 @@ export function sessionVerdict(
   const refusal = credentialRefusal(c);
   if (refusal) return { code: CLOSE_CREDENTIAL_REFUSED, reason: refusal };
   if (s.certFingerprint !== c.certFingerprint && s.certFingerprint !== c.pendingCert?.fingerprint)
-    return { code: CLOSE_CERTIFICATE_RETIRED, reason: 'certificate retired by a renewal; reconnect with the new one' };
+    return {
+      code: CLOSE_CERTIFICATE_RETIRED,
+      reason: 'certificate retired by a renewal; reconnect with the new one',
+    };
   if (s.certNotAfter <= nowMs) return { code: CLOSE_CERTIFICATE_RETIRED, reason: 'certificate expired' };
   return undefined;
 }
@@ -46,7 +49,10 @@ export async function revalidateSessions(
   for (const s of live) {
     const v = sessionVerdict(s, creds.get(s.agentId), nowMs);
     if (!v || sessions.get(s.agentId) !== s) continue;
-    logger.info({ agentId: s.agentId, channel: s.channel, code: v.code, reason: v.reason }, 'closing telemetry session');
+    logger.info(
+      { agentId: s.agentId, channel: s.channel, code: v.code, reason: v.reason },
+      'closing telemetry session',
+    );
     s.close(v.code, v.reason);
     closed++;
   }

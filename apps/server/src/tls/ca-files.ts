@@ -134,7 +134,10 @@ export function activateNextCa(dir: string): void {
   if (!existsSync(path(TLS_FILES.next)) || !existsSync(path(TLS_FILES.nextKey)))
     throw new PalisadeError('conflict', 'there is no next CA to activate; rotate first');
   if (!keyMatches(readFileSync(path(TLS_FILES.next), 'utf8'), readFileSync(path(TLS_FILES.nextKey), 'utf8')))
-    throw new PalisadeError('conflict', `${path(TLS_FILES.nextKey)} is not the key of ${path(TLS_FILES.next)}`);
+    throw new PalisadeError(
+      'conflict',
+      `${path(TLS_FILES.nextKey)} is not the key of ${path(TLS_FILES.next)}`,
+    );
   writePrivateFile(path(TLS_FILES.previous), readFileSync(path(TLS_FILES.ca), 'utf8'));
   renameSync(path(TLS_FILES.nextKey), path(TLS_FILES.caKey));
   renameSync(path(TLS_FILES.next), path(TLS_FILES.ca));

@@ -103,14 +103,20 @@ export class ServerTls {
     if (!changed) return false;
     this.current = next;
     this.o.logger.info(
-      { serverCertNotAfter: new Date(next.serverCertNotAfter).toISOString(), cas: next.cas.map((x) => x.role) },
+      {
+        serverCertNotAfter: new Date(next.serverCertNotAfter).toISOString(),
+        cas: next.cas.map((x) => x.role),
+      },
       'TLS material changed; listeners use it for new connections',
     );
     for (const fn of this.listeners) {
       try {
         fn(next);
       } catch (err) {
-        this.o.logger.error({ err: (err as Error).message }, 'a listener could not take the new TLS material');
+        this.o.logger.error(
+          { err: (err as Error).message },
+          'a listener could not take the new TLS material',
+        );
       }
     }
     return true;

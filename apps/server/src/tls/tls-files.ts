@@ -55,7 +55,10 @@ function covers(cert: X509Certificate, name: string): boolean {
  * readServerPair reads a server certificate and its key and checks that they belong together,
  * naming the file that is wrong (a pair caught halfway through being replaced is refused too).
  */
-export function readServerPair(certPath: string, keyPath: string): { certPem: string; keyPem: string; cert: X509Certificate } {
+export function readServerPair(
+  certPath: string,
+  keyPath: string,
+): { certPem: string; keyPem: string; cert: X509Certificate } {
   let certPem: string;
   let keyPem: string;
   try {
@@ -103,7 +106,8 @@ export async function readTlsMaterial(o: TlsFileOptions, nowMs: number): Promise
   const primary = o.role === 'primary';
   if (primary) {
     ensurePrivateDir(dir);
-    if (await ensureCa(dir, nowMs)) o.logger.info({ path: join(dir, TLS_FILES.ca) }, 'created certificate authority');
+    if (await ensureCa(dir, nowMs))
+      o.logger.info({ path: join(dir, TLS_FILES.ca) }, 'created certificate authority');
   }
   const set = await readCaSet(dir, primary);
   const signer = set.active.key ? { certPem: set.active.certPem, key: set.active.key } : undefined;
