@@ -6,6 +6,7 @@ import { eventsSearch } from './commands/events.js';
 import {
   agentsDecommission,
   agentsMove,
+  agentsRevoke,
   auditSearch,
   keysClaim,
   tokensCreate,
@@ -24,7 +25,7 @@ const USAGE = `usage: palisade <command> [flags]
   quickstart [--data-dir DIR] [--state-dir DIR]
                                   run a server and a local agent registered to it (npm start)
   agents list [--group G] [--status active|revoked|decommissioned] [--out-of-date]
-  agents get ID | agents move ID --group G | agents decommission ID
+  agents get ID | agents move ID --group G | agents decommission ID | agents revoke ID [--reason TEXT]
   groups list | groups create NAME [policy flags] | groups rename NAME NEW
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
         group: { type: 'string' },
         status: { type: 'string' },
         'out-of-date': { type: 'boolean', default: false },
+        reason: { type: 'string' },
       });
       const target = resolveTarget(values);
       const [sub, id] = positionals;
@@ -104,6 +106,7 @@ async function main(argv: string[]): Promise<void> {
         return agentsMove(target, id, values.group, values.json);
       }
       if (sub === 'decommission' && id) return agentsDecommission(target, id, values.json);
+      if (sub === 'revoke' && id) return agentsRevoke(target, id, values.reason, values.json);
       throw new CliError(`unknown: agents ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case 'groups': {

@@ -218,8 +218,9 @@ export const AGENT_ROUTES: ApiRoute[] = [
         required: ['id'],
         properties: { id: { type: 'string', maxLength: 64 } },
       },
+      // Optional: no body, or an object with an optional reason.
       body: {
-        type: 'object',
+        type: ['object', 'null'],
         additionalProperties: false,
         properties: {
           // Shown to the agent and in listings: printable text only.

@@ -27,8 +27,9 @@ export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext):
     // Our own logging: request logs could carry tokens in URLs or headers.
     logger: false,
     return503OnClosing: true,
-    // Route JSON schemas refuse unknown fields (additionalProperties: false) instead of dropping them.
-    ajv: { customOptions: { removeAdditional: false } },
+    // Route JSON schemas refuse unknown fields (additionalProperties: false) instead of dropping
+    // them, and take JSON bodies with the types they were sent with.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allowUnionTypes: true } },
   });
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));
   installRouteRoles(app, api);
