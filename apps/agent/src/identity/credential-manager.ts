@@ -67,6 +67,7 @@ export class CredentialManager {
   private nextAttemptAt = 0;
   private readonly retry: Backoff;
   private rejectedBundle = '';
+  private candidateRefusals = 0;
 
   constructor(private readonly o: CredentialManagerOptions) {
     this.id = o.identity;
@@ -135,7 +136,8 @@ export class CredentialManager {
     this.id = discardCandidate(this.o.stateDir, this.id);
     this.unconfirmed = false;
     this.use(this.id);
-    this.nextAttemptAt = Date.now() + this.retry.next();
+    // Renew again at once the first time; if that one is refused too, back off.
+    if (this.candidateRefusals++ > 0) this.nextAttemptAt = Date.now() + this.retry.next();
     return true;
   }
 
@@ -149,6 +151,7 @@ export class CredentialManager {
     this.id = commitCandidate(this.o.stateDir, this.id);
     this.unconfirmed = false;
     this.retry.reset();
+    this.candidateRefusals = 0;
     const notAfter = new Date(Date.parse(new X509Certificate(this.id.certPem).validTo)).toISOString();
     this.o.logger.info({ notAfter }, 'renewed certificate in use; the previous key and certificate are gone');
     // Reconnect telemetry: its open session still authenticates with the retired certificate.
