@@ -13,7 +13,14 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DAY_MS, ManualClock } from '@palisade/common';
 import { startServer } from '@palisade/server';
-import { type AgentIdentity, RegistrationRefused, checkIn, sleep, tempDir, waitFor } from '@palisade/testkit';
+import {
+  type AgentIdentity,
+  type RegistrationRefused,
+  checkIn,
+  sleep,
+  tempDir,
+  waitFor,
+} from '@palisade/testkit';
 import { readKey } from './agent-harness.test-util.js';
 import { stopProcess } from './server-process.test-util.js';
 
@@ -98,9 +105,11 @@ test('two simulated years: a real agent process renews its certificate twice and
     ).catch(explain);
   const serverCert = () => sha(readFileSync(join(srv.dataDir, 'tls', 'server.pem'), 'utf8'));
   const lastSeenAfter = (day: number) =>
-    waitFor('a check-in at this time', async () => ((await record()).lastSeenAt ?? 0) >= day0 + day * DAY_MS, 10_000).catch(
-      explain,
-    );
+    waitFor(
+      'a check-in at this time',
+      async () => ((await record()).lastSeenAt ?? 0) >= day0 + day * DAY_MS,
+      10_000,
+    ).catch(explain);
 
   const first = await record();
   const firstPair: AgentIdentity = {
@@ -151,10 +160,17 @@ test('two simulated years: a real agent process renews its certificate twice and
   // Day 730: two years after enrolment, the agent checks in and streams; no warnings anywhere.
   at(730);
   await lastSeenAfter(730);
-  await waitFor('a telemetry session at day 730', () => srv.sessions.get(agentId)?.certFingerprint === third.certFingerprint, 10_000);
+  await waitFor(
+    'a telemetry session at day 730',
+    () => srv.sessions.get(agentId)?.certFingerprint === third.certFingerprint,
+    10_000,
+  );
   const api = await fetchHealth(srv.registrationUrl, srv.caPem);
   assert.deepEqual(api.warnings, [], JSON.stringify(api));
-  assert.ok(api.server_certificate.days_left > 100, `server certificate: ${JSON.stringify(api.server_certificate)}`);
+  assert.ok(
+    api.server_certificate.days_left > 100,
+    `server certificate: ${JSON.stringify(api.server_certificate)}`,
+  );
   assert.ok(third.certNotAfter! - clock.now() > 100 * DAY_MS);
   assert.equal(agent.exitCode, null, 'the agent never exited');
   assert.match(out, /certificate renewed/);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { CliError, resolveTarget } from './client.js';
 import { agentsGet, agentsList } from './commands/agents.js';
+import { caCommand } from './commands/ca.js';
 import { eventsSearch } from './commands/events.js';
 import {
   agentsDecommission,
@@ -36,6 +37,8 @@ const USAGE = `usage: palisade <command> [flags]
   events search [--class process|file|network|dns|auth] [--activity N] [--agent ID]
                 [--contains TEXT] [--from TIME] [--to TIME] [--limit N] [--cursor C]
   keys list [--group NAME] | keys create [--group NAME] | keys revoke ID | keys claim ID
+  ca status | ca rotate | ca activate [--force] | ca retire [--force]
+                                  rotate the certificate authority with an overlap (docs/fleet.md)
 
 API flags: --server URL --token TOKEN --ca FILE (default: the local server's client.json in
 /var/lib/palisade/server, or PALISADE_SERVER/PALISADE_TOKEN/PALISADE_CA), --json for scripts.
@@ -186,6 +189,15 @@ async function main(argv: string[]): Promise<void> {
         return keysRevoke(target, positionals[1], values.json);
       if (positionals[0] === 'claim' && positionals[1]) return keysClaim(target, positionals[1], values.json);
       throw new CliError(`unknown: keys ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'ca': {
+      const { values, positionals } = parse(rest, { force: { type: 'boolean', default: false } });
+      const sub = positionals[0] ?? 'status';
+      if (!['status', 'rotate', 'activate', 'retire'].includes(sub) || positionals.length > 1)
+        throw new CliError(`unknown: ca ${positionals.join(' ')}\n\n${USAGE}`, 2);
+      if (values.force && (sub === 'status' || sub === 'rotate'))
+        throw new CliError(`ca ${sub} takes no --force`, 2);
+      return caCommand(resolveTarget(values), sub, values.force, values.json);
     }
     case undefined:
     case 'help':

@@ -13,12 +13,23 @@ test('decommission and revoke through the CLI close open sessions on a standby-o
   const server = await startServerProcess();
   t.after(() => server.stop());
   const port = await freePort();
-  const standby = startCli(['server', '--standby-only', '--data-dir', server.dataDir, '--standby-port', String(port)]);
+  const standby = startCli([
+    'server',
+    '--standby-only',
+    '--data-dir',
+    server.dataDir,
+    '--standby-port',
+    String(port),
+  ]);
   t.after(() => standby.stop());
-  await waitFor('the standby-only process', () => {
-    if (standby.child.exitCode !== null) throw new Error(`standby exited: ${standby.output()}`);
-    return /palisade standby listening/.test(standby.output());
-  }, 30_000);
+  await waitFor(
+    'the standby-only process',
+    () => {
+      if (standby.child.exitCode !== null) throw new Error(`standby exited: ${standby.output()}`);
+      return /palisade standby listening/.test(standby.output());
+    },
+    30_000,
+  );
   const url = `wss://127.0.0.1:${port}/v1/telemetry`;
   const caPem = readFileSync(server.client.caFile, 'utf8');
   const registrationKey = readFileSync(join(server.dataDir, 'registration-key'), 'utf8').trim();
@@ -42,10 +53,16 @@ test('decommission and revoke through the CLI close open sessions on a standby-o
   await assert.rejects(a.connect({ url }), /upgrade refused: 401 .*agent decommissioned/);
 
   t0 = Date.now();
-  assert.match(await cli('agents', 'revoke', b.agentId, '--reason', 'compromised host'), /revoked the credential/);
+  assert.match(
+    await cli('agents', 'revoke', b.agentId, '--reason', 'compromised host'),
+    /revoked the credential/,
+  );
   assert.equal(await b.closed(15_000), 4003);
   const revokeMs = Date.now() - t0;
-  await assert.rejects(b.connect({ url }), /upgrade refused: 401 .*agent credential revoked \(compromised host\)/);
+  await assert.rejects(
+    b.connect({ url }),
+    /upgrade refused: 401 .*agent credential revoked \(compromised host\)/,
+  );
   t.diagnostic(`standby session closed ${decommissionMs} ms after decommission, ${revokeMs} ms after revoke`);
   // Within seconds: the standby re-validates its sessions every 5 s.
   assert.ok(decommissionMs < 8000, `decommission took ${decommissionMs} ms to reach the standby`);

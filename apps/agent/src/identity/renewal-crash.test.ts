@@ -65,7 +65,12 @@ describe('renewal crash windows', () => {
     const id = loadIdentity(stateDir);
     const keyPem = generateAgentKey();
     saveNextKey(stateDir, keyPem);
-    const res = await requestRenewal(id.registrationUrl, { ca: id.caPem, cert: id.certPem, key: id.keyPem }, id.agentId, keyPem);
+    const res = await requestRenewal(
+      id.registrationUrl,
+      { ca: id.caPem, cert: id.certPem, key: id.keyPem },
+      id.agentId,
+      keyPem,
+    );
     saveCandidate(stateDir, id, { keyPem, certPem: res.certificatePem, receivedAt: clock.now() });
     return { keyPem, fp: sha(res.certificatePem) };
   };
@@ -102,7 +107,11 @@ describe('renewal crash windows', () => {
   test('stopped after the new certificate was saved, before it was used: the agent tries it first and commits it', async () => {
     const { stateDir, oldFp } = await enrolled();
     const renewed = await renewedOnDisk(stateDir);
-    assert.equal((await srv.storage.getAgent(loadIdentity(stateDir).agentId))!.certFingerprint, oldFp, 'not used yet');
+    assert.equal(
+      (await srv.storage.getAgent(loadIdentity(stateDir).agentId))!.certFingerprint,
+      oldFp,
+      'not used yet',
+    );
     const a = await start(stateDir);
     assert.equal(await settled(a, stateDir), renewed.fp);
     assert.equal(readFileSync(join(stateDir, 'agent.key'), 'utf8'), renewed.keyPem);
@@ -125,7 +134,11 @@ describe('renewal crash windows', () => {
     const id = loadIdentity(stateDir);
     const pending = (await srv.storage.getAgent(id.agentId))!.pendingCert!;
     // As if the server's pending certificate were another one (a database restored from a backup, a lost renewal).
-    await srv.storage.setPendingCertificate(id.agentId, { ...pending, fingerprint: 'f'.repeat(64), issuedAt: 0 });
+    await srv.storage.setPendingCertificate(id.agentId, {
+      ...pending,
+      fingerprint: 'f'.repeat(64),
+      issuedAt: 0,
+    });
     const a = await start(stateDir);
     const fp = await settled(a, stateDir);
     assert.notEqual(fp, renewed.fp);
@@ -136,7 +149,10 @@ describe('renewal crash windows', () => {
   test('a damaged renewed certificate file is set aside; the agent keeps working and renews again', async () => {
     const { stateDir, oldFp } = await enrolled();
     await renewedOnDisk(stateDir);
-    writeFileSync(join(stateDir, 'agent.next.crt'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    writeFileSync(
+      join(stateDir, 'agent.next.crt'),
+      '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+    );
     const notes = loadIdentity(stateDir).notes ?? [];
     assert.match(notes.join('\n'), /set aside the renewed certificate .*agent\.next\.crt/);
     const a = await start(stateDir);

@@ -9,7 +9,7 @@ export interface CheckInLoopOptions {
   tls: TlsMaterial;
   report(): CheckInReport;
   /** Handles an answer; resolving true asks for another check-in at once (a renewed certificate to confirm). */
-  onResponse(res: CheckInResponse): void | Promise<boolean>;
+  onResponse(res: CheckInResponse): Promise<boolean>;
   /**
    * Told that the server refused the credential (401/403); returning true means the agent switched
    * to another certificate and checks in again at once.
@@ -64,7 +64,7 @@ export class CheckInLoop {
       this.refusedBackoff.reset();
       delay = this.o.intervalMs ?? 60_000;
       this.resolveFirst(true);
-      if ((await this.o.onResponse(res)) === true) delay = 0;
+      if (await this.o.onResponse(res)) delay = 0;
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {

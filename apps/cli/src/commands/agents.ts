@@ -17,7 +17,12 @@ export interface Agent {
   policy_up_to_date?: boolean;
   connection?: { state: string; channel?: string };
   revocation_reason?: string | null;
-  certificate?: { not_after: string | null; days_left: number | null; warning: string | null; renewal_pending: boolean };
+  certificate?: {
+    not_after: string | null;
+    days_left: number | null;
+    warning: string | null;
+    renewal_pending: boolean;
+  };
   capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
   health?: {
     channel: string | null;
@@ -68,8 +73,11 @@ export function certCell(a: Agent): string {
 
 /** certificateWarnings are the lines `agents list` prints under its table: server, CAs, then agents. */
 export function certificateWarnings(agents: Agent[], health: { warnings?: string[] } | undefined): string[] {
-  const out = (health?.warnings ?? []).filter((w) => !/agent certificates? expire/.test(w)).map((w) => `warning: ${w}`);
-  for (const a of agents) if (a.certificate?.warning) out.push(`warning: ${a.hostname} (${a.id}): ${a.certificate.warning}`);
+  const out = (health?.warnings ?? [])
+    .filter((w) => !/agent certificates? expire/.test(w))
+    .map((w) => `warning: ${w}`);
+  for (const a of agents)
+    if (a.certificate?.warning) out.push(`warning: ${a.hostname} (${a.id}): ${a.certificate.warning}`);
   return out;
 }
 

@@ -28,7 +28,12 @@ export async function agentsRevoke(
   reason: string | undefined,
   json: boolean,
 ): Promise<void> {
-  const res = await apiCall<object>(target, 'POST', `/agents/${enc(id)}/revoke`, reason === undefined ? {} : { reason });
+  const res = await apiCall<object>(
+    target,
+    'POST',
+    `/agents/${enc(id)}/revoke`,
+    reason === undefined ? {} : { reason },
+  );
   if (json) return printJson(res);
   process.stdout.write(
     `revoked the credential of agent ${id}; its connections are closed and its certificate is refused from now on (re-enrolment needs a registration key)\n`,

@@ -3,7 +3,7 @@
 // certificate refused everywhere afterwards. Bad requests change nothing. Real TLS, real SQLite.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RegistrationRefused, SimulatedAgent, makeProcessEvent, renewAgent } from '@palisade/testkit';
+import { type RegistrationRefused, SimulatedAgent, makeProcessEvent, renewAgent } from '@palisade/testkit';
 import { type RunningStandby, startStandbyServer } from '../standby-server.js';
 import { type TestServer, startTestServer } from '../testing/harness.js';
 
@@ -34,7 +34,9 @@ describe('POST /api/v1/agents/:id/revoke', () => {
     const a = await register();
     await a.connect();
     assert.equal((await a.sendBatch([makeProcessEvent(1)])).duplicate, false);
-    const r = await t.api('POST', `/api/v1/agents/${a.agentId}/revoke`, { body: { reason: 'laptop stolen' } });
+    const r = await t.api('POST', `/api/v1/agents/${a.agentId}/revoke`, {
+      body: { reason: 'laptop stolen' },
+    });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(r.json.status, 'revoked');
     assert.equal(r.json.revocation_reason, 'laptop stolen');

@@ -45,6 +45,11 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/tokens/:id/revoke': 'admin',
 
   'GET /api/v1/audit': 'admin',
+
+  'GET /api/v1/ca': 'admin',
+  'POST /api/v1/ca/rotate': 'admin',
+  'POST /api/v1/ca/activate': 'admin',
+  'POST /api/v1/ca/retire': 'admin',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */

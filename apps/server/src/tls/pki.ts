@@ -51,7 +51,7 @@ export interface KeyPairPem {
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  return `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`;
 }
 
 /** importCaKey reads a PKCS#8 PEM ECDSA P-256 private key for signing. */
@@ -87,7 +87,7 @@ export async function createCa(
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: `${cert.toString('pem')}\n`, keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 /**
@@ -121,7 +121,7 @@ export async function issueServerCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: `${cert.toString('pem')}\n`, keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 /** IssuedClientCertificate is an agent certificate with the facts the server stores about it. */
@@ -163,7 +163,7 @@ export async function issueClientCertificate(
     ],
   });
   return {
-    certPem: cert.toString('pem'),
+    certPem: `${cert.toString('pem')}\n`,
     fingerprint: certFingerprint(new Uint8Array(cert.rawData)),
     notAfter: cert.notAfter.getTime(),
     caSha256: pemFingerprint(ca.certPem),

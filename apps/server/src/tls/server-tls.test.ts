@@ -46,10 +46,18 @@ test('the self-made server certificate is renewed at two thirds of its life on e
   });
   t.after(() => standby.close());
   const certFile = join(srv.dataDir, 'tls', 'server.pem');
-  const urls = [srv.server.registrationUrl, srv.server.telemetryUrl, srv.server.standbyUrl, standby.standbyUrl];
+  const urls = [
+    srv.server.registrationUrl,
+    srv.server.telemetryUrl,
+    srv.server.standbyUrl,
+    standby.standbyUrl,
+  ];
   const all = () => Promise.all(urls.map((u) => served(u, srv.server.caPem)));
   const first = fileFp(certFile);
-  assert.deepEqual(await all(), urls.map(() => first));
+  assert.deepEqual(
+    await all(),
+    urls.map(() => first),
+  );
 
   const a = await SimulatedAgent.register({
     registrationUrl: srv.server.registrationUrl,
@@ -86,7 +94,10 @@ test('the self-made server certificate is renewed at two thirds of its life on e
   assert.equal((await b.sendBatch([makeProcessEvent(2)])).duplicate, false);
   await b.close();
   const health = await srv.api('GET', '/api/v1/health');
-  assert.equal(health.json.server_certificate.not_after, cert.validTo && new Date(cert.validTo).toISOString());
+  assert.equal(
+    health.json.server_certificate.not_after,
+    cert.validTo && new Date(cert.validTo).toISOString(),
+  );
   assert.deepEqual(health.json.warnings, []);
 });
 
@@ -111,18 +122,26 @@ test('operator-replaced certificate files are picked up by every listener; a bro
   t.after(() => srv.stop());
   const urls = [srv.server.registrationUrl, srv.server.telemetryUrl, srv.server.standbyUrl];
   const all = () => Promise.all(urls.map((u) => served(u, ca.certPem)));
-  assert.deepEqual(await all(), urls.map(() => fileFp(files.cert)));
+  assert.deepEqual(
+    await all(),
+    urls.map(() => fileFp(files.cert)),
+  );
 
   const next = await issueServerCertificate(signer, names, Date.now());
   put(next);
   const want = fileFp(files.cert);
-  await waitFor('the replaced certificate on every listener', async () => (await all()).every((f) => f === want));
+  await waitFor('the replaced certificate on every listener', async () =>
+    (await all()).every((f) => f === want),
+  );
 
   // A certificate with somebody else's key: refused, the current one stays in service.
   const other = await issueServerCertificate(signer, names, Date.now());
   writeFileSync(files.cert, other.certPem);
   await sleep(600);
-  assert.deepEqual(await all(), urls.map(() => want));
+  assert.deepEqual(
+    await all(),
+    urls.map(() => want),
+  );
   const agent = await SimulatedAgent.register({
     registrationUrl: srv.server.registrationUrl,
     registrationKey: srv.registrationKey,
@@ -145,7 +164,12 @@ test('a standby-only process runs with ca.pem, server.pem and server-key.pem onl
   mkdirSync(join(bare, 'tls'), { mode: 0o700 });
   copyFileSync(join(primary.dataDir, 'tls', 'ca.pem'), join(bare, 'tls', 'ca.pem'));
   await assert.rejects(
-    startStandbyServer({ dataDir: bare, storage: primary.server.storage, standbyPort: 0, logLevel: 'silent' }),
+    startStandbyServer({
+      dataDir: bare,
+      storage: primary.server.storage,
+      standbyPort: 0,
+      logLevel: 'silent',
+    }),
     /tls\/server\.pem is missing/,
   );
   const standby = await startStandbyServer({

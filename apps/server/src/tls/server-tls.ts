@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { Clock, Logger } from '@palisade/common';
 import { type TlsFileOptions, type TlsMaterial, readTlsMaterial } from './tls-files.js';
@@ -23,7 +24,9 @@ export const DEFAULT_TLS_CHECK_MS = 5 * 60 * 1000;
 export class ServerTls {
   private listeners = new Set<(m: TlsMaterial) => void>();
   private timer: NodeJS.Timeout | undefined;
-  private checking: Promise<boolean> | undefined;
+  /** The check waiting to start (joined by callers), and the end of the chain of checks. */
+  private queued: Promise<boolean> | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
   private lastError = '';
 
   private constructor(
@@ -34,6 +37,11 @@ export class ServerTls {
   /** open reads (and on a primary's first start creates) the material. Errors are fatal here. */
   static async open(o: ServerTlsOptions): Promise<ServerTls> {
     return new ServerTls(o, await readTlsMaterial(o, o.clock.now()));
+  }
+
+  /** dir is the directory of the TLS files (`<dataDir>/tls`). */
+  get dir(): string {
+    return join(this.o.dataDir, 'tls');
   }
 
   /** material is the TLS material in use now. */
@@ -71,14 +79,17 @@ export class ServerTls {
   }
 
   /**
-   * check re-reads the material now (one check at a time) and tells the listeners when it
-   * changed. It never throws: a failure is logged once per distinct message.
+   * check re-reads the material (one check at a time; a call made while one runs gets a fresh one
+   * after it, so it sees files changed just before) and tells the listeners when it changed. It
+   * never throws: a failure is logged once per distinct message.
    */
   check(): Promise<boolean> {
-    this.checking ??= this.checkOnce().finally(() => {
-      this.checking = undefined;
+    this.queued ??= this.tail.then(() => {
+      this.queued = undefined;
+      return this.checkOnce();
     });
-    return this.checking;
+    this.tail = this.queued;
+    return this.queued;
   }
 
   private async checkOnce(): Promise<boolean> {
