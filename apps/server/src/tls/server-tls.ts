@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
-import type { Clock, Logger } from '@palisade/common';
+import type { Clock } from '@palisade/common';
 import { type TlsFileOptions, type TlsMaterial, readTlsMaterial } from './tls-files.js';
 
 /** ServerTlsOptions configure the live TLS material of one server process. */
