@@ -93,6 +93,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     caPem: opts.caPem,
     signal: opts.signal,
     logger: log,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   const alog = log.child({ agentId: identity.agentId });
   let telemetry: TelemetryClient | undefined;

@@ -28,6 +28,13 @@ function pinnedCas(list: string[]): string[] | undefined {
   return list;
 }
 
+let signerCache: { pem: string; cert: X509Certificate } | undefined;
+/** signerCert parses the signing CA once per CA, not once per check-in. */
+function signerCert(pem: string): X509Certificate {
+  if (signerCache?.pem !== pem) signerCache = { pem, cert: new X509Certificate(pem) };
+  return signerCache.cert;
+}
+
 /**
  * checkInRoute serves `POST /v1/checkin` over mutual TLS: it records what the agent reports (host
  * facts, capabilities, stats, policy revision, the CAs it pins, last seen) and answers with its
@@ -55,7 +62,7 @@ export function checkInRoute(app: FastifyInstance, ctx: RegistrationContext): vo
     const group = await ctx.storage.getGroup(agent.groupId);
     if (!group) throw new PalisadeError('internal', `agent ${agent.id} is in a group that does not exist`);
     const tls = ctx.tls.material;
-    const signer = tls.signer ? new X509Certificate(tls.signer.certPem) : undefined;
+    const signer = tls.signer ? signerCert(tls.signer.certPem) : undefined;
     return sendProtobuf(
       reply,
       CheckInResponseSchema,
