@@ -178,6 +178,9 @@ export class SqliteStorage implements Storage {
   async countCertificatesExpiring(beforeMs: number): Promise<number> {
     return this.agents.countExpiring(beforeMs);
   }
+  async credentialEpoch(): Promise<number> {
+    return (this.st.get('SELECT n FROM credential_epoch WHERE id = 1').get() as { n: number }).n;
+  }
   async agentCredentials(ids: string[]): Promise<AgentCredential[]> {
     return this.agents.credentials(ids);
   }

@@ -309,6 +309,37 @@ export function fleetConformance(open: OpenStorage): void {
         assert.deepEqual(await s.agentCredentials([]), []);
       }));
 
+    it('the credential epoch moves when a credential changes, not on check-ins', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 2);
+        const [a, b] = fleet.agents as [AgentRecord, AgentRecord];
+        let last = await s.credentialEpoch();
+        const moved = async () => {
+          const now = await s.credentialEpoch();
+          const changed = now !== last;
+          last = now;
+          return changed;
+        };
+        await s.touchAgent(a.id, { lastSeenAt: T0 + 1, stats: { x: 1 } });
+        await s.touchAgents([{ id: b.id, update: { lastSeenAt: T0 + 2 } }]);
+        assert.equal(await moved(), false, 'check-ins');
+        const pending = {
+          fingerprint: '4'.repeat(64),
+          publicKeyFingerprint: 'd'.repeat(64),
+          issuedAt: T0,
+          notAfter: T0 + 9,
+          caSha256: 'ca-1',
+        };
+        await s.setPendingCertificate(a.id, pending);
+        assert.equal(await moved(), false, 'a pending certificate retires nothing yet');
+        await s.promoteCertificate(a.id, pending.fingerprint);
+        assert.equal(await moved(), true, 'promotion retires a certificate');
+        await s.updateAgent(b.id, { revokedAt: T0 + 3 });
+        assert.equal(await moved(), true, 'revocation');
+        await s.updateAgent(a.id, { decommissionedAt: T0 + 4 });
+        assert.equal(await moved(), true, 'decommission');
+      }));
+
     it('counts the active agents whose certificate expires before a time', () =>
       withStorage(open, async (s) => {
         const fleet = await seedFleet(s, 1);

@@ -91,6 +91,11 @@ export interface Storage {
    * before `beforeMs` (or has expired).
    */
   countCertificatesExpiring(beforeMs: number): Promise<number>;
+  /**
+   * A number that changes whenever an agent is revoked or decommissioned or its certificate is
+   * replaced; cheap to read, so open sessions need a full re-check only when it moved.
+   */
+  credentialEpoch(): Promise<number>;
   /** The credential facts of the agents with these ids (unknown ids are left out), for re-validating sessions. */
   agentCredentials(ids: string[]): Promise<AgentCredential[]>;
 

@@ -32,6 +32,9 @@ export function sessionVerdict(
   return undefined;
 }
 
+/** A full re-check runs at least this often even when nothing seems to have changed. @default 60 s */
+export const FULL_RECHECK_MS = 60_000;
+
 /**
  * revalidateSessions checks every open session of `sessions` against storage (one query for all)
  * and closes those that may no longer stay open. Returns how many it closed.
@@ -72,10 +75,30 @@ export function startSessionRevalidation(o: {
   intervalMs?: number;
 }): () => void {
   let running = false;
+  // What the last full re-check saw: with thousands of sessions a full one costs a query over all
+  // of them, so it runs when the credential epoch moved (a revocation, a decommission, a retired
+  // certificate anywhere) or sessions were added since, and at least once a minute; in between
+  // only the expiry each session carries is checked, in memory.
+  let seen = { epoch: Number.NaN, generation: -1, at: 0 };
+  const tick = async () => {
+    const now = o.clock.now();
+    const epoch = await o.storage.credentialEpoch();
+    const generation = o.sessions.generation;
+    if (epoch !== seen.epoch || generation !== seen.generation || Date.now() - seen.at >= FULL_RECHECK_MS) {
+      await revalidateSessions(o.sessions, o.storage, now, o.logger);
+      seen = { epoch, generation, at: Date.now() };
+      return;
+    }
+    for (const s of [...o.sessions.all()]) {
+      if (s.certNotAfter > now) continue;
+      o.logger.info({ agentId: s.agentId, channel: s.channel }, 'closing telemetry session: certificate expired');
+      s.close(CLOSE_CERTIFICATE_RETIRED, 'certificate expired');
+    }
+  };
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    revalidateSessions(o.sessions, o.storage, o.clock.now(), o.logger)
+    tick()
       .catch((err: unknown) =>
         o.logger.warn({ err: (err as Error).message }, 'could not re-validate telemetry sessions; retrying'),
       )
