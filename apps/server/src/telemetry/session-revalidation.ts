@@ -91,7 +91,10 @@ export function startSessionRevalidation(o: {
     }
     for (const s of [...o.sessions.all()]) {
       if (s.certNotAfter > now) continue;
-      o.logger.info({ agentId: s.agentId, channel: s.channel }, 'closing telemetry session: certificate expired');
+      o.logger.info(
+        { agentId: s.agentId, channel: s.channel },
+        'closing telemetry session: certificate expired',
+      );
       s.close(CLOSE_CERTIFICATE_RETIRED, 'certificate expired');
     }
   };
