@@ -36,16 +36,18 @@ export function sessionVerdict(
 export const FULL_RECHECK_MS = 60_000;
 
 /**
- * revalidateSessions checks every open session of `sessions` against storage (one query for all)
- * and closes those that may no longer stay open. Returns how many it closed.
+ * revalidateSessions checks the open sessions of `sessions` (all, or those `only` accepts) against
+ * storage, one query for all of them, and closes those that may no longer stay open. Returns how
+ * many it closed.
  */
 export async function revalidateSessions(
   sessions: SessionTable,
   storage: Storage,
   nowMs: number,
   logger: Logger,
+  only?: (s: LiveSession) => boolean,
 ): Promise<number> {
-  const live = [...sessions.all()];
+  const live = [...sessions.all()].filter((s) => only?.(s) ?? true);
   if (live.length === 0) return 0;
   const creds = new Map((await storage.agentCredentials(live.map((s) => s.agentId))).map((c) => [c.id, c]));
   let closed = 0;
@@ -75,19 +77,30 @@ export function startSessionRevalidation(o: {
   intervalMs?: number;
 }): () => void {
   let running = false;
-  // What the last full re-check saw: with thousands of sessions a full one costs a query over all
-  // of them, so it runs when the credential epoch moved (a revocation, a decommission, a retired
-  // certificate anywhere) or sessions were added since, and at least once a minute; in between
+  // With thousands of sessions a full re-check costs a query over all of them, so it runs only
+  // when the credential epoch moved (a revocation, a decommission, a retired certificate anywhere)
+  // and at least once a minute; sessions added since the last check are checked on their own (a
+  // session may have authenticated just before a change the last check already saw); in between
   // only the expiry each session carries is checked, in memory.
   let seen = { epoch: Number.NaN, generation: -1, at: 0 };
+  let checked = new WeakSet<LiveSession>();
   const tick = async () => {
     const now = o.clock.now();
     const epoch = await o.storage.credentialEpoch();
     const generation = o.sessions.generation;
-    if (epoch !== seen.epoch || generation !== seen.generation || Date.now() - seen.at >= FULL_RECHECK_MS) {
-      await revalidateSessions(o.sessions, o.storage, now, o.logger);
+    const live = [...o.sessions.all()];
+    if (epoch !== seen.epoch || Date.now() - seen.at >= FULL_RECHECK_MS) {
+      checked = new WeakSet(live);
+      await revalidateSessions(o.sessions, o.storage, now, o.logger, (s) => checked.has(s));
       seen = { epoch, generation, at: Date.now() };
       return;
+    }
+    if (generation !== seen.generation) {
+      const fresh = live.filter((s) => !checked.has(s));
+      for (const s of fresh) checked.add(s);
+      const mark = new Set(fresh);
+      await revalidateSessions(o.sessions, o.storage, now, o.logger, (s) => mark.has(s));
+      seen = { ...seen, generation };
     }
     for (const s of [...o.sessions.all()]) {
       if (s.certNotAfter > now) continue;
