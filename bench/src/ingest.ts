@@ -161,13 +161,18 @@ async function rawInsert(batches: PreparedBatch[], totalEvents: number): Promise
     },
     certFingerprint: 'x',
     publicKeyFingerprint: 'x',
+    certNotAfter: null,
+    certCaSha256: null,
+    pendingCert: null,
     registeredAt: now,
     lastSeenAt: null,
     revokedAt: null,
+    revocationReason: null,
     decommissionedAt: null,
     policyRevision: 0,
     capabilities: [],
     stats: {},
+    pinnedCaSha256: [],
   });
   const events = Array.from({ length: BATCH }, (_, i) => makeProcessEvent(i));
   // The server hands storage the decompressed batch bytes it already has; do the same here.

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { Logger } from '@palisade/common';
-import { silentLogger } from '@palisade/common';
+import { type Backoff, type Clock, type Logger, silentLogger, systemClock } from '@palisade/common';
 import type { CheckInResponse, Event, Policy, Tier } from '@palisade/protocol';
 import { buildSensorStats, collectCapabilities } from './agent-stats.js';
-import { ensureStateDir, saveIdentity } from './identity/identity-store.js';
+import { CredentialManager } from './identity/credential-manager.js';
+import { ensureStateDir } from './identity/identity-store.js';
 import { obtainIdentity } from './identity/obtain-identity.js';
 import { lockStateDir } from './state-lock.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
@@ -13,7 +13,6 @@ import { defaultSensors } from './sensors/default-sensors.js';
 import type { Sensor } from './sensors/sensor.js';
 import { Spool, type SpoolOptions, type SpoolStats } from './spool/index.js';
 import { CheckInLoop } from './transport/checkin-loop.js';
-import type { TlsMaterial } from './transport/https-client.js';
 import { type Channel, TelemetryClient } from './transport/telemetry-client.js';
 
 /** AgentOptions configure startAgent. Only stateDir is required once the agent is registered. */
@@ -46,6 +45,10 @@ export interface AgentOptions {
   ackTimeoutMs?: number;
   connectTimeoutMs?: number;
   failbackProbeMs?: number;
+  /** The clock of the certificate renewal schedule. @default the system clock */
+  clock?: Clock;
+  /** Pause after the server refused the credential (check-in and telemetry). @default 30 s doubling to 30 min */
+  refusedBackoff?: () => Backoff;
 }
 
 /** RunningAgent is a started agent. */
@@ -83,16 +86,26 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
 /** run is startAgent once the state directory is locked. */
 async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise<RunningAgent> {
-  let identity = await obtainIdentity({
+  const identity = await obtainIdentity({
     stateDir: opts.stateDir,
     serverUrl: opts.serverUrl,
     registrationKey: opts.registrationKey,
     caPem: opts.caPem,
     signal: opts.signal,
     logger: log,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   const alog = log.child({ agentId: identity.agentId });
-  const tls: TlsMaterial = { ca: identity.caPem, cert: identity.certPem, key: identity.keyPem };
+  let telemetry: TelemetryClient | undefined;
+  const credentials = new CredentialManager({
+    stateDir: opts.stateDir,
+    identity,
+    clock: opts.clock ?? systemClock,
+    logger: alog.child({ svc: 'credential' }),
+    onPairChanged: () => telemetry?.reconnect(),
+  });
+  // Every connection presents and trusts what the credential manager holds now.
+  const tls = credentials.tls;
   const spool = Spool.open({ ...opts.spool, dir: join(opts.stateDir, 'spool'), logger: alog });
   const sensors =
     opts.sensors ??
@@ -132,17 +145,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
   const onCheckIn = (res: CheckInResponse) => {
     if (res.policy) applyPolicy(res.policy);
     const ep = res.endpoints;
-    if (
-      ep?.telemetryPrimaryUrl &&
-      (ep.telemetryPrimaryUrl !== identity.telemetryPrimaryUrl ||
-        ep.telemetryStandbyUrl !== identity.telemetryStandbyUrl)
-    ) {
-      identity = {
-        ...identity,
-        telemetryPrimaryUrl: ep.telemetryPrimaryUrl,
-        telemetryStandbyUrl: ep.telemetryStandbyUrl,
-      };
-      saveIdentity(opts.stateDir, identity);
+    if (ep?.telemetryPrimaryUrl && credentials.setEndpoints(ep.telemetryPrimaryUrl, ep.telemetryStandbyUrl)) {
       alog.info(
         { primary: ep.telemetryPrimaryUrl, standby: ep.telemetryStandbyUrl },
         'telemetry endpoints updated',
@@ -178,17 +181,27 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       policyRevision: policy.revision,
       capabilities: collectCapabilities(sensors),
       stats: stats(),
+      pinnedCaSha256: credentials.pinnedCaSha256(),
     }),
-    onResponse: onCheckIn,
+    onResponse: (res) => {
+      onCheckIn(res);
+      // Confirm a renewed certificate, pin a delivered CA bundle, renew when due.
+      return credentials.afterCheckIn(res);
+    },
+    onRefused: () => credentials.onRefused(),
     logger: alog,
     intervalMs: opts.checkInIntervalMs,
+    ...(opts.refusedBackoff ? { refusedBackoff: opts.refusedBackoff() } : {}),
   });
   checkins.start();
   // Learn endpoints and policy before connecting when the server answers quickly; never block on it.
   await Promise.race([checkins.firstAttempt, new Promise((r) => setTimeout(r, 3000).unref())]);
 
-  const telemetry = new TelemetryClient({
-    endpoints: () => ({ primary: identity.telemetryPrimaryUrl, standby: identity.telemetryStandbyUrl }),
+  telemetry = new TelemetryClient({
+    endpoints: () => ({
+      primary: credentials.identity.telemetryPrimaryUrl,
+      standby: credentials.identity.telemetryStandbyUrl,
+    }),
     tls,
     spool,
     hooks: {
@@ -202,8 +215,16 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     ackTimeoutMs: opts.ackTimeoutMs,
     connectTimeoutMs: opts.connectTimeoutMs,
     failbackProbeMs: opts.failbackProbeMs,
+    onCredentialRefused: () => {
+      const switched = credentials.onRefused();
+      // Back on the previous certificate: check in with it now (it confirms it is still accepted).
+      if (switched) checkins.now();
+      return switched;
+    },
+    ...(opts.refusedBackoff ? { refusedBackoff: opts.refusedBackoff() } : {}),
   });
-  telemetry.start();
+  const running = telemetry;
+  running.start();
   alog.info(
     { stateDir: opts.stateDir, tier: tierName(policy.tier), sensors: sensors.map((s) => s.name) },
     'agent started',
@@ -213,7 +234,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
   return {
     agentId: identity.agentId,
     stateDir: opts.stateDir,
-    channel: () => telemetry.channel,
+    channel: () => running.channel,
     tier: () => policy.tier,
     policyRevision: () => policy.revision,
     spoolStats: () => spool.stats(),
@@ -232,13 +253,13 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
         // Give what is already sent or sealed a moment to be acked, so a clean stop leaves little to resend.
         for (
           let i = 0;
-          i < 40 && telemetry.channel !== 'disconnected' && spool.stats().unackedBatches > 0;
+          i < 40 && running.channel !== 'disconnected' && spool.stats().unackedBatches > 0;
           i++
         ) {
           await new Promise((r) => setTimeout(r, 50));
         }
         checkins.stop();
-        await telemetry.stop();
+        await running.stop();
         spool.close();
         unlock();
         alog.info({}, 'agent stopped');

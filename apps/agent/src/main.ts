@@ -9,6 +9,7 @@ import { RegistrationError } from './identity/register.js';
 import { RegistrationAborted } from './identity/register-with-retry.js';
 import { SpoolStateError } from './spool/spool-state.js';
 import { StateLockError } from './state-lock.js';
+import { testHooksFromEnv } from './test-hooks.js';
 
 /** DEFAULT_STATE_DIR is where the agent keeps identity and spool unless told otherwise. */
 export const DEFAULT_STATE_DIR = '/var/lib/palisade/agent';
@@ -89,6 +90,14 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       throw new AgentCommandError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
     const logger = pino({ level }, pino.destination(2));
     log = logger as unknown as Logger;
+    let hooks: ReturnType<typeof testHooksFromEnv>;
+    try {
+      hooks = testHooksFromEnv(process.env);
+    } catch (err) {
+      throw new AgentCommandError((err as Error).message);
+    }
+    if (hooks.clock || hooks.checkInIntervalMs)
+      log.warn({}, 'PALISADE_TEST_* settings in force: for tests only (see apps/agent/src/test-hooks.ts)');
     const spool = cfg.spool
       ? {
           ...(cfg.spool.maxBytes ? { maxBytes: cfg.spool.maxBytes } : {}),
@@ -112,6 +121,8 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       ...(cfg.auth ? { auth: cfg.auth } : {}),
       logger: log,
       spool,
+      ...(hooks.clock ? { clock: hooks.clock } : {}),
+      ...(hooks.checkInIntervalMs ? { checkInIntervalMs: hooks.checkInIntervalMs } : {}),
     });
     process.off('SIGINT', abortStartup);
     process.off('SIGTERM', abortStartup);

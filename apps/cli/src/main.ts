@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { CliError, resolveTarget } from './client.js';
 import { agentsGet, agentsList } from './commands/agents.js';
+import { caCommand } from './commands/ca.js';
 import { eventsSearch } from './commands/events.js';
 import {
   agentsDecommission,
   agentsMove,
+  agentsRevoke,
   auditSearch,
   keysClaim,
   tokensCreate,
@@ -25,7 +27,7 @@ const USAGE = `usage: palisade <command> [flags]
   quickstart [--data-dir DIR] [--state-dir DIR]
                                   run a server and a local agent registered to it (npm start)
   agents list [--group G] [--status active|revoked|decommissioned] [--out-of-date]
-  agents get ID | agents move ID --group G | agents decommission ID
+  agents get ID | agents move ID --group G | agents decommission ID | agents revoke ID [--reason TEXT]
   groups list | groups create NAME [policy flags] | groups rename NAME NEW
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
@@ -40,6 +42,8 @@ const USAGE = `usage: palisade <command> [flags]
   keys list [--group NAME] | keys create [--group NAME] [--max-uses N] | keys revoke ID | keys claim ID
   rules test RULE_OR_DIR... --events FILE.jsonl [--json] [--placeholders JSON]
                                   evaluate Sigma rules offline: per event, the ids of matching rules
+  ca status | ca rotate | ca activate [--force] | ca retire [--force]
+                                  rotate the certificate authority with an overlap (docs/fleet.md)
 
 API flags: --server URL --token-file FILE|- --ca FILE (default: the local server's client.json in
 /var/lib/palisade/server, or PALISADE_SERVER, PALISADE_TOKEN or PALISADE_TOKEN_FILE, PALISADE_CA),
@@ -95,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
         group: { type: 'string' },
         status: { type: 'string' },
         'out-of-date': { type: 'boolean', default: false },
+        reason: { type: 'string' },
       });
       const target = resolveTarget(values);
       const [sub, id] = positionals;
@@ -111,6 +116,7 @@ async function main(argv: string[]): Promise<void> {
         return agentsMove(target, id, values.group, values.json);
       }
       if (sub === 'decommission' && id) return agentsDecommission(target, id, values.json);
+      if (sub === 'revoke' && id) return agentsRevoke(target, id, values.reason, values.json);
       throw new CliError(`unknown: agents ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case 'groups': {
@@ -224,6 +230,15 @@ async function main(argv: string[]): Promise<void> {
           placeholders: values.placeholders,
         });
       throw new CliError(`unknown: rules ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'ca': {
+      const { values, positionals } = parse(rest, { force: { type: 'boolean', default: false } });
+      const sub = positionals[0] ?? 'status';
+      if (!['status', 'rotate', 'activate', 'retire'].includes(sub) || positionals.length > 1)
+        throw new CliError(`unknown: ca ${positionals.join(' ')}\n\n${USAGE}`, 2);
+      if (values.force && (sub === 'status' || sub === 'rotate'))
+        throw new CliError(`ca ${sub} takes no --force`, 2);
+      return caCommand(resolveTarget(values), sub, values.force, values.json);
     }
     case undefined:
     case 'help':

@@ -3,6 +3,7 @@ import type { Storage } from '@palisade/storage';
 import type { ListenerLimits } from './limits/listener-limits.js';
 import type { GateStats } from './limits/connection-gate.js';
 import type { SessionTable } from './telemetry/session-table.js';
+import type { ServerTls } from './tls/server-tls.js';
 
 /** ServerOptions configure startServer. Only dataDir is required. */
 export interface ServerOptions {
@@ -59,6 +60,13 @@ export interface ServerOptions {
    * field left out has its default (DEFAULT_LIMITS, documented in the README).
    */
   limits?: Partial<ListenerLimits>;
+  /**
+   * How often the TLS files are re-checked: the self-made server certificate renewed at two thirds
+   * of its life, operator-replaced files picked up, ms. @default 5 minutes
+   */
+  tlsCheckIntervalMs?: number;
+  /** How often open telemetry sessions are re-validated against storage (revocation, renewal), ms. @default 5000 */
+  sessionRecheckMs?: number;
   /** How often the registration key rotation job checks every group's keys, ms. @default 1 hour */
   keyRotationIntervalMs?: number;
   /** Where logs go. @default stderr */
@@ -73,8 +81,10 @@ export interface RunningServer {
   telemetryUrl: string;
   /** The standby endpoint agents learn at check-in (this process's or the configured standbyUrl). */
   standbyUrl: string;
-  /** The CA agents pin (PEM). */
-  caPem: string;
+  /** The CAs agents pin (PEM bundle), as of now. */
+  readonly caPem: string;
+  /** The live TLS material (renewed and re-read while the server runs). */
+  tls: ServerTls;
   dataDir: string;
   storage: Storage;
   /** Live telemetry sessions (for commands and connection state). */

@@ -8,7 +8,8 @@ import { urlHost } from './start-server.js';
 import { defaultStandbyPort, telemetryOptions } from './telemetry/listener-options.js';
 import { SessionTable } from './telemetry/session-table.js';
 import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
-import { loadOrCreateTls } from './tls/tls-files.js';
+import { startSessionRevalidation } from './telemetry/session-revalidation.js';
+import { ServerTls } from './tls/server-tls.js';
 
 /** RunningStandby is a standby-only server: one telemetry listener and its storage. */
 export interface RunningStandby {
@@ -24,8 +25,13 @@ export interface RunningStandby {
  * startStandbyServer runs ONLY the standby telemetry listener (`palisade server --standby-only`),
  * against the storage of a primary server: with the embedded SQLite store that is the primary's
  * data directory on the same host (same CA, same database file; SQLite serialises the two
- * writers and its per-agent sequence key keeps storage exactly-once). It refuses a data directory
- * the primary has not initialised, because a CA of its own would be one no agent trusts.
+ * writers and its per-agent sequence key keeps storage exactly-once). It holds only what it needs:
+ * the CA certificate (`tls/ca.pem`, to verify agents), its server certificate and key
+ * (`tls/server.pem`, `tls/server-key.pem`, or `--tls-cert`/`--tls-key`) and the database; never
+ * the CA's private key, and it never writes TLS files. It re-reads them while it runs (a primary
+ * on the same data directory renews the server certificate), and re-validates its open sessions
+ * against storage every few seconds, so a revocation or decommission made through the primary's
+ * API closes them. It refuses a data directory the primary has not initialised.
  */
 export async function startStandbyServer(opts: ServerOptions): Promise<RunningStandby> {
   const clock = opts.clock ?? systemClock;
@@ -33,7 +39,7 @@ export async function startStandbyServer(opts: ServerOptions): Promise<RunningSt
   const host = opts.host ?? '127.0.0.1';
   for (const f of [
     join('tls', 'ca.pem'),
-    join('tls', 'ca-key.pem'),
+    ...(opts.tlsCertFile ? [] : [join('tls', 'server.pem'), join('tls', 'server-key.pem')]),
     ...(opts.storage ? [] : ['palisade.db']),
   ]) {
     if (!existsSync(join(opts.dataDir, f))) {
@@ -42,11 +48,12 @@ export async function startStandbyServer(opts: ServerOptions): Promise<RunningSt
       );
     }
   }
-  const tls = await loadOrCreateTls({ ...opts, clock, logger });
+  const tls = await ServerTls.open({ ...opts, role: 'standby', clock, logger: logger.child({ svc: 'tls' }) });
   const ownsStorage = !opts.storage;
   const storage =
     opts.storage ?? (await openSqliteStorage({ path: join(opts.dataDir, 'palisade.db'), clock, logger }));
   const sessions = new SessionTable();
+  let stopRevalidation: (() => void) | undefined;
   try {
     const listener = await startTelemetryService({
       ...telemetryOptions(opts, {
@@ -61,6 +68,14 @@ export async function startStandbyServer(opts: ServerOptions): Promise<RunningSt
       port: defaultStandbyPort(opts),
       channel: 'standby',
     });
+    tls.start(opts.tlsCheckIntervalMs);
+    stopRevalidation = startSessionRevalidation({
+      sessions,
+      storage,
+      clock,
+      logger: logger.child({ svc: 'sessions' }),
+      intervalMs: opts.sessionRecheckMs,
+    });
     const standbyUrl = `wss://${urlHost(opts.publicHost ?? host)}:${listener.port}${TELEMETRY_PATH}`;
     logger.info({ standbyUrl, dataDir: opts.dataDir }, 'standby listening');
     let closing: Promise<void> | undefined;
@@ -70,6 +85,8 @@ export async function startStandbyServer(opts: ServerOptions): Promise<RunningSt
       sessions,
       close() {
         closing ??= (async () => {
+          tls.stop();
+          stopRevalidation?.();
           await listener.close();
           if (ownsStorage) await storage.close();
           logger.info({}, 'standby stopped');
@@ -78,6 +95,8 @@ export async function startStandbyServer(opts: ServerOptions): Promise<RunningSt
       },
     };
   } catch (err) {
+    tls.stop();
+    stopRevalidation?.();
     if (ownsStorage) await storage.close().catch(() => {});
     throw err;
   }

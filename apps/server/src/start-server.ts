@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { type Clock, systemClock } from '@palisade/common';
 import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
@@ -9,7 +10,7 @@ import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { KeyRotation } from './fleet/key-rotation.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
-import { warnAboutFdLimit } from './limits/fd-limit.js';
+import { warnAboutFdLimit } from './limits/fd-limit.linux.js';
 import { resolveLimits } from './limits/listener-limits.js';
 import { TrustedAddresses } from './limits/trusted-addresses.js';
 import { createLogger } from './logger.js';
@@ -17,7 +18,8 @@ import type { RunningServer, ServerOptions } from './options.js';
 import { SessionTable } from './telemetry/session-table.js';
 import { defaultStandbyPort, telemetryOptions } from './telemetry/listener-options.js';
 import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
-import { loadOrCreateTls } from './tls/tls-files.js';
+import { startSessionRevalidation } from './telemetry/session-revalidation.js';
+import { ServerTls } from './tls/server-tls.js';
 
 async function defaultStorage(
   dataDir: string,
@@ -46,7 +48,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Refuse contradictory limits before anything is created.
   const limits = resolveLimits(opts.limits);
   ensurePrivateDir(opts.dataDir);
-  const tls = await loadOrCreateTls({ ...opts, clock, logger });
+  const tls = await ServerTls.open({ ...opts, role: 'primary', clock, logger: logger.child({ svc: 'tls' }) });
   const ownsStorage = !opts.storage;
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
@@ -56,6 +58,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let standby: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
   let app: ReturnType<typeof buildRegistrationApp> | undefined;
   let keyRotation: KeyRotation | undefined;
+  let stopRevalidation: (() => void) | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -105,12 +108,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         logger: logger.child({ svc: 'api' }),
         sessions,
         keyRotation,
+        tls,
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
       },
       limits,
       trusted,
     );
     await app.instance.listen({ host, port: opts.registrationPort ?? 7443 });
+    // Fastify types its server as plain HTTP; with `https` options it is a TLS server.
+    tls.attach(app.instance.server as unknown as TlsServer);
+    tls.start(opts.tlsCheckIntervalMs);
+    stopRevalidation = startSessionRevalidation({
+      sessions,
+      storage,
+      clock,
+      logger: logger.child({ svc: 'sessions' }),
+      intervalMs: opts.sessionRecheckMs,
+    });
     registrationUrl = `https://${publicHost}:${(app.instance.server.address() as AddressInfo).port}`;
     warnAboutFdLimit(limits, !opts.standbyUrl, logger);
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
@@ -121,7 +135,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       registrationUrl,
       telemetryUrl,
       standbyUrl,
-      caPem: tls.serverCaPem,
+      get caPem() {
+        return tls.material.serverCaPem;
+      },
+      tls,
       dataDir: opts.dataDir,
       storage,
       sessions,
@@ -137,6 +154,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }),
       close() {
         closing ??= (async () => {
+          tls.stop();
+          stopRevalidation?.();
           await running.app.instance.close();
           await keyRotation?.stop();
           await running.telemetry.close();
@@ -148,6 +167,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       },
     };
   } catch (err) {
+    tls.stop();
+    stopRevalidation?.();
     await app?.instance.close().catch(() => {});
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});

@@ -110,6 +110,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
     `,
   },
+  {
+    version: 4,
+    name: 'agent certificate renewal and revocation',
+    // Certificates issued before this migration were valid for exactly one year from registration.
+    sql: `
+      ALTER TABLE agents ADD COLUMN cert_not_after INTEGER;
+      UPDATE agents SET cert_not_after = registered_at + 31536000000;
+      ALTER TABLE agents ADD COLUMN cert_ca_sha256 TEXT;
+      ALTER TABLE agents ADD COLUMN pending_cert TEXT;
+      ALTER TABLE agents ADD COLUMN revocation_reason TEXT;
+      ALTER TABLE agents ADD COLUMN pinned_ca_sha256 TEXT NOT NULL DEFAULT '[]';
+      -- A number that changes whenever a credential does, so open sessions are re-checked only then.
+      CREATE TABLE credential_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL) STRICT;
+      INSERT INTO credential_epoch (id, n) VALUES (1, 0);
+      CREATE TRIGGER agents_credential_epoch AFTER UPDATE OF revoked_at, decommissioned_at, cert_fingerprint ON agents
+        WHEN OLD.revoked_at IS NOT NEW.revoked_at OR OLD.decommissioned_at IS NOT NEW.decommissioned_at
+          OR OLD.cert_fingerprint IS NOT NEW.cert_fingerprint
+        BEGIN UPDATE credential_epoch SET n = n + 1 WHERE id = 1; END;
+    `,
+  },
 ];
 
 /** SCHEMA_VERSION is the newest schema this build knows. */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { type Clock, type Logger, PalisadeError, silentLogger, systemClock } from '@palisade/common';
 import type {
+  AgentCredential,
   AgentRecord,
   AgentTouch,
   ApiTokenRecord,
@@ -13,6 +14,7 @@ import type {
   GroupRecord,
   IncomingBatch,
   NewAuditRecord,
+  PendingCertificate,
   RegistrationKeyRecord,
   Storage,
   StorageHealth,
@@ -173,9 +175,24 @@ export class SqliteStorage implements Storage {
   }
   async updateAgent(
     id: string,
-    patch: { groupId?: string; revokedAt?: number; decommissionedAt?: number },
+    patch: { groupId?: string; revokedAt?: number; revocationReason?: string; decommissionedAt?: number },
   ): Promise<void> {
     this.agents.update(id, patch);
+  }
+  async setPendingCertificate(id: string, pending: PendingCertificate): Promise<void> {
+    this.agents.setPending(id, pending);
+  }
+  async promoteCertificate(id: string, fingerprint: string): Promise<boolean> {
+    return this.agents.promote(id, fingerprint);
+  }
+  async countCertificatesExpiring(beforeMs: number): Promise<number> {
+    return this.agents.countExpiring(beforeMs);
+  }
+  async credentialEpoch(): Promise<number> {
+    return (this.st.get('SELECT n FROM credential_epoch WHERE id = 1').get() as { n: number }).n;
+  }
+  async agentCredentials(ids: string[]): Promise<AgentCredential[]> {
+    return this.agents.credentials(ids);
   }
 
   async createToken(t: ApiTokenRecord): Promise<void> {

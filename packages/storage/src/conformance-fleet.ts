@@ -152,7 +152,18 @@ export function fleetConformance(open: OpenStorage): void {
           policyRevision: 3,
           lastSeenAt: T0 + 7,
           revokedAt: T0 + 8,
+          revocationReason: 'laptop stolen',
           decommissionedAt: T0 + 9,
+          certNotAfter: null,
+          certCaSha256: null,
+          pendingCert: {
+            fingerprint: 'f'.repeat(64),
+            publicKeyFingerprint: 'e'.repeat(64),
+            issuedAt: T0 + 10,
+            notAfter: T0 + 20,
+            caSha256: 'ca-2',
+          },
+          pinnedCaSha256: ['ca-1', 'ca-2'],
         });
         await s.createAgent(again);
         assert.deepEqual(await s.getAgent(a.id), a);
@@ -199,6 +210,10 @@ export function fleetConformance(open: OpenStorage): void {
         );
         assert.deepEqual(await s.findAgentsByMachineId(a.host.machineId), []);
         await rejectsWith(s.touchAgent('no-such-agent', { lastSeenAt: T0 }), 'not_found');
+        // The CAs it pins are kept until it reports them again.
+        await s.touchAgent(a.id, { lastSeenAt: T0 + 5000, pinnedCaSha256: ['ca-1', 'ca-2'] });
+        await s.touchAgents([{ id: a.id, update: { lastSeenAt: T0 + 6000, stats: { x: 1 } } }]);
+        assert.deepEqual((await s.getAgent(a.id))?.pinnedCaSha256, ['ca-1', 'ca-2']);
       }));
 
     it('touchAgents records many agents at once and reports the unknown ids', () =>
@@ -224,12 +239,13 @@ export function fleetConformance(open: OpenStorage): void {
         const g2 = groupFixture();
         await s.createGroup(g2);
         await s.updateAgent(a.id, { groupId: g2.id });
-        await s.updateAgent(a.id, { revokedAt: T0 + 1 });
+        await s.updateAgent(a.id, { revokedAt: T0 + 1, revocationReason: 'key leaked' });
         await s.updateAgent(a.id, { decommissionedAt: T0 + 2 });
         assert.deepEqual(await s.getAgent(a.id), {
           ...a,
           groupId: g2.id,
           revokedAt: T0 + 1,
+          revocationReason: 'key leaked',
           decommissionedAt: T0 + 2,
         });
         await rejectsWith(s.updateAgent(a.id, { groupId: 'no-such-group' }), 'not_found', /group/);
@@ -237,6 +253,132 @@ export function fleetConformance(open: OpenStorage): void {
         await rejectsWith(s.updateAgent('no-such-agent', { revokedAt: T0 }), 'not_found');
         // Moving the agent out emptied the first group, which can now go.
         await s.deleteGroup(fleet.group.id);
+      }));
+
+    it('a renewed certificate is pending until promoted; promotion is atomic and only for the pending fingerprint', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 2);
+        const [a, b] = fleet.agents as [AgentRecord, AgentRecord];
+        const first = {
+          fingerprint: '1'.repeat(64),
+          publicKeyFingerprint: 'a'.repeat(64),
+          issuedAt: T0 + 100,
+          notAfter: T0 + 1000,
+          caSha256: 'ca-2',
+        };
+        const second = { ...first, fingerprint: '2'.repeat(64), publicKeyFingerprint: 'b'.repeat(64) };
+        await s.setPendingCertificate(a.id, first);
+        assert.deepEqual(await s.getAgent(a.id), { ...a, pendingCert: first });
+        // A newer renewal replaces the pending one; the first can no longer be promoted.
+        await s.setPendingCertificate(a.id, second);
+        assert.equal(await s.promoteCertificate(a.id, first.fingerprint), false);
+        assert.equal(
+          await s.promoteCertificate(a.id, a.certFingerprint),
+          false,
+          'the current one is not pending',
+        );
+        assert.equal(
+          await s.promoteCertificate(b.id, second.fingerprint),
+          false,
+          'pending for another agent',
+        );
+        assert.equal(await s.promoteCertificate(a.id, second.fingerprint), true);
+        assert.deepEqual(await s.getAgent(a.id), {
+          ...a,
+          certFingerprint: second.fingerprint,
+          publicKeyFingerprint: second.publicKeyFingerprint,
+          certNotAfter: second.notAfter,
+          certCaSha256: second.caSha256,
+          pendingCert: null,
+        });
+        assert.equal(await s.promoteCertificate(a.id, second.fingerprint), false, 'only once');
+        assert.deepEqual(await s.getAgent(b.id), b);
+        await rejectsWith(s.setPendingCertificate('no-such-agent', first), 'not_found');
+        assert.equal(await s.promoteCertificate('no-such-agent', first.fingerprint), false);
+      }));
+
+    it('agentCredentials returns the credential facts of the agents asked for', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 3);
+        const [a, , c] = fleet.agents as [AgentRecord, AgentRecord, AgentRecord];
+        await s.updateAgent(c.id, { revokedAt: T0 + 3, revocationReason: 'stolen' });
+        const pending = {
+          fingerprint: '3'.repeat(64),
+          publicKeyFingerprint: 'c'.repeat(64),
+          issuedAt: T0,
+          notAfter: T0 + 5,
+          caSha256: 'ca-1',
+        };
+        await s.setPendingCertificate(a.id, pending);
+        const got = await s.agentCredentials([c.id, a.id, 'ghost']);
+        const view = (x: AgentRecord) => ({
+          id: x.id,
+          certFingerprint: x.certFingerprint,
+          certNotAfter: x.certNotAfter,
+          pendingCert: x.pendingCert,
+          revokedAt: x.revokedAt,
+          revocationReason: x.revocationReason,
+          decommissionedAt: x.decommissionedAt,
+        });
+        assert.deepEqual(
+          byId(got),
+          byId([
+            view({ ...a, pendingCert: pending }),
+            view({ ...c, revokedAt: T0 + 3, revocationReason: 'stolen' }),
+          ]),
+        );
+        assert.deepEqual(await s.agentCredentials([]), []);
+      }));
+
+    it('the credential epoch moves when a credential changes, not on check-ins', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 2);
+        const [a, b] = fleet.agents as [AgentRecord, AgentRecord];
+        let last = await s.credentialEpoch();
+        const moved = async () => {
+          const now = await s.credentialEpoch();
+          const changed = now !== last;
+          last = now;
+          return changed;
+        };
+        await s.touchAgent(a.id, { lastSeenAt: T0 + 1, stats: { x: 1 } });
+        await s.touchAgents([{ id: b.id, update: { lastSeenAt: T0 + 2 } }]);
+        assert.equal(await moved(), false, 'check-ins');
+        const pending = {
+          fingerprint: '4'.repeat(64),
+          publicKeyFingerprint: 'd'.repeat(64),
+          issuedAt: T0,
+          notAfter: T0 + 9,
+          caSha256: 'ca-1',
+        };
+        await s.setPendingCertificate(a.id, pending);
+        assert.equal(await moved(), false, 'a pending certificate retires nothing yet');
+        await s.promoteCertificate(a.id, pending.fingerprint);
+        assert.equal(await moved(), true, 'promotion retires a certificate');
+        await s.updateAgent(b.id, { revokedAt: T0 + 3 });
+        assert.equal(await moved(), true, 'revocation');
+        await s.updateAgent(a.id, { decommissionedAt: T0 + 4 });
+        assert.equal(await moved(), true, 'decommission');
+      }));
+
+    it('counts the active agents whose certificate expires before a time', () =>
+      withStorage(open, async (s) => {
+        const fleet = await seedFleet(s, 1);
+        const g = fleet.group.id;
+        const k = fleet.key.id;
+        for (const over of [
+          { certNotAfter: T0 + 10 },
+          { certNotAfter: T0 + 20 },
+          { certNotAfter: T0 + 30 },
+          { certNotAfter: T0 + 5, revokedAt: T0 },
+          { certNotAfter: T0 + 5, decommissionedAt: T0 },
+          { certNotAfter: null },
+        ])
+          await s.createAgent(agentFixture(g, k, over));
+        // The seeded agent's certificate expires a year after T0.
+        assert.equal(await s.countCertificatesExpiring(T0 + 10), 0);
+        assert.equal(await s.countCertificatesExpiring(T0 + 25), 2);
+        assert.equal(await s.countCertificatesExpiring(T0 + 400 * 86_400_000), 4);
       }));
   });
 

@@ -1,4 +1,5 @@
 import type {
+  AgentCredential,
   AgentRecord,
   AgentTouch,
   ApiTokenRecord,
@@ -13,6 +14,7 @@ import type {
   HostFactsRecord,
   IncomingBatch,
   NewAuditRecord,
+  PendingCertificate,
   RegistrationKeyRecord,
   StorageHealth,
 } from './types.js';
@@ -65,6 +67,7 @@ export interface Storage {
       capabilities?: CapabilityRecord[];
       stats?: Record<string, number | string>;
       policyRevision?: number;
+      pinnedCaSha256?: string[];
     },
   ): Promise<void>;
   /**
@@ -75,8 +78,32 @@ export interface Storage {
   touchAgents(updates: AgentTouch[]): Promise<string[]>;
   updateAgent(
     id: string,
-    patch: { groupId?: string; revokedAt?: number; decommissionedAt?: number },
+    patch: { groupId?: string; revokedAt?: number; revocationReason?: string; decommissionedAt?: number },
   ): Promise<void>;
+  /**
+   * Records a renewed certificate issued to the agent; it replaces any earlier pending one. The
+   * current certificate stays accepted until promoteCertificate.
+   */
+  setPendingCertificate(id: string, pending: PendingCertificate): Promise<void>;
+  /**
+   * Makes the pending certificate with `fingerprint` the agent's current one (fingerprint, public
+   * key, expiry, issuer), retiring the certificate it replaces. Atomic: it returns false, changing
+   * nothing, when the agent has no pending certificate with that fingerprint (another connection
+   * promoted it first, or a newer renewal replaced it).
+   */
+  promoteCertificate(id: string, fingerprint: string): Promise<boolean>;
+  /**
+   * How many agents that are neither revoked nor decommissioned have a certificate that expires
+   * before `beforeMs` (or has expired).
+   */
+  countCertificatesExpiring(beforeMs: number): Promise<number>;
+  /**
+   * A number that changes whenever an agent is revoked or decommissioned or its certificate is
+   * replaced; cheap to read, so open sessions need a full re-check only when it moved.
+   */
+  credentialEpoch(): Promise<number>;
+  /** The credential facts of the agents with these ids (unknown ids are left out), for re-validating sessions. */
+  agentCredentials(ids: string[]): Promise<AgentCredential[]>;
 
   createToken(t: ApiTokenRecord): Promise<void>;
   findTokenBySecretHash(secretHash: string): Promise<ApiTokenRecord | undefined>;

@@ -54,14 +54,30 @@ export interface AgentRecord {
   /** The registration key it enrolled with. */
   keyId: string;
   host: HostFactsRecord;
-  /** sha256 (hex) of the agent's client certificate (DER); the only certificate accepted for it. */
+  /**
+   * sha256 (hex) of the agent's client certificate (DER): the certificate accepted for it, beside a
+   * pending renewed one (`pendingCert`).
+   */
   certFingerprint: string;
   /** sha256 (hex) of the agent's public key (SPKI DER). */
   publicKeyFingerprint: string;
+  /** When that certificate expires, ms; null when not known. */
+  certNotAfter: number | null;
+  /** sha256 (hex) of the CA certificate that issued it; null when not known (issued before CA rotation existed). */
+  certCaSha256: string | null;
+  /**
+   * A renewed certificate issued to the agent that it has not used yet. It is accepted beside the
+   * current one until the agent connects with it, which makes it current and retires the old one.
+   */
+  pendingCert: PendingCertificate | null;
   registeredAt: number;
   lastSeenAt: number | null;
   revokedAt: number | null;
+  /** Why an administrator revoked the credential (free text; null when not revoked or none given). */
+  revocationReason: string | null;
   decommissionedAt: number | null;
+  /** sha256 (hex) of each CA certificate the agent reported pinning at its last check-in. */
+  pinnedCaSha256: string[];
   /** Policy revision the agent last reported running. */
   policyRevision: number;
   /** Capability report (JSON as sent by the agent, rendered to plain objects). */
@@ -69,6 +85,30 @@ export interface AgentRecord {
   /** Latest counters from the agent. */
   stats: Record<string, number | string>;
 }
+
+/** PendingCertificate is a renewed client certificate not yet used by its agent. */
+export interface PendingCertificate {
+  /** sha256 (hex) of the certificate (DER). */
+  fingerprint: string;
+  /** sha256 (hex) of its public key (SPKI DER). */
+  publicKeyFingerprint: string;
+  issuedAt: number;
+  notAfter: number;
+  /** sha256 (hex) of the CA certificate that issued it. */
+  caSha256: string;
+}
+
+/** AgentCredential is what authenticating an agent needs to know of it (read for every connected agent). */
+export type AgentCredential = Pick<
+  AgentRecord,
+  | 'id'
+  | 'certFingerprint'
+  | 'certNotAfter'
+  | 'pendingCert'
+  | 'revokedAt'
+  | 'revocationReason'
+  | 'decommissionedAt'
+>;
 
 /** AgentTouch is one agent's check-in or heartbeat facts, for `Storage.touchAgents`. */
 export interface AgentTouch {
@@ -79,6 +119,7 @@ export interface AgentTouch {
     capabilities?: CapabilityRecord[];
     stats?: Record<string, number | string>;
     policyRevision?: number;
+    pinnedCaSha256?: string[];
   };
 }
 

@@ -1,4 +1,13 @@
-import { type KeyObject, createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import {
+  type KeyObject,
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+} from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CheckInRequestSchema,
@@ -10,6 +19,8 @@ import {
   PROTOCOL_VERSION,
   RegisterRequestSchema,
   RegisterResponseSchema,
+  RenewRequestSchema,
+  RenewResponseSchema,
   create,
   fromBinary,
   toBinary,
@@ -144,4 +155,68 @@ export async function checkIn(
   });
   if (res.status !== 200) throw await errorOf(res.status, res.body);
   return fromBinary(CheckInResponseSchema, res.body);
+}
+
+/** renewProofText is the exact message an agent signs with its NEW key to renew (see registration.proto). */
+export function renewProofText(agentId: string, currentCertPem: string, spki: Uint8Array): string {
+  const cert = createHash('sha256').update(new X509Certificate(currentCertPem).raw).digest('hex');
+  return `palisade-renew-v1\n${agentId}\n${cert}\n${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+/** RenewOptions adjust renewAgent (to test refusals). */
+export interface RenewOptions {
+  /** @default a new P-256 key */
+  keyType?: 'ec' | 'ed25519';
+  /** Replace the proof of possession. */
+  proofOverride?: Uint8Array;
+  /** Send this private key's public key instead of a new one (PKCS#8 PEM). */
+  reuseKeyPem?: string;
+  /** @default PROTOCOL_VERSION */
+  protocolVersion?: number;
+}
+
+/**
+ * renewAgent renews a simulated agent's certificate over mutual TLS with its current one: a new
+ * key pair made here, the proof signed with it. Returns the identity with the new key and
+ * certificate (the server accepts both until the new one is used). Rejects with
+ * RegistrationRefused when the server refuses.
+ */
+export async function renewAgent(id: AgentIdentity, o: RenewOptions = {}): Promise<AgentIdentity> {
+  let privateKey: KeyObject;
+  if (o.reuseKeyPem) privateKey = createPrivateKey(o.reuseKeyPem);
+  else
+    privateKey = (
+      o.keyType === 'ed25519'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    ).privateKey;
+  const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const proof =
+    o.proofOverride ??
+    sign(
+      privateKey.asymmetricKeyType === 'ed25519' ? null : 'sha256',
+      Buffer.from(renewProofText(id.agentId, id.certPem, spki)),
+      privateKey,
+    );
+  const req = create(RenewRequestSchema, {
+    protocolVersion: o.protocolVersion ?? PROTOCOL_VERSION,
+    publicKeySpki: spki,
+    proofOfPossession: proof,
+  });
+  const res = await httpsRequest(`${id.registrationUrl}/v1/renew`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: toBinary(RenewRequestSchema, req),
+    ca: id.caPem,
+    cert: id.certPem,
+    key: id.keyPem,
+  });
+  if (res.status !== 200) throw await errorOf(res.status, res.body);
+  const r = fromBinary(RenewResponseSchema, res.body);
+  return {
+    ...id,
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    certPem: r.certificatePem,
+    caPem: r.caBundlePem || id.caPem,
+  };
 }

@@ -2,12 +2,15 @@
 export { SimulatedAgent, BatchRefused, type ConnectOptions } from './simulated-agent.js';
 export {
   registerAgent,
+  renewAgent,
+  renewProofText,
   checkIn,
   proofText,
   simulatedHost,
   RegistrationRefused,
   type AgentIdentity,
   type RegisterOptions,
+  type RenewOptions,
 } from './identity.js';
 export { makeProcessEvent, type ProcessEventOptions } from './events.js';
 export { prepareBatch, prepareFrame, batchClientFrame, type PreparedBatch } from './batch-frame.js';

@@ -71,6 +71,8 @@ const UNUSED_OK: Record<string, string> = {
 const PLATFORM_ENTRY_POINTS = [
   'apps/agent/src/sensors/auth/auth-sensor.ts',
   'apps/agent/src/identity/host-facts.ts',
+  // The server's start-up module picks what runs on this platform (the open-files limit check).
+  'apps/server/src/start-server.ts',
 ];
 /**
  * LINUX_ONLY recognises code that uses what only Linux has: /proc and /sys paths, netlink,

@@ -1,4 +1,4 @@
-import type { Logger } from '@palisade/common';
+import type { Clock, Logger } from '@palisade/common';
 import { type Identity, hasIdentity, loadIdentity } from './identity-store.js';
 import { RegistrationError } from './register.js';
 import { registerWithRetry } from './register-with-retry.js';
@@ -11,6 +11,8 @@ export interface ObtainIdentityOptions {
   caPem?: string;
   signal?: AbortSignal;
   logger: Logger;
+  /** The clock of the renewal schedule. @default the system clock */
+  clock?: Clock;
 }
 
 /**
@@ -48,5 +50,6 @@ export async function obtainIdentity(o: ObtainIdentityOptions): Promise<Identity
     caPem: o.caPem,
     logger: o.logger,
     signal: o.signal,
+    ...(o.clock ? { clock: o.clock } : {}),
   });
 }

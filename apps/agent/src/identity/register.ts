@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '@palisade/common';
+import { type Clock, type Logger, systemClock } from '@palisade/common';
 import {
   PROTOCOL_VERSION,
   RegisterRequestSchema,
@@ -35,6 +35,8 @@ export interface RegisterOptions {
   /** CA PEM to trust for this first connection; undefined uses the system store. */
   caPem?: string;
   logger: Logger;
+  /** The clock of the renewal schedule (when the certificate was received). @default the system clock */
+  clock?: Clock;
 }
 
 const REASONS: Record<string, string> = {
@@ -93,6 +95,7 @@ export async function register(opts: RegisterOptions): Promise<Identity> {
     telemetryStandbyUrl: res.endpoints?.telemetryStandbyUrl ?? '',
     keyPem,
     certPem: res.certificatePem,
+    certReceivedAt: (opts.clock ?? systemClock).now(),
     caPem: res.caPem,
   };
   saveIdentity(opts.stateDir, id);

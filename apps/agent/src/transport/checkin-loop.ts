@@ -8,25 +8,37 @@ export interface CheckInLoopOptions {
   registrationUrl: string;
   tls: TlsMaterial;
   report(): CheckInReport;
-  onResponse(res: CheckInResponse): void;
+  /** Handles an answer; resolving true asks for another check-in at once (a renewed certificate to confirm). */
+  onResponse(res: CheckInResponse): Promise<boolean>;
+  /**
+   * Told that the server refused the credential (401/403); returning true means the agent switched
+   * to another certificate and checks in again at once.
+   */
+  onRefused?(err: HttpError): boolean;
   logger: Logger;
   /** Time between successful check-ins. @default 60000 */
   intervalMs?: number;
+  /** Pause after the server refused the credential: long, a refusal is rarely temporary. @default 30 s doubling to 30 min */
+  refusedBackoff?: Backoff;
 }
 
 /**
  * CheckInLoop checks in at start and then every intervalMs; after a failure it retries with
- * jittered backoff. A refused credential is logged as such; the agent does not re-register.
+ * jittered backoff. A refused credential (revoked, decommissioned, expired) is logged with the
+ * server's reason and retried rarely (30 s doubling to 30 min): the agent does not re-register by
+ * itself, since that needs a registration key, and does not hammer the server.
  */
 export class CheckInLoop {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly backoff = new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  private readonly refusedBackoff: Backoff;
   /** Resolves after the first check-in attempt, successful or not. */
   readonly firstAttempt: Promise<boolean>;
   private resolveFirst!: (ok: boolean) => void;
 
   constructor(private readonly o: CheckInLoopOptions) {
+    this.refusedBackoff = o.refusedBackoff ?? new Backoff({ initialMs: 30_000, maxMs: 30 * 60_000 });
     this.firstAttempt = new Promise((r) => {
       this.resolveFirst = r;
     });
@@ -48,19 +60,26 @@ export class CheckInLoop {
     try {
       const res = await checkIn(this.o.registrationUrl, this.o.tls, this.o.report());
       if (this.stopped) return;
-      this.o.onResponse(res);
       this.backoff.reset();
+      this.refusedBackoff.reset();
       delay = this.o.intervalMs ?? 60_000;
       this.resolveFirst(true);
+      if (await this.o.onResponse(res)) delay = 0;
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
-        this.o.logger.error(
-          { status: err.status, code: err.code },
-          "check-in refused: the server does not accept this agent's credential (revoked or decommissioned?); retrying with backoff, not re-registering",
-        );
-      } else this.o.logger.warn({ err: (err as Error).message }, 'check-in failed; retrying');
-      delay = this.backoff.next();
+        if (this.o.onRefused?.(err)) delay = 0;
+        else {
+          delay = this.refusedBackoff.next();
+          this.o.logger.error(
+            { status: err.status, code: err.code, reason: err.message, retryInS: Math.round(delay / 1000) },
+            "check-in refused: the server does not accept this agent's credential; not re-registering (re-enrol with a registration key, see docs/fleet.md)",
+          );
+        }
+      } else {
+        this.o.logger.warn({ err: (err as Error).message }, 'check-in failed; retrying');
+        delay = this.backoff.next();
+      }
       this.resolveFirst(false);
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.tick(), delay);

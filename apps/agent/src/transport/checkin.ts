@@ -17,6 +17,8 @@ export interface CheckInReport {
   policyRevision: bigint;
   capabilities: Capability[];
   stats: SensorStats;
+  /** sha256 of each CA the agent pins. */
+  pinnedCaSha256?: string[];
 }
 
 /**
@@ -35,6 +37,7 @@ export async function checkIn(
     policyRevision: report.policyRevision,
     capabilities: report.capabilities,
     stats: report.stats,
+    pinnedCaSha256: report.pinnedCaSha256 ?? [],
   });
   const url = `${registrationUrl.replace(/\/+$/, '')}/v1/checkin`;
   const body = await postProtobuf(url, toBinary(CheckInRequestSchema, req), { tls, timeoutMs });

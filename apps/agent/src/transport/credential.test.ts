@@ -3,7 +3,7 @@
 // spool and sensor counters to the server. Real server, real TLS.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Logger } from '@palisade/common';
+import { Backoff, type Logger } from '@palisade/common';
 import { startServer } from '@palisade/server';
 import { startAgent } from '../agent.js';
 import { tempDir, waitFor } from '@palisade/testkit';
@@ -65,7 +65,7 @@ test('heartbeats report sensor and spool counters to the server', async (t) => {
   assert.equal(stats.sensorRestarts, 0);
 });
 
-test('a refused credential is logged as such, retried with backoff, events stay spooled, no re-registration', async (t) => {
+test("a revoked credential: the agent says why (the server's reason), does not spin, keeps events spooled, never re-registers", async (t) => {
   const srv = await startServer({
     dataDir: tempDir('palisade-cred-srv-'),
     registrationPort: 0,
@@ -83,10 +83,11 @@ test('a refused credential is logged as such, retried with backoff, events stay 
   });
   const id = agent.agentId;
   await agent.stop();
-  await srv.storage.updateAgent(id, { revokedAt: Date.now() });
+  await srv.storage.updateAgent(id, { revokedAt: Date.now(), revocationReason: 'laptop stolen' });
 
   const lines: { level: string; msg: string; obj: object }[] = [];
   const sensor = new TestSensor();
+  // Default pacing: a refusal is retried after 15-30 s, doubling to 30 min.
   agent = await startAgent({
     stateDir,
     serverUrl: srv.registrationUrl,
@@ -99,15 +100,57 @@ test('a refused credential is logged as such, retried with backoff, events stay 
   t.after(() => agent.stop());
   assert.equal(agent.agentId, id);
   sensor.emit('refused', 50);
-  await waitFor('the telemetry refusal in the log', () =>
-    lines.some((l) => l.level === 'error' && /refused this agent's credential/.test(l.msg)),
-  );
-  assert.ok(lines.some((l) => l.level === 'error' && /check-in refused/.test(l.msg)));
-  await new Promise((r) => setTimeout(r, 1500));
-  const refusals = lines.filter((l) => /refused this agent's credential/.test(l.msg)).length;
-  assert.ok(refusals >= 2, `retried (${refusals} attempts)`);
-  assert.ok(refusals < 20, `with backoff, not in a tight loop (${refusals} attempts)`);
+  const said = (re: RegExp) => lines.filter((l) => l.level === 'error' && re.test(l.msg));
+  const telemetry = await waitFor('the telemetry refusal in the log', () => {
+    const l = said(/refused this agent's credential/);
+    return l.length ? l : undefined;
+  });
+  const checkin = await waitFor('the check-in refusal in the log', () => {
+    const l = said(/check-in refused/);
+    return l.length ? l : undefined;
+  });
+  for (const l of [telemetry[0]!, checkin[0]!]) {
+    const o = l.obj as { reason: string; retryInS: number };
+    assert.match(o.reason, /agent credential revoked \(laptop stolen\)/);
+    assert.ok(o.retryInS >= 15, `next attempt in ${o.retryInS} s`);
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(said(/refused this agent's credential/).length, 1, 'telemetry does not retry within seconds');
+  assert.equal(said(/check-in refused/).length, 1, 'check-in does not retry within seconds');
   assert.equal(agent.channel(), 'disconnected');
   assert.equal(agent.spoolStats().unackedEvents, 50, 'nothing lost');
   assert.equal((await srv.storage.listAgents()).length, 1, 'no second registration');
+});
+
+test('a refused credential is retried (with the backoff given), and an open session closed with 4003 counts as refused', async (t) => {
+  const srv = await startServer({
+    dataDir: tempDir('palisade-cred-srv-'),
+    registrationPort: 0,
+    telemetryPort: 0,
+    logLevel: 'silent',
+  });
+  t.after(() => srv.close());
+  const lines: { level: string; msg: string; obj: object }[] = [];
+  const agent = await startAgent({
+    stateDir: tempDir('palisade-cred-'),
+    serverUrl: srv.registrationUrl,
+    registrationKey: readKey(srv.dataDir),
+    caPem: srv.caPem,
+    sensors: [],
+    logger: memoryLogger(lines),
+    refusedBackoff: () => new Backoff({ initialMs: 300, maxMs: 600 }),
+  });
+  t.after(() => agent.stop());
+  await waitFor('connected', () => agent.channel() === 'primary');
+  await srv.storage.updateAgent(agent.agentId, { decommissionedAt: Date.now() });
+  srv.sessions.get(agent.agentId)?.close(4003, 'agent decommissioned');
+  await waitFor(
+    'three refusals',
+    () => lines.filter((l) => /refused this agent's credential/.test(l.msg)).length >= 3,
+  );
+  const reasons = lines
+    .filter((l) => /refused this agent's credential/.test(l.msg))
+    .map((l) => (l.obj as { reason: string }).reason);
+  assert.match(reasons[0]!, /closed 4003 agent decommissioned/);
+  assert.match(reasons[1]!, /HTTP 401: client certificate refused: agent decommissioned/);
 });

@@ -24,7 +24,18 @@ export interface TelemetryClientOptions {
   failbackProbeMs?: number;
   /** Reconnect backoff. @default 500 ms .. 30 s, jittered */
   backoff?: Backoff;
+  /**
+   * Told that the server refused the credential; returning true means the agent switched to
+   * another certificate (see CredentialManager.onRefused) and reconnects at once.
+   */
+  onCredentialRefused?(): boolean;
+  /** Pause after a refused credential: long, a refusal is rarely temporary. @default 30 s doubling to 30 min */
+  refusedBackoff?: Backoff;
 }
+
+/** Close codes the server ends a session with (apps/server session-revalidation.ts). */
+const CLOSE_CERTIFICATE_RETIRED = 4001;
+const CLOSE_CREDENTIAL_REFUSED = 4003;
 
 /** Channel is the telemetry listener in use. */
 export type Channel = 'primary' | 'standby' | 'disconnected';
@@ -33,7 +44,9 @@ export type Channel = 'primary' | 'standby' | 'disconnected';
  * TelemetryClient keeps one telemetry session open, reconnecting with jittered backoff. When the
  * primary fails (refused, timed out, or not acking) and a standby is known it moves to the
  * standby at once, probes the primary in the background, and fails back when it answers again.
- * A refused credential (401) is logged as such and retried; the agent never re-registers by itself.
+ * A refused credential (401 at the upgrade, or a session closed with 4003) is logged with the
+ * server's reason and retried rarely; the agent never re-registers by itself. A session closed
+ * because its certificate was retired by a renewal (4001) reconnects at once with the current one.
  */
 export class TelemetryClient {
   private session: TelemetrySession | undefined;
@@ -45,9 +58,16 @@ export class TelemetryClient {
   private probeTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private readonly backoff: Backoff;
+  private readonly refusedBackoff: Backoff;
 
   constructor(private readonly o: TelemetryClientOptions) {
     this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000 });
+    this.refusedBackoff = o.refusedBackoff ?? new Backoff({ initialMs: 30_000, maxMs: 30 * 60_000 });
+  }
+
+  /** reconnect ends the open session and opens a new one on the same listener (a renewed certificate). */
+  reconnect(): void {
+    this.session?.closeForReconnect();
   }
 
   /** channel is the listener the current session uses. */
@@ -90,17 +110,38 @@ export class TelemetryClient {
       this.session = undefined;
       this.current = 'disconnected';
       if (this.stopped) break;
-      this.report(url, channel, end);
       let delay: number;
+      if (end.welcomed) this.refusedBackoff.reset();
       if (end.welcomed && Date.now() - started > 10_000) this.backoff.reset();
-      if (!useStandby && standby && !end.failback) {
+      const refused =
+        end.refusedStatus === 401 || end.refusedStatus === 403 || end.closeCode === CLOSE_CREDENTIAL_REFUSED;
+      if (end.reconnect || end.closeCode === CLOSE_CERTIFICATE_RETIRED) {
+        // Same listener, at once, with the certificate in use now.
+        this.o.logger.info(
+          { url, reason: end.reason },
+          'reconnecting telemetry with the current certificate',
+        );
+        delay = 100;
+      } else if (refused) {
+        if (this.o.onCredentialRefused?.()) delay = 100;
+        else {
+          delay = this.refusedBackoff.next();
+          this.o.logger.error(
+            { url, status: end.refusedStatus, reason: end.reason, retryInS: Math.round(delay / 1000) },
+            "the server refused this agent's credential; telemetry stays in the spool (re-enrol with a registration key, see docs/fleet.md); not re-registering",
+          );
+        }
+      } else if (!useStandby && standby && !end.failback) {
+        this.report(url, channel, end);
         // Primary failed: go to the standby now, not after a backoff (the 10 s promise).
         this.onStandby = true;
         delay = 100;
       } else if (useStandby && end.failback) {
+        this.report(url, channel, end);
         this.onStandby = false;
         delay = 0;
       } else {
+        this.report(url, channel, end);
         if (useStandby) this.onStandby = false; // standby failed too: try the primary next
         delay = this.backoff.next();
       }
@@ -111,12 +152,7 @@ export class TelemetryClient {
   private report(url: string, channel: Channel, end: SessionEnd): void {
     const log = this.o.logger;
     if (end.failback) log.info({ url }, 'primary telemetry listener is healthy again: failing back');
-    else if (end.refusedStatus === 401 || end.refusedStatus === 403) {
-      log.error(
-        { url, status: end.refusedStatus },
-        "the server refused this agent's credential (revoked or decommissioned?); retrying with backoff, not re-registering",
-      );
-    } else log.warn({ url, channel, reason: end.reason }, 'telemetry connection ended; reconnecting');
+    else log.warn({ url, channel, reason: end.reason }, 'telemetry connection ended; reconnecting');
   }
 
   private startProbing(primary: string): void {

@@ -53,9 +53,13 @@ export interface SessionEnd {
   welcomed: boolean;
   /** The server refused our credential (HTTP status at upgrade), e.g. 401. */
   refusedStatus?: number;
+  /** The WebSocket close code, when the server closed the session (4003: credential refused, 4001: certificate retired). */
+  closeCode?: number;
   reason: string;
   /** Closed on purpose because the primary is healthy again. */
   failback?: boolean;
+  /** Closed on purpose to reconnect with a renewed certificate. */
+  reconnect?: boolean;
 }
 
 /**
@@ -109,8 +113,27 @@ export class TelemetrySession {
       ws.binaryType = 'nodebuffer';
       ws.on('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
-        res.resume();
-        this.end({ welcomed: false, refusedStatus: status, reason: `upgrade refused with HTTP ${status}` });
+        // The server's JSON error says why (e.g. "agent credential revoked"); read a little of it.
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          if (text.length < 1024) text += c.toString('utf8');
+        });
+        const done = () => {
+          let why = '';
+          try {
+            why = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? '';
+          } catch {
+            // not JSON
+          }
+          this.end({
+            welcomed: false,
+            refusedStatus: status,
+            reason: `upgrade refused with HTTP ${status}${why ? `: ${why.slice(0, 300)}` : ''}`,
+          });
+        };
+        res.once('end', done);
+        res.once('error', done);
+        setTimeout(done, 1000).unref();
       });
       ws.on('open', () => this.sendHello());
       ws.on('message', (data: Buffer) => {
@@ -123,7 +146,11 @@ export class TelemetrySession {
       });
       ws.on('error', (err) => this.end({ welcomed: this.welcomed, reason: err.message }));
       ws.on('close', (code, reason) =>
-        this.end({ welcomed: this.welcomed, reason: `closed ${code} ${reason.toString() || ''}`.trim() }),
+        this.end({
+          welcomed: this.welcomed,
+          closeCode: code,
+          reason: `closed ${code} ${reason.toString() || ''}`.trim(),
+        }),
       );
       this.timers.push(
         setTimeout(() => {
@@ -145,6 +172,15 @@ export class TelemetrySession {
     this.end({ welcomed: this.welcomed, reason: 'failing back to the primary', failback: true });
   }
 
+  /** closeForReconnect ends the session to open a new one on the same listener (a renewed certificate). */
+  closeForReconnect(): void {
+    this.end({
+      welcomed: this.welcomed,
+      reason: 'reconnecting with the renewed certificate',
+      reconnect: true,
+    });
+  }
+
   private end(e: SessionEnd): void {
     if (this.ended) return;
     this.ended = true;
@@ -154,7 +190,7 @@ export class TelemetrySession {
     this.unsubscribe?.();
     const ws = this.ws;
     // A deliberate end says goodbye; a stalled or broken connection is dropped at once.
-    const deliberate = e.failback || e.reason === 'agent stopping';
+    const deliberate = e.failback || e.reconnect || e.reason === 'agent stopping';
     if (ws && deliberate && ws.readyState === WebSocket.OPEN) ws.close(1000, e.reason.slice(0, 100));
     else ws?.terminate();
     this.finish(e);

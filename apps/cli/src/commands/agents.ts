@@ -17,6 +17,13 @@ export interface Agent {
   group_policy_revision?: number | null;
   policy_up_to_date?: boolean;
   connection?: { state: string; channel?: string };
+  revocation_reason?: string | null;
+  certificate?: {
+    not_after: string | null;
+    days_left: number | null;
+    warning: string | null;
+    renewal_pending: boolean;
+  };
   capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
   health?: {
     channel: string | null;
@@ -57,10 +64,30 @@ function telemetry(a: Agent): string {
   return caps.map((c) => (c.active ? c.kind : `!${c.kind}`)).join(',');
 }
 
+/** certCell is the agent certificate's remaining life, marked when it is within its warning period. */
+export function certCell(a: Agent): string {
+  const c = a.certificate;
+  if (!c || c.days_left === null) return '-';
+  const left = c.days_left < 0 ? 'expired' : `${c.days_left}d`;
+  return `${left}${c.renewal_pending ? ' (renewing)' : ''}${c.warning ? ' !' : ''}`;
+}
+
+/** certificateWarnings are the lines `agents list` prints under its table: server, CAs, then agents. */
+export function certificateWarnings(agents: Agent[], health: { warnings?: string[] } | undefined): string[] {
+  const out = (health?.warnings ?? [])
+    .filter((w) => !/agent certificates? expire/.test(w))
+    .map((w) => `warning: ${w}`);
+  for (const a of agents)
+    if (a.certificate?.warning) out.push(`warning: ${a.hostname} (${a.id}): ${a.certificate.warning}`);
+  return out;
+}
+
 /** agentsList prints every agent: a table, or the API's JSON with --json. */
 export async function agentsList(target: ApiTarget, json: boolean, query = ''): Promise<void> {
   const { agents } = await apiCall<{ agents: Agent[] }>(target, 'GET', `/agents${query}`);
   if (json) return printJson(agents);
+  // The server's own certificate and its CAs (health is public; a failure only loses the warnings).
+  const health = await apiCall<{ warnings?: string[] }>(target, 'GET', '/health').catch(() => undefined);
   const rows = agents.map((a) => [
     a.id,
     a.hostname,
@@ -76,11 +103,16 @@ export async function agentsList(target: ApiTarget, json: boolean, query = ''): 
     dropsCell(a),
     // Revision it runs / its group's; a star marks agents that are out of date.
     `${a.policy_revision}/${a.group_policy_revision ?? '?'}${a.policy_up_to_date === false ? ' *' : ''}`,
+    certCell(a),
     telemetry(a),
   ]);
   process.stdout.write(
-    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'CHANNEL', 'LAST SEEN', 'LAST ACK', 'SPOOL', 'DROPS', 'POLICY', 'TELEMETRY (! = inactive)'], rows)}\n`,
+    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'CHANNEL', 'LAST SEEN', 'LAST ACK', 'SPOOL', 'DROPS', 'POLICY', 'CERT', 'TELEMETRY (! = inactive)'], rows)}\n`,
   );
+  for (const a of agents) {
+    if (a.status === 'revoked' && a.revocation_reason)
+      process.stdout.write(`  ${a.hostname} revoked: ${a.revocation_reason}\n`);
+  }
   for (const a of agents) {
     for (const c of a.capabilities ?? []) {
       if (c.reason)
@@ -89,6 +121,7 @@ export async function agentsList(target: ApiTarget, json: boolean, query = ''): 
         );
     }
   }
+  for (const w of certificateWarnings(agents, health)) process.stdout.write(`${w}\n`);
 }
 
 /** agentsGet prints one agent as JSON (it has too many facts for a table row). */

@@ -19,6 +19,28 @@ export async function agentsDecommission(target: ApiTarget, id: string, json: bo
   process.stdout.write(safe`decommissioned agent ${id}; its data stays searchable\n`);
 }
 
+/**
+ * agentsRevoke revokes an agent's credential: its sessions close at once, its certificate is
+ * refused everywhere from now on; the host needs a registration key to enrol again.
+ */
+export async function agentsRevoke(
+  target: ApiTarget,
+  id: string,
+  reason: string | undefined,
+  json: boolean,
+): Promise<void> {
+  const res = await apiCall<object>(
+    target,
+    'POST',
+    `/agents/${enc(id)}/revoke`,
+    reason === undefined ? {} : { reason },
+  );
+  if (json) return printJson(res);
+  process.stdout.write(
+    `revoked the credential of agent ${id}; its connections are closed and its certificate is refused from now on (re-enrolment needs a registration key)\n`,
+  );
+}
+
 /** keysClaim prints the secret of an automatically generated key, which can be claimed once. */
 export async function keysClaim(target: ApiTarget, id: string, json: boolean): Promise<void> {
   const res = await apiCall<{ secret: string }>(target, 'POST', `/keys/${enc(id)}/claim`);

@@ -4,9 +4,11 @@ import { fleetLock } from '../fleet/fleet-lock.js';
 import { findGroup } from '../fleet/group-ref.js';
 import { pushPolicy } from '../fleet/policy-push.js';
 import { catchUpRevision } from '../fleet/revision.js';
+import { agentCertificateView } from '../fleet/certificate-health.js';
 import { agentHealth } from '../telemetry/agent-health.js';
+import { CLOSE_CREDENTIAL_REFUSED } from '../telemetry/session-revalidation.js';
 import type { ApiContext, ApiRoute } from './context.js';
-import { groupRef, idParams, NO_BODY, NO_QUERY, object, oneOf } from './schema.js';
+import { groupRef, idParams, NO_BODY, NO_QUERY, object, oneOf, optionalBody } from './schema.js';
 import { auditRequest } from './route-guard.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -49,7 +51,10 @@ export function agentView(
     registered_at: iso(a.registeredAt),
     last_seen_at: iso(a.lastSeenAt),
     decommissioned_at: iso(a.decommissionedAt),
+    revoked_at: iso(a.revokedAt),
+    revocation_reason: a.revocationReason,
     status: agentStatus(a),
+    certificate: agentCertificateView(a, ctx.clock.now()),
     connection: {
       state: c.state,
       since: iso(c.since),
@@ -96,7 +101,7 @@ const STATUSES = ['active', 'revoked', 'decommissioned'] as const;
 
 type Id = { id: string };
 
-/** AGENT_ROUTES list, show, move and decommission agents. */
+/** AGENT_ROUTES list, show, move, decommission and revoke agents. */
 export const AGENT_ROUTES: ApiRoute[] = [
   {
     method: 'GET',
@@ -192,7 +197,7 @@ export const AGENT_ROUTES: ApiRoute[] = [
         }
         await ctx.storage.updateAgent(agent.id, { decommissionedAt: ctx.clock.now() });
         // From now on its certificate is refused (check-in, telemetry); end the open connection too.
-        ctx.sessions.get(agent.id)?.close(4003, 'agent decommissioned');
+        ctx.sessions.get(agent.id)?.close(CLOSE_CREDENTIAL_REFUSED, 'agent decommissioned');
         await auditRequest(ctx, req, {
           action: 'agent.decommission',
           targetType: 'agent',
@@ -201,6 +206,54 @@ export const AGENT_ROUTES: ApiRoute[] = [
         });
       });
       return viewOne(ctx, (req.params as Id).id.toLowerCase());
+    },
+  },
+  {
+    method: 'POST',
+    url: '/agents/:id/revoke',
+    schema: {
+      summary: "Revoke an agent's credential (its sessions close; re-enrolment needs a registration key)",
+      params: idParams,
+      body: optionalBody({
+        // Shown to the agent and in listings: printable text only.
+        reason: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 200,
+          pattern: '^[^\\u0000-\\u001f\\u007f]*$',
+          description: 'a reason of 1-200 printable characters',
+        },
+      }),
+    },
+    async handler(req, ctx) {
+      const reason = (req.body as { reason?: string } | undefined)?.reason;
+      await fleetLock(ctx.storage).run(async () => {
+        const agent = await agentById(ctx, (req.params as { id: string }).id);
+        if (agent.revokedAt !== null) {
+          throw new PalisadeError(
+            'conflict',
+            `agent ${agent.id} was already revoked on ${iso(agent.revokedAt)}`,
+          );
+        }
+        await ctx.storage.updateAgent(agent.id, {
+          revokedAt: ctx.clock.now(),
+          ...(reason !== undefined ? { revocationReason: reason } : {}),
+        });
+        // Refused from now on at check-in, renewal and telemetry; the open connection ends now
+        // (a standby-only process closes its own within seconds, see session-revalidation.ts).
+        ctx.sessions.get(agent.id)?.close(CLOSE_CREDENTIAL_REFUSED, 'agent credential revoked');
+        await auditRequest(ctx, req, {
+          action: 'agent.revoke',
+          targetType: 'agent',
+          targetId: agent.id,
+          details: {
+            hostname: agent.host.hostname,
+            machine_id: agent.host.machineId,
+            ...(reason !== undefined ? { reason } : {}),
+          },
+        });
+      });
+      return viewOne(ctx, (req.params as { id: string }).id.toLowerCase());
     },
   },
 ];

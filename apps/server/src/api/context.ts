@@ -5,6 +5,7 @@ import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { SessionTable } from '../telemetry/session-table.js';
 import type { WriterHealth } from './health.js';
 import type { RouteSchema } from './schema.js';
+import type { ServerTls } from '../tls/server-tls.js';
 
 /** ApiContext is what admin API handlers use. */
 export interface ApiContext {
@@ -16,6 +17,8 @@ export interface ApiContext {
   keyRotation?: KeyRotation;
   /** The group-commit writers of the telemetry listeners (health reports them). */
   ingest?: () => WriterHealth[];
+  /** The live TLS material: certificate expiry for health, CA rotation (absent in API-only tests). */
+  tls?: ServerTls;
 }
 
 /** ApiReply is a handler's answer with a status other than the route's usual one. */

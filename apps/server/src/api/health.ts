@@ -1,5 +1,6 @@
 import { PROTOCOL_VERSION } from '@palisade/protocol';
 import { ApiReply, type ApiContext, type ApiRoute } from './context.js';
+import { certificateHealth } from './certificates.js';
 import { NO_QUERY } from './schema.js';
 
 /** WriterHealth is what one telemetry listener's group-commit writer reports. */
@@ -59,6 +60,7 @@ export const HEALTH: ApiRoute = {
   },
   async handler(_req, ctx) {
     const { failing, body } = healthOf(ctx);
-    return failing ? new ApiReply(503, body) : body;
+    const full = { ...body, ...(await certificateHealth(ctx)) };
+    return failing ? new ApiReply(503, full) : full;
   },
 };

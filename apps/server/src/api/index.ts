@@ -3,6 +3,7 @@ import { AGENT_ROUTES } from './agents.js';
 import { AUDIT_ROUTES } from './audit.js';
 import { type ApiContext, ApiReply, type ApiRoute } from './context.js';
 import { EVENT_ROUTES } from './events.js';
+import { CA_ROUTES } from './ca.js';
 import { GROUP_ROUTES } from './groups.js';
 import { HEALTH } from './health.js';
 import { KEY_ROUTES } from './keys.js';
@@ -39,6 +40,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...GROUP_ROUTES,
   ...TOKEN_ROUTES,
   ...AUDIT_ROUTES,
+  ...CA_ROUTES,
 ];
 
 /**

@@ -16,6 +16,7 @@ export type RouteAccess = Role | 'public' | 'agent-certificate' | 'registration-
 export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/register': 'registration-key',
   'POST /v1/checkin': 'agent-certificate',
+  'POST /v1/renew': 'agent-certificate',
   'GET /api/v1/health': 'public',
   'GET /api/v1/openapi.json': 'viewer',
 
@@ -23,6 +24,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/agents/:id': 'viewer',
   'POST /api/v1/agents/:id/move': 'admin',
   'POST /api/v1/agents/:id/decommission': 'admin',
+  'POST /api/v1/agents/:id/revoke': 'admin',
 
   'GET /api/v1/events': 'viewer',
 
@@ -44,6 +46,11 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/tokens/:id/revoke': 'admin',
 
   'GET /api/v1/audit': 'admin',
+
+  'GET /api/v1/ca': 'admin',
+  'POST /api/v1/ca/rotate': 'admin',
+  'POST /api/v1/ca/activate': 'admin',
+  'POST /api/v1/ca/retire': 'admin',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */

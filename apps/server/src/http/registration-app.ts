@@ -7,6 +7,7 @@ import { installRouteRoles } from '../api/route-guard.js';
 import { checkInRoute } from '../registration/checkin.js';
 import type { RegistrationContext } from '../registration/context.js';
 import { registerRoute } from '../registration/register.js';
+import { renewRoute } from '../registration/renew.js';
 import { installErrorHandlers } from './errors.js';
 import { ConnectionGate, type GateStats } from '../limits/connection-gate.js';
 import {
@@ -39,9 +40,8 @@ export function buildRegistrationApp(
 ): RegistrationApp {
   const app = Fastify({
     https: {
-      key: reg.tls.serverKeyPem,
-      cert: reg.tls.serverCertPem,
-      ca: reg.tls.agentCa.certPem,
+      // The live material; the caller attaches the server (ServerTls.attach) to follow renewals.
+      ...reg.tls.contextOptions(),
       requestCert: true,
       rejectUnauthorized: false,
       // Handshake, header, request (body included) and keep-alive timeouts (ListenerLimits).
@@ -76,6 +76,7 @@ export function buildRegistrationApp(
     new TokenBuckets({ burst: limits.registrationBurst, perSecond: limits.registrationPerMinute / 60 }),
   );
   checkInRoute(app, reg);
+  renewRoute(app, reg);
   mountApi(app, api);
   return { instance: app, connections: () => gate.stats() };
 }

@@ -8,6 +8,19 @@ export function proofMessage(registrationKey: string, machineId: string, publicK
 }
 
 /**
+ * renewProofMessage is the exact text an agent signs with its NEW key to renew its certificate
+ * (see RenewRequest in registration.proto): it names the agent and the certificate being renewed.
+ */
+export function renewProofMessage(
+  agentId: string,
+  currentCertSha256: string,
+  publicKeySpki: Uint8Array,
+): string {
+  const keyHash = createHash('sha256').update(publicKeySpki).digest('hex');
+  return `palisade-renew-v1\n${agentId}\n${currentCertSha256}\n${keyHash}`;
+}
+
+/**
  * parseAgentPublicKey accepts an SPKI DER public key that is EC P-256 or Ed25519, the two key
  * types agents may use; anything else is refused with the reason.
  */

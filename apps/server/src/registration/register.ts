@@ -83,7 +83,9 @@ export function registerRoute(
     );
     const now = ctx.clock.now();
     const agentId = randomUUID();
-    const cert = await issueClientCertificate(ctx.tls.agentCa, agentId, body.publicKeySpki, now);
+    const signer = ctx.tls.material.signer;
+    if (!signer) throw new PalisadeError('unavailable', 'this server process cannot issue certificates');
+    const cert = await issueClientCertificate(signer, agentId, body.publicKeySpki, now);
     const previous = await ctx.storage.findAgentsByMachineId(host.machineId);
     await ctx.storage.createAgent({
       id: agentId,
@@ -92,13 +94,18 @@ export function registerRoute(
       host,
       certFingerprint: cert.fingerprint,
       publicKeyFingerprint: sha256Hex(body.publicKeySpki),
+      certNotAfter: cert.notAfter,
+      certCaSha256: cert.caSha256,
+      pendingCert: null,
       registeredAt: now,
       lastSeenAt: null,
       revokedAt: null,
+      revocationReason: null,
       decommissionedAt: null,
       policyRevision: 0,
       capabilities: [],
       stats: {},
+      pinnedCaSha256: [],
     });
     peerLogger(ctx.logger, req.ip).info(
       {
@@ -117,7 +124,7 @@ export function registerRoute(
       create(RegisterResponseSchema, {
         agentId,
         certificatePem: cert.certPem,
-        caPem: ctx.tls.serverCaPem,
+        caPem: ctx.tls.material.serverCaPem,
         groupId: key.groupId,
         endpoints: ctx.endpoints(),
       }),

@@ -18,6 +18,7 @@ import {
 import type { AgentRecord, Storage } from '@palisade/storage';
 import type { WebSocket } from 'ws';
 import { peerLogger } from '../peer-log.js';
+import type { AuthenticatedPeer } from '../http/peer-auth.js';
 import { capabilitiesFromWire, policyToWire, statsFromWire } from '../registration/wire-records.js';
 import type { FlowController, FlowTarget } from './flow-control.js';
 import type { GroupCommitWriter } from './group-commit.js';
@@ -60,13 +61,16 @@ export class AgentConnection implements FlowTarget {
   private unacked = 0;
   private readonly maxInFlight: number;
   private readonly log: Logger;
+  private readonly agent: AgentRecord;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly agent: AgentRecord,
+    private readonly peer: AuthenticatedPeer,
     private readonly remoteAddress: string,
     private readonly d: ConnectionDeps,
   ) {
+    const agent = peer.agent;
+    this.agent = agent;
     // Every line here is caused by what the agent sends: limited per agent, fields cut short.
     this.log = peerLogger(d.logger.child({ agentId: agent.id, remote: remoteAddress }), agent.id);
     this.maxInFlight = d.maxInFlight ?? LIMITS.maxInFlightBatches;
@@ -213,10 +217,15 @@ export class AgentConnection implements FlowTarget {
       connectedSince: this.d.clock.now(),
       remoteAddress: this.remoteAddress,
       channel: this.d.channel,
+      certFingerprint: this.peer.fingerprint,
+      certNotAfter: this.peer.notAfter,
       send: (command: Command) => this.send({ case: 'command', value: command }),
       close: (code, reason) => {
         this.closed = true;
-        this.ws.close(code, reason);
+        // A close reason is at most 123 bytes of UTF-8.
+        let r = reason;
+        while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+        this.ws.close(code, r);
       },
     };
     this.session = session;

@@ -17,7 +17,7 @@ import {
 } from '../limits/listener-limits.js';
 import type { TrustedAddresses } from '../limits/trusted-addresses.js';
 import { peerLogger } from '../peer-log.js';
-import type { TlsMaterial } from '../tls/tls-files.js';
+import type { ServerTls } from '../tls/server-tls.js';
 import { AgentConnection } from './agent-connection.js';
 import { FlowController } from './flow-control.js';
 import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
@@ -32,7 +32,8 @@ export const TELEMETRY_PATH = '/v1/telemetry';
 export interface TelemetryServiceOptions {
   host: string;
   port: number;
-  tls: TlsMaterial;
+  /** The live TLS material; the listener takes a renewed or replaced certificate without restarting. */
+  tls: ServerTls;
   storage: Storage;
   sessions: SessionTable;
   clock: Clock;
@@ -108,9 +109,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
   };
   const limits = o.limits ?? DEFAULT_LIMITS;
   const server: Server = createServer({
-    key: o.tls.serverKeyPem,
-    cert: o.tls.serverCertPem,
-    ca: o.tls.agentCa.certPem,
+    ...o.tls.contextOptions(),
     requestCert: true,
     rejectUnauthorized: false,
     // Handshake, upgrade-request and idle timeouts; an open WebSocket is then kept by pings.
@@ -119,6 +118,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
   server.timeout = limits.idleTimeoutMs;
   // Agents with a certificate of our CA count as authenticated: the rest share a bounded pool.
   const gate = new ConnectionGate(server, telemetryCaps(limits), logger, o.trusted);
+  o.tls.attach(server);
   server.on('request', (_req, res) => {
     res.writeHead(426, { 'content-type': 'application/json' });
     res.end(
@@ -133,18 +133,21 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
       refuseUpgrade(socket, 404, 'Not Found', new PalisadeError('not_found', `no WebSocket at ${req.url}`));
       return;
     }
-    authenticatePeer(req.socket as TLSSocket, o.storage).then(
-      (agent) => {
+    authenticatePeer(req.socket as TLSSocket, o.storage, o.clock, logger).then(
+      (peer) => {
         wss.handleUpgrade(req, socket, head, (ws) => {
           wss.emit('connection', ws, req);
           // The first frame must come soon (it is Hello, or the connection is closed as bad).
           const hello = setTimeout(() => {
-            peerLogger(logger, agent.id).warn({ remote, agentId: agent.id }, 'no Hello in time; closing');
+            peerLogger(logger, peer.agent.id).warn(
+              { remote, agentId: peer.agent.id },
+              'no Hello in time; closing',
+            );
             ws.close(1008, 'no Hello in time');
           }, limits.helloTimeoutMs);
           ws.once('message', () => clearTimeout(hello));
           ws.once('close', () => clearTimeout(hello));
-          new AgentConnection(ws, agent, remote, deps);
+          new AgentConnection(ws, peer, remote, deps);
         });
       },
       (err: unknown) => {

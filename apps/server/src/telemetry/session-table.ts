@@ -7,6 +7,9 @@ export interface LiveSession {
   remoteAddress: string;
   /** Which telemetry listener it is connected to. */
   channel: 'primary' | 'standby';
+  /** sha256 (hex) of the client certificate the connection authenticated with, and its expiry (ms). */
+  certFingerprint: string;
+  certNotAfter: number;
   /** send pushes a command to the agent over this connection. */
   send(command: Command): void;
   /** close ends the connection (used when a newer one replaces it). */
@@ -32,6 +35,12 @@ export class SessionTable {
   private readonly live = new Map<string, LiveSession>();
   private readonly gone = new Map<string, { since: number; remoteAddress: string }>();
   private readonly lastAck = new Map<string, number>();
+  private added = 0;
+
+  /** generation counts the sessions added so far (a re-check knows whether new ones came). */
+  get generation(): number {
+    return this.added;
+  }
 
   /** acked records that a batch of `agentId` was acked at `nowMs`. */
   acked(agentId: string, nowMs: number): void {
@@ -41,6 +50,7 @@ export class SessionTable {
   /** add registers `s` and returns the session it replaced, if any (the caller closes it). */
   add(s: LiveSession): LiveSession | undefined {
     const old = this.live.get(s.agentId);
+    this.added++;
     this.live.set(s.agentId, s);
     this.gone.delete(s.agentId);
     return old;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SimulatedAgent, httpsRequest, makeProcessEvent } from '@palisade/testkit';
 import { startTestServer } from '../testing/harness.js';
-import { createCa, importCaKey, issueServerCertificate } from './pki.js';
+import { createCa, importCaKey, issueServerCertificate, splitPem } from './pki.js';
 
 test('operator-supplied server certificate: served to clients, its CA handed to agents; agents still stream', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-operator-certs-'));
@@ -23,7 +23,12 @@ test('operator-supplied server certificate: served to clients, its CA handed to 
 
   const t = await startTestServer({ tlsCertFile: files.cert, tlsKeyFile: files.key, caCertFile: files.ca });
   try {
-    assert.equal(t.server.caPem, ca.certPem);
+    // Agents pin the operator's CA (it verifies the server) and the Palisade CA (it issued their
+    // own certificates, which they check at start-up).
+    const pinned = splitPem(t.server.caPem);
+    assert.equal(pinned.length, 2);
+    assert.equal(pinned[0], splitPem(ca.certPem)[0]);
+    assert.equal(pinned[1], splitPem(readFileSync(join(t.dataDir, 'tls', 'ca.pem'), 'utf8'))[0]);
     // The operator's CA verifies the server; the server's own CA does not.
     const ok = await httpsRequest(`${t.server.registrationUrl}/api/v1/health`, { ca: ca.certPem });
     assert.equal(ok.status, 200);
@@ -32,7 +37,7 @@ test('operator-supplied server certificate: served to clients, its CA handed to 
       registrationKey: t.registrationKey,
       caPem: ca.certPem,
     });
-    assert.equal(a.identity.caPem, ca.certPem);
+    assert.equal(a.identity.caPem, t.server.caPem);
     await a.connect();
     assert.equal((await a.sendBatch([makeProcessEvent(1)])).duplicate, false);
     await a.close();

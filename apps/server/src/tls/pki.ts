@@ -11,7 +11,31 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
-const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+/** YEAR_MS is a year of 365 days, ms. */
+export const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+/** CERT_LIFETIME_MS is how long agent and server certificates are valid (renewed at two thirds of it). */
+export const CERT_LIFETIME_MS = YEAR_MS;
+/** CA_LIFETIME_MS is how long a certificate authority made by the server is valid. */
+export const CA_LIFETIME_MS = 10 * YEAR_MS;
+/** Certificates are valid from an hour before they are issued, so a peer whose clock is behind accepts them. */
+const BACKDATE_MS = 60 * 60 * 1000;
+
+/**
+ * validity is the window of a certificate issued at `nowMs` (the server's clock) for `lifetimeMs`,
+ * never beyond `capMs` (the issuing CA's own expiry). It never starts after the wall clock: TLS
+ * peers check validity against the wall clock, and tests run the server's clock ahead of it to
+ * move through years.
+ */
+function validity(nowMs: number, lifetimeMs: number, capMs = Number.POSITIVE_INFINITY) {
+  return {
+    notBefore: new Date(Math.min(nowMs, Date.now()) - BACKDATE_MS),
+    notAfter: new Date(Math.min(nowMs + lifetimeMs, capMs)),
+  };
+}
+
+function caNotAfter(ca: CertificateAuthority): number {
+  return Date.parse(new NodeX509(ca.certPem).validTo);
+}
 
 /** CertificateAuthority is the server's CA: its certificate and the key that signs with it. */
 export interface CertificateAuthority {
@@ -27,7 +51,7 @@ export interface KeyPairPem {
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  return `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`;
 }
 
 /** importCaKey reads a PKCS#8 PEM ECDSA P-256 private key for signing. */
@@ -44,14 +68,17 @@ function serial(): string {
   return Buffer.from(b).toString('hex');
 }
 
-/** createCa makes a new ECDSA P-256 CA valid for ten years. Returns the CA and its key as PEM. */
-export async function createCa(nowMs: number, commonName = 'Palisade CA'): Promise<KeyPairPem> {
+/** createCa makes a new ECDSA P-256 CA, valid for ten years by default. Returns the CA and its key as PEM. */
+export async function createCa(
+  nowMs: number,
+  commonName = 'Palisade CA',
+  lifetimeMs = CA_LIFETIME_MS,
+): Promise<KeyPairPem> {
   const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${commonName}`,
-    notBefore: new Date(nowMs - 60_000),
-    notAfter: new Date(nowMs + 10 * YEAR_MS),
+    ...validity(nowMs, lifetimeMs),
     signingAlgorithm: SIGNING,
     keys,
     extensions: [
@@ -60,14 +87,18 @@ export async function createCa(nowMs: number, commonName = 'Palisade CA'): Promi
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: `${cert.toString('pem')}\n`, keyPem: await exportKeyPem(keys.privateKey) };
 }
 
-/** issueServerCertificate makes a TLS server certificate for `names` (DNS names or IPs), valid one year. */
+/**
+ * issueServerCertificate makes a TLS server certificate for `names` (DNS names or IPs), valid for
+ * `lifetimeMs` (one year) but never beyond the CA's own expiry.
+ */
 export async function issueServerCertificate(
   ca: CertificateAuthority,
   names: string[],
   nowMs: number,
+  lifetimeMs = CERT_LIFETIME_MS,
 ): Promise<KeyPairPem> {
   const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   const unique = [...new Set(names.filter((n) => n))];
@@ -76,8 +107,7 @@ export async function issueServerCertificate(
     serialNumber: serial(),
     subject: `CN=${unique[0] ?? 'localhost'}`,
     issuer: caCert.subject,
-    notBefore: new Date(nowMs - 60_000),
-    notAfter: new Date(nowMs + YEAR_MS),
+    ...validity(nowMs, lifetimeMs, caNotAfter(ca)),
     signingAlgorithm: SIGNING,
     publicKey: keys.publicKey,
     signingKey: ca.key,
@@ -91,26 +121,37 @@ export async function issueServerCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: `${cert.toString('pem')}\n`, keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+/** IssuedClientCertificate is an agent certificate with the facts the server stores about it. */
+export interface IssuedClientCertificate {
+  certPem: string;
+  /** sha256 (hex) of the certificate's DER. */
+  fingerprint: string;
+  notAfter: number;
+  /** sha256 (hex) of the issuing CA certificate's DER. */
+  caSha256: string;
 }
 
 /**
  * issueClientCertificate certifies an agent's own public key (SPKI DER) with CN = agent id, valid
- * one year, for TLS client authentication only. The agent's private key never reaches the server.
+ * `lifetimeMs` (one year) but never beyond the CA's own expiry, for TLS client authentication
+ * only. The agent's private key never reaches the server.
  */
 export async function issueClientCertificate(
   ca: CertificateAuthority,
   agentId: string,
   publicKeySpki: Uint8Array,
   nowMs: number,
-): Promise<{ certPem: string; fingerprint: string }> {
+  lifetimeMs = CERT_LIFETIME_MS,
+): Promise<IssuedClientCertificate> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${agentId}, O=Palisade agents`,
     issuer: caCert.subject,
-    notBefore: new Date(nowMs - 60_000),
-    notAfter: new Date(nowMs + YEAR_MS),
+    ...validity(nowMs, lifetimeMs, caNotAfter(ca)),
     signingAlgorithm: SIGNING,
     publicKey: new Uint8Array(publicKeySpki),
     signingKey: ca.key,
@@ -121,7 +162,12 @@ export async function issueClientCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { certPem: cert.toString('pem'), fingerprint: certFingerprint(new Uint8Array(cert.rawData)) };
+  return {
+    certPem: `${cert.toString('pem')}\n`,
+    fingerprint: certFingerprint(new Uint8Array(cert.rawData)),
+    notAfter: cert.notAfter.getTime(),
+    caSha256: pemFingerprint(ca.certPem),
+  };
 }
 
 /** certFingerprint is the hex sha256 of a certificate's DER encoding. */
@@ -129,7 +175,14 @@ export function certFingerprint(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-/** pemFingerprint is certFingerprint of a PEM certificate. */
+/** pemFingerprint is certFingerprint of a PEM certificate (the first one in `pem`). */
 export function pemFingerprint(pem: string): string {
   return certFingerprint(new NodeX509(pem).raw);
+}
+
+/** splitPem returns each certificate PEM block in `pem` (a bundle), normalised to end with a newline. */
+export function splitPem(pem: string): string[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map(
+    (m) => `${m[0]}\n`,
+  );
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/registration.proto.
  */
 export const file_palisade_v1_registration: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wYWxpc2FkZS92MS9yZWdpc3RyYXRpb24ucHJvdG8SC3BhbGlzYWRlLnYxIqEBCg9SZWdpc3RlclJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIYChByZWdpc3RyYXRpb25fa2V5GAIgASgJEiQKBGhvc3QYAyABKAsyFi5wYWxpc2FkZS52MS5Ib3N0RmFjdHMSFwoPcHVibGljX2tleV9zcGtpGAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwiigEKEFJlZ2lzdGVyUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSFwoPY2VydGlmaWNhdGVfcGVtGAIgASgJEg4KBmNhX3BlbRgDIAEoCRIQCghncm91cF9pZBgEIAEoCRIpCgllbmRwb2ludHMYBSABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMiYwoJRW5kcG9pbnRzEhgKEHJlZ2lzdHJhdGlvbl91cmwYASABKAkSHQoVdGVsZW1ldHJ5X3ByaW1hcnlfdXJsGAIgASgJEh0KFXRlbGVtZXRyeV9zdGFuZGJ5X3VybBgDIAEoCSLBAQoOQ2hlY2tJblJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIkCgRob3N0GAIgASgLMhYucGFsaXNhZGUudjEuSG9zdEZhY3RzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBItCgxjYXBhYmlsaXRpZXMYBCADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAUgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMiqQEKD0NoZWNrSW5SZXNwb25zZRIQCghhZ2VudF9pZBgBIAEoCRIjCgZwb2xpY3kYAiABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3kSKQoJZW5kcG9pbnRzGAMgASgLMhYucGFsaXNhZGUudjEuRW5kcG9pbnRzEhYKDnNlcnZlcl90aW1lX21zGAQgASgDEhwKFGhlYXJ0YmVhdF9pbnRlcnZhbF9zGAUgASgNYgZwcm90bzM", [file_palisade_v1_common]);
+  fileDesc("Ch5wYWxpc2FkZS92MS9yZWdpc3RyYXRpb24ucHJvdG8SC3BhbGlzYWRlLnYxIqEBCg9SZWdpc3RlclJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIYChByZWdpc3RyYXRpb25fa2V5GAIgASgJEiQKBGhvc3QYAyABKAsyFi5wYWxpc2FkZS52MS5Ib3N0RmFjdHMSFwoPcHVibGljX2tleV9zcGtpGAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwiigEKEFJlZ2lzdGVyUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSFwoPY2VydGlmaWNhdGVfcGVtGAIgASgJEg4KBmNhX3BlbRgDIAEoCRIQCghncm91cF9pZBgEIAEoCRIpCgllbmRwb2ludHMYBSABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMiYwoJRW5kcG9pbnRzEhgKEHJlZ2lzdHJhdGlvbl91cmwYASABKAkSHQoVdGVsZW1ldHJ5X3ByaW1hcnlfdXJsGAIgASgJEh0KFXRlbGVtZXRyeV9zdGFuZGJ5X3VybBgDIAEoCSLbAQoOQ2hlY2tJblJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIkCgRob3N0GAIgASgLMhYucGFsaXNhZGUudjEuSG9zdEZhY3RzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBItCgxjYXBhYmlsaXRpZXMYBCADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAUgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMSGAoQcGlubmVkX2NhX3NoYTI1NhgUIAMoCSLbAQoPQ2hlY2tJblJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgJEiMKBnBvbGljeRgCIAEoCzITLnBhbGlzYWRlLnYxLlBvbGljeRIpCgllbmRwb2ludHMYAyABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMSFgoOc2VydmVyX3RpbWVfbXMYBCABKAMSHAoUaGVhcnRiZWF0X2ludGVydmFsX3MYBSABKA0SFQoNY2FfYnVuZGxlX3BlbRgUIAEoCRIZChFyZW5ld19jZXJ0aWZpY2F0ZRgVIAEoCCJeCgxSZW5ld1JlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIXCg9wdWJsaWNfa2V5X3Nwa2kYAiABKAwSGwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDCJVCg1SZW5ld1Jlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRIVCg1jYV9idW5kbGVfcGVtGAIgASgJEhQKDG5vdF9hZnRlcl9tcxgDIAEoA2IGcHJvdG8z", [file_palisade_v1_common]);
 
 /**
  * RegisterRequest is POSTed once by a new agent to the registration service.
@@ -160,6 +160,15 @@ export type CheckInRequest = Message<"palisade.v1.CheckInRequest"> & {
    * @generated from field: palisade.v1.SensorStats stats = 5;
    */
   stats?: SensorStats | undefined;
+
+  /**
+   * Fields 20-29: credentials (certificate renewal, CA rotation; ADR 0015).
+   * sha256 (hex, of the DER) of every CA certificate the agent pins, so the server can tell which
+   * agents already trust a CA that is being introduced.
+   *
+   * @generated from field: repeated string pinned_ca_sha256 = 20;
+   */
+  pinnedCaSha256: string[];
 };
 
 /**
@@ -199,6 +208,24 @@ export type CheckInResponse = Message<"palisade.v1.CheckInResponse"> & {
    * @generated from field: uint32 heartbeat_interval_s = 5;
    */
   heartbeatIntervalS: number;
+
+  /**
+   * Fields 20-29: credentials (ADR 0015).
+   * The CA certificates (PEM, concatenated) the agent pins from now on: during a CA rotation the
+   * current and the next (or previous) CA. It travels over this mutual-TLS connection, which the
+   * agent verified with the CAs it pins now; the agent takes it only if it shares a certificate
+   * with its pinned set and verifies this connection's server certificate.
+   *
+   * @generated from field: string ca_bundle_pem = 20;
+   */
+  caBundlePem: string;
+
+  /**
+   * Renew the client certificate now, whatever its age (it was issued by a CA being retired).
+   *
+   * @generated from field: bool renew_certificate = 21;
+   */
+  renewCertificate: boolean;
 };
 
 /**
@@ -207,4 +234,73 @@ export type CheckInResponse = Message<"palisade.v1.CheckInResponse"> & {
  */
 export const CheckInResponseSchema: GenMessage<CheckInResponse> = /*@__PURE__*/
   messageDesc(file_palisade_v1_registration, 4);
+
+/**
+ * RenewRequest is POSTed to /v1/renew over mutual TLS with the agent's current certificate. The
+ * agent makes a NEW key pair for it; the server certifies that key and accepts both certificates
+ * until the agent has used the new one, then retires the old one.
+ *
+ * @generated from message palisade.v1.RenewRequest
+ */
+export type RenewRequest = Message<"palisade.v1.RenewRequest"> & {
+  /**
+   * @generated from field: uint32 protocol_version = 1;
+   */
+  protocolVersion: number;
+
+  /**
+   * The new public key (SubjectPublicKeyInfo, DER): EC P-256 or Ed25519, different from the current one.
+   *
+   * @generated from field: bytes public_key_spki = 2;
+   */
+  publicKeySpki: Uint8Array;
+
+  /**
+   * Signature with the NEW private key over "palisade-renew-v1\n" + agent_id + "\n" +
+   * hex(sha256(DER of the client certificate presented on this connection)) + "\n" +
+   * hex(sha256(public_key_spki)): it proves possession of the new key and binds it to this agent
+   * and to the credential it renews.
+   *
+   * @generated from field: bytes proof_of_possession = 3;
+   */
+  proofOfPossession: Uint8Array;
+};
+
+/**
+ * Describes the message palisade.v1.RenewRequest.
+ * Use `create(RenewRequestSchema)` to create a new message.
+ */
+export const RenewRequestSchema: GenMessage<RenewRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_registration, 5);
+
+/**
+ * RenewResponse carries the new client certificate.
+ *
+ * @generated from message palisade.v1.RenewResponse
+ */
+export type RenewResponse = Message<"palisade.v1.RenewResponse"> & {
+  /**
+   * @generated from field: string certificate_pem = 1;
+   */
+  certificatePem: string;
+
+  /**
+   * The CA certificates the agent pins from now on (as in CheckInResponse.ca_bundle_pem).
+   *
+   * @generated from field: string ca_bundle_pem = 2;
+   */
+  caBundlePem: string;
+
+  /**
+   * @generated from field: int64 not_after_ms = 3;
+   */
+  notAfterMs: bigint;
+};
+
+/**
+ * Describes the message palisade.v1.RenewResponse.
+ * Use `create(RenewResponseSchema)` to create a new message.
+ */
+export const RenewResponseSchema: GenMessage<RenewResponse> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_registration, 6);
 
