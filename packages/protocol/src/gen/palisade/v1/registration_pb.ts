@@ -6,13 +6,15 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Capability, HostFacts, Policy, SensorStats } from "./common_pb.js";
 import { file_palisade_v1_common } from "./common_pb.js";
+import type { AgentSelf, IsolationDesired, IsolationStatus, RestoreCodeVerifier } from "./response_pb.js";
+import { file_palisade_v1_response } from "./response_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file palisade/v1/registration.proto.
  */
 export const file_palisade_v1_registration: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wYWxpc2FkZS92MS9yZWdpc3RyYXRpb24ucHJvdG8SC3BhbGlzYWRlLnYxIqEBCg9SZWdpc3RlclJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIYChByZWdpc3RyYXRpb25fa2V5GAIgASgJEiQKBGhvc3QYAyABKAsyFi5wYWxpc2FkZS52MS5Ib3N0RmFjdHMSFwoPcHVibGljX2tleV9zcGtpGAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwiigEKEFJlZ2lzdGVyUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSFwoPY2VydGlmaWNhdGVfcGVtGAIgASgJEg4KBmNhX3BlbRgDIAEoCRIQCghncm91cF9pZBgEIAEoCRIpCgllbmRwb2ludHMYBSABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMiYwoJRW5kcG9pbnRzEhgKEHJlZ2lzdHJhdGlvbl91cmwYASABKAkSHQoVdGVsZW1ldHJ5X3ByaW1hcnlfdXJsGAIgASgJEh0KFXRlbGVtZXRyeV9zdGFuZGJ5X3VybBgDIAEoCSLBAQoOQ2hlY2tJblJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIkCgRob3N0GAIgASgLMhYucGFsaXNhZGUudjEuSG9zdEZhY3RzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBItCgxjYXBhYmlsaXRpZXMYBCADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAUgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMiqQEKD0NoZWNrSW5SZXNwb25zZRIQCghhZ2VudF9pZBgBIAEoCRIjCgZwb2xpY3kYAiABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3kSKQoJZW5kcG9pbnRzGAMgASgLMhYucGFsaXNhZGUudjEuRW5kcG9pbnRzEhYKDnNlcnZlcl90aW1lX21zGAQgASgDEhwKFGhlYXJ0YmVhdF9pbnRlcnZhbF9zGAUgASgNYgZwcm90bzM", [file_palisade_v1_common]);
+  fileDesc("Ch5wYWxpc2FkZS92MS9yZWdpc3RyYXRpb24ucHJvdG8SC3BhbGlzYWRlLnYxIqEBCg9SZWdpc3RlclJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIYChByZWdpc3RyYXRpb25fa2V5GAIgASgJEiQKBGhvc3QYAyABKAsyFi5wYWxpc2FkZS52MS5Ib3N0RmFjdHMSFwoPcHVibGljX2tleV9zcGtpGAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwiigEKEFJlZ2lzdGVyUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSFwoPY2VydGlmaWNhdGVfcGVtGAIgASgJEg4KBmNhX3BlbRgDIAEoCRIQCghncm91cF9pZBgEIAEoCRIpCgllbmRwb2ludHMYBSABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMiYwoJRW5kcG9pbnRzEhgKEHJlZ2lzdHJhdGlvbl91cmwYASABKAkSHQoVdGVsZW1ldHJ5X3ByaW1hcnlfdXJsGAIgASgJEh0KFXRlbGVtZXRyeV9zdGFuZGJ5X3VybBgDIAEoCSKYAgoOQ2hlY2tJblJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIkCgRob3N0GAIgASgLMhYucGFsaXNhZGUudjEuSG9zdEZhY3RzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBItCgxjYXBhYmlsaXRpZXMYBCADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAUgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMSLwoJaXNvbGF0aW9uGAogASgLMhwucGFsaXNhZGUudjEuSXNvbGF0aW9uU3RhdHVzEiQKBHNlbGYYCyABKAsyFi5wYWxpc2FkZS52MS5BZ2VudFNlbGYikwIKD0NoZWNrSW5SZXNwb25zZRIQCghhZ2VudF9pZBgBIAEoCRIjCgZwb2xpY3kYAiABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3kSKQoJZW5kcG9pbnRzGAMgASgLMhYucGFsaXNhZGUudjEuRW5kcG9pbnRzEhYKDnNlcnZlcl90aW1lX21zGAQgASgDEhwKFGhlYXJ0YmVhdF9pbnRlcnZhbF9zGAUgASgNEjAKCWlzb2xhdGlvbhgKIAEoCzIdLnBhbGlzYWRlLnYxLklzb2xhdGlvbkRlc2lyZWQSNgoMcmVzdG9yZV9jb2RlGAsgASgLMiAucGFsaXNhZGUudjEuUmVzdG9yZUNvZGVWZXJpZmllcmIGcHJvdG8z", [file_palisade_v1_common, file_palisade_v1_response]);
 
 /**
  * RegisterRequest is POSTed once by a new agent to the registration service.
@@ -160,6 +162,20 @@ export type CheckInRequest = Message<"palisade.v1.CheckInRequest"> & {
    * @generated from field: palisade.v1.SensorStats stats = 5;
    */
   stats?: SensorStats | undefined;
+
+  /**
+   * the host's actual isolation state
+   *
+   * @generated from field: palisade.v1.IsolationStatus isolation = 10;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * what response actions must not touch
+   *
+   * @generated from field: palisade.v1.AgentSelf self = 11;
+   */
+  self?: AgentSelf | undefined;
 };
 
 /**
@@ -199,6 +215,20 @@ export type CheckInResponse = Message<"palisade.v1.CheckInResponse"> & {
    * @generated from field: uint32 heartbeat_interval_s = 5;
    */
   heartbeatIntervalS: number;
+
+  /**
+   * the desired isolation state
+   *
+   * @generated from field: palisade.v1.IsolationDesired isolation = 10;
+   */
+  isolation?: IsolationDesired | undefined;
+
+  /**
+   * checks the agent's offline restore code
+   *
+   * @generated from field: palisade.v1.RestoreCodeVerifier restore_code = 11;
+   */
+  restoreCode?: RestoreCodeVerifier | undefined;
 };
 
 /**

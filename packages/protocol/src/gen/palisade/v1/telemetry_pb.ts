@@ -6,15 +6,17 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Capability, Policy, SensorStats } from "./common_pb.js";
 import { file_palisade_v1_common } from "./common_pb.js";
-import type { Event } from "./event_pb.js";
+import type { Event, Process } from "./event_pb.js";
 import { file_palisade_v1_event } from "./event_pb.js";
+import type { AgentSelf, CommandPhase, IsolationDesired, IsolationStatus, KillProcess, QuarantinedFile, QuarantineFile, RestoreCodeVerifier, RestoreFile } from "./response_pb.js";
+import { file_palisade_v1_response } from "./response_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file palisade/v1/telemetry.proto.
  */
 export const file_palisade_v1_telemetry: GenFile = /*@__PURE__*/
-  fileDesc("ChtwYWxpc2FkZS92MS90ZWxlbWV0cnkucHJvdG8SC3BhbGlzYWRlLnYxIswBCgtDbGllbnRGcmFtZRIjCgVoZWxsbxgBIAEoCzISLnBhbGlzYWRlLnYxLkhlbGxvSAASLQoFYmF0Y2gYAiABKAsyHC5wYWxpc2FkZS52MS5FdmVudEJhdGNoRnJhbWVIABIrCgloZWFydGJlYXQYAyABKAsyFi5wYWxpc2FkZS52MS5IZWFydGJlYXRIABI0Cg5jb21tYW5kX3Jlc3VsdBgEIAEoCzIaLnBhbGlzYWRlLnYxLkNvbW1hbmRSZXN1bHRIAEIGCgRraW5kItwBCgtTZXJ2ZXJGcmFtZRInCgd3ZWxjb21lGAEgASgLMhQucGFsaXNhZGUudjEuV2VsY29tZUgAEh8KA2FjaxgCIAEoCzIQLnBhbGlzYWRlLnYxLkFja0gAEicKB2NvbW1hbmQYAyABKAsyFC5wYWxpc2FkZS52MS5Db21tYW5kSAASKAoFZXJyb3IYBCABKAsyFy5wYWxpc2FkZS52MS5FcnJvckZyYW1lSAASKAoEZmxvdxgFIAEoCzIYLnBhbGlzYWRlLnYxLkZsb3dDb250cm9sSABCBgoEa2luZCLEAQoFSGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIVCg1hZ2VudF92ZXJzaW9uGAIgASgJEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBIZChFmaXJzdF91bmFja2VkX3NlcRgEIAEoBBItCgxjYXBhYmlsaXRpZXMYBSADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAYgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMikAEKB1dlbGNvbWUSEAoIYWdlbnRfaWQYASABKAkSFwoPbGFzdF9zdG9yZWRfc2VxGAIgASgEEhcKD21heF9iYXRjaF9ieXRlcxgDIAEoDRIcChRoZWFydGJlYXRfaW50ZXJ2YWxfcxgEIAEoDRIjCgZwb2xpY3kYBSABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3kibgoPRXZlbnRCYXRjaEZyYW1lEgsKA3NlcRgBIAEoBBITCgtldmVudF9jb3VudBgCIAEoDRIZChF1bmNvbXByZXNzZWRfc2l6ZRgDIAEoDRINCgVjcmMzMhgEIAEoDRIPCgdwYXlsb2FkGAUgASgMIjAKCkV2ZW50QmF0Y2gSIgoGZXZlbnRzGAEgAygLMhIucGFsaXNhZGUudjEuRXZlbnQiJQoDQWNrEgsKA3NlcRgBIAEoBBIRCglkdXBsaWNhdGUYAiABKAgiXgoJSGVhcnRiZWF0Eg8KB3RpbWVfbXMYASABKAMSJwoFc3RhdHMYAiABKAsyGC5wYWxpc2FkZS52MS5TZW5zb3JTdGF0cxIXCg9wb2xpY3lfcmV2aXNpb24YAyABKAQiRwoKRXJyb3JGcmFtZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSCwoDc2VxGAMgASgEEg0KBWZhdGFsGAQgASgIIjYKC0Zsb3dDb250cm9sEhUKDW1heF9pbl9mbGlnaHQYASABKA0SEAoIcGF1c2VfbXMYAiABKA0ibQoHQ29tbWFuZBIKCgJpZBgBIAEoCRIpCgpzZXRfcG9saWN5GAIgASgLMhMucGFsaXNhZGUudjEuUG9saWN5SAASEQoHaXNvbGF0ZRgDIAEoCEgAEg4KBHBpbmcYBCABKAlIAEIICgZhY3Rpb24iOAoNQ29tbWFuZFJlc3VsdBIKCgJpZBgBIAEoCRIKCgJvaxgCIAEoCBIPCgdtZXNzYWdlGAMgASgJYgZwcm90bzM", [file_palisade_v1_common, file_palisade_v1_event]);
+  fileDesc("ChtwYWxpc2FkZS92MS90ZWxlbWV0cnkucHJvdG8SC3BhbGlzYWRlLnYxIswBCgtDbGllbnRGcmFtZRIjCgVoZWxsbxgBIAEoCzISLnBhbGlzYWRlLnYxLkhlbGxvSAASLQoFYmF0Y2gYAiABKAsyHC5wYWxpc2FkZS52MS5FdmVudEJhdGNoRnJhbWVIABIrCgloZWFydGJlYXQYAyABKAsyFi5wYWxpc2FkZS52MS5IZWFydGJlYXRIABI0Cg5jb21tYW5kX3Jlc3VsdBgEIAEoCzIaLnBhbGlzYWRlLnYxLkNvbW1hbmRSZXN1bHRIAEIGCgRraW5kItwBCgtTZXJ2ZXJGcmFtZRInCgd3ZWxjb21lGAEgASgLMhQucGFsaXNhZGUudjEuV2VsY29tZUgAEh8KA2FjaxgCIAEoCzIQLnBhbGlzYWRlLnYxLkFja0gAEicKB2NvbW1hbmQYAyABKAsyFC5wYWxpc2FkZS52MS5Db21tYW5kSAASKAoFZXJyb3IYBCABKAsyFy5wYWxpc2FkZS52MS5FcnJvckZyYW1lSAASKAoEZmxvdxgFIAEoCzIYLnBhbGlzYWRlLnYxLkZsb3dDb250cm9sSABCBgoEa2luZCKbAgoFSGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIVCg1hZ2VudF92ZXJzaW9uGAIgASgJEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBIZChFmaXJzdF91bmFja2VkX3NlcRgEIAEoBBItCgxjYXBhYmlsaXRpZXMYBSADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAYgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMSLwoJaXNvbGF0aW9uGAogASgLMhwucGFsaXNhZGUudjEuSXNvbGF0aW9uU3RhdHVzEiQKBHNlbGYYCyABKAsyFi5wYWxpc2FkZS52MS5BZ2VudFNlbGYi+gEKB1dlbGNvbWUSEAoIYWdlbnRfaWQYASABKAkSFwoPbGFzdF9zdG9yZWRfc2VxGAIgASgEEhcKD21heF9iYXRjaF9ieXRlcxgDIAEoDRIcChRoZWFydGJlYXRfaW50ZXJ2YWxfcxgEIAEoDRIjCgZwb2xpY3kYBSABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3kSMAoJaXNvbGF0aW9uGAogASgLMh0ucGFsaXNhZGUudjEuSXNvbGF0aW9uRGVzaXJlZBI2CgxyZXN0b3JlX2NvZGUYCyABKAsyIC5wYWxpc2FkZS52MS5SZXN0b3JlQ29kZVZlcmlmaWVyIm4KD0V2ZW50QmF0Y2hGcmFtZRILCgNzZXEYASABKAQSEwoLZXZlbnRfY291bnQYAiABKA0SGQoRdW5jb21wcmVzc2VkX3NpemUYAyABKA0SDQoFY3JjMzIYBCABKA0SDwoHcGF5bG9hZBgFIAEoDCIwCgpFdmVudEJhdGNoEiIKBmV2ZW50cxgBIAMoCzISLnBhbGlzYWRlLnYxLkV2ZW50IiUKA0FjaxILCgNzZXEYASABKAQSEQoJZHVwbGljYXRlGAIgASgIIrUBCglIZWFydGJlYXQSDwoHdGltZV9tcxgBIAEoAxInCgVzdGF0cxgCIAEoCzIYLnBhbGlzYWRlLnYxLlNlbnNvclN0YXRzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBIvCglpc29sYXRpb24YCiABKAsyHC5wYWxpc2FkZS52MS5Jc29sYXRpb25TdGF0dXMSJAoEc2VsZhgLIAEoCzIWLnBhbGlzYWRlLnYxLkFnZW50U2VsZiJHCgpFcnJvckZyYW1lEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRILCgNzZXEYAyABKAQSDQoFZmF0YWwYBCABKAgiNgoLRmxvd0NvbnRyb2wSFQoNbWF4X2luX2ZsaWdodBgBIAEoDRIQCghwYXVzZV9tcxgCIAEoDSKmAwoHQ29tbWFuZBIKCgJpZBgBIAEoCRIpCgpzZXRfcG9saWN5GAIgASgLMhMucGFsaXNhZGUudjEuUG9saWN5SAASEQoHaXNvbGF0ZRgDIAEoCEgAEg4KBHBpbmcYBCABKAlIABI2Cg1zZXRfaXNvbGF0aW9uGAogASgLMh0ucGFsaXNhZGUudjEuSXNvbGF0aW9uRGVzaXJlZEgAEjAKDGtpbGxfcHJvY2VzcxgLIAEoCzIYLnBhbGlzYWRlLnYxLktpbGxQcm9jZXNzSAASNgoPcXVhcmFudGluZV9maWxlGAwgASgLMhsucGFsaXNhZGUudjEuUXVhcmFudGluZUZpbGVIABIwCgxyZXN0b3JlX2ZpbGUYDSABKAsyGC5wYWxpc2FkZS52MS5SZXN0b3JlRmlsZUgAEjwKEHNldF9yZXN0b3JlX2NvZGUYDiABKAsyIC5wYWxpc2FkZS52MS5SZXN0b3JlQ29kZVZlcmlmaWVySAASDgoGcmVhc29uGBQgASgJEhUKDWV4cGlyZXNfYXRfbXMYFSABKANCCAoGYWN0aW9uIqcCCg1Db21tYW5kUmVzdWx0EgoKAmlkGAEgASgJEgoKAm9rGAIgASgIEg8KB21lc3NhZ2UYAyABKAkSKAoFcGhhc2UYCiABKA4yGS5wYWxpc2FkZS52MS5Db21tYW5kUGhhc2USDAoEY29kZRgLIAEoCRIlCgdwcm9jZXNzGAwgASgLMhQucGFsaXNhZGUudjEuUHJvY2VzcxITCgtraWxsZWRfcGlkcxgNIAMoDRIwCgpxdWFyYW50aW5lGA4gASgLMhwucGFsaXNhZGUudjEuUXVhcmFudGluZWRGaWxlEi8KCWlzb2xhdGlvbhgPIAEoCzIcLnBhbGlzYWRlLnYxLklzb2xhdGlvblN0YXR1cxIWCg5maW5pc2hlZF9hdF9tcxgQIAEoA2IGcHJvdG8z", [file_palisade_v1_common, file_palisade_v1_event, file_palisade_v1_response]);
 
 /**
  * ClientFrame is every binary WebSocket message from agent to server.
@@ -145,6 +147,20 @@ export type Hello = Message<"palisade.v1.Hello"> & {
    * @generated from field: palisade.v1.SensorStats stats = 6;
    */
   stats?: SensorStats | undefined;
+
+  /**
+   * the host's actual isolation state
+   *
+   * @generated from field: palisade.v1.IsolationStatus isolation = 10;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * what response actions must not touch
+   *
+   * @generated from field: palisade.v1.AgentSelf self = 11;
+   */
+  self?: AgentSelf | undefined;
 };
 
 /**
@@ -186,6 +202,18 @@ export type Welcome = Message<"palisade.v1.Welcome"> & {
    * @generated from field: palisade.v1.Policy policy = 5;
    */
   policy?: Policy | undefined;
+
+  /**
+   * The desired isolation state; commands still waiting for the agent follow as Command frames.
+   *
+   * @generated from field: palisade.v1.IsolationDesired isolation = 10;
+   */
+  isolation?: IsolationDesired | undefined;
+
+  /**
+   * @generated from field: palisade.v1.RestoreCodeVerifier restore_code = 11;
+   */
+  restoreCode?: RestoreCodeVerifier | undefined;
 };
 
 /**
@@ -303,6 +331,16 @@ export type Heartbeat = Message<"palisade.v1.Heartbeat"> & {
    * @generated from field: uint64 policy_revision = 3;
    */
   policyRevision: bigint;
+
+  /**
+   * @generated from field: palisade.v1.IsolationStatus isolation = 10;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * @generated from field: palisade.v1.AgentSelf self = 11;
+   */
+  self?: AgentSelf | undefined;
 };
 
 /**
@@ -373,7 +411,9 @@ export const FlowControlSchema: GenMessage<FlowControl> = /*@__PURE__*/
   messageDesc(file_palisade_v1_telemetry, 9);
 
 /**
- * Command is a response action or a configuration push from the server.
+ * Command is a response action or a configuration push from the server. Response commands are
+ * delivered again at every connection until the agent reports their outcome; the agent keeps the
+ * ids and results it has, so a command is never carried out twice.
  *
  * @generated from message palisade.v1.Command
  */
@@ -394,7 +434,7 @@ export type Command = Message<"palisade.v1.Command"> & {
     case: "setPolicy";
   } | {
     /**
-     * true: isolate the host, false: restore it
+     * not used: superseded by set_isolation, which carries a revision
      *
      * @generated from field: bool isolate = 3;
      */
@@ -406,7 +446,51 @@ export type Command = Message<"palisade.v1.Command"> & {
      */
     value: string;
     case: "ping";
+  } | {
+    /**
+     * @generated from field: palisade.v1.IsolationDesired set_isolation = 10;
+     */
+    value: IsolationDesired;
+    case: "setIsolation";
+  } | {
+    /**
+     * @generated from field: palisade.v1.KillProcess kill_process = 11;
+     */
+    value: KillProcess;
+    case: "killProcess";
+  } | {
+    /**
+     * @generated from field: palisade.v1.QuarantineFile quarantine_file = 12;
+     */
+    value: QuarantineFile;
+    case: "quarantineFile";
+  } | {
+    /**
+     * @generated from field: palisade.v1.RestoreFile restore_file = 13;
+     */
+    value: RestoreFile;
+    case: "restoreFile";
+  } | {
+    /**
+     * @generated from field: palisade.v1.RestoreCodeVerifier set_restore_code = 14;
+     */
+    value: RestoreCodeVerifier;
+    case: "setRestoreCode";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * why it was asked, for the agent's log and remediation event
+   *
+   * @generated from field: string reason = 20;
+   */
+  reason: string;
+
+  /**
+   * the agent does not start a command after this (0: never)
+   *
+   * @generated from field: int64 expires_at_ms = 21;
+   */
+  expiresAtMs: bigint;
 };
 
 /**
@@ -417,7 +501,7 @@ export const CommandSchema: GenMessage<Command> = /*@__PURE__*/
   messageDesc(file_palisade_v1_telemetry, 10);
 
 /**
- * CommandResult reports the outcome of a Command.
+ * CommandResult reports the outcome of a Command (or, with phase RECEIVED, that it arrived).
  *
  * @generated from message palisade.v1.CommandResult
  */
@@ -436,6 +520,49 @@ export type CommandResult = Message<"palisade.v1.CommandResult"> & {
    * @generated from field: string message = 3;
    */
   message: string;
+
+  /**
+   * @generated from field: palisade.v1.CommandPhase phase = 10;
+   */
+  phase: CommandPhase;
+
+  /**
+   * why it failed, for programs: "not_found", "start_time_mismatch", "protected", ...
+   *
+   * @generated from field: string code = 11;
+   */
+  code: string;
+
+  /**
+   * kill_process: the process as /proc showed it before the kill
+   *
+   * @generated from field: palisade.v1.Process process = 12;
+   */
+  process?: Process | undefined;
+
+  /**
+   * @generated from field: repeated uint32 killed_pids = 13;
+   */
+  killedPids: number[];
+
+  /**
+   * quarantine_file, restore_file
+   *
+   * @generated from field: palisade.v1.QuarantinedFile quarantine = 14;
+   */
+  quarantine?: QuarantinedFile | undefined;
+
+  /**
+   * set_isolation: the state the host is in now
+   *
+   * @generated from field: palisade.v1.IsolationStatus isolation = 15;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * @generated from field: int64 finished_at_ms = 16;
+   */
+  finishedAtMs: bigint;
 };
 
 /**
