@@ -18,7 +18,7 @@ test('NetLab (root): two hosts on a bridged LAN talk TCP, UDP, DNS and ICMP over
     const a = await lab.host('a');
     const b = await lab.host('b');
     await lab.lan([a, b]);
-    const nb = await LabNode.start(lab, b, {
+    await LabNode.start(lab, b, {
       tcp: 9000,
       udp: 9001,
       dns: 53,
