@@ -12,3 +12,4 @@ export * from './version.js';
 export * from './limits.js';
 export * from './framing.js';
 export * from './ocsf.js';
+export * from './restore-code.js';

@@ -1,9 +1,11 @@
 import {
+  type AgentSelf,
   type Capability,
   type CheckInResponse,
   CheckInRequestSchema,
   CheckInResponseSchema,
   PROTOCOL_VERSION,
+  type IsolationStatus,
   type SensorStats,
   create,
   fromBinary,
@@ -17,6 +19,8 @@ export interface CheckInReport {
   policyRevision: bigint;
   capabilities: Capability[];
   stats: SensorStats;
+  isolation?: IsolationStatus;
+  self?: AgentSelf;
 }
 
 /**
@@ -28,6 +32,7 @@ export async function checkIn(
   tls: TlsMaterial,
   report: CheckInReport,
   timeoutMs = 10_000,
+  freshConnection = false,
 ): Promise<CheckInResponse> {
   const req = create(CheckInRequestSchema, {
     protocolVersion: PROTOCOL_VERSION,
@@ -35,8 +40,14 @@ export async function checkIn(
     policyRevision: report.policyRevision,
     capabilities: report.capabilities,
     stats: report.stats,
+    ...(report.isolation ? { isolation: report.isolation } : {}),
+    ...(report.self ? { self: report.self } : {}),
   });
   const url = `${registrationUrl.replace(/\/+$/, '')}/v1/checkin`;
-  const body = await postProtobuf(url, toBinary(CheckInRequestSchema, req), { tls, timeoutMs });
+  const body = await postProtobuf(url, toBinary(CheckInRequestSchema, req), {
+    tls,
+    timeoutMs,
+    freshConnection,
+  });
   return fromBinary(CheckInResponseSchema, body);
 }

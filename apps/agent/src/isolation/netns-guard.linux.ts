@@ -1,0 +1,48 @@
+import { statSync } from 'node:fs';
+import { IsolationRefused } from './isolation-backend.js';
+
+/**
+ * TEST_RUN_ENV marks a test run (set by the test runner and by @palisade/testkit's NetLab). While
+ * it is set, isolation refuses to act on the machine's own (root) network namespace: tests must
+ * run the agent inside a network namespace they created, and a test that forgets must fail
+ * rather than cut the machine off.
+ */
+export const TEST_RUN_ENV = 'PALISADE_ISOLATION_TEST';
+
+/** isTestRun tells whether TEST_RUN_ENV marks this process as part of a test run. */
+export function isTestRun(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[TEST_RUN_ENV] === '1';
+}
+
+function nsId(path: string): string {
+  const s = statSync(path);
+  return `${s.dev}:${s.ino}`;
+}
+
+/**
+ * assertIsolationAllowed throws IsolationRefused during a test run when the network namespace the
+ * rules would go into is the one of pid 1 (the machine's own). `netns` names the namespace when
+ * commands run through `ip netns exec` (it must exist under /run/netns); otherwise it is this
+ * process's own. Outside test runs it allows everything: isolating the host is the point.
+ */
+export function assertIsolationAllowed(netns?: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) {
+    throw new IsolationRefused(`network namespace name ${JSON.stringify(netns)} is not valid`);
+  }
+  if (!isTestRun(env)) return;
+  let target: string;
+  let root: string;
+  try {
+    target = nsId(netns === undefined ? '/proc/self/ns/net' : `/run/netns/${netns}`);
+    root = nsId('/proc/1/ns/net');
+  } catch (err) {
+    throw new IsolationRefused(
+      `test run: cannot tell which network namespace isolation would change (${(err as Error).message}); refusing`,
+    );
+  }
+  if (target === root) {
+    throw new IsolationRefused(
+      `test run (${TEST_RUN_ENV}=1): refusing to change nftables in the machine's own network namespace; run the agent inside a namespace the test created (ip netns exec)`,
+    );
+  }
+}
