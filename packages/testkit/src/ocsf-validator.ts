@@ -3,12 +3,28 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
+ * findOcsfDir looks for the project's shared reference data, `shared/data/ocsf`, beside the
+ * repository root (`../shared/data/ocsf`, how CI checks it out) or beside one of its parents (a
+ * worktree kept below the main checkout's parent).
+ */
+function findOcsfDir(): string {
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+  let dir = dirname(repoRoot);
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'shared/data/ocsf');
+    if (existsSync(join(candidate, 'dictionary.json'))) return candidate;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return join(dirname(repoRoot), 'shared/data/ocsf');
+}
+
+/**
  * OCSF_DIR is the OCSF schema copy in the project's shared reference data
  * (`../shared/data/ocsf` from the repository root). PALISADE_OCSF_DIR overrides it.
  */
-export const OCSF_DIR =
-  process.env.PALISADE_OCSF_DIR ??
-  resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/ocsf');
+export const OCSF_DIR = process.env.PALISADE_OCSF_DIR ?? findOcsfDir();
 
 interface AttrDef {
   type?: string;
