@@ -112,6 +112,7 @@ export async function killProcess(req: KillRequest, ctx: KillContext): Promise<K
     );
   const st = readStat(req.pid, root);
   if (!st) return fail('not_found', `no process ${req.pid} is running`);
+  if (st.state === 'Z' || st.state === 'X') return fail('not_found', `process ${req.pid} has already exited`);
   const boot = bootWallMs(root);
   const proc = describeProcess(st, ctx, root, boot);
   const started = Number(proc.createdTimeMs);

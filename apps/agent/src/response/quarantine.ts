@@ -38,8 +38,9 @@ export interface FileOutcome {
   file?: QuarantinedFile;
 }
 
-/** Never quarantined: pseudo-filesystems, where "files" are kernel interfaces. */
+/** Never quarantined: pseudo-filesystems, where "files" are kernel interfaces (/dev/shm is real files). */
 const PSEUDO = ['/proc', '/sys', '/dev'];
+const PSEUDO_EXCEPT = ['/dev/shm'];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -50,7 +51,7 @@ function under(path: string, dir: string): boolean {
 /**
  * checkPath says what is wrong with a path a command names, or undefined when it is acceptable:
  * absolute and normalized (no "..", ".", "//" or trailing "/"), at most 4096 bytes, no NUL, not
- * the root, not in /proc, /sys or /dev.
+ * the root, not in /proc, /sys or /dev (except /dev/shm, where programs keep real files).
  */
 export function checkPath(p: unknown): string | undefined {
   if (typeof p !== 'string' || p === '') return 'path must be a non-empty string';
@@ -60,7 +61,9 @@ export function checkPath(p: unknown): string | undefined {
   if (posix.normalize(p) !== p || p.endsWith('/'))
     return `path ${JSON.stringify(p)} is not in normalized form (no ".", "..", "//" or trailing "/")`;
   if (p === '/') return 'path / is a directory';
-  const pseudo = PSEUDO.find((d) => under(p, d));
+  const pseudo = PSEUDO_EXCEPT.some((d) => under(p, d) && p !== d)
+    ? undefined
+    : PSEUDO.find((d) => under(p, d));
   if (pseudo) return `path ${p} is in ${pseudo}, a pseudo-filesystem`;
   return undefined;
 }
