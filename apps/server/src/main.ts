@@ -10,7 +10,8 @@ export const DEFAULT_DATA_DIR = '/var/lib/palisade/server';
 const USAGE = `usage: palisade server [--data-dir DIR] [--host ADDR] [--registration-port N] [--telemetry-port N]
                        [--public-host NAME] [--config FILE.yaml] [--log-level LEVEL]
                        [--tls-cert FILE --tls-key FILE [--ca-cert FILE]] [--heartbeat-interval S]
-                       [--standby-port N | --standby-url WSS-URL] [--standby-only]`;
+                       [--standby-port N | --standby-url WSS-URL] [--standby-only]
+                       [--command-expiry-days N]`;
 
 /** parseServerArgs turns flags (and the config file they name) into ServerOptions; flags win. */
 export function parseServerArgs(argv: string[]): ServerOptions {

@@ -7,6 +7,7 @@ import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { KeyRotation } from './fleet/key-rotation.js';
+import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
 import { createLogger } from './logger.js';
@@ -49,9 +50,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let standby: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
   let app: ReturnType<typeof buildRegistrationApp> | undefined;
   let keyRotation: KeyRotation | undefined;
+  let response: ResponseService | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
+    response = new ResponseService({
+      storage,
+      sessions,
+      clock,
+      logger: logger.child({ svc: 'response' }),
+      dataDir: opts.dataDir,
+      ...(opts.responseAlerts ? { alerts: opts.responseAlerts } : {}),
+      ...(opts.commandExpiryMs ? { commandExpiryMs: opts.commandExpiryMs } : {}),
+    });
+    response.startExpiry(opts.commandExpiryCheckMs ?? 60_000);
     keyRotation = new KeyRotation({
       storage,
       clock,
@@ -60,7 +72,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     keyRotation.start(opts.keyRotationIntervalMs ?? 60 * 60 * 1000);
     telemetry = await startTelemetryService({
-      ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS }),
+      ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS, response }),
       port: opts.telemetryPort ?? 7444,
     });
     const publicHost = urlHost(opts.publicHost ?? host);
@@ -68,7 +80,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // The standby sink: a second listener on the same storage, unless it runs elsewhere.
     if (!opts.standbyUrl) {
       standby = await startTelemetryService({
-        ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS }),
+        ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS, response }),
         port: defaultStandbyPort(opts),
         channel: 'standby',
       });
@@ -82,14 +94,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         telemetryStandbyUrl: standbyUrl,
       });
     app = buildRegistrationApp(
-      { storage, clock, logger, tls, endpoints, heartbeatIntervalS },
-      { storage, clock, logger: logger.child({ svc: 'api' }), sessions, keyRotation },
+      { storage, clock, logger, tls, endpoints, heartbeatIntervalS, response },
+      { storage, clock, logger: logger.child({ svc: 'api' }), sessions, keyRotation, response },
     );
     await app.listen({ host, port: opts.registrationPort ?? 7443 });
     registrationUrl = `https://${publicHost}:${(app.server.address() as AddressInfo).port}`;
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
-    const running = { telemetry, app, standby };
+    const running = { telemetry, app, standby, response };
     let closing: Promise<void> | undefined;
     return {
       registrationUrl,
@@ -99,6 +111,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       dataDir: opts.dataDir,
       storage,
       sessions,
+      response,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,
@@ -107,6 +120,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       close() {
         closing ??= (async () => {
           await running.app.close();
+          running.response.stop();
           await keyRotation?.stop();
           await running.telemetry.close();
           await running.standby?.close();
@@ -118,6 +132,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
   } catch (err) {
     await app?.close().catch(() => {});
+    response?.stop();
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
     await standby?.close().catch(() => {});

@@ -13,3 +13,4 @@ export * from './limits.js';
 export * from './framing.js';
 export * from './ocsf.js';
 export * from './restore-code.js';
+export * from './response-paths.js';

@@ -117,7 +117,7 @@ export const MIGRATIONS: readonly Migration[] = [
         actor_name TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'succeeded', 'failed', 'expired')),
         created_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
+        expires_at INTEGER,
         delivered_at INTEGER,
         finished_at INTEGER,
         error TEXT,

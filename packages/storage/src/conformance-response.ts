@@ -116,6 +116,7 @@ export function responseConformance(open: OpenStorage): void {
         const c2 = await s.createCommand(commandFixture(a, { expiresAt: T0 + 100 }));
         const c3 = await s.createCommand(commandFixture(a, { expiresAt: T0 + 10, state: 'succeeded' }));
         const c4 = await s.createCommand(commandFixture(b, { expiresAt: T0 + 10 }));
+        const never = await s.createCommand(commandFixture(b, { type: 'isolate', expiresAt: null }));
         await s.updateCommand(c4.id, ['pending'], { state: 'delivered', deliveredAt: T0 + 1 });
         assert.deepEqual(
           (await s.openCommands(a)).map((c) => c.id),
@@ -130,6 +131,7 @@ export function responseConformance(open: OpenStorage): void {
           assert.deepEqual(await s.getCommand(e.id), e);
         }
         assert.equal((await s.getCommand(c3.id))?.state, 'succeeded');
+        assert.equal((await s.getCommand(never.id))?.state, 'pending', 'a command without expiry never expires');
         assert.deepEqual(
           (await s.openCommands(a)).map((c) => c.id),
           [c2.id],

@@ -26,8 +26,11 @@ export interface CommandRecord {
   actorName: string;
   state: CommandState;
   createdAt: number;
-  /** An open command becomes `expired` at this time. */
-  expiresAt: number;
+  /**
+   * An open command becomes `expired` at this time; null never (isolate and restore set the
+   * desired state, which an agent enters whenever it comes back).
+   */
+  expiresAt: number | null;
   deliveredAt: number | null;
   finishedAt: number | null;
   /** Why it failed or expired; null otherwise. */

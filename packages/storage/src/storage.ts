@@ -129,7 +129,7 @@ export interface Storage {
     from: readonly CommandState[],
     patch: CommandPatch,
   ): Promise<CommandRecord | undefined>;
-  /** expireCommands marks every open command with expiresAt <= now as expired and returns them. */
+  /** expireCommands marks every open command with expiresAt <= now (not null) as expired and returns them. */
   expireCommands(now: number, error: string): Promise<CommandRecord[]>;
 
   getIsolation(agentId: string): Promise<IsolationRecord | undefined>;

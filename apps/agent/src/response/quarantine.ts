@@ -16,8 +16,8 @@ import {
   utimes,
   writeFile,
 } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
-import { type QuarantinedFile, QuarantinedFileSchema, create } from '@palisade/protocol';
+import { basename, dirname, join } from 'node:path';
+import { type QuarantinedFile, QuarantinedFileSchema, checkResponsePath, create, isUnder } from '@palisade/protocol';
 
 /** QuarantineContext is where quarantined files go and what must never be quarantined. */
 export interface QuarantineContext {
@@ -38,35 +38,11 @@ export interface FileOutcome {
   file?: QuarantinedFile;
 }
 
-/** Never quarantined: pseudo-filesystems, where "files" are kernel interfaces (/dev/shm is real files). */
-const PSEUDO = ['/proc', '/sys', '/dev'];
-const PSEUDO_EXCEPT = ['/dev/shm'];
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function under(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
-}
-
-/**
- * checkPath says what is wrong with a path a command names, or undefined when it is acceptable:
- * absolute and normalized (no "..", ".", "//" or trailing "/"), at most 4096 bytes, no NUL, not
- * the root, not in /proc, /sys or /dev (except /dev/shm, where programs keep real files).
- */
-export function checkPath(p: unknown): string | undefined {
-  if (typeof p !== 'string' || p === '') return 'path must be a non-empty string';
-  if (Buffer.byteLength(p) > 4096) return 'path is longer than 4096 bytes';
-  if (p.includes('\0')) return 'path contains a NUL byte';
-  if (!p.startsWith('/')) return `path ${JSON.stringify(p)} is not absolute`;
-  if (posix.normalize(p) !== p || p.endsWith('/'))
-    return `path ${JSON.stringify(p)} is not in normalized form (no ".", "..", "//" or trailing "/")`;
-  if (p === '/') return 'path / is a directory';
-  const pseudo = PSEUDO_EXCEPT.some((d) => under(p, d) && p !== d)
-    ? undefined
-    : PSEUDO.find((d) => under(p, d));
-  if (pseudo) return `path ${p} is in ${pseudo}, a pseudo-filesystem`;
-  return undefined;
-}
+/** checkPath is checkResponsePath (the rule the server applies too). */
+export const checkPath = checkResponsePath;
+const under = isUnder;
 
 function kind(s: Stats): string {
   if (s.isDirectory()) return 'a directory';

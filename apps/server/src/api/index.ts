@@ -6,7 +6,10 @@ import type { ApiContext, ApiRoute } from './context.js';
 import { EVENT_ROUTES } from './events.js';
 import { GROUP_ROUTES } from './groups.js';
 import { KEY_ROUTES } from './keys.js';
+import { COMMAND_ROUTES } from './commands.js';
+import { RESPONSE_ROUTES } from './response.js';
 import { isGuarded } from './route-guard.js';
+import { formatSchemaErrors } from './schema-errors.js';
 import { TOKEN_ROUTES } from './tokens.js';
 
 export type { ApiContext, ApiRoute } from './context.js';
@@ -31,7 +34,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...GROUP_ROUTES,
   ...TOKEN_ROUTES,
   ...AUDIT_ROUTES,
+  ...RESPONSE_ROUTES,
+  ...COMMAND_ROUTES,
 ];
+
+/** propertiesOf lists the properties a JSON schema declares at a dotted path ("" = top). */
+function propertiesOf(schema: unknown, path: string): string[] {
+  let node = schema as { properties?: Record<string, unknown> } | undefined;
+  for (const part of path ? path.split('.') : []) node = node?.properties?.[part] as typeof node;
+  return Object.keys(node?.properties ?? {});
+}
 
 /**
  * mountApi registers API_ROUTES under /api/v1. Tokens and roles are checked by the route guard
@@ -44,9 +56,19 @@ export function mountApi(
 ): void {
   if (!isGuarded(app)) throw new Error('mountApi: install the route guard (installRouteRoles) first');
   for (const r of routes) {
+    const schemas = r.schema as Record<string, unknown> | undefined;
     app.route({
       method: r.method,
       url: API_PREFIX + r.url,
+      ...(r.schema
+        ? {
+            schema: r.schema,
+            schemaErrorFormatter: (errors, dataVar) =>
+              formatSchemaErrors(errors as never, dataVar, (at) =>
+                propertiesOf(schemas?.[dataVar === 'querystring' ? 'querystring' : dataVar], at),
+              ),
+          }
+        : {}),
       handler: async (req, reply) => {
         const body = await r.handler(req, ctx);
         return reply

@@ -39,8 +39,8 @@ export interface RouteGuardDeps {
 /**
  * installRouteRoles makes ROUTE_ROLES binding for every route registered on `app` after it: a route
  * with no entry throws at registration (the server does not start with an unguarded route), and a
- * route that needs a role gets a preHandler that checks the Bearer token and its role before the
- * handler runs. A refusal for lack of role is a 403 JSON error, logged and written to the audit log.
+ * route that needs a role gets an onRequest hook that checks the Bearer token and its role before
+ * anything else (the body is not even parsed or validated for a caller without the role). A refusal for lack of role is a 403 JSON error, logged and written to the audit log.
  * guardedRoutes() lists every route it has seen (for tests).
  */
 export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void {
@@ -82,8 +82,8 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
       }
       tokens.set(req, token);
     };
-    const existing = route.preHandler;
-    route.preHandler =
+    const existing = route.onRequest;
+    route.onRequest =
       existing === undefined ? [guard] : [guard, ...(Array.isArray(existing) ? existing : [existing])];
   });
 }

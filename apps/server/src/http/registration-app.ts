@@ -26,6 +26,8 @@ export function buildRegistrationApp(reg: RegistrationContext, api: ApiContext):
     bodyLimit: LIMITS.maxRequestBytes,
     // Our own logging: request logs could carry tokens in URLs or headers.
     logger: false,
+    // Route schemas say additionalProperties: false; an unknown field is an error, not dropped.
+    ajv: { customOptions: { removeAdditional: false } },
     return503OnClosing: true,
   });
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));

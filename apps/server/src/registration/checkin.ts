@@ -31,6 +31,16 @@ export function checkInRoute(app: FastifyInstance, ctx: RegistrationContext): vo
     });
     const group = await ctx.storage.getGroup(agent.groupId);
     if (!group) throw new PalisadeError('internal', `agent ${agent.id} is in a group that does not exist`);
+    // Isolation: record what the agent reports, answer with what it should be, and its restore code.
+    let response = {};
+    if (ctx.response) {
+      await ctx.response.report(agent.id, { isolation: body.isolation, self: body.self });
+      const [isolation, restoreCode] = await Promise.all([
+        ctx.response.desiredFor(agent.id),
+        ctx.response.verifierFor(agent.id),
+      ]);
+      response = { isolation, restoreCode };
+    }
     return sendProtobuf(
       reply,
       CheckInResponseSchema,
@@ -40,6 +50,7 @@ export function checkInRoute(app: FastifyInstance, ctx: RegistrationContext): vo
         endpoints: ctx.endpoints(),
         serverTimeMs: BigInt(now),
         heartbeatIntervalS: ctx.heartbeatIntervalS,
+        ...response,
       }),
     );
   });

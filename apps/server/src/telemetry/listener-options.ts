@@ -4,7 +4,7 @@ import type { TelemetryServiceOptions } from './service.js';
 /** ListenerBase is what every telemetry listener of one process shares. */
 export type ListenerBase = Pick<
   TelemetryServiceOptions,
-  'host' | 'tls' | 'storage' | 'sessions' | 'clock' | 'logger' | 'heartbeatIntervalS'
+  'host' | 'tls' | 'storage' | 'sessions' | 'clock' | 'logger' | 'heartbeatIntervalS' | 'response'
 >;
 
 /**

@@ -9,7 +9,7 @@ import type { Storage } from '@palisade/storage';
 import { WebSocketServer } from 'ws';
 import { authenticatePeer } from '../http/peer-auth.js';
 import type { TlsMaterial } from '../tls/tls-files.js';
-import { AgentConnection } from './agent-connection.js';
+import { AgentConnection, type ResponseHooks } from './agent-connection.js';
 import { FlowController } from './flow-control.js';
 import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
 import { HeartbeatCoalescer } from './heartbeat-coalescer.js';
@@ -36,6 +36,8 @@ export interface TelemetryServiceOptions {
   heartbeatFlushMs?: number;
   /** How often connections are pinged; one missed pong ends them. @default heartbeat interval */
   livenessIntervalMs?: number;
+  /** The response side: isolation state, command delivery and results (absent: no commands). */
+  response?: ResponseHooks;
 }
 
 /** TelemetryService is a running telemetry listener. */
@@ -83,6 +85,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     heartbeatIntervalS: o.heartbeatIntervalS,
     channel: o.channel ?? 'primary',
     flow,
+    ...(o.response ? { response: o.response } : {}),
   };
   const server: Server = createServer({
     key: o.tls.serverKeyPem,
