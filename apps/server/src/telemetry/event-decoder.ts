@@ -5,6 +5,7 @@ import type {
   File,
   NetworkEndpoint,
   Process,
+  Remediation,
   Traffic,
   User,
 } from '@palisade/protocol';
@@ -310,6 +311,50 @@ function file(r: Reader, end: number, into: File | undefined, pathSlot: number):
   return f;
 }
 
+/** remediation decodes a Remediation (response actions, OCSF 7002-7004; none of it is searched). */
+function remediation(r: Reader, end: number): Remediation {
+  const m: Remediation = {
+    $typeName: 'palisade.v1.Remediation',
+    commandUid: '',
+    technique: '',
+    techniqueUid: '',
+    statusCode: '',
+    fileSha256: '',
+    quarantineId: '',
+    reason: '',
+  };
+  while (r.pos < end) {
+    const tag = r.raw32();
+    const wt = tag & 7;
+    switch (tag >>> 3) {
+      case 1:
+        m.commandUid = r.str(wt);
+        break;
+      case 2:
+        m.technique = r.str(wt);
+        break;
+      case 3:
+        m.techniqueUid = r.str(wt);
+        break;
+      case 4:
+        m.statusCode = r.str(wt);
+        break;
+      case 5:
+        m.fileSha256 = r.str(wt);
+        break;
+      case 6:
+        m.quarantineId = r.str(wt);
+        break;
+      case 7:
+        m.reason = r.str(wt);
+        break;
+      default:
+        r.skip(wt);
+    }
+  }
+  return m;
+}
+
 /** endpoint decodes a NetworkEndpoint; `dst` marks the destination, whose ip and hostname are searched. */
 function endpoint(r: Reader, end: number, into: NetworkEndpoint | undefined, dst: boolean): NetworkEndpoint {
   const n: NetworkEndpoint = into ?? {
@@ -463,6 +508,7 @@ function event(r: Reader, end: number, into?: Event): Event {
     traffic: undefined,
     query: undefined,
     user: undefined,
+    remediation: undefined,
   };
   while (r.pos < end) {
     const tag = r.raw32();
@@ -515,6 +561,9 @@ function event(r: Reader, end: number, into?: Event): Event {
         break;
       case 21:
         e.fileResult = file(r, r.sub(wt), e.fileResult, S_FILE_RESULT);
+        break;
+      case 29:
+        e.remediation = remediation(r, r.sub(wt));
         break;
       case 30:
         e.srcEndpoint = endpoint(r, r.sub(wt), e.srcEndpoint, false);
