@@ -72,7 +72,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     keyRotation.start(opts.keyRotationIntervalMs ?? 60 * 60 * 1000);
     telemetry = await startTelemetryService({
-      ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS, response }),
+      ...telemetryOptions(opts, {
+        host,
+        tls,
+        storage,
+        sessions,
+        clock,
+        logger,
+        heartbeatIntervalS,
+        response,
+      }),
       port: opts.telemetryPort ?? 7444,
     });
     const publicHost = urlHost(opts.publicHost ?? host);
@@ -80,7 +89,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // The standby sink: a second listener on the same storage, unless it runs elsewhere.
     if (!opts.standbyUrl) {
       standby = await startTelemetryService({
-        ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS, response }),
+        ...telemetryOptions(opts, {
+          host,
+          tls,
+          storage,
+          sessions,
+          clock,
+          logger,
+          heartbeatIntervalS,
+          response,
+        }),
         port: defaultStandbyPort(opts),
         channel: 'standby',
       });

@@ -26,7 +26,13 @@ export const COMMAND_ROUTES: ApiRoute[] = [
       },
     },
     async handler(req, ctx) {
-      const q = req.query as { agent_id?: string; state?: CommandState; type?: CommandType; limit?: number; cursor?: string };
+      const q = req.query as {
+        agent_id?: string;
+        state?: CommandState;
+        type?: CommandType;
+        limit?: number;
+        cursor?: string;
+      };
       let page: Awaited<ReturnType<typeof ctx.storage.listCommands>>;
       try {
         page = await ctx.storage.listCommands({

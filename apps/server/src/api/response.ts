@@ -22,7 +22,8 @@ function body(properties: Record<string, unknown>, required: string[] = []) {
 }
 
 function service(ctx: ApiContext): ResponseService {
-  if (!ctx.response) throw new PalisadeError('unavailable', 'response actions are not available on this server');
+  if (!ctx.response)
+    throw new PalisadeError('unavailable', 'response actions are not available on this server');
   return ctx.response;
 }
 
@@ -40,12 +41,20 @@ function startTime(v: unknown): number | undefined {
   if (/^\d+$/.test(s)) return Number(s);
   const ms = /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(s) ? Date.parse(s) : Number.NaN;
   if (Number.isNaN(ms)) {
-    throw new PalisadeError('validation_failed', `field start_time: "${s}" is neither ms since the epoch nor an ISO 8601 time`);
+    throw new PalisadeError(
+      'validation_failed',
+      `field start_time: "${s}" is neither ms since the epoch nor an ISO 8601 time`,
+    );
   }
   return ms;
 }
 
-function action(name: string, url: string, schema: Record<string, unknown>, toAction: (b: Record<string, unknown>) => ResponseAction): ApiRoute {
+function action(
+  name: string,
+  url: string,
+  schema: Record<string, unknown>,
+  toAction: (b: Record<string, unknown>) => ResponseAction,
+): ApiRoute {
   return {
     method: 'POST',
     url,
@@ -70,10 +79,15 @@ function action(name: string, url: string, schema: Record<string, unknown>, toAc
  * offline restore code (admin). Each action becomes a command (GET /api/v1/commands/:id follows it).
  */
 export const RESPONSE_ROUTES: ApiRoute[] = [
-  action('isolate', '/agents/:id/isolate', body({ reason: { ...REASON, minLength: 1 } }, ['reason']), (b) => ({
-    type: 'isolate',
-    reason: String(b.reason),
-  })),
+  action(
+    'isolate',
+    '/agents/:id/isolate',
+    body({ reason: { ...REASON, minLength: 1 } }, ['reason']),
+    (b) => ({
+      type: 'isolate',
+      reason: String(b.reason),
+    }),
+  ),
   action('restore', '/agents/:id/restore', body({ reason: REASON }), (b) => ({
     type: 'restore',
     ...(b.reason !== undefined ? { reason: String(b.reason) } : {}),
@@ -125,8 +139,17 @@ export const RESPONSE_ROUTES: ApiRoute[] = [
     url: '/agents/:id/restore-code',
     schema: { params: AGENT_ID_PARAMS, body: body({}) },
     async handler(req, ctx) {
-      const r = await service(ctx).revealRestoreCode((req.params as { id: string }).id.toLowerCase(), actorOf(req), req.ip);
-      return { code: r.code, code_id: r.codeId, created_at: new Date(r.createdAt).toISOString(), shown_once: true };
+      const r = await service(ctx).revealRestoreCode(
+        (req.params as { id: string }).id.toLowerCase(),
+        actorOf(req),
+        req.ip,
+      );
+      return {
+        code: r.code,
+        code_id: r.codeId,
+        created_at: new Date(r.createdAt).toISOString(),
+        shown_once: true,
+      };
     },
   },
   {
@@ -134,8 +157,17 @@ export const RESPONSE_ROUTES: ApiRoute[] = [
     url: '/agents/:id/restore-code/rotate',
     schema: { params: AGENT_ID_PARAMS, body: body({}) },
     async handler(req, ctx) {
-      const r = await service(ctx).rotateRestoreCode((req.params as { id: string }).id.toLowerCase(), actorOf(req), req.ip);
-      return { code: r.code, code_id: r.codeId, created_at: new Date(r.createdAt).toISOString(), shown_once: true };
+      const r = await service(ctx).rotateRestoreCode(
+        (req.params as { id: string }).id.toLowerCase(),
+        actorOf(req),
+        req.ip,
+      );
+      return {
+        code: r.code,
+        code_id: r.codeId,
+        created_at: new Date(r.createdAt).toISOString(),
+        shown_once: true,
+      };
     },
   },
 ];

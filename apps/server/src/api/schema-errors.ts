@@ -13,7 +13,11 @@ interface AjvError {
  * `field reason: required`. Route schemas use `additionalProperties: false`, so a typo is an error,
  * never silently dropped.
  */
-export function formatSchemaErrors(errors: AjvError[], dataVar: string, allowed?: (path: string) => string[]): PalisadeError {
+export function formatSchemaErrors(
+  errors: AjvError[],
+  dataVar: string,
+  allowed?: (path: string) => string[],
+): PalisadeError {
   const what = dataVar === 'body' ? 'field' : 'parameter';
   const parts = errors.map((e) => {
     const at = e.instancePath.replace(/^\//, '').replace(/\//g, '.');

@@ -53,7 +53,10 @@ export function commandToWire(c: CommandRecord): Command {
         },
       });
     case 'quarantine_file':
-      return create(CommandSchema, { ...common, action: { case: 'quarantineFile', value: { path: String(p.path) } } });
+      return create(CommandSchema, {
+        ...common,
+        action: { case: 'quarantineFile', value: { path: String(p.path) } },
+      });
     case 'restore_file':
       return create(CommandSchema, {
         ...common,
@@ -89,7 +92,9 @@ export function actualFromWire(s: IsolationStatus, receivedAt: number): ActualIs
     since: s.sinceMs > 0n ? Number(s.sinceMs) : null,
     reportedAt: receivedAt,
     allowedAddresses: s.allowedAddresses.slice(0, MAX_ADDRESSES).map((a) => a.slice(0, 64)),
-    localRestore: lr ? { revision: Number(lr.revision), at: Number(lr.atMs), codeId: lr.codeId.slice(0, 64) } : null,
+    localRestore: lr
+      ? { revision: Number(lr.revision), at: Number(lr.atMs), codeId: lr.codeId.slice(0, 64) }
+      : null,
     restoreCodeId: s.restoreCodeId.slice(0, 64),
     restoreCodeFailures: s.restoreCodeFailures,
   };

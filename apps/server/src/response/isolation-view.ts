@@ -1,7 +1,8 @@
 import type { CommandRecord, IsolationRecord } from '@palisade/storage';
 import type { ConnectionState } from '../telemetry/session-table.js';
 
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 /**
  * IsolationStatusName is the one word the API and CLI show for an agent's isolation:
@@ -68,7 +69,9 @@ export function isolationView(
     } else if (a?.state === 'failed' && answered) status = 'failed';
     else if (a?.state === 'unsupported') status = 'unsupported';
     // After a lift at the console the server sets "not isolated" itself, without a command.
-    else status = d && d.revision > 0 && d.commandId === null && a?.localRestore ? 'lifted_locally' : 'not_isolated';
+    else
+      status =
+        d && d.revision > 0 && d.commandId === null && a?.localRestore ? 'lifted_locally' : 'not_isolated';
   }
   return {
     status,
@@ -92,7 +95,11 @@ export function isolationView(
           reported_at: iso(a.reportedAt),
           allowed_addresses: a.allowedAddresses,
           local_restore: a.localRestore
-            ? { revision: a.localRestore.revision, at: iso(a.localRestore.at), code_id: a.localRestore.codeId }
+            ? {
+                revision: a.localRestore.revision,
+                at: iso(a.localRestore.at),
+                code_id: a.localRestore.codeId,
+              }
             : null,
           restore_code_id: a.restoreCodeId || null,
           restore_code_failures: a.restoreCodeFailures,

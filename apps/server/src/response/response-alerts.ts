@@ -38,7 +38,10 @@ export interface ResponseAlerts {
 export function logOnlyResponseAlerts(logger: Logger): ResponseAlerts {
   return {
     isolationReverted: (a) =>
-      logger.error({ alert: 'isolation_reverted', ...a }, `ALERT: isolation of ${a.hostname} reverted: ${a.reason}`),
+      logger.error(
+        { alert: 'isolation_reverted', ...a },
+        `ALERT: isolation of ${a.hostname} reverted: ${a.reason}`,
+      ),
     isolationLiftedLocally: (a) =>
       logger.error(
         { alert: 'isolation_lifted_locally', ...a },

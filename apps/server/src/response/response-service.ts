@@ -116,7 +116,13 @@ export class ResponseService {
     this.expiryMs = d.commandExpiryMs ?? DEFAULT_COMMAND_EXPIRY_MS;
   }
 
-  private audit(actor: Actor, remote: string, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
+  private audit(
+    actor: Actor,
+    remote: string,
+    action: string,
+    agentId: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
     return recordAuditAs(this.d, actor, remote, { action, targetType: 'agent', targetId: agentId, details });
   }
 
@@ -130,13 +136,15 @@ export class ResponseService {
         `agent ${agentId} was decommissioned on ${new Date(a.decommissionedAt).toISOString()}; it takes no commands`,
       );
     }
-    if (a.revokedAt !== null) throw new PalisadeError('conflict', `agent ${agentId} is revoked; it takes no commands`);
+    if (a.revokedAt !== null)
+      throw new PalisadeError('conflict', `agent ${agentId} is revoked; it takes no commands`);
     return a;
   }
 
   private reasonOf(r: string | undefined, required: boolean): string {
     const reason = (r ?? '').trim();
-    if (required && reason === '') throw bad('reason: required (why this action is taken, for the audit log)');
+    if (required && reason === '')
+      throw bad('reason: required (why this action is taken, for the audit log)');
     if (reason.length > MAX_REASON) throw bad(`reason: longer than ${MAX_REASON} characters`);
     return reason;
   }
@@ -153,14 +161,18 @@ export class ResponseService {
           throw bad(`pid: must be an integer from 2 to ${MAX_PID}, got ${act.pid}`);
         if (act.pid === 1) throw bad('pid: 1 is init; it is never killed');
         if (self && act.pid === self.pid) throw bad(`pid: ${act.pid} is the Palisade agent itself; refused`);
-        if (self?.helperPids.includes(act.pid)) throw bad(`pid: ${act.pid} is a helper of the Palisade agent; refused`);
+        if (self?.helperPids.includes(act.pid))
+          throw bad(`pid: ${act.pid} is a helper of the Palisade agent; refused`);
         const start = act.startTimeMs;
         if (start !== undefined && (!Number.isSafeInteger(start) || start <= 0))
           throw bad('start_time: must be a time after 1970 (ms since the epoch or ISO 8601)');
         const uid = act.processUid;
-        if (uid !== undefined && !/^[0-9a-f]{32}$/.test(uid)) throw bad('process_uid: must be the 32 hex digits of process.uid');
+        if (uid !== undefined && !/^[0-9a-f]{32}$/.test(uid))
+          throw bad('process_uid: must be the 32 hex digits of process.uid');
         if (start === undefined && uid === undefined) {
-          throw bad('start_time or process_uid: required (from the process event), so that a reused pid is never killed');
+          throw bad(
+            'start_time or process_uid: required (from the process event), so that a reused pid is never killed',
+          );
         }
         return {
           pid: act.pid,
@@ -179,7 +191,8 @@ export class ResponseService {
       case 'restore_file': {
         if (!UUID.test(act.quarantineId)) throw bad(`quarantine_id: "${act.quarantineId}" is not a UUID`);
         const q = await this.findQuarantine(a.id, act.quarantineId);
-        if (!q) throw new PalisadeError('not_found', `agent ${a.id} has no quarantined file ${act.quarantineId}`);
+        if (!q)
+          throw new PalisadeError('not_found', `agent ${a.id} has no quarantined file ${act.quarantineId}`);
         return { quarantine_id: act.quarantineId, path: q };
       }
     }
@@ -207,7 +220,10 @@ export class ResponseService {
   }
 
   /** checkIsolationChange refuses an isolate of an isolated host and a restore of an open one. */
-  private async checkIsolationChange(agentId: string, isolate: boolean): Promise<IsolationRecord | undefined> {
+  private async checkIsolationChange(
+    agentId: string,
+    isolate: boolean,
+  ): Promise<IsolationRecord | undefined> {
     const rec = await this.d.storage.getIsolation(agentId);
     const d = rec?.desired;
     const a = rec?.actual;
@@ -220,7 +236,10 @@ export class ResponseService {
         );
       }
       if (a.state === 'isolated' || a.state === 'applying') {
-        throw new PalisadeError('conflict', `agent ${agentId} is isolated already (since ${new Date(a.since ?? d.changedAt).toISOString()})`);
+        throw new PalisadeError(
+          'conflict',
+          `agent ${agentId} is isolated already (since ${new Date(a.since ?? d.changedAt).toISOString()})`,
+        );
       }
       // reverted, failed, lifted locally: isolating again is how an operator retries.
     }
@@ -263,10 +282,14 @@ export class ResponseService {
       result: null,
       isolationRevision: null,
     };
-    const superseded = isolation ? (await this.d.storage.openCommands(a.id)).filter((c) => c.type === 'isolate' || c.type === 'restore') : [];
+    const superseded = isolation
+      ? (await this.d.storage.openCommands(a.id)).filter((c) => c.type === 'isolate' || c.type === 'restore')
+      : [];
     const stored = await this.d.storage.createCommand(
       record,
-      isolation ? { isolated: act.type === 'isolate', reason, changedAt: now, actorName: req.actor.name } : undefined,
+      isolation
+        ? { isolated: act.type === 'isolate', reason, changedAt: now, actorName: req.actor.name }
+        : undefined,
     );
     for (const old of superseded) {
       await this.d.storage.updateCommand(old.id, OPEN_COMMAND_STATES, {
@@ -293,7 +316,10 @@ export class ResponseService {
     try {
       s.send(commandToWire(c));
     } catch (err) {
-      this.d.logger.warn({ agentId: c.agentId, command: c.id, msg: (err as Error).message }, 'could not send a command');
+      this.d.logger.warn(
+        { agentId: c.agentId, command: c.id, msg: (err as Error).message },
+        'could not send a command',
+      );
     }
   }
 
@@ -342,7 +368,10 @@ export class ResponseService {
       result: resultToJson(r),
     });
     if (done) {
-      this.d.logger.info({ agentId, command: c.id, type: c.type, state: done.state, msg: r.message }, 'command finished');
+      this.d.logger.info(
+        { agentId, command: c.id, type: c.type, state: done.state, msg: r.message },
+        'command finished',
+      );
     }
   }
 
@@ -351,7 +380,10 @@ export class ResponseService {
    * isolation state, and what response actions must not touch. It settles isolation commands,
    * records reverted isolations (audit, log, alert hook) and local lifts with the offline code.
    */
-  async report(agentId: string, r: { isolation?: IsolationStatus | undefined; self?: AgentSelf | undefined }): Promise<void> {
+  async report(
+    agentId: string,
+    r: { isolation?: IsolationStatus | undefined; self?: AgentSelf | undefined },
+  ): Promise<void> {
     if (r.self) this.selves.set(agentId, r.self);
     if (!r.isolation) return;
     const now = this.d.clock.now();
@@ -365,7 +397,10 @@ export class ResponseService {
     await this.d.storage.recordActualIsolation(agentId, actual);
     const prev = rec?.actual ?? null;
     const d = rec?.desired;
-    if (actual.localRestore && JSON.stringify(actual.localRestore) !== JSON.stringify(prev?.localRestore ?? null)) {
+    if (
+      actual.localRestore &&
+      JSON.stringify(actual.localRestore) !== JSON.stringify(prev?.localRestore ?? null)
+    ) {
       await this.onLocalRestore(agentId, rec, actual.localRestore);
     }
     if (!d || d.revision === 0 || actual.revision !== d.revision || !d.commandId) return;
@@ -377,15 +412,23 @@ export class ResponseService {
       return;
     }
     const success = d.isolated ? actual.state === 'isolated' : actual.state === 'not_isolated';
-    const failure = ['failed', 'reverted', 'unsupported'].includes(actual.state) || (d.isolated && actual.state === 'not_isolated');
+    const failure =
+      ['failed', 'reverted', 'unsupported'].includes(actual.state) ||
+      (d.isolated && actual.state === 'not_isolated');
     if (!success && !failure) return;
     const done = await this.d.storage.updateCommand(cmd, OPEN_COMMAND_STATES, {
       state: success ? 'succeeded' : 'failed',
       finishedAt: now,
       error: success ? null : actual.reason || `the agent reports ${actual.state}`,
-      result: { state: actual.state, revision: actual.revision, reason: actual.reason, allowed_addresses: actual.allowedAddresses },
+      result: {
+        state: actual.state,
+        revision: actual.revision,
+        reason: actual.reason,
+        allowed_addresses: actual.allowedAddresses,
+      },
     });
-    if (done && (done.deliveredAt === null)) await this.d.storage.updateCommand(cmd, [done.state], { deliveredAt: now });
+    if (done && done.deliveredAt === null)
+      await this.d.storage.updateCommand(cmd, [done.state], { deliveredAt: now });
     if (actual.state === 'reverted') await this.onReverted(agentId, d.revision, cmd, actual);
   }
 
@@ -393,11 +436,31 @@ export class ResponseService {
     return (await this.d.storage.getAgent(agentId))?.host.hostname ?? '';
   }
 
-  private async onReverted(agentId: string, revision: number, commandId: string, a: ActualIsolation): Promise<void> {
+  private async onReverted(
+    agentId: string,
+    revision: number,
+    commandId: string,
+    a: ActualIsolation,
+  ): Promise<void> {
     const hostname = await this.hostname(agentId);
-    await this.audit(SYSTEM, '', 'agent.isolation_reverted', agentId, { hostname, revision, command_id: commandId, reason: a.reason });
-    this.d.logger.error({ agentId, hostname, revision, command: commandId, reason: a.reason }, 'isolation reverted by the agent');
-    this.alerts.isolationReverted({ agentId, hostname, revision, commandId, reason: a.reason, at: this.d.clock.now() });
+    await this.audit(SYSTEM, '', 'agent.isolation_reverted', agentId, {
+      hostname,
+      revision,
+      command_id: commandId,
+      reason: a.reason,
+    });
+    this.d.logger.error(
+      { agentId, hostname, revision, command: commandId, reason: a.reason },
+      'isolation reverted by the agent',
+    );
+    this.alerts.isolationReverted({
+      agentId,
+      hostname,
+      revision,
+      commandId,
+      reason: a.reason,
+      at: this.d.clock.now(),
+    });
   }
 
   private async onLocalRestore(
@@ -407,16 +470,27 @@ export class ResponseService {
   ): Promise<void> {
     const now = this.d.clock.now();
     const hostname = await this.hostname(agentId);
-    await this.d.storage.markRestoreCodeUsed(agentId, lr.codeId, lr.at).catch((err: Error) =>
-      this.d.logger.warn({ agentId, codeId: lr.codeId, msg: err.message }, 'local restore with a code the server does not hold'),
-    );
+    await this.d.storage
+      .markRestoreCodeUsed(agentId, lr.codeId, lr.at)
+      .catch((err: Error) =>
+        this.d.logger.warn(
+          { agentId, codeId: lr.codeId, msg: err.message },
+          'local restore with a code the server does not hold',
+        ),
+      );
     await this.audit(HOST_CONSOLE, '', 'agent.isolation_lifted_locally', agentId, {
       hostname,
       revision: lr.revision,
       lifted_at: new Date(lr.at).toISOString(),
       code_id: lr.codeId,
     });
-    this.alerts.isolationLiftedLocally({ agentId, hostname, revision: lr.revision, codeId: lr.codeId, at: lr.at });
+    this.alerts.isolationLiftedLocally({
+      agentId,
+      hostname,
+      revision: lr.revision,
+      codeId: lr.codeId,
+      at: lr.at,
+    });
     const d = rec?.desired;
     if (d?.isolated && d.revision <= lr.revision) {
       if (d.commandId) {
@@ -433,11 +507,25 @@ export class ResponseService {
         changedAt: now,
         actorName: HOST_CONSOLE.name,
       });
-      this.sendNow(agentId, { case: 'setIsolation', value: desiredToWire({ isolated: false, revision, reason: 'lifted locally', commandId: null, changedAt: now, actorName: '' }) });
+      this.sendNow(agentId, {
+        case: 'setIsolation',
+        value: desiredToWire({
+          isolated: false,
+          revision,
+          reason: 'lifted locally',
+          commandId: null,
+          changedAt: now,
+          actorName: '',
+        }),
+      });
     }
     // A code someone typed at the console is spent: the agent gets a new one (not yet shown).
     const fresh = await this.restoreCodes.replaceUsed(agentId);
-    await this.audit(SYSTEM, '', 'agent.restore_code_replaced', agentId, { hostname, code_id: fresh.codeId, replaced: lr.codeId });
+    await this.audit(SYSTEM, '', 'agent.restore_code_replaced', agentId, {
+      hostname,
+      code_id: fresh.codeId,
+      replaced: lr.codeId,
+    });
     this.sendNow(agentId, { case: 'setRestoreCode', value: RestoreCodes.verifier(fresh) });
   }
 
@@ -446,18 +534,32 @@ export class ResponseService {
   }
 
   /** revealRestoreCode shows an agent's restore code once to `actor` (audit-logged). */
-  async revealRestoreCode(agentId: string, actor: Actor, remote: string): Promise<{ code: string; codeId: string; createdAt: number }> {
+  async revealRestoreCode(
+    agentId: string,
+    actor: Actor,
+    remote: string,
+  ): Promise<{ code: string; codeId: string; createdAt: number }> {
     const a = await this.agent(agentId);
     const { code, record } = await this.restoreCodes.reveal(a.id, actor.name);
-    await this.audit(actor, remote, 'agent.restore_code_reveal', a.id, { hostname: a.host.hostname, code_id: record.codeId });
+    await this.audit(actor, remote, 'agent.restore_code_reveal', a.id, {
+      hostname: a.host.hostname,
+      code_id: record.codeId,
+    });
     return { code, codeId: record.codeId, createdAt: record.createdAt };
   }
 
   /** rotateRestoreCode gives an agent a new restore code, shown now to `actor`; the old one stops working. */
-  async rotateRestoreCode(agentId: string, actor: Actor, remote: string): Promise<{ code: string; codeId: string; createdAt: number }> {
+  async rotateRestoreCode(
+    agentId: string,
+    actor: Actor,
+    remote: string,
+  ): Promise<{ code: string; codeId: string; createdAt: number }> {
     const a = await this.agent(agentId);
     const { code, record } = await this.restoreCodes.rotate(a.id, actor.name);
-    await this.audit(actor, remote, 'agent.restore_code_rotate', a.id, { hostname: a.host.hostname, code_id: record.codeId });
+    await this.audit(actor, remote, 'agent.restore_code_rotate', a.id, {
+      hostname: a.host.hostname,
+      code_id: record.codeId,
+    });
     this.sendNow(a.id, { case: 'setRestoreCode', value: RestoreCodes.verifier(record) });
     return { code, codeId: record.codeId, createdAt: record.createdAt };
   }
@@ -467,7 +569,9 @@ export class ResponseService {
   /** startExpiry runs expireDue now and every `everyMs`. */
   startExpiry(everyMs = 60_000): void {
     const tick = () =>
-      void this.expireDue().catch((err: Error) => this.d.logger.error({ err: err.message }, 'command expiry failed'));
+      void this.expireDue().catch((err: Error) =>
+        this.d.logger.error({ err: err.message }, 'command expiry failed'),
+      );
     tick();
     this.expiryTimer = setInterval(tick, everyMs);
     this.expiryTimer.unref();

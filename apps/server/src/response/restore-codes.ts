@@ -59,7 +59,10 @@ export class RestoreCodes {
     return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8');
   }
 
-  private async make(agentId: string, shownTo?: string): Promise<{ record: RestoreCodeRecord; code: string }> {
+  private async make(
+    agentId: string,
+    shownTo?: string,
+  ): Promise<{ record: RestoreCodeRecord; code: string }> {
     const code = generateRestoreCode();
     const v = await makeVerifier(code);
     const codeId = randomUUID().slice(0, 8);
@@ -67,7 +70,13 @@ export class RestoreCodes {
     const record: RestoreCodeRecord = {
       agentId,
       codeId,
-      verifier: { salt: v.salt.toString('base64'), log2N: v.log2N, r: v.r, p: v.p, hash: v.hash.toString('base64') },
+      verifier: {
+        salt: v.salt.toString('base64'),
+        log2N: v.log2N,
+        r: v.r,
+        p: v.p,
+        hash: v.hash.toString('base64'),
+      },
       sealed: shownTo ? null : this.seal(agentId, codeId, code),
       createdAt: now,
       revealedAt: shownTo ? now : null,

@@ -33,7 +33,10 @@ import type { LiveSession, SessionTable } from './session-table.js';
  * reports of the agent's isolation state, command results, and what Welcome must carry.
  */
 export interface ResponseHooks {
-  report(agentId: string, r: { isolation?: IsolationStatus | undefined; self?: AgentSelf | undefined }): Promise<void>;
+  report(
+    agentId: string,
+    r: { isolation?: IsolationStatus | undefined; self?: AgentSelf | undefined },
+  ): Promise<void>;
   onResult(agentId: string, r: CommandResult): Promise<void>;
   desiredFor(agentId: string): Promise<IsolationDesired>;
   verifierFor(agentId: string): Promise<RestoreCodeVerifier>;
@@ -187,11 +190,17 @@ export class AgentConnection implements FlowTarget {
   }
 
   /** welcomeExtras are the desired isolation and the restore code verifier (when there is a response side). */
-  private async welcomeExtras(): Promise<{ isolation?: IsolationDesired; restoreCode?: RestoreCodeVerifier }> {
+  private async welcomeExtras(): Promise<{
+    isolation?: IsolationDesired;
+    restoreCode?: RestoreCodeVerifier;
+  }> {
     const r = this.d.response;
     if (!r) return {};
     try {
-      const [isolation, restoreCode] = await Promise.all([r.desiredFor(this.agent.id), r.verifierFor(this.agent.id)]);
+      const [isolation, restoreCode] = await Promise.all([
+        r.desiredFor(this.agent.id),
+        r.verifierFor(this.agent.id),
+      ]);
       return { isolation, restoreCode };
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'response: Welcome goes without the isolation state');
