@@ -1,6 +1,7 @@
 import { type ApiTarget, apiCall } from '../client.js';
 import { printJson } from '../output.js';
 import { ago, formatTable } from '../table.js';
+import { type Isolation, isolationCell } from './response.js';
 
 /** Agent is an agent as the API returns it. */
 export interface Agent {
@@ -17,6 +18,7 @@ export interface Agent {
   policy_up_to_date?: boolean;
   connection?: { state: string; channel?: string };
   capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
+  isolation?: Isolation;
   health?: {
     channel: string | null;
     reported_channel?: string | null;
@@ -76,10 +78,16 @@ export async function agentsList(target: ApiTarget, json: boolean, query = ''): 
     // Revision it runs / its group's; a star marks agents that are out of date.
     `${a.policy_revision}/${a.group_policy_revision ?? '?'}${a.policy_up_to_date === false ? ' *' : ''}`,
     telemetry(a),
+    isolationCell(a.isolation),
   ]);
   process.stdout.write(
-    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'CHANNEL', 'LAST SEEN', 'LAST ACK', 'SPOOL', 'DROPS', 'POLICY', 'TELEMETRY (! = inactive)'], rows)}\n`,
+    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'CHANNEL', 'LAST SEEN', 'LAST ACK', 'SPOOL', 'DROPS', 'POLICY', 'TELEMETRY (! = inactive)', 'ISOLATION'], rows)}\n`,
   );
+  for (const a of agents) {
+    const i = a.isolation;
+    if (i && ['reverted', 'failed', 'unsupported'].includes(i.status) && i.actual?.reason)
+      process.stdout.write(`  ${a.hostname} isolation ${i.status}: ${i.actual.reason}\n`);
+  }
   for (const a of agents) {
     for (const c of a.capabilities ?? []) {
       if (c.reason)
