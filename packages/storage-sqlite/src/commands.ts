@@ -116,7 +116,9 @@ export class Commands {
     });
     this.expireTx = db.transaction((now, error) => {
       const rows = this.st
-        .get(`SELECT seq, ${COLS} FROM commands WHERE ${OPEN} AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY seq`)
+        .get(
+          `SELECT seq, ${COLS} FROM commands WHERE ${OPEN} AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY seq`,
+        )
         .all(now) as CommandRow[];
       const upd = this.st.get(
         `UPDATE commands SET state = 'expired', finished_at = ?, error = ? WHERE seq = ? AND ${OPEN}`,

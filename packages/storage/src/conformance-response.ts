@@ -131,7 +131,11 @@ export function responseConformance(open: OpenStorage): void {
           assert.deepEqual(await s.getCommand(e.id), e);
         }
         assert.equal((await s.getCommand(c3.id))?.state, 'succeeded');
-        assert.equal((await s.getCommand(never.id))?.state, 'pending', 'a command without expiry never expires');
+        assert.equal(
+          (await s.getCommand(never.id))?.state,
+          'pending',
+          'a command without expiry never expires',
+        );
         assert.deepEqual(
           (await s.openCommands(a)).map((c) => c.id),
           [c2.id],

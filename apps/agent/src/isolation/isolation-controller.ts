@@ -395,7 +395,7 @@ export class IsolationController {
         );
         return;
       } catch (err) {
-        lastError = (err as Error).message;
+        lastError = errorText(err);
       }
       if (this.clock.now() - started >= timeout) break;
       await new Promise((r) => setTimeout(r, this.o.selfTestRetryMs ?? 1000));
@@ -445,6 +445,13 @@ export class IsolationController {
     const d = this.saved.desired;
     this.o.emit?.(isolationEvent(true, { commandId: d.commandId, ok, code, message, reason: d.reason }));
   }
+}
+
+/** errorText describes an error for people, also one that aggregates others (connection attempts). */
+function errorText(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length) return err.errors.map(errorText).join('; ');
+  const e = err as NodeJS.ErrnoException;
+  return e?.message || e?.code || String(err);
 }
 
 function dedupe(addrs: BackendAddress[]): BackendAddress[] {

@@ -17,7 +17,13 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { type QuarantinedFile, QuarantinedFileSchema, checkResponsePath, create, isUnder } from '@palisade/protocol';
+import {
+  type QuarantinedFile,
+  QuarantinedFileSchema,
+  checkResponsePath,
+  create,
+  isUnder,
+} from '@palisade/protocol';
 
 /** QuarantineContext is where quarantined files go and what must never be quarantined. */
 export interface QuarantineContext {

@@ -1,6 +1,9 @@
 import type { CommandRecord, IsolationRecord } from '@palisade/storage';
 import type { ConnectionState } from '../telemetry/session-table.js';
 
+/** LOCAL_LIFT_ACTOR names who changed the desired state when someone used the offline restore code. */
+export const LOCAL_LIFT_ACTOR = 'host console (offline restore code)';
+
 const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
@@ -22,9 +25,14 @@ export type IsolationStatusName =
   | 'lifted_locally'
   | 'unsupported';
 
-/** online tells whether the agent is reachable now (telemetry connected, or checked in recently). */
+/**
+ * online tells whether the agent is reachable now: its telemetry is connected, or it checked in
+ * within 90 s after its telemetry connection (if any) ended.
+ */
 function online(conn: ConnectionState, lastSeenAt: number | null, now: number): boolean {
-  return conn.state === 'connected' || (lastSeenAt !== null && now - lastSeenAt < 90_000);
+  if (conn.state === 'connected') return true;
+  if (lastSeenAt === null || now - lastSeenAt >= 90_000) return false;
+  return conn.since === null || lastSeenAt > conn.since + 1000;
 }
 
 /**
@@ -71,7 +79,7 @@ export function isolationView(
     // After a lift at the console the server sets "not isolated" itself, without a command.
     else
       status =
-        d && d.revision > 0 && d.commandId === null && a?.localRestore ? 'lifted_locally' : 'not_isolated';
+        d && d.commandId === null && d.actorName === LOCAL_LIFT_ACTOR ? 'lifted_locally' : 'not_isolated';
   }
   return {
     status,

@@ -414,6 +414,7 @@ describe('isolation state', () => {
     const v = await agentView(a.agentId);
     assert.equal(v.isolation.desired.isolated, false);
     assert.equal(v.isolation.actual.local_restore.code_id, codeId);
+    assert.equal(v.isolation.status, 'lifted_locally');
     await waitFor('the alert hook', () => lifted.some((x) => x.agentId === a.agentId));
     const lift = await t.api(
       'GET',

@@ -24,6 +24,7 @@ import {
 import { recordAuditAs } from '../audit/audit-log.js';
 import type { SessionTable } from '../telemetry/session-table.js';
 import { actualFromWire, commandToWire, desiredToWire, resultToJson, sameActual } from './command-wire.js';
+import { LOCAL_LIFT_ACTOR } from './isolation-view.js';
 import { type ResponseAlerts, logOnlyResponseAlerts } from './response-alerts.js';
 import { RestoreCodes } from './restore-codes.js';
 
@@ -83,7 +84,7 @@ export interface ResponseServiceDeps {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_REASON = 1000;
 const MAX_PID = 4_194_304;
-const HOST_CONSOLE: Actor = { id: null, name: 'host console (offline restore code)' };
+const HOST_CONSOLE: Actor = { id: null, name: LOCAL_LIFT_ACTOR };
 const SYSTEM: Actor = { id: null, name: 'system' };
 
 function bad(msg: string): PalisadeError {
@@ -109,6 +110,8 @@ export class ResponseService {
   private readonly selves = new Map<string, AgentSelf>();
   /** The last isolation report of each agent, so an unchanged heartbeat costs no database read. */
   private readonly lastReports = new Map<string, string>();
+  /** Reports of one agent are handled one at a time (heartbeat and check-in may race). */
+  private readonly reporting = new Map<string, Promise<void>>();
 
   constructor(private readonly d: ResponseServiceDeps) {
     this.restoreCodes = new RestoreCodes(d.storage, d.dataDir, d.clock);
@@ -502,7 +505,7 @@ export class ResponseService {
       }
       const revision = await this.d.storage.setDesiredIsolation(agentId, {
         isolated: false,
-        reason: 'lifted at the host with the offline restore code',
+        reason: `lifted at the host with the offline restore code ${lr.codeId} on ${new Date(lr.at).toISOString()}`,
         commandId: null,
         changedAt: now,
         actorName: HOST_CONSOLE.name,

@@ -91,6 +91,10 @@ export class LabNode {
   tcp(host: string, port: number, timeoutMs = 1000): Promise<ProbeResult> {
     return this.probe('tcp', { host, port, timeoutMs });
   }
+  /** connect opens a TCP connection to host:port (any service, TLS included) and closes it. */
+  connect(host: string, port: number, timeoutMs = 1000): Promise<ProbeResult> {
+    return this.probe('connect', { host, port, timeoutMs });
+  }
   /** udp sends one datagram to host:port and waits for its echo. */
   udp(host: string, port: number, timeoutMs = 1000): Promise<ProbeResult> {
     return this.probe('udp', { host, port, timeoutMs });

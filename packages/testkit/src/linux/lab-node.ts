@@ -229,6 +229,20 @@ async function handle(p: Probe): Promise<Result> {
       return tcpProbe(String(p.host), Number(p.port), ms);
     case 'udp':
       return udpProbe(String(p.host), Number(p.port), ms);
+    case 'connect':
+      return withTimeout<Result>(
+        ms,
+        (done) => {
+          const s = connect({ host: String(p.host), port: Number(p.port) });
+          s.on('connect', () => {
+            done({ ok: true });
+            s.destroy();
+          });
+          s.on('error', (e) => done({ ok: false, error: e.message }));
+          setTimeout(() => s.destroy(), ms).unref();
+        },
+        { ok: false, error: 'timeout' },
+      );
     case 'dns':
       return dnsProbe(String(p.server), String(p.name), p.type === 'AAAA' ? 'AAAA' : 'A', p.tcp === true, ms);
     case 'lookup':
