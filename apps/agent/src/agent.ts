@@ -29,15 +29,12 @@ import { checkIn } from './transport/checkin.js';
 import type { IsolationBackend } from './isolation/isolation-backend.js';
 import { IsolationController } from './isolation/isolation-controller.js';
 import { defaultIsolationBackend } from './isolation/platform-backend.js';
-import { agentSelf } from './response/agent-self.linux.js';
 import { CommandJournal } from './response/command-journal.js';
 import { CommandRunner } from './response/command-runner.js';
 import { startControlSocket } from './response/control-socket.js';
-import { killProcess } from './response/kill-process.linux.js';
 import { restoreWithCode } from './response/offline-restore.js';
-import { quarantineFile, restoreQuarantined } from './response/quarantine.js';
+import { platformResponse } from './response/platform-actions.js';
 import { RestoreCodeStore } from './response/restore-code-store.js';
-import { readBootId } from './sensors/bpf/proc-reader.linux.js';
 
 /** IsolationOptions tune host isolation (docs/response.md). */
 export interface IsolationOptions {
@@ -181,7 +178,11 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
 
   // Isolation comes first: a host that must be isolated is, before any sensor or connection.
   const protectedPaths = [opts.stateDir, AGENT_ROOT, process.execPath];
-  const self = () => agentSelf(protectedPaths);
+  const platform = platformResponse({
+    dir: join(opts.stateDir, 'quarantine'),
+    protectedPaths: () => protectedPaths,
+  });
+  const self = platform.self;
   const restoreCodes = new RestoreCodeStore(opts.stateDir);
   let checkinEndpoints: string[] = [];
   let checkins: CheckInLoop | undefined;
@@ -239,8 +240,6 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     );
     return undefined;
   });
-  const fileCtx = { dir: join(opts.stateDir, 'quarantine'), protectedPaths: () => protectedPaths };
-  const bootId = readBootId();
 
   const applyPolicy = (p: Policy) => {
     const before = policy.revision;
@@ -258,11 +257,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     journal: new CommandJournal(opts.stateDir),
     isolation,
     restoreCodes,
-    actions: {
-      kill: (req) => killProcess(req, { bootId, protectedPids: () => self().helperPids }),
-      quarantine: (path) => quarantineFile(path, fileCtx),
-      restoreFile: (id) => restoreQuarantined(id, fileCtx),
-    },
+    actions: platform.actions,
     onPolicy: (p) => applyPolicy(p),
     emit: sink,
     logger: alog,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { silentLogger } from '@palisade/common';
 import { type Event, IsolationDesiredSchema, IsolationState, create, toOcsf } from '@palisade/protocol';
-import { OcsfValidator, run, tempDir } from '@palisade/testkit';
+import { OcsfValidator, run, tempDir, waitFor } from '@palisade/testkit';
 import {
   IsolationController,
   type IsolationControllerOptions,
@@ -16,6 +16,7 @@ import {
 import { loadIsolation } from './isolation-file.js';
 import { BACKEND_PORT, type IsolationLab, OTHER_TCP, startIsolationLab } from './isolation-lab.test-util.js';
 import { NftBackend } from './nft-backend.linux.js';
+import { canonicalAddress } from './nft-ruleset.js';
 
 let L: IsolationLab;
 let nft: NftBackend;
@@ -183,4 +184,40 @@ test('restart and crash (root, network namespace): a proven isolation is applied
   await blind.setDesired(desired(false, 10));
   assert.equal(await nft.isApplied(), false, 'removed once the server says so');
   await blind.stop();
+});
+
+test('re-resolution (root, network namespace): when the backend name resolves to a new address the rules follow it', async () => {
+  const dir = tempDir('palisade-iso-');
+  let answer = [L.backend.v4];
+  const c = controller(dir, [], {
+    endpointUrls: () => [`https://backend.lab.test:${BACKEND_PORT}`],
+    resolve: async (hosts) => ({
+      resolved: new Map(
+        hosts.map((h) => [
+          `${h.host} ${h.port}`,
+          answer.map((a) => ({ ...canonicalAddress(a), port: h.port })),
+        ]),
+      ),
+      failed: [],
+    }),
+    resolveIntervalMs: 200,
+  });
+  await c.start();
+  await c.setDesired(desired(true, 1));
+  assert.deepEqual(c.status().allowedAddresses, [`${L.backend.v4} ${BACKEND_PORT}`]);
+  assert.equal((await L.en.tcp(L.backend.v6, BACKEND_PORT, 500)).ok, false);
+  answer = [L.backend.v6];
+  await waitFor(
+    'the rules to follow the new address',
+    () => c.status().allowedAddresses[0] === `${L.backend.v6} ${BACKEND_PORT}`,
+    5000,
+  );
+  assert.equal((await L.en.tcp(L.backend.v6, BACKEND_PORT)).ok, true);
+  assert.equal((await L.en.tcp(L.backend.v4, BACKEND_PORT, 500)).ok, false);
+  // A name that stops resolving keeps its last addresses (never an empty allow list).
+  answer = [];
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(c.status().allowedAddresses[0], `${L.backend.v6} ${BACKEND_PORT}`);
+  await c.setDesired(desired(false, 2));
+  await c.stop();
 });

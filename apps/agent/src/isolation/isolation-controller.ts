@@ -8,7 +8,13 @@ import {
   create,
 } from '@palisade/protocol';
 import { isolationEvent } from '../response/remediation-events.js';
-import { backendHosts, hostKey, resolveBackend } from './backend-endpoints.js';
+import {
+  type BackendHost,
+  type Resolution,
+  backendHosts,
+  hostKey,
+  resolveBackend,
+} from './backend-endpoints.js';
 import { type BackendAddress, type IsolationBackend, IsolationUnavailable } from './isolation-backend.js';
 import {
   IsolationFileError,
@@ -41,6 +47,8 @@ export interface IsolationControllerOptions {
   selfTestRetryMs?: number;
   /** How often backend host names are resolved again while isolated. @default 60000 */
   resolveIntervalMs?: number;
+  /** Resolves backend host names. @default resolveBackend (the system resolver) */
+  resolve?: (hosts: readonly BackendHost[]) => Promise<Resolution>;
   logger: Logger;
   clock?: Clock;
   /** Called after every change of the actual state, to report it. */
@@ -308,7 +316,7 @@ export class IsolationController {
   /** resolve returns the backend addresses to allow (the saved ones for hosts that do not resolve). */
   private async resolve(): Promise<BackendAddress[]> {
     const hosts = backendHosts(this.o.endpointUrls());
-    const res = await resolveBackend(hosts);
+    const res = await (this.o.resolve ?? resolveBackend)(hosts);
     const out: BackendAddress[] = [];
     for (const h of hosts) {
       const key = hostKey(h);

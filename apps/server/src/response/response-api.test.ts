@@ -11,6 +11,7 @@ import {
   codeMatches,
   create,
 } from '@palisade/protocol';
+import { ManualClock } from '@palisade/common';
 import { SimulatedAgent, waitFor } from '@palisade/testkit';
 import { type TestServer, startTestServer } from '../testing/harness.js';
 import type { IsolationRevertedAlert, IsolationLiftedLocallyAlert } from './response-alerts.js';
@@ -422,5 +423,52 @@ describe('isolation state', () => {
     );
     assert.equal(lift.json.entries.length, 1);
     assert.equal(lift.json.entries[0].actor.name, 'host console (offline restore code)');
+  });
+});
+
+describe('command expiry', () => {
+  test('a command no agent answers expires after the configured time; isolation does not; a late result changes nothing', async () => {
+    const clock = new ManualClock(Date.now());
+    const s = await startTestServer({ clock, commandExpiryMs: 2 * 86_400_000 });
+    try {
+      const a = await SimulatedAgent.register({
+        registrationUrl: s.server.registrationUrl,
+        caPem: s.server.caPem,
+        registrationKey: s.registrationKey,
+      });
+      const kill = await s.api('POST', `/api/v1/agents/${a.agentId}/kill-process`, {
+        body: { pid: 50, start_time: 1 },
+      });
+      const iso = await s.api('POST', `/api/v1/agents/${a.agentId}/isolate`, { body: { reason: 'keep' } });
+      assert.equal(Date.parse(kill.json.command.expires_at) - clock.now(), 2 * 86_400_000);
+      clock.advance(86_400_000);
+      assert.equal(await s.server.response.expireDue(), 0);
+      clock.advance(86_400_000 + 1);
+      assert.equal(await s.server.response.expireDue(), 1);
+      const k = (await s.api('GET', `/api/v1/commands/${kill.json.command.id}`)).json.command;
+      assert.equal(k.state, 'expired');
+      assert.match(k.error, /expired/);
+      assert.equal(
+        (await s.api('GET', `/api/v1/commands/${iso.json.command.id}`)).json.command.state,
+        'pending',
+      );
+      await a.connect();
+      a.sendCommandResult(
+        create(CommandResultSchema, { id: kill.json.command.id, ok: true, message: 'too late' }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(
+        (await s.api('GET', `/api/v1/commands/${kill.json.command.id}`)).json.command.state,
+        'expired',
+      );
+      assert.equal(
+        a.commands.filter((c) => c.id === kill.json.command.id).length,
+        0,
+        'an expired command is not delivered',
+      );
+      await a.close();
+    } finally {
+      await s.stop();
+    }
   });
 });
