@@ -383,7 +383,21 @@ export class ResponseService {
    * isolation state, and what response actions must not touch. It settles isolation commands,
    * records reverted isolations (audit, log, alert hook) and local lifts with the offline code.
    */
-  async report(
+  report(
+    agentId: string,
+    r: { isolation?: IsolationStatus | undefined; self?: AgentSelf | undefined },
+  ): Promise<void> {
+    const prev = this.reporting.get(agentId) ?? Promise.resolve();
+    const next = prev.then(() => this.handleReport(agentId, r));
+    const settled = next.catch(() => {});
+    this.reporting.set(agentId, settled);
+    void settled.then(() => {
+      if (this.reporting.get(agentId) === settled) this.reporting.delete(agentId);
+    });
+    return next;
+  }
+
+  private async handleReport(
     agentId: string,
     r: { isolation?: IsolationStatus | undefined; self?: AgentSelf | undefined },
   ): Promise<void> {
@@ -430,7 +444,8 @@ export class ResponseService {
         allowed_addresses: actual.allowedAddresses,
       },
     });
-    if (done && done.deliveredAt === null)
+    if (!done) return; // settled before: another report got there first
+    if (done.deliveredAt === null)
       await this.d.storage.updateCommand(cmd, [done.state], { deliveredAt: now });
     if (actual.state === 'reverted') await this.onReverted(agentId, d.revision, cmd, actual);
   }
