@@ -34,5 +34,8 @@ console.log(`running ${selected.length} test files`);
 const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], {
   stdio: 'inherit',
   cwd: root,
+  // Marks a test run: agents refuse to apply isolation rules in this machine's own network
+  // namespace (apps/agent/src/isolation/netns-guard.linux.ts), only in namespaces tests create.
+  env: { ...process.env, PALISADE_ISOLATION_TEST: '1' },
 });
 process.exit(r.status ?? 1);

@@ -30,8 +30,8 @@ function hasDebPackage(name) {
 }
 
 // Packages the eBPF sensor and journal reader builds need, and packages only the tests need (real sshd, su, sudo,
-// rsyslog and systemd (journald, journalctl) for auth records, nftables and iproute2 for
-// isolation tests).
+// rsyslog and systemd (journald, journalctl) for auth records, nftables, iproute2 and ping
+// (iputils-ping) for isolation tests).
 const BUILD_DEBS = [
   'clang',
   'llvm',
@@ -48,6 +48,7 @@ const TEST_DEBS = [
   'sudo',
   'iproute2',
   'nftables',
+  'iputils-ping',
   'sshpass',
   'procps',
   'rsyslog',

@@ -1,6 +1,16 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Backoff, type Clock, type Logger, silentLogger, systemClock } from '@palisade/common';
-import type { CheckInResponse, Event, Policy, Tier } from '@palisade/protocol';
+import {
+  type CheckInResponse,
+  type Endpoints,
+  EndpointsSchema,
+  type Event,
+  type IsolationStatus,
+  type Policy,
+  type RestoreCodeVerifier,
+  type Tier,
+} from '@palisade/protocol';
 import { buildSensorStats, collectCapabilities } from './agent-stats.js';
 import { CredentialManager } from './identity/credential-manager.js';
 import { ensureStateDir } from './identity/identity-store.js';
@@ -14,6 +24,42 @@ import type { Sensor } from './sensors/sensor.js';
 import { Spool, type SpoolOptions, type SpoolStats } from './spool/index.js';
 import { CheckInLoop } from './transport/checkin-loop.js';
 import { type Channel, TelemetryClient } from './transport/telemetry-client.js';
+import { checkIn } from './transport/checkin.js';
+import type { IsolationBackend } from './isolation/isolation-backend.js';
+import { IsolationController } from './isolation/isolation-controller.js';
+import { defaultIsolationBackend } from './isolation/platform-backend.js';
+import { CommandJournal } from './response/command-journal.js';
+import { CommandRunner } from './response/command-runner.js';
+import { startControlSocket } from './response/control-socket.js';
+import { restoreWithCode } from './response/offline-restore.js';
+import { platformResponse } from './response/platform-actions.js';
+import { RestoreCodeStore } from './response/restore-code-store.js';
+
+/** IsolationOptions tune host isolation (docs/response.md). */
+export interface IsolationOptions {
+  /** The platform mechanism; default: nftables on Linux. */
+  backend?: IsolationBackend;
+  /** How long the backend may take to answer through new rules before they are reverted. @default 30000 */
+  selfTestTimeoutMs?: number;
+  /** How often backend host names are resolved again while isolated. @default 60000 */
+  resolveIntervalMs?: number;
+  /** Test runs only (PALISADE_ISOLATION_TEST=1): addresses to allow instead of the backend's. */
+  testBackendOverride?: string[];
+}
+
+/** AGENT_ROOT is the agent's installed program (apps/agent): response actions never touch it. */
+const AGENT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** endpointUrls lists every URL an Endpoints message names (new endpoint kinds join by themselves). */
+export function endpointUrls(ep: Endpoints | undefined): string[] {
+  if (!ep) return [];
+  const out: string[] = [];
+  for (const f of EndpointsSchema.fields) {
+    const v = (ep as unknown as Record<string, unknown>)[f.localName];
+    if (f.fieldKind === 'scalar' && typeof v === 'string' && v) out.push(v);
+  }
+  return out;
+}
 
 /** AgentOptions configure startAgent. Only stateDir is required once the agent is registered. */
 export interface AgentOptions {
@@ -49,6 +95,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** Pause after the server refused the credential (check-in and telemetry). @default 30 s doubling to 30 min */
   refusedBackoff?: () => Backoff;
+  /** Host isolation tuning. */
+  isolation?: IsolationOptions;
 }
 
 /** RunningAgent is a started agent. */
@@ -60,6 +108,8 @@ export interface RunningAgent {
   tier(): Tier;
   policyRevision(): bigint;
   spoolStats(): SpoolStats;
+  /** The host's actual isolation state. */
+  isolation(): IsolationStatus;
   /** Sets or clears the local tier override (config reload). */
   setTierOverride(tier: TierName | undefined): void;
   /** Seals the events collected so far into a batch now. */
@@ -130,6 +180,86 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
   const saved = loadSavedPolicy(opts.stateDir);
   if (saved) policy.setServerPolicy(saved);
   const stats = () => buildSensorStats(sensors, spool.stats());
+  let sinkErrors = 0;
+  const sink = (ev: Event) => {
+    try {
+      spool.append(ev);
+    } catch (err) {
+      if (sinkErrors++ % 1000 === 0) alog.error({ err: (err as Error).message }, 'could not spool an event');
+    }
+  };
+
+  // Isolation comes first: a host that must be isolated is, before any sensor or connection.
+  const protectedPaths = [opts.stateDir, AGENT_ROOT, process.execPath];
+  const platform = platformResponse({
+    dir: join(opts.stateDir, 'quarantine'),
+    protectedPaths: () => protectedPaths,
+  });
+  const self = platform.self;
+  const restoreCodes = new RestoreCodeStore(opts.stateDir);
+  let checkinEndpoints: string[] = [];
+  let checkins: CheckInLoop | undefined;
+  let onCheckIn: (res: CheckInResponse) => void = () => {};
+  const isolationStatus = () =>
+    isolation.status({ restoreCodeId: restoreCodes.codeId, restoreCodeFailures: restoreCodes.failures });
+  const report = () => ({
+    policyRevision: policy.revision,
+    capabilities: collectCapabilities(sensors),
+    stats: stats(),
+    isolation: isolationStatus(),
+    self: self(),
+    pinnedCaSha256: credentials.pinnedCaSha256(),
+  });
+  const selfTestMs = opts.isolation?.selfTestTimeoutMs ?? 30_000;
+  const isolation: IsolationController = new IsolationController({
+    stateDir: opts.stateDir,
+    backend: opts.isolation?.backend ?? defaultIsolationBackend(),
+    endpointUrls: () => [
+      credentials.identity.registrationUrl,
+      credentials.identity.telemetryPrimaryUrl,
+      credentials.identity.telemetryStandbyUrl,
+      ...checkinEndpoints,
+    ],
+    // A real check-in round trip, on a new connection, through the rules just applied.
+    selfTest: async () => {
+      const res = await checkIn(
+        credentials.identity.registrationUrl,
+        tls,
+        report(),
+        Math.min(5000, selfTestMs),
+        true,
+      );
+      onCheckIn(res);
+    },
+    selfTestTimeoutMs: selfTestMs,
+    resolveIntervalMs: opts.isolation?.resolveIntervalMs,
+    logger: alog,
+    emit: sink,
+    onChange: () => {
+      telemetry?.heartbeatNow();
+      checkins?.now();
+    },
+    ...(opts.isolation?.testBackendOverride
+      ? { testBackendOverride: opts.isolation.testBackendOverride }
+      : {}),
+  });
+  await isolation.start();
+  const onRestoreCode = (v: RestoreCodeVerifier) => {
+    const bad = restoreCodes.setVerifier(v);
+    if (bad) alog.warn({ err: bad }, 'restore code verifier from the server refused');
+  };
+  const control = await startControlSocket(
+    opts.stateDir,
+    { restore: (code) => restoreWithCode(code, restoreCodes, isolation) },
+    alog,
+  ).catch((err: Error) => {
+    alog.error(
+      { err: err.message },
+      'control socket not available: the offline restore code works only with the agent stopped',
+    );
+    return undefined;
+  });
+
   const applyPolicy = (p: Policy) => {
     const before = policy.revision;
     if (!policy.setServerPolicy(p)) return;
@@ -142,8 +272,21 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       }
     }
   };
-  const onCheckIn = (res: CheckInResponse) => {
+  const runner = new CommandRunner({
+    journal: new CommandJournal(opts.stateDir),
+    isolation,
+    restoreCodes,
+    actions: platform.actions,
+    onPolicy: (p) => applyPolicy(p),
+    emit: sink,
+    logger: alog,
+  });
+  onCheckIn = (res: CheckInResponse) => {
     if (res.policy) applyPolicy(res.policy);
+    // Never awaited here: the isolation self-test itself checks in.
+    if (res.isolation) void isolation.setDesired(res.isolation);
+    if (res.restoreCode) onRestoreCode(res.restoreCode);
+    checkinEndpoints = endpointUrls(res.endpoints);
     const ep = res.endpoints;
     if (ep?.telemetryPrimaryUrl && credentials.setEndpoints(ep.telemetryPrimaryUrl, ep.telemetryStandbyUrl)) {
       alog.info(
@@ -153,15 +296,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     }
   };
 
-  // Sensors first: they never wait for the network, events go to the spool from the start.
-  let sinkErrors = 0;
-  const sink = (ev: Event) => {
-    try {
-      spool.append(ev);
-    } catch (err) {
-      if (sinkErrors++ % 1000 === 0) alog.error({ err: (err as Error).message }, 'could not spool an event');
-    }
-  };
+  // Sensors next: they never wait for the network, events go to the spool from the start.
   for (const s of sensors) {
     try {
       s.setTier(policy.tier);
@@ -174,15 +309,10 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     }
   }
 
-  const checkins = new CheckInLoop({
+  checkins = new CheckInLoop({
     registrationUrl: identity.registrationUrl,
     tls,
-    report: () => ({
-      policyRevision: policy.revision,
-      capabilities: collectCapabilities(sensors),
-      stats: stats(),
-      pinnedCaSha256: credentials.pinnedCaSha256(),
-    }),
+    report,
     onResponse: (res) => {
       onCheckIn(res);
       // Confirm a renewed certificate, pin a delivered CA bundle, renew when due.
@@ -209,6 +339,13 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       stats,
       policyRevision: () => policy.revision,
       onPolicy: applyPolicy,
+      isolation: isolationStatus,
+      self,
+      onWelcome: (w) => {
+        if (w.isolation) void isolation.setDesired(w.isolation);
+        if (w.restoreCode) onRestoreCode(w.restoreCode);
+      },
+      onCommand: (c, reply) => runner.handle(c, reply),
     },
     logger: alog,
     maxInFlight: opts.maxInFlight,
@@ -218,13 +355,13 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     onCredentialRefused: () => {
       const switched = credentials.onRefused();
       // Back on the previous certificate: check in with it now (it confirms it is still accepted).
-      if (switched) checkins.now();
+      if (switched) checkins?.now();
       return switched;
     },
     ...(opts.refusedBackoff ? { refusedBackoff: opts.refusedBackoff() } : {}),
   });
-  const running = telemetry;
-  running.start();
+  telemetry.start();
+  const started = { checkins, telemetry };
   alog.info(
     { stateDir: opts.stateDir, tier: tierName(policy.tier), sensors: sensors.map((s) => s.name) },
     'agent started',
@@ -234,10 +371,11 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
   return {
     agentId: identity.agentId,
     stateDir: opts.stateDir,
-    channel: () => running.channel,
+    channel: () => started.telemetry.channel,
     tier: () => policy.tier,
     policyRevision: () => policy.revision,
     spoolStats: () => spool.stats(),
+    isolation: isolationStatus,
     setTierOverride: (t) => policy.setOverride(t),
     flush: () => spool.seal(),
     stop: () => {
@@ -253,13 +391,16 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
         // Give what is already sent or sealed a moment to be acked, so a clean stop leaves little to resend.
         for (
           let i = 0;
-          i < 40 && running.channel !== 'disconnected' && spool.stats().unackedBatches > 0;
+          i < 40 && started.telemetry.channel !== 'disconnected' && spool.stats().unackedBatches > 0;
           i++
         ) {
           await new Promise((r) => setTimeout(r, 50));
         }
-        checkins.stop();
-        await running.stop();
+        started.checkins.stop();
+        await started.telemetry.stop();
+        await control?.close();
+        // The isolation rules stay in the kernel: stopping the agent never opens the host.
+        await isolation.stop();
         spool.close();
         unlock();
         alog.info({}, 'agent stopped');

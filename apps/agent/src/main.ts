@@ -10,11 +10,19 @@ import { RegistrationAborted } from './identity/register-with-retry.js';
 import { SpoolStateError } from './spool/spool-state.js';
 import { StateLockError } from './state-lock.js';
 import { testHooksFromEnv } from './test-hooks.js';
+import { runRestoreCommand } from './response/offline-restore.js';
+
+/**
+ * TEST_BACKEND_OVERRIDE_ENV (test runs only, with PALISADE_ISOLATION_TEST=1): comma-separated
+ * addresses isolation allows instead of the backend's, to prove the self-test reverts.
+ */
+const TEST_BACKEND_OVERRIDE_ENV = 'PALISADE_TEST_ISOLATION_BACKEND';
 
 /** DEFAULT_STATE_DIR is where the agent keeps identity and spool unless told otherwise. */
 export const DEFAULT_STATE_DIR = '/var/lib/palisade/agent';
 
 const USAGE = `usage: palisade agent [flags]
+       palisade agent restore --code CODE [--state-dir DIR]   lift isolation with the offline restore code
   --server URL              registration service URL (first registration)
   --registration-key KEY    registration key (or env PALISADE_REGISTRATION_KEY, or the config file)
   --ca FILE                 CA certificate to trust at first registration
@@ -22,7 +30,8 @@ const USAGE = `usage: palisade agent [flags]
   --config FILE             YAML config (server, registrationKey, ca, stateDir, tier, kernelSensor,
                             logLevel, spool.maxBytes, spool.maxAgeDays, auth.logPaths,
                             auth.wtmpPath, auth.btmpPath, auth.auditLogPath,
-                            auth.journalDirectory); re-read on SIGHUP
+                            auth.journalDirectory, isolation.selfTestTimeoutSeconds,
+                            isolation.resolveIntervalSeconds); re-read on SIGHUP
   --tier server|workstation override the tier of the server policy
   --no-kernel-sensor        driverless mode: no eBPF sensor
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
@@ -73,6 +82,15 @@ function readCa(path: string | undefined): string | undefined {
  * and set a non-zero exit code.
  */
 export async function runAgentCommand(argv: string[]): Promise<void> {
+  if (argv[0] === 'restore') {
+    try {
+      return await runRestoreCommand(argv.slice(1), DEFAULT_STATE_DIR);
+    } catch (err) {
+      process.stderr.write(`palisade agent restore: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
   let agent: RunningAgent | undefined;
   let log: Logger | undefined;
   try {
@@ -123,6 +141,17 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       spool,
       ...(hooks.clock ? { clock: hooks.clock } : {}),
       ...(hooks.checkInIntervalMs ? { checkInIntervalMs: hooks.checkInIntervalMs } : {}),
+      isolation: {
+        ...(cfg.isolation?.selfTestTimeoutSeconds
+          ? { selfTestTimeoutMs: cfg.isolation.selfTestTimeoutSeconds * 1000 }
+          : {}),
+        ...(cfg.isolation?.resolveIntervalSeconds
+          ? { resolveIntervalMs: cfg.isolation.resolveIntervalSeconds * 1000 }
+          : {}),
+        ...(process.env[TEST_BACKEND_OVERRIDE_ENV]
+          ? { testBackendOverride: process.env[TEST_BACKEND_OVERRIDE_ENV].split(',').filter(Boolean) }
+          : {}),
+      },
     });
     process.off('SIGINT', abortStartup);
     process.off('SIGTERM', abortStartup);

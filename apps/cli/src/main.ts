@@ -17,6 +17,7 @@ import {
 import { groupsCreate, groupsDelete, groupsList, groupsRename, groupsSetPolicy } from './commands/groups.js';
 import { keysCreate, keysList, keysRevoke } from './commands/keys.js';
 import { rulesTest } from './commands/rules-test.js';
+import { act, commandsList, commandsShow, killBody, restoreCode } from './commands/response.js';
 
 const USAGE = `usage: palisade <command> [flags]
 
@@ -27,7 +28,14 @@ const USAGE = `usage: palisade <command> [flags]
   quickstart [--data-dir DIR] [--state-dir DIR]
                                   run a server and a local agent registered to it (npm start)
   agents list [--group G] [--status active|revoked|decommissioned] [--out-of-date]
-  agents get ID | agents move ID --group G | agents decommission ID | agents revoke ID [--reason TEXT]
+  agents get|show ID | agents move ID --group G | agents decommission ID | agents revoke ID [--reason TEXT]
+  agents isolate ID --reason TEXT | agents restore ID [--reason TEXT]
+  agents kill-process ID --pid N (--start-time T | --process-uid U) [--tree] [--reason TEXT]
+  agents quarantine-file ID --path P [--reason TEXT] | agents restore-file ID --quarantine-id Q
+         response actions take --wait [--timeout S] to follow the command until it ends
+  agents restore-code ID [--rotate]   the agent's offline restore code (admin; shown once)
+  commands list [--agent ID] [--state pending|delivered|succeeded|failed|expired] [--type T]
+                [--limit N] [--cursor C] | commands show ID
   groups list | groups create NAME [policy flags] | groups rename NAME NEW
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
@@ -100,6 +108,15 @@ async function main(argv: string[]): Promise<void> {
         status: { type: 'string' },
         'out-of-date': { type: 'boolean', default: false },
         reason: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+        timeout: { type: 'string' },
+        pid: { type: 'string' },
+        'start-time': { type: 'string' },
+        'process-uid': { type: 'string' },
+        tree: { type: 'boolean', default: false },
+        path: { type: 'string' },
+        'quarantine-id': { type: 'string' },
+        rotate: { type: 'boolean', default: false },
       });
       const target = resolveTarget(values);
       const [sub, id] = positionals;
@@ -110,7 +127,24 @@ async function main(argv: string[]): Promise<void> {
         if (values['out-of-date']) q.set('out_of_date', 'true');
         return agentsList(target, values.json, q.size ? `?${q}` : '');
       }
-      if (sub === 'get' && id) return agentsGet(target, id);
+      if ((sub === 'get' || sub === 'show') && id) return agentsGet(target, id);
+      const flags = { json: values.json, reason: values.reason, wait: values.wait, timeout: values.timeout };
+      if (sub === 'isolate' && id) {
+        if (!values.reason)
+          throw new CliError('agents isolate ID needs --reason TEXT (it goes to the audit log)', 2);
+        return act(target, id, 'isolate', {}, flags);
+      }
+      if (sub === 'restore' && id) return act(target, id, 'restore', {}, flags);
+      if (sub === 'kill-process' && id) return act(target, id, 'kill-process', killBody(values), flags);
+      if (sub === 'quarantine-file' && id) {
+        if (!values.path) throw new CliError('agents quarantine-file ID needs --path P', 2);
+        return act(target, id, 'quarantine-file', { path: values.path }, flags);
+      }
+      if (sub === 'restore-file' && id) {
+        if (!values['quarantine-id']) throw new CliError('agents restore-file ID needs --quarantine-id Q', 2);
+        return act(target, id, 'restore-file', { quarantine_id: values['quarantine-id'] }, flags);
+      }
+      if (sub === 'restore-code' && id) return restoreCode(target, id, values.rotate, values.json);
       if (sub === 'move' && id) {
         if (!values.group) throw new CliError('agents move ID needs --group NAME', 2);
         return agentsMove(target, id, values.group, values.json);
@@ -118,6 +152,32 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'decommission' && id) return agentsDecommission(target, id, values.json);
       if (sub === 'revoke' && id) return agentsRevoke(target, id, values.reason, values.json);
       throw new CliError(`unknown: agents ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'commands': {
+      const { values, positionals } = parse(rest, {
+        agent: { type: 'string' },
+        state: { type: 'string' },
+        type: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+      });
+      const target = resolveTarget(values);
+      const [sub, id] = positionals;
+      if (sub === 'list' || sub === undefined) {
+        return commandsList(
+          target,
+          {
+            agent_id: values.agent,
+            state: values.state,
+            type: values.type,
+            limit: values.limit,
+            cursor: values.cursor,
+          },
+          values.json,
+        );
+      }
+      if (sub === 'show' && id) return commandsShow(target, id);
+      throw new CliError(`unknown: commands ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case 'groups': {
       const { values, positionals } = parse(rest, {

@@ -11,7 +11,7 @@ export class ServerConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'port' | 'seconds' | 'boolean';
+type Kind = 'string' | 'port' | 'seconds' | 'days' | 'boolean';
 
 /** CONFIG_KEYS are the keys a server config file may hold (same names as the flags) and the option each sets. */
 export const CONFIG_KEYS: Record<string, { option: keyof ServerOptions; kind: Kind }> = {
@@ -28,6 +28,7 @@ export const CONFIG_KEYS: Record<string, { option: keyof ServerOptions; kind: Ki
   'standby-port': { option: 'standbyPort', kind: 'port' },
   'standby-url': { option: 'standbyUrl', kind: 'string' },
   'standby-only': { option: 'standbyOnly', kind: 'boolean' },
+  'command-expiry-days': { option: 'commandExpiryMs', kind: 'days' },
 };
 
 /** convertValue checks one setting and converts it to the option's type. */
@@ -49,14 +50,14 @@ export function convertValue(where: string, key: string, raw: unknown): string |
     return raw;
   }
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  const max = spec.kind === 'port' ? 65535 : 3600;
+  const max = spec.kind === 'port' ? 65535 : spec.kind === 'days' ? 365 : 3600;
   const min = spec.kind === 'port' ? 0 : 1;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     throw new ServerConfigError(
       `${where}: ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
     );
   }
-  return n;
+  return spec.kind === 'days' ? n * 86_400_000 : n;
 }
 
 /** loadConfigFile reads a YAML config file into server options, refusing unknown keys and bad values. */

@@ -16,7 +16,8 @@ const USAGE = `usage: palisade server [--data-dir DIR] [--host ADDR] [--registra
                        [--request-timeout S] [--idle-timeout S] [--keep-alive-timeout S] [--hello-timeout S]
                        [--max-connections N] [--max-unauthenticated N] [--max-unauthenticated-per-address N]
                        [--registration-max-connections N] [--registration-max-unauthenticated N]
-                       [--registration-burst N] [--registration-per-minute N]`;
+                       [--registration-burst N] [--registration-per-minute N]
+                       [--command-expiry-days N]`;
 
 /** parseServerArgs turns flags (and the config file they name) into ServerOptions; flags win. */
 export function parseServerArgs(argv: string[]): ServerOptions {

@@ -4,6 +4,8 @@ import type { ListenerLimits } from './limits/listener-limits.js';
 import type { GateStats } from './limits/connection-gate.js';
 import type { SessionTable } from './telemetry/session-table.js';
 import type { ServerTls } from './tls/server-tls.js';
+import type { ResponseAlerts } from './response/response-alerts.js';
+import type { ResponseService } from './response/response-service.js';
 
 /** ServerOptions configure startServer. Only dataDir is required. */
 export interface ServerOptions {
@@ -71,6 +73,12 @@ export interface ServerOptions {
   keyRotationIntervalMs?: number;
   /** Where logs go. @default stderr */
   logDestination?: NodeJS.WritableStream | number;
+  /** How long a response command may wait for its outcome before it expires, ms. @default 14 days */
+  commandExpiryMs?: number;
+  /** How often expired commands are looked for, ms. @default 60000 */
+  commandExpiryCheckMs?: number;
+  /** Where response alerts go (isolation reverted, lifted locally). @default error log lines */
+  responseAlerts?: ResponseAlerts;
 }
 
 /** RunningServer is a started server. */
@@ -89,6 +97,8 @@ export interface RunningServer {
   storage: Storage;
   /** Live telemetry sessions (for commands and connection state). */
   sessions: SessionTable;
+  /** Response actions: `response.issue(...)` is the internal entry point playbooks call. */
+  response: ResponseService;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

@@ -8,6 +8,7 @@ import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { KeyRotation } from './fleet/key-rotation.js';
+import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
 import { warnAboutFdLimit } from './limits/fd-limit.linux.js';
@@ -59,9 +60,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let app: ReturnType<typeof buildRegistrationApp> | undefined;
   let keyRotation: KeyRotation | undefined;
   let stopRevalidation: (() => void) | undefined;
+  let response: ResponseService | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
+    response = new ResponseService({
+      storage,
+      sessions,
+      clock,
+      logger: logger.child({ svc: 'response' }),
+      dataDir: opts.dataDir,
+      ...(opts.responseAlerts ? { alerts: opts.responseAlerts } : {}),
+      ...(opts.commandExpiryMs ? { commandExpiryMs: opts.commandExpiryMs } : {}),
+    });
+    response.startExpiry(opts.commandExpiryCheckMs ?? 60_000);
     keyRotation = new KeyRotation({
       storage,
       clock,
@@ -70,7 +82,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     keyRotation.start(opts.keyRotationIntervalMs ?? 60 * 60 * 1000);
     telemetry = await startTelemetryService({
-      ...telemetryOptions(opts, { host, tls, storage, sessions, clock, logger, heartbeatIntervalS, trusted }),
+      ...telemetryOptions(opts, {
+        host,
+        tls,
+        storage,
+        sessions,
+        clock,
+        logger,
+        heartbeatIntervalS,
+        trusted,
+        response,
+      }),
       port: opts.telemetryPort ?? 7444,
     });
     const publicHost = urlHost(opts.publicHost ?? host);
@@ -87,6 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           logger,
           heartbeatIntervalS,
           trusted,
+          response,
         }),
         port: defaultStandbyPort(opts),
         channel: 'standby',
@@ -101,7 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         telemetryStandbyUrl: standbyUrl,
       });
     app = buildRegistrationApp(
-      { storage, clock, logger, tls, endpoints, heartbeatIntervalS },
+      { storage, clock, logger, tls, endpoints, heartbeatIntervalS, response },
       {
         storage,
         clock,
@@ -109,6 +132,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         sessions,
         keyRotation,
         tls,
+        response,
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
       },
       limits,
@@ -129,7 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     warnAboutFdLimit(limits, !opts.standbyUrl, logger);
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
-    const running = { telemetry, app, standby };
+    const running = { telemetry, app, standby, response };
     let closing: Promise<void> | undefined;
     return {
       registrationUrl,
@@ -142,6 +166,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       dataDir: opts.dataDir,
       storage,
       sessions,
+      response,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,
@@ -157,6 +182,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           tls.stop();
           stopRevalidation?.();
           await running.app.instance.close();
+          running.response.stop();
           await keyRotation?.stop();
           await running.telemetry.close();
           await running.standby?.close();
@@ -170,6 +196,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls.stop();
     stopRevalidation?.();
     await app?.instance.close().catch(() => {});
+    response?.stop();
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
     await standby?.close().catch(() => {});

@@ -7,6 +7,7 @@ export * from './gen/palisade/v1/common_pb.js';
 export * from './gen/palisade/v1/event_pb.js';
 export * from './gen/palisade/v1/registration_pb.js';
 export * from './gen/palisade/v1/telemetry_pb.js';
+export * from './gen/palisade/v1/response_pb.js';
 export { create, fromBinary, toBinary, clone } from '@bufbuild/protobuf';
 export * from './version.js';
 export * from './limits.js';
@@ -21,3 +22,5 @@ export {
   encodeFrameWithoutSeq,
   wrapBatchFrame,
 } from './wire/batch-writer.js';
+export * from './restore-code.js';
+export * from './response-paths.js';

@@ -11,6 +11,9 @@ export const OcsfClass = {
   NetworkActivity: 4001,
   DnsActivity: 4003,
   DetectionFinding: 2004,
+  FileRemediation: 7002,
+  ProcessRemediation: 7003,
+  NetworkRemediation: 7004,
 } as const;
 
 interface ClassInfo {
@@ -24,6 +27,17 @@ const CATEGORY_NAMES: Record<number, string> = {
   2: 'Findings',
   3: 'Identity & Access Management',
   4: 'Network Activity',
+  7: 'Remediation',
+};
+
+/** REMEDIATION_ACTIVITIES are the activities of the Remediation classes (D3FEND tactics). */
+export const REMEDIATION_ACTIVITIES: Record<number, string> = {
+  1: 'Isolate',
+  2: 'Evict',
+  3: 'Restore',
+  4: 'Harden',
+  5: 'Detect',
+  6: 'Deceive',
 };
 
 /** CLASSES names each class and its activities, as the OCSF schema does. */
@@ -72,6 +86,9 @@ export const CLASSES: Record<number, ClassInfo> = {
     activities: { 1: 'Open', 2: 'Close', 3: 'Reset', 4: 'Fail', 5: 'Refuse', 6: 'Traffic', 7: 'Listen' },
   },
   4003: { name: 'DNS Activity', category: 4, activities: { 1: 'Query', 2: 'Response', 6: 'Traffic' } },
+  7002: { name: 'File Remediation Activity', category: 7, activities: REMEDIATION_ACTIVITIES },
+  7003: { name: 'Process Remediation Activity', category: 7, activities: REMEDIATION_ACTIVITIES },
+  7004: { name: 'Network Remediation Activity', category: 7, activities: REMEDIATION_ACTIVITIES },
 };
 
 /** Class names accepted by search APIs and the CLI, mapped to class_uid. */
@@ -83,6 +100,9 @@ export const CLASS_ALIASES: Record<string, number> = {
   dns: 4003,
   auth: 3002,
   authentication: 3002,
+  'file-remediation': 7002,
+  'process-remediation': 7003,
+  'network-remediation': 7004,
 };
 
 const SEVERITY: Record<number, string> = {
@@ -94,7 +114,16 @@ const SEVERITY: Record<number, string> = {
   5: 'Critical',
   6: 'Fatal',
 };
-const STATUS: Record<number, string> = { 0: 'Unknown', 1: 'Success', 2: 'Failure' };
+const STATUS: Record<number, string> = {
+  0: 'Unknown',
+  1: 'Success',
+  2: 'Failure',
+  // Remediation classes add these.
+  3: 'Does Not Exist',
+  4: 'Partial',
+  5: 'Unsupported',
+  6: 'Error',
+};
 
 /** DeviceInfo is what the server knows about the agent's host; it becomes the OCSF device. */
 export interface DeviceInfo {
@@ -217,6 +246,11 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
   if (e.rawData) out.raw_data = e.rawData;
 
   const unmapped: Record<string, unknown> = {};
+  if (e.remediation || (e.classUid >= 7001 && e.classUid <= 7004)) {
+    remediation(e, out, unmapped);
+    if (Object.keys(unmapped).length) out.unmapped = unmapped;
+    return out;
+  }
   const proc = processObj(e.process);
   const actorProc = processObj(e.actorProcess);
   if (e.classUid === OcsfClass.ProcessActivity) {
@@ -276,7 +310,53 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
   return out;
 }
 
-const DIRECTION: Record<number, string> = { 0: 'Unknown', 1: 'Inbound', 2: 'Outbound', 3: 'Lateral' };
+const DIRECTION: Record<number, string> = {
+  0: 'Unknown',
+  1: 'Inbound',
+  2: 'Outbound',
+  3: 'Lateral',
+  99: 'Other',
+};
+
+/**
+ * remediation fills the attributes of a Remediation Activity event (7002 file, 7003 process,
+ * 7004 network): the command it answers, the D3FEND countermeasure (tactic = the activity), the
+ * object acted on, and a failure's code.
+ */
+function remediation(e: Event, out: OcsfEvent, unmapped: Record<string, unknown>): void {
+  const r = e.remediation;
+  out.command_uid = r?.commandUid ?? '';
+  if (r?.statusCode) out.status_code = r.statusCode;
+  const tactic = REMEDIATION_ACTIVITIES[e.activityId];
+  if (tactic || r?.technique) {
+    out.countermeasures = [
+      {
+        ...(tactic ? { d3f_tactic: { name: tactic } } : {}),
+        ...(r?.technique
+          ? { d3f_technique: { name: r.technique, ...(r.techniqueUid ? { uid: r.techniqueUid } : {}) } }
+          : {}),
+      },
+    ];
+  }
+  if (e.process) out.process = processObj(e.process);
+  unmappedProcess(e.process, 'process', unmapped);
+  if (e.file) {
+    const f = fileObj(e.file);
+    if (r?.fileSha256) f.hashes = [{ algorithm_id: 3, algorithm: 'SHA-256', value: r.fileSha256 }];
+    out.file = f;
+  }
+  if (e.connectionInfo) {
+    const c = e.connectionInfo;
+    out.connection_info = {
+      direction_id: c.directionId,
+      direction: DIRECTION[c.directionId] ?? 'Other',
+      ...(c.protocolName ? { protocol_name: c.protocolName } : {}),
+      ...(c.protocolNum ? { protocol_num: c.protocolNum } : {}),
+    };
+  }
+  if (r?.quarantineId) unmapped.quarantine_id = r.quarantineId;
+  if (r?.reason) unmapped.reason = r.reason;
+}
 
 function fileObj(f: NonNullable<Event['file']>): Record<string, unknown> {
   return {

@@ -130,6 +130,52 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN UPDATE credential_epoch SET n = n + 1 WHERE id = 1; END;
     `,
   },
+  {
+    version: 5,
+    name: 'response commands, isolation state, restore codes',
+    sql: `
+      CREATE TABLE commands (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL REFERENCES agents(id),
+        type TEXT NOT NULL,
+        params TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        actor_id TEXT,
+        actor_name TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'succeeded', 'failed', 'expired')),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        delivered_at INTEGER,
+        finished_at INTEGER,
+        error TEXT,
+        result TEXT,
+        isolation_revision INTEGER
+      ) STRICT;
+      CREATE INDEX commands_agent ON commands(agent_id, seq);
+      CREATE INDEX commands_open ON commands(expires_at) WHERE state IN ('pending', 'delivered');
+      CREATE TABLE agent_isolation (
+        agent_id TEXT PRIMARY KEY REFERENCES agents(id),
+        isolated INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        command_id TEXT,
+        changed_at INTEGER NOT NULL,
+        actor_name TEXT NOT NULL,
+        actual TEXT
+      ) STRICT;
+      CREATE TABLE agent_restore_codes (
+        agent_id TEXT PRIMARY KEY REFERENCES agents(id),
+        code_id TEXT NOT NULL,
+        verifier TEXT NOT NULL,
+        sealed TEXT,
+        created_at INTEGER NOT NULL,
+        revealed_at INTEGER,
+        revealed_by TEXT,
+        used_at INTEGER
+      ) STRICT;
+    `,
+  },
 ];
 
 /** SCHEMA_VERSION is the newest schema this build knows. */

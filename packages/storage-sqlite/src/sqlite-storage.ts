@@ -7,7 +7,16 @@ import type {
   ApiTokenRecord,
   AuditPage,
   AuditQuery,
+  ActualIsolation,
   BatchResult,
+  CommandPage,
+  CommandPatch,
+  CommandQuery,
+  CommandRecord,
+  CommandState,
+  DesiredIsolation,
+  IsolationRecord,
+  RestoreCodeRecord,
   EventPage,
   EventQuery,
   GroupPolicy,
@@ -23,6 +32,8 @@ import { Agents, type TouchUpdate } from './agents.js';
 import { AuditLog } from './audit.js';
 import { describeBatch } from './batch-encoding.js';
 import { BatchWriter } from './batch-writer.js';
+import { Commands } from './commands.js';
+import { Isolation, RestoreCodes } from './isolation.js';
 import { openDatabase } from './database.js';
 import { searchEvents } from './event-search.js';
 import { Groups } from './groups.js';
@@ -61,6 +72,10 @@ export class SqliteStorage implements Storage {
   private readonly agents: Agents;
   private readonly tokens: Tokens;
   private readonly audit: AuditLog;
+  private readonly commands: Commands;
+  private readonly isolation: Isolation;
+  private readonly restoreCodes: RestoreCodes;
+  private readonly setDesiredTx: (agentId: string, d: Omit<DesiredIsolation, 'revision'>) => number;
   private readonly inlineWriter: BatchWriter | undefined;
 
   constructor(
@@ -77,6 +92,13 @@ export class SqliteStorage implements Storage {
     this.agents = new Agents(db, this.st);
     this.tokens = new Tokens(this.st);
     this.audit = new AuditLog(this.st);
+    this.isolation = new Isolation(this.st);
+    this.commands = new Commands(db, this.st, this.isolation);
+    this.restoreCodes = new RestoreCodes(this.st);
+    const setDesired = db.transaction((agentId: string, d: Omit<DesiredIsolation, 'revision'>) =>
+      this.isolation.setDesired(agentId, d),
+    );
+    this.setDesiredTx = (agentId, d) => setDesired.immediate(agentId, d);
     this.inlineWriter = writerThread ? undefined : new BatchWriter(db, this.st);
   }
 
@@ -241,6 +263,61 @@ export class SqliteStorage implements Storage {
     if (!this.writerThread) throw new Error('this storage writes on the caller thread');
     await this.writerThread.killForTesting();
   }
+  async createCommand(
+    c: CommandRecord,
+    isolation?: Omit<DesiredIsolation, 'revision' | 'commandId'>,
+  ): Promise<CommandRecord> {
+    return this.commands.create(c, isolation);
+  }
+  async getCommand(id: string): Promise<CommandRecord | undefined> {
+    return this.commands.get(id);
+  }
+  async listCommands(q: CommandQuery): Promise<CommandPage> {
+    return this.commands.list(q);
+  }
+  async openCommands(agentId: string): Promise<CommandRecord[]> {
+    return this.commands.open(agentId);
+  }
+  async updateCommand(
+    id: string,
+    from: readonly CommandState[],
+    patch: CommandPatch,
+  ): Promise<CommandRecord | undefined> {
+    return this.commands.update(id, from, patch);
+  }
+  async expireCommands(now: number, error: string): Promise<CommandRecord[]> {
+    return this.commands.expire(now, error);
+  }
+  async getIsolation(agentId: string): Promise<IsolationRecord | undefined> {
+    return this.isolation.get(agentId);
+  }
+  async listIsolation(): Promise<IsolationRecord[]> {
+    return this.isolation.list();
+  }
+  async setDesiredIsolation(agentId: string, d: Omit<DesiredIsolation, 'revision'>): Promise<number> {
+    return this.setDesiredTx(agentId, d);
+  }
+  async recordActualIsolation(agentId: string, actual: ActualIsolation): Promise<void> {
+    this.isolation.recordActual(agentId, actual);
+  }
+  async putRestoreCode(r: RestoreCodeRecord): Promise<void> {
+    this.restoreCodes.put(r);
+  }
+  async getRestoreCode(agentId: string): Promise<RestoreCodeRecord | undefined> {
+    return this.restoreCodes.get(agentId);
+  }
+  async revealRestoreCode(
+    agentId: string,
+    codeId: string,
+    at: number,
+    by: string,
+  ): Promise<RestoreCodeRecord | undefined> {
+    return this.restoreCodes.reveal(agentId, codeId, at, by);
+  }
+  async markRestoreCodeUsed(agentId: string, codeId: string, at: number): Promise<void> {
+    this.restoreCodes.markUsed(agentId, codeId, at);
+  }
+
   async countEvents(agentId?: string): Promise<number> {
     const row = (
       agentId === undefined

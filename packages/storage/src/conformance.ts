@@ -3,13 +3,15 @@ import { adminConformance } from './conformance-admin.js';
 import { batchConformance } from './conformance-batches.js';
 import { fleetConformance } from './conformance-fleet.js';
 import type { OpenStorage } from './conformance-helpers.js';
+import { responseConformance } from './conformance-response.js';
 import { searchConformance } from './conformance-search.js';
 import type { Storage } from './storage.js';
 
 /**
  * runStorageConformance registers (with node:test) the tests every `Storage` back end must pass:
  * groups, registration keys, agents, API tokens, batch storage (dedupe, atomicity, lastSeq),
- * event search (filters, order, cursor paging) and countEvents. `open` must return a fresh,
+ * event search (filters, order, cursor paging), countEvents, and response commands, isolation
+ * state and restore codes. `open` must return a fresh,
  * empty, migrated storage on every call; the suite closes each one it opens.
  *
  * Contract details the suite pins down: unknown ids in updates reject with `not_found`, duplicate
@@ -24,5 +26,6 @@ export function runStorageConformance(name: string, open: () => Promise<Storage>
     adminConformance(o);
     batchConformance(o);
     searchConformance(o);
+    responseConformance(o);
   });
 }

@@ -18,6 +18,17 @@ import type {
   RegistrationKeyRecord,
   StorageHealth,
 } from './types.js';
+import type {
+  ActualIsolation,
+  CommandPage,
+  CommandPatch,
+  CommandQuery,
+  CommandRecord,
+  CommandState,
+  DesiredIsolation,
+  IsolationRecord,
+  RestoreCodeRecord,
+} from './response-types.js';
 
 /**
  * Storage is everything the server persists. Every back end (SQLite now, PostgreSQL later)
@@ -127,4 +138,56 @@ export interface Storage {
   countEvents(agentId?: string): Promise<number>;
   /** health says whether batches can be stored right now (for the server's health endpoint). */
   health(): StorageHealth;
+
+  /**
+   * createCommand stores a new command (an unknown agent is `not_found`, a taken id `conflict`).
+   * With `isolation` (isolate and restore) it also sets the agent's desired isolation, one
+   * revision above the last, in the same transaction; the stored command, returned, carries that
+   * revision in `isolationRevision`.
+   */
+  createCommand(
+    c: CommandRecord,
+    isolation?: Omit<DesiredIsolation, 'revision' | 'commandId'>,
+  ): Promise<CommandRecord>;
+  getCommand(id: string): Promise<CommandRecord | undefined>;
+  /** listCommands returns commands matching `q`, newest first, paged by an opaque cursor. */
+  listCommands(q: CommandQuery): Promise<CommandPage>;
+  /** openCommands returns the agent's pending and delivered commands, oldest first. */
+  openCommands(agentId: string): Promise<CommandRecord[]>;
+  /**
+   * updateCommand applies `patch` if the command is in one of the states `from` (compare and set,
+   * so a late result cannot overwrite an expiry and two results cannot both win). Returns the
+   * updated record, or undefined when its state was not in `from`. An unknown id is `not_found`.
+   */
+  updateCommand(
+    id: string,
+    from: readonly CommandState[],
+    patch: CommandPatch,
+  ): Promise<CommandRecord | undefined>;
+  /** expireCommands marks every open command with expiresAt <= now (not null) as expired and returns them. */
+  expireCommands(now: number, error: string): Promise<CommandRecord[]>;
+
+  getIsolation(agentId: string): Promise<IsolationRecord | undefined>;
+  listIsolation(): Promise<IsolationRecord[]>;
+  /** setDesiredIsolation changes the desired state outside a command; returns the new revision. */
+  setDesiredIsolation(agentId: string, d: Omit<DesiredIsolation, 'revision'>): Promise<number>;
+  /** recordActualIsolation stores the agent's latest report (an unknown agent is `not_found`). */
+  recordActualIsolation(agentId: string, actual: ActualIsolation): Promise<void>;
+
+  /** putRestoreCode stores (replacing any previous one) the agent's restore code. */
+  putRestoreCode(r: RestoreCodeRecord): Promise<void>;
+  getRestoreCode(agentId: string): Promise<RestoreCodeRecord | undefined>;
+  /**
+   * revealRestoreCode marks code `codeId` revealed and forgets its sealed form, once: it returns
+   * the record as it was (with `sealed`) the first time, undefined when it was revealed already
+   * or the agent holds another code now.
+   */
+  revealRestoreCode(
+    agentId: string,
+    codeId: string,
+    at: number,
+    by: string,
+  ): Promise<RestoreCodeRecord | undefined>;
+  /** markRestoreCodeUsed records that code `codeId` was used at the host (first report wins). */
+  markRestoreCodeUsed(agentId: string, codeId: string, at: number): Promise<void>;
 }

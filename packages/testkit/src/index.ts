@@ -40,3 +40,13 @@ export {
   type TestUser,
 } from './linux/users.linux.js';
 export { sharedDataCandidates, sharedDataDir } from './shared-data.js';
+// Network namespaces: hosts on a bridged LAN (IPv4 and IPv6), processes inside them, probes.
+export {
+  ISOLATION_TEST_ENV,
+  type LabHost,
+  type LanOptions,
+  NETNS_PREFIX,
+  NetLab,
+  sweepStaleNamespaces,
+} from './linux/netns.linux.js';
+export { LabNode, type LabNodeOptions, type ProbeResult } from './linux/lab-node-client.linux.js';

@@ -91,6 +91,81 @@ const samples = [
   }),
 ];
 
+// Remediation events (7002 file, 7003 process, 7004 network), as the agent reports response actions.
+const remediation = {
+  commandUid: 'c0ffee00-0000-4000-8000-000000000001',
+  technique: 'Process Termination',
+  techniqueUid: 'D3-PT',
+};
+samples.push(
+  create(EventSchema, {
+    classUid: 7003,
+    activityId: 2,
+    timeMs: 1n,
+    statusId: 1,
+    message: 'killed',
+    process: proc,
+    remediation,
+  }),
+  create(EventSchema, {
+    classUid: 7002,
+    activityId: 2,
+    timeMs: 1n,
+    statusId: 2,
+    statusDetail: 'no file /tmp/x',
+    file: { path: '/tmp/x', name: 'x', typeId: 1, size: 5n },
+    remediation: {
+      ...remediation,
+      technique: 'File Eviction',
+      statusCode: 'not_found',
+      fileSha256: 'ab'.repeat(32),
+      quarantineId: 'q1',
+      reason: 'miner',
+    },
+  }),
+  create(EventSchema, {
+    classUid: 7004,
+    activityId: 1,
+    timeMs: 1n,
+    statusId: 1,
+    connectionInfo: { directionId: 99 },
+    remediation: { ...remediation, technique: 'Network Isolation', techniqueUid: 'D3-NI' },
+  }),
+  create(EventSchema, {
+    classUid: 7004,
+    activityId: 3,
+    timeMs: 1n,
+    statusId: 3,
+    connectionInfo: { directionId: 99 },
+    remediation,
+  }),
+);
+
+test('remediation events carry what their classes require: a command_uid and the object acted on', () => {
+  const v = new OcsfValidator();
+  const good = toOcsf(samples.find((e) => e.classUid === 7003)!, device, 'evt-1');
+  assert.equal(good.command_uid, remediation.commandUid);
+  assert.deepEqual((good.countermeasures as object[])[0], {
+    d3f_tactic: { name: 'Evict' },
+    d3f_technique: { name: 'Process Termination', uid: 'D3-PT' },
+  });
+  const file = toOcsf(samples.find((e) => e.classUid === 7002)!, device, 'evt-2');
+  assert.deepEqual((file.file as Record<string, unknown>).hashes, [
+    { algorithm_id: 3, algorithm: 'SHA-256', value: 'ab'.repeat(32) },
+  ]);
+  const { command_uid: _, process: __, ...bare } = good;
+  const problems = v.validate(bare);
+  assert.ok(
+    problems.some((p) => p.startsWith('command_uid')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('process')),
+    problems.join('\n'),
+  );
+  assert.ok(v.validate({ ...good, status_id: 7 }).some((p) => p.includes('status_id')));
+});
+
 test('every event class Palisade renders conforms to the OCSF schema in ../shared/data/ocsf', () => {
   const v = new OcsfValidator();
   for (const e of samples) {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sharedDataCandidates } from './shared-data.js';
 
 /**
@@ -61,6 +61,9 @@ const CLASS_FILES: Record<number, string> = {
   4001: 'events/network/network_activity.json',
   4003: 'events/network/dns_activity.json',
   2004: 'events/findings/detection_finding.json',
+  7002: 'events/remediation/file_remediation_activity.json',
+  7003: 'events/remediation/process_remediation_activity.json',
+  7004: 'events/remediation/network_remediation_activity.json',
 };
 
 /**
@@ -101,7 +104,12 @@ export class OcsfValidator {
         // Attributes a profile adds are optional unless the event applies that profile.
         for (const inc of v as string[]) this.merge(this.read(inc), into, () => undefined, true);
       } else {
-        into[k] = { ...(into[k] ?? {}), ...this.dictionary[k], ...(v as AttrDef) };
+        const prev = into[k];
+        const def = v as AttrDef;
+        into[k] = { ...(prev ?? {}), ...this.dictionary[k], ...def };
+        // A class extends the enum of its parent (remediation adds status 3-6 to 0, 1, 2, 99).
+        const values = { ...prev?.enum, ...this.dictionary[k]?.enum, ...def.enum };
+        if (Object.keys(values).length) into[k] = { ...into[k], enum: values };
         if (fromProfile && into[k]?.requirement === 'required')
           into[k] = { ...into[k], requirement: 'optional' };
       }
@@ -117,8 +125,12 @@ export class OcsfValidator {
     const out: Record<string, AttrDef> = {};
     this.merge(this.read(file), out, (name) => {
       if (name === 'base_event') return this.read('events/base_event.json');
-      const p = join('events', name, `${name}.json`);
-      return existsSync(join(this.dir, p)) ? this.read(p) : undefined;
+      // A parent class lives beside its children (events/remediation/remediation_activity.json)
+      // or in a folder of its own name.
+      for (const p of [join(dirname(file), `${name}.json`), join('events', name, `${name}.json`)]) {
+        if (existsSync(join(this.dir, p))) return this.read(p);
+      }
+      return undefined;
     });
     this.cache.set(key, out);
     return out;

@@ -7,13 +7,13 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /**
  * sharedDataCandidates lists, in order, where the project's shared reference data may live:
- * PALISADE_SHARED_DATA, `<repo>/../shared/data` (the main checkout and CI, where shared/ is a
- * sibling of the repository), then `/work/shared/data` (a worktree elsewhere on this machine).
+ * PALISADE_SHARED_DATA, then `<repo>/../shared/data` (CI and every checkout: shared/ is a sibling
+ * of the repository).
  */
 export function sharedDataCandidates(): string[] {
   const out: string[] = [];
   if (process.env.PALISADE_SHARED_DATA) out.push(resolve(process.env.PALISADE_SHARED_DATA));
-  out.push(resolve(REPO_ROOT, '../shared/data'), '/work/shared/data');
+  out.push(resolve(REPO_ROOT, '../shared/data'));
   return out;
 }
 

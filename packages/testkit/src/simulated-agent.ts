@@ -1,7 +1,10 @@
 import {
   type Ack,
+  type AgentSelf,
   ClientFrameSchema,
   type Command,
+  type CommandResult,
+  type IsolationStatus,
   type ErrorFrame,
   type FlowControl,
   type Event,
@@ -36,6 +39,9 @@ export interface ConnectOptions {
   window?: number;
   /** @default 10000 */
   timeoutMs?: number;
+  /** Reported in Hello: the host's isolation state and what response actions must not touch. */
+  isolation?: IsolationStatus;
+  self?: AgentSelf;
 }
 
 interface Waiter {
@@ -126,7 +132,12 @@ export class SimulatedAgent {
             create(ClientFrameSchema, {
               kind: {
                 case: 'hello',
-                value: { protocolVersion: o.protocolVersion ?? PROTOCOL_VERSION, agentVersion: '0.1.0-sim' },
+                value: {
+                  protocolVersion: o.protocolVersion ?? PROTOCOL_VERSION,
+                  agentVersion: '0.1.0-sim',
+                  ...(o.isolation ? { isolation: o.isolation } : {}),
+                  ...(o.self ? { self: o.self } : {}),
+                },
               },
             }),
           ),
@@ -236,15 +247,37 @@ export class SimulatedAgent {
     return p;
   }
 
-  /** sendHeartbeat reports counters. */
-  sendHeartbeat(stats?: Partial<Omit<SensorStats, '$typeName'>>, policyRevision = 0n): void {
+  /** sendCommandResult answers a command (a receipt or its outcome). */
+  sendCommandResult(r: CommandResult): void {
+    this.sendFrame(
+      toBinary(ClientFrameSchema, create(ClientFrameSchema, { kind: { case: 'commandResult', value: r } })),
+    );
+  }
+
+  /** nextCommand resolves with the next pushed command for which `match` holds. */
+  async nextCommand(match: (c: Command) => boolean = () => true, timeoutMs = 5000): Promise<Command> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.commands.find(match);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error('no matching command within the timeout');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** sendHeartbeat reports counters (and, when given, the isolation state and protected pids). */
+  sendHeartbeat(
+    stats?: Partial<Omit<SensorStats, '$typeName'>>,
+    policyRevision = 0n,
+    extra: { isolation?: IsolationStatus; self?: AgentSelf } = {},
+  ): void {
     this.sendFrame(
       toBinary(
         ClientFrameSchema,
         create(ClientFrameSchema, {
           kind: {
             case: 'heartbeat',
-            value: { timeMs: BigInt(Date.now()), policyRevision, ...(stats ? { stats } : {}) },
+            value: { timeMs: BigInt(Date.now()), policyRevision, ...(stats ? { stats } : {}), ...extra },
           },
         }),
       ),

@@ -17,6 +17,13 @@ export interface AgentConfig {
   };
   /** Where the auth sensor reads from; defaults to the distribution's usual files. */
   auth?: AuthSourcesConfig;
+  /** Host isolation tuning (docs/response.md). */
+  isolation?: {
+    /** How long the backend may take to answer through new isolation rules before they are reverted. @default 30 */
+    selfTestTimeoutSeconds?: number;
+    /** How often backend host names are resolved again while isolated. @default 60 */
+    resolveIntervalSeconds?: number;
+  };
 }
 
 /** AuthSourcesConfig overrides the auth sensor's sources. `null` turns a source off. */
@@ -40,8 +47,9 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const STRING_KEYS = ['server', 'registrationKey', 'ca', 'stateDir'] as const;
-const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth'];
+const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth', 'isolation'];
 const SPOOL_KEYS = ['maxBytes', 'maxAgeDays'];
+const ISOLATION_KEYS = ['selfTestTimeoutSeconds', 'resolveIntervalSeconds'];
 const AUTH_PATH_KEYS = ['wtmpPath', 'btmpPath', 'auditLogPath', 'journalDirectory'];
 
 function validateAuth(a: unknown, source: string): void {
@@ -99,6 +107,18 @@ export function validateConfig(doc: unknown, source: string): AgentConfig {
     }
   }
   if (d.auth !== undefined) validateAuth(d.auth, source);
+  if (d.isolation !== undefined) {
+    if (typeof d.isolation !== 'object' || d.isolation === null || Array.isArray(d.isolation))
+      throw new ConfigError(`${source}: "isolation" must be a mapping`);
+    for (const [k, v] of Object.entries(d.isolation)) {
+      if (!ISOLATION_KEYS.includes(k))
+        throw new ConfigError(
+          `${source}: unknown key "isolation.${k}" (known: ${ISOLATION_KEYS.join(', ')})`,
+        );
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 3600)
+        throw new ConfigError(`${source}: "isolation.${k}" must be a whole number of seconds from 1 to 3600`);
+    }
+  }
   return d as AgentConfig;
 }
 

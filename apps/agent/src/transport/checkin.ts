@@ -1,9 +1,11 @@
 import {
+  type AgentSelf,
   type Capability,
   type CheckInResponse,
   CheckInRequestSchema,
   CheckInResponseSchema,
   PROTOCOL_VERSION,
+  type IsolationStatus,
   type SensorStats,
   create,
   fromBinary,
@@ -19,6 +21,8 @@ export interface CheckInReport {
   stats: SensorStats;
   /** sha256 of each CA the agent pins. */
   pinnedCaSha256?: string[];
+  isolation?: IsolationStatus;
+  self?: AgentSelf;
 }
 
 /**
@@ -30,6 +34,7 @@ export async function checkIn(
   tls: TlsMaterial,
   report: CheckInReport,
   timeoutMs = 10_000,
+  freshConnection = false,
 ): Promise<CheckInResponse> {
   const req = create(CheckInRequestSchema, {
     protocolVersion: PROTOCOL_VERSION,
@@ -38,8 +43,14 @@ export async function checkIn(
     capabilities: report.capabilities,
     stats: report.stats,
     pinnedCaSha256: report.pinnedCaSha256 ?? [],
+    ...(report.isolation ? { isolation: report.isolation } : {}),
+    ...(report.self ? { self: report.self } : {}),
   });
   const url = `${registrationUrl.replace(/\/+$/, '')}/v1/checkin`;
-  const body = await postProtobuf(url, toBinary(CheckInRequestSchema, req), { tls, timeoutMs });
+  const body = await postProtobuf(url, toBinary(CheckInRequestSchema, req), {
+    tls,
+    timeoutMs,
+    freshConnection,
+  });
   return fromBinary(CheckInResponseSchema, body);
 }

@@ -12,9 +12,11 @@ export interface CommandHandlers {
 }
 
 /**
- * runCommand carries out one server command. set_policy applies the policy (the tier changes
- * without a restart); ping echoes; actions this agent does not implement yet (isolate) are
- * refused with ok=false so the server never believes a host is contained when it is not.
+ * runCommand carries out the configuration commands: set_policy applies the policy (the tier
+ * changes without a restart); ping echoes. Anything else that reaches it (the old boolean
+ * `isolate`, superseded by set_isolation, or an action this agent does not know) is refused with
+ * ok=false, so the server never believes a host is contained when it is not. Response actions are
+ * the CommandRunner's (response/command-runner.ts).
  */
 export function runCommand(c: Command, h: CommandHandlers): CommandOutcome {
   switch (c.action.case) {

@@ -27,6 +27,8 @@ export interface PostOptions {
   tls: TlsMaterial;
   /** Give up after this long. @default 15000 */
   timeoutMs?: number;
+  /** Open a new connection instead of reusing a kept-alive one (proves the path works now). */
+  freshConnection?: boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export function postProtobuf(url: string, body: Uint8Array, opts: PostOptions): 
         cert: opts.tls.cert,
         key: opts.tls.key,
         timeout: opts.timeoutMs ?? 15_000,
+        ...(opts.freshConnection ? { agent: false } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

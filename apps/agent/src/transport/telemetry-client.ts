@@ -178,6 +178,11 @@ export class TelemetryClient {
     });
   }
 
+  /** heartbeatNow sends a heartbeat on the open session now (the state it reports changed). */
+  heartbeatNow(): void {
+    this.session?.heartbeatNow();
+  }
+
   /** stop closes the session and ends the reconnect loop. */
   async stop(): Promise<void> {
     this.stopped = true;

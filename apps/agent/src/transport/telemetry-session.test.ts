@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { silentLogger } from '@palisade/common';
-import { EventSchema, type Policy, SensorStatsSchema, Tier, WelcomeSchema, create } from '@palisade/protocol';
+import {
+  CommandSchema,
+  EventSchema,
+  type Policy,
+  SensorStatsSchema,
+  Tier,
+  WelcomeSchema,
+  create,
+} from '@palisade/protocol';
 import { waitFor } from '@palisade/testkit';
 import { Spool } from '../spool/index.js';
 import { inertHooks } from './inert-hooks.test-util.js';
@@ -122,28 +130,21 @@ test('commands: set_policy is applied and confirmed, ping answered, unsupported 
   welcome();
   peer.send({
     case: 'command',
-    value: {
-      $typeName: 'palisade.v1.Command',
+    value: create(CommandSchema, {
       id: 'c1',
       action: {
         case: 'setPolicy',
-        value: {
-          $typeName: 'palisade.v1.Policy',
-          revision: 9n,
-          tier: Tier.SERVER,
-          channel: 0,
-          maintenanceWindow: 'always',
-        },
+        value: { revision: 9n, tier: Tier.SERVER, channel: 0, maintenanceWindow: 'always' },
       },
-    },
+    }),
   });
   peer.send({
     case: 'command',
-    value: { $typeName: 'palisade.v1.Command', id: 'c2', action: { case: 'ping', value: 'hi' } },
+    value: create(CommandSchema, { id: 'c2', action: { case: 'ping', value: 'hi' } }),
   });
   peer.send({
     case: 'command',
-    value: { $typeName: 'palisade.v1.Command', id: 'c3', action: { case: 'isolate', value: true } },
+    value: create(CommandSchema, { id: 'c3', action: { case: 'isolate', value: true } }),
   });
   const results = await waitFor('three results', () => {
     const r = peer.frames.flatMap((f) => (f.kind.case === 'commandResult' ? [f.kind.value] : []));

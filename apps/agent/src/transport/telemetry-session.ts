@@ -1,13 +1,19 @@
 import { Backoff, type Logger } from '@palisade/common';
 import {
+  type AgentSelf,
   ClientFrameSchema,
   type Command,
+  CommandPhase,
+  type CommandResult,
+  CommandResultSchema,
+  type IsolationStatus,
   LIMITS,
   PROTOCOL_VERSION,
   type Policy,
   type SensorStats,
   ServerFrameSchema,
   type Capability,
+  type Welcome,
   create,
   fromBinary,
   toBinary,
@@ -26,6 +32,14 @@ export interface SessionHooks {
   policyRevision(): bigint;
   /** A policy arrived (Welcome or Command.set_policy). */
   onPolicy(policy: Policy): void;
+  /** The host's actual isolation state, for Hello and heartbeats. */
+  isolation?(): IsolationStatus;
+  /** What response actions must not touch, for Hello and heartbeats. */
+  self?(): AgentSelf;
+  /** Welcome arrived (it carries the desired isolation state and the restore code verifier). */
+  onWelcome?(w: Welcome): void;
+  /** Carries out a command and answers through `reply`; without it only set_policy and ping work. */
+  onCommand?(c: Command, reply: (r: CommandResult) => void): void;
 }
 
 /** SessionOptions tune one telemetry connection. */
@@ -212,8 +226,16 @@ export class TelemetrySession {
         firstUnackedSeq: first,
         capabilities: this.o.hooks.capabilities(),
         stats: this.o.hooks.stats(),
+        ...this.extras(),
       },
     });
+  }
+
+  /** extras are the optional report fields (isolation state, protected pids and paths). */
+  private extras(): { isolation?: IsolationStatus; self?: AgentSelf } {
+    const isolation = this.o.hooks.isolation?.();
+    const self = this.o.hooks.self?.();
+    return { ...(isolation ? { isolation } : {}), ...(self ? { self } : {}) };
   }
 
   private onMessage(data: Buffer): void {
@@ -238,6 +260,7 @@ export class TelemetrySession {
         // number new batches above them so they are not mistaken for duplicates.
         this.o.spool.raiseSeqFloor(lastStored);
         if (k.value.policy) this.o.hooks.onPolicy(k.value.policy);
+        this.o.hooks.onWelcome?.(k.value);
         const every = (k.value.heartbeatIntervalS || this.o.heartbeatIntervalS || 30) * 1000;
         this.heartbeat = setInterval(() => this.sendHeartbeat(), every);
         this.unsubscribe = this.o.spool.onSealed(() => this.pump());
@@ -288,14 +311,23 @@ export class TelemetrySession {
   }
 
   private onCommand(c: Command): void {
-    const { ok, message } = runCommand(c, this.o.hooks);
-    this.sendFrame({
-      case: 'commandResult',
-      value: { $typeName: 'palisade.v1.CommandResult', id: c.id, ok, message },
-    });
+    const reply = (r: CommandResult) => {
+      if (this.ended) return; // the result is kept by the agent and sent again on the next session
+      this.sendFrame({ case: 'commandResult', value: r });
+    };
+    if (this.o.hooks.onCommand) this.o.hooks.onCommand(c, reply);
+    else {
+      const { ok, message } = runCommand(c, this.o.hooks);
+      reply(create(CommandResultSchema, { id: c.id, ok, message, phase: CommandPhase.FINAL }));
+    }
     // Report the policy revision it now runs at once, so the fleet view is not stale for a whole
     // heartbeat interval.
-    if (ok && c.action.case === 'setPolicy') this.sendHeartbeat();
+    if (c.action.case === 'setPolicy') this.sendHeartbeat();
+  }
+
+  /** heartbeatNow sends a heartbeat at once (e.g. the isolation state changed), if the session is open. */
+  heartbeatNow(): void {
+    if (this.welcomed && !this.ended) this.sendHeartbeat();
   }
 
   private sendHeartbeat(): void {
@@ -306,6 +338,7 @@ export class TelemetrySession {
         timeMs: BigInt(Date.now()),
         stats: this.o.hooks.stats(),
         policyRevision: this.o.hooks.policyRevision(),
+        ...this.extras(),
       },
     });
   }

@@ -2,6 +2,7 @@ import { type ApiTarget, apiCall } from '../client.js';
 import { printJson } from '../output.js';
 import { ago, formatTable } from '../table.js';
 import { safe } from '../terminal-text.js';
+import { type Isolation, isolationCell } from './response.js';
 
 /** Agent is an agent as the API returns it. */
 export interface Agent {
@@ -25,6 +26,7 @@ export interface Agent {
     renewal_pending: boolean;
   };
   capabilities?: { kind: string; active: boolean; source: string; reason: string }[];
+  isolation?: Isolation;
   health?: {
     channel: string | null;
     reported_channel?: string | null;
@@ -105,13 +107,17 @@ export async function agentsList(target: ApiTarget, json: boolean, query = ''): 
     `${a.policy_revision}/${a.group_policy_revision ?? '?'}${a.policy_up_to_date === false ? ' *' : ''}`,
     certCell(a),
     telemetry(a),
+    isolationCell(a.isolation),
   ]);
   process.stdout.write(
-    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'CHANNEL', 'LAST SEEN', 'LAST ACK', 'SPOOL', 'DROPS', 'POLICY', 'CERT', 'TELEMETRY (! = inactive)'], rows)}\n`,
+    `${formatTable(['ID', 'HOSTNAME', 'OS', 'VERSION', 'GROUP', 'STATE', 'CHANNEL', 'LAST SEEN', 'LAST ACK', 'SPOOL', 'DROPS', 'POLICY', 'CERT', 'TELEMETRY (! = inactive)', 'ISOLATION'], rows)}\n`,
   );
   for (const a of agents) {
     if (a.status === 'revoked' && a.revocation_reason)
-      process.stdout.write(`  ${a.hostname} revoked: ${a.revocation_reason}\n`);
+      process.stdout.write(safe`  ${a.hostname} revoked: ${a.revocation_reason}\n`);
+    const i = a.isolation;
+    if (i && ['reverted', 'failed', 'unsupported'].includes(i.status) && i.actual?.reason)
+      process.stdout.write(safe`  ${a.hostname} isolation ${i.status}: ${i.actual.reason}\n`);
   }
   for (const a of agents) {
     for (const c of a.capabilities ?? []) {

@@ -1,5 +1,6 @@
 import { PalisadeError } from '@palisade/common';
-import type { AgentRecord, GroupRecord } from '@palisade/storage';
+import type { AgentRecord, GroupRecord, IsolationRecord } from '@palisade/storage';
+import { isolationView } from '../response/isolation-view.js';
 import { fleetLock } from '../fleet/fleet-lock.js';
 import { findGroup } from '../fleet/group-ref.js';
 import { pushPolicy } from '../fleet/policy-push.js';
@@ -28,6 +29,7 @@ export function agentView(
   groups: Map<string, GroupRecord>,
   ctx: ApiContext,
   sameMachine: AgentRecord[] = [],
+  isolation?: IsolationRecord,
 ): object {
   const c = ctx.sessions.state(a.id);
   const group = groups.get(a.groupId);
@@ -69,6 +71,7 @@ export function agentView(
     capabilities: a.capabilities,
     stats: a.stats,
     health: agentHealth(a, c, ctx.clock.now()),
+    isolation: isolationView(isolation, c, a.lastSeenAt, ctx.clock.now()),
   };
 }
 
@@ -94,7 +97,13 @@ async function agentById(ctx: ApiContext, id: string): Promise<AgentRecord> {
 
 async function viewOne(ctx: ApiContext, id: string): Promise<object> {
   const a = (await ctx.storage.getAgent(id))!;
-  return agentView(a, await groupMap(ctx), ctx, await ctx.storage.findAgentsByMachineId(a.host.machineId));
+  return agentView(
+    a,
+    await groupMap(ctx),
+    ctx,
+    await ctx.storage.findAgentsByMachineId(a.host.machineId),
+    await ctx.storage.getIsolation(id),
+  );
 }
 
 const STATUSES = ['active', 'revoked', 'decommissioned'] as const;
@@ -129,7 +138,12 @@ export const AGENT_ROUTES: ApiRoute[] = [
           (outdated === undefined ||
             (a.policyRevision !== groups.get(a.groupId)?.policy.revision) === outdated),
       );
-      return { agents: agents.map((a) => agentView(a, groups, ctx, machines.get(a.host.machineId))) };
+      const isolation = new Map((await ctx.storage.listIsolation()).map((r) => [r.agentId, r]));
+      return {
+        agents: agents.map((a) =>
+          agentView(a, groups, ctx, machines.get(a.host.machineId), isolation.get(a.id)),
+        ),
+      };
     },
   },
   {

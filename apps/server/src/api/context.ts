@@ -2,6 +2,7 @@ import type { Clock, Logger } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
 import type { KeyRotation } from '../fleet/key-rotation.js';
+import type { ResponseService } from '../response/response-service.js';
 import type { SessionTable } from '../telemetry/session-table.js';
 import type { WriterHealth } from './health.js';
 import type { RouteSchema } from './schema.js';
@@ -19,6 +20,8 @@ export interface ApiContext {
   ingest?: () => WriterHealth[];
   /** The live TLS material: certificate expiry for health, CA rotation (absent in API-only tests). */
   tls?: ServerTls;
+  /** Response actions: commands, isolation, restore codes. */
+  response?: ResponseService;
 }
 
 /** ApiReply is a handler's answer with a status other than the route's usual one. */

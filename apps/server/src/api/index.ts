@@ -7,7 +7,9 @@ import { CA_ROUTES } from './ca.js';
 import { GROUP_ROUTES } from './groups.js';
 import { HEALTH } from './health.js';
 import { KEY_ROUTES } from './keys.js';
+import { COMMAND_ROUTES } from './commands.js';
 import { openApiDocument } from './openapi.js';
+import { RESPONSE_ROUTES } from './response.js';
 import { isGuarded } from './route-guard.js';
 import { NO_QUERY } from './schema.js';
 import { TOKEN_ROUTES } from './tokens.js';
@@ -41,6 +43,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...TOKEN_ROUTES,
   ...AUDIT_ROUTES,
   ...CA_ROUTES,
+  ...RESPONSE_ROUTES,
+  ...COMMAND_ROUTES,
 ];
 
 /**

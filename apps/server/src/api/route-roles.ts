@@ -51,6 +51,16 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/ca/rotate': 'admin',
   'POST /api/v1/ca/activate': 'admin',
   'POST /api/v1/ca/retire': 'admin',
+  // Response: analysts and admins act on hosts; only admins see offline restore codes.
+  'POST /api/v1/agents/:id/isolate': 'analyst',
+  'POST /api/v1/agents/:id/restore': 'analyst',
+  'POST /api/v1/agents/:id/kill-process': 'analyst',
+  'POST /api/v1/agents/:id/quarantine-file': 'analyst',
+  'POST /api/v1/agents/:id/restore-file': 'analyst',
+  'POST /api/v1/agents/:id/restore-code': 'admin',
+  'POST /api/v1/agents/:id/restore-code/rotate': 'admin',
+  'GET /api/v1/commands': 'viewer',
+  'GET /api/v1/commands/:id': 'viewer',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */

@@ -27,11 +27,29 @@ export async function recordAudit(
   actor: AuditActor | undefined | null,
   facts: AuditFacts,
 ): Promise<void> {
+  return recordAuditAs(
+    d,
+    { id: actor?.id ?? null, name: actor?.name ?? (req ? 'anonymous' : 'system') },
+    req?.ip ?? '',
+    facts,
+  );
+}
+
+/**
+ * recordAuditAs is recordAudit for actors that are not API tokens of a request: a playbook, the
+ * server itself, a person at an agent's console (offline restore code).
+ */
+export async function recordAuditAs(
+  d: AuditDeps,
+  actor: { id: string | null; name: string },
+  remoteAddress: string,
+  facts: AuditFacts,
+): Promise<void> {
   const entry: NewAuditRecord = {
     at: d.clock.now(),
-    actorId: actor?.id ?? null,
-    actorName: actor?.name ?? (req ? 'anonymous' : 'system'),
-    remoteAddress: req?.ip ?? '',
+    actorId: actor.id,
+    actorName: actor.name,
+    remoteAddress,
     outcome: 'ok',
     details: {},
     ...facts,

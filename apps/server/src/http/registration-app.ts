@@ -54,6 +54,8 @@ export function buildRegistrationApp(
     bodyLimit: LIMITS.maxRequestBytes,
     // Our own logging: request logs could carry tokens in URLs or headers.
     logger: false,
+    // Route schemas say additionalProperties: false; an unknown field is an error, not dropped.
+    ajv: { customOptions: { removeAdditional: false } },
     return503OnClosing: true,
     // Admin API requests are checked against their route's JSON schema (api/schema.ts); the
     // error names the field, in the one error shape (http/schema-errors.ts).

@@ -84,6 +84,16 @@ export function checkInRoute(app: FastifyInstance, ctx: RegistrationContext): vo
     if (!group) throw new PalisadeError('internal', `agent ${agent.id} is in a group that does not exist`);
     const tls = ctx.tls.material;
     const signer = tls.signer ? signerCert(tls.signer.certPem) : undefined;
+    // Isolation: record what the agent reports, answer with what it should be, and its restore code.
+    let response = {};
+    if (ctx.response) {
+      await ctx.response.report(agent.id, { isolation: body.isolation, self: body.self });
+      const [isolation, restoreCode] = await Promise.all([
+        ctx.response.desiredFor(agent.id),
+        ctx.response.verifierFor(agent.id),
+      ]);
+      response = { isolation, restoreCode };
+    }
     return sendProtobuf(
       reply,
       CheckInResponseSchema,
@@ -95,6 +105,7 @@ export function checkInRoute(app: FastifyInstance, ctx: RegistrationContext): vo
         heartbeatIntervalS: ctx.heartbeatIntervalS,
         caBundlePem: tls.serverCaPem,
         renewCertificate: signer !== undefined && !new X509Certificate(peer.certDer).verify(signer.publicKey),
+        ...response,
       }),
     );
   });

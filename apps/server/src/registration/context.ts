@@ -2,6 +2,7 @@ import type { Clock, Logger } from '@palisade/common';
 import type { Endpoints } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import type { ServerTls } from '../tls/server-tls.js';
+import type { ResponseHooks } from '../telemetry/agent-connection.js';
 
 /** RegistrationContext is what the registration and check-in routes need from the server. */
 export interface RegistrationContext {
@@ -14,4 +15,6 @@ export interface RegistrationContext {
   endpoints(): Endpoints;
   /** Seconds between agent heartbeats. */
   heartbeatIntervalS: number;
+  /** The response side: the agent's isolation report in, the desired state and restore code out. */
+  response?: ResponseHooks;
 }

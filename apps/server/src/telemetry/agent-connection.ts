@@ -1,16 +1,21 @@
 import type { Clock, Logger } from '@palisade/common';
 import {
+  type AgentSelf,
   ClientFrameSchema,
   type Command,
+  type CommandResult,
   type EventBatchFrame,
   FrameError,
   type Hello,
+  type IsolationDesired,
+  type IsolationStatus,
   LIMITS,
   PROTOCOL_VERSION,
   ServerFrameSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
   type SensorStats,
   type ServerFrame,
+  type RestoreCodeVerifier,
   create,
   fromBinary,
   toBinary,
@@ -24,6 +29,22 @@ import type { FlowController, FlowTarget } from './flow-control.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import type { HeartbeatCoalescer } from './heartbeat-coalescer.js';
 import type { LiveSession, SessionTable } from './session-table.js';
+
+/**
+ * ResponseHooks are what a telemetry connection hands to the response side (ResponseService):
+ * reports of the agent's isolation state, command results, and what Welcome must carry.
+ */
+export interface ResponseHooks {
+  report(
+    agentId: string,
+    r: { isolation?: IsolationStatus | undefined; self?: AgentSelf | undefined },
+  ): Promise<void>;
+  onResult(agentId: string, r: CommandResult): Promise<void>;
+  desiredFor(agentId: string): Promise<IsolationDesired>;
+  verifierFor(agentId: string): Promise<RestoreCodeVerifier>;
+  /** Sends the agent every command still waiting for its outcome. */
+  deliverOpen(agentId: string): Promise<number>;
+}
 
 /** ConnectionDeps are the shared parts every agent connection uses. */
 export interface ConnectionDeps {
@@ -39,6 +60,8 @@ export interface ConnectionDeps {
   flow?: FlowController;
   /** Batches a connection may have unacked; announced in Welcome, enforced. @default LIMITS.maxInFlightBatches */
   maxInFlight?: number;
+  /** The response side (absent in a standby-only process, which delivers no commands). */
+  response?: ResponseHooks;
 }
 
 type ServerFrameKind = ServerFrame['kind'];
@@ -153,15 +176,48 @@ export class AgentConnection implements FlowTarget {
           ...(k.value.stats ? { stats: this.statsRecord(k.value.stats) } : {}),
           policyRevision: Number(k.value.policyRevision),
         });
+        this.responseCall('heartbeat report', (r) =>
+          r.report(this.agent.id, { isolation: k.value.isolation, self: k.value.self }),
+        );
         break;
       case 'commandResult':
-        this.log.info({ commandId: k.value.id, ok: k.value.ok, msg: k.value.message }, 'command result');
+        this.log.info(
+          { commandId: k.value.id, ok: k.value.ok, phase: k.value.phase, msg: k.value.message },
+          'command result',
+        );
+        this.responseCall('command result', (r) => r.onResult(this.agent.id, k.value));
         break;
       case 'hello':
         this.sendError('bad_request', 'Hello was already received on this connection', false);
         break;
       default:
         this.sendError('bad_request', 'empty ClientFrame', false);
+    }
+  }
+
+  /** responseCall runs a response-side step; its failure is logged and never ends the session. */
+  private responseCall(what: string, fn: (r: ResponseHooks) => Promise<unknown>): void {
+    const r = this.d.response;
+    if (!r) return;
+    fn(r).catch((err: Error) => this.log.error({ err: err.message }, `response: ${what} failed`));
+  }
+
+  /** welcomeExtras are the desired isolation and the restore code verifier (when there is a response side). */
+  private async welcomeExtras(): Promise<{
+    isolation?: IsolationDesired;
+    restoreCode?: RestoreCodeVerifier;
+  }> {
+    const r = this.d.response;
+    if (!r) return {};
+    try {
+      const [isolation, restoreCode] = await Promise.all([
+        r.desiredFor(this.agent.id),
+        r.verifierFor(this.agent.id),
+      ]);
+      return { isolation, restoreCode };
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'response: Welcome goes without the isolation state');
+      return {};
     }
   }
 
@@ -176,9 +232,15 @@ export class AgentConnection implements FlowTarget {
       return;
     }
     try {
-      const [lastSeq, group] = await Promise.all([
+      if (this.d.response) {
+        await this.d.response
+          .report(this.agent.id, { isolation: h.isolation, self: h.self })
+          .catch((err: Error) => this.log.error({ err: err.message }, 'response: Hello report failed'));
+      }
+      const [lastSeq, group, extras] = await Promise.all([
         this.d.storage.lastSeq(this.agent.id),
         this.d.storage.getGroup(this.agent.groupId),
+        this.welcomeExtras(),
       ]);
       if (this.closed) return;
       this.openSession();
@@ -198,6 +260,7 @@ export class AgentConnection implements FlowTarget {
           heartbeatIntervalS: this.d.heartbeatIntervalS,
           maxInFlight: this.maxInFlight,
           ...(group ? { policy: policyToWire(group.policy) } : {}),
+          ...extras,
         },
       });
       this.log.info({ agentVersion: h.agentVersion, lastSeq: lastSeq.toString() }, 'agent connected');
@@ -209,6 +272,8 @@ export class AgentConnection implements FlowTarget {
     const early = this.early ?? [];
     this.early = null;
     for (const data of early) this.onMessage(data, true);
+    // Commands that waited for this agent (offline, or not answered before a reconnect).
+    this.responseCall('delivery', (r) => r.deliverOpen(this.agent.id));
   }
 
   private openSession(): void {

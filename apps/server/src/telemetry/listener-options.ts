@@ -5,7 +5,7 @@ import type { TelemetryServiceOptions } from './service.js';
 /** ListenerBase is what every telemetry listener of one process shares. */
 export type ListenerBase = Pick<
   TelemetryServiceOptions,
-  'host' | 'tls' | 'storage' | 'sessions' | 'clock' | 'logger' | 'heartbeatIntervalS' | 'trusted'
+  'host' | 'tls' | 'storage' | 'sessions' | 'clock' | 'logger' | 'heartbeatIntervalS' | 'trusted' | 'response'
 >;
 
 /**

@@ -18,7 +18,7 @@ import {
 import type { TrustedAddresses } from '../limits/trusted-addresses.js';
 import { peerLogger } from '../peer-log.js';
 import type { ServerTls } from '../tls/server-tls.js';
-import { AgentConnection } from './agent-connection.js';
+import { AgentConnection, type ResponseHooks } from './agent-connection.js';
 import { FlowController } from './flow-control.js';
 import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
 import { HeartbeatCoalescer } from './heartbeat-coalescer.js';
@@ -52,6 +52,8 @@ export interface TelemetryServiceOptions {
   limits?: ListenerLimits;
   /** Addresses agents recently authenticated from, shared by the process's listeners. @default its own */
   trusted?: TrustedAddresses;
+  /** The response side: isolation state, command delivery and results (absent: no commands). */
+  response?: ResponseHooks;
 }
 
 /** TelemetryService is a running telemetry listener. */
@@ -106,6 +108,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     channel: o.channel ?? 'primary',
     flow,
     maxInFlight,
+    ...(o.response ? { response: o.response } : {}),
   };
   const limits = o.limits ?? DEFAULT_LIMITS;
   const server: Server = createServer({

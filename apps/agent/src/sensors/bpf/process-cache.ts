@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { processUniqueId } from '../../process-identity.js';
 import type { ProcSnapshot } from './proc-reader.linux.js';
 import type { ExecRecord, RecordHeader } from './records.js';
 
@@ -87,7 +87,7 @@ export class ProcessCache {
 
   /** uniqueId derives the stable id of a process. */
   uniqueId(pid: number, startTicks: number): string {
-    return createHash('sha256').update(`${this.opts.bootId}:${pid}:${startTicks}`).digest('hex').slice(0, 32);
+    return processUniqueId(this.opts.bootId, pid, startTicks);
   }
 
   /** fromExec records a process image from an exec record and returns its entry. */

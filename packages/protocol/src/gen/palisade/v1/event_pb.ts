@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/event.proto.
  */
 export const file_palisade_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChdwYWxpc2FkZS92MS9ldmVudC5wcm90bxILcGFsaXNhZGUudjEimQYKBUV2ZW50EhEKCWNsYXNzX3VpZBgBIAEoDRITCgthY3Rpdml0eV9pZBgCIAEoDRIPCgd0aW1lX21zGAMgASgDEhMKC3NldmVyaXR5X2lkGAQgASgNEhEKCXN0YXR1c19pZBgFIAEoDRIVCg1zdGF0dXNfZGV0YWlsGAYgASgJEg8KB21lc3NhZ2UYByABKAkSEAoIcmF3X2RhdGEYCCABKAkSJQoHcHJvY2VzcxgKIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSKwoNYWN0b3JfcHJvY2VzcxgLIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSJQoKYWN0b3JfdXNlchgMIAEoCzIRLnBhbGlzYWRlLnYxLlVzZXISEQoJZXhpdF9jb2RlGA0gASgFEhUKDWhhc19leGl0X2NvZGUYDiABKAgSEwoLZXhpdF9zaWduYWwYDyABKA0SHwoEZmlsZRgUIAEoCzIRLnBhbGlzYWRlLnYxLkZpbGUSJgoLZmlsZV9yZXN1bHQYFSABKAsyES5wYWxpc2FkZS52MS5GaWxlEjIKDHNyY19lbmRwb2ludBgeIAEoCzIcLnBhbGlzYWRlLnYxLk5ldHdvcmtFbmRwb2ludBIyCgxkc3RfZW5kcG9pbnQYHyABKAsyHC5wYWxpc2FkZS52MS5OZXR3b3JrRW5kcG9pbnQSNAoPY29ubmVjdGlvbl9pbmZvGCAgASgLMhsucGFsaXNhZGUudjEuQ29ubmVjdGlvbkluZm8SJQoHdHJhZmZpYxghIAEoCzIULnBhbGlzYWRlLnYxLlRyYWZmaWMSJAoFcXVlcnkYIiABKAsyFS5wYWxpc2FkZS52MS5EbnNRdWVyeRIfCgR1c2VyGCggASgLMhEucGFsaXNhZGUudjEuVXNlchIVCg1hdXRoX3Byb3RvY29sGCkgASgJEhUKDWxvZ29uX3R5cGVfaWQYKiABKA0SFAoMc2VydmljZV9uYW1lGCsgASgJEhEKCWlzX3JlbW90ZRgsIAEoCBIPCgdjb21tYW5kGC0gASgJIlgKBFVzZXISCwoDdWlkGAEgASgJEgwKBG5hbWUYAiABKAkSCwoDZ2lkGAMgASgNEgwKBGV1aWQYBCABKA0SDAoEZWdpZBgFIAEoDRIMCgRhdWlkGAYgASgNIrMCCgdQcm9jZXNzEgsKA3BpZBgBIAEoDRILCgN0aWQYAiABKA0SCwoDdWlkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEcGF0aBgFIAEoCRIQCghjbWRfbGluZRgGIAEoCRIMCgRhcmd2GAcgAygJEhYKDmFyZ3ZfdHJ1bmNhdGVkGAggASgIEgsKA2N3ZBgJIAEoCRIXCg9jcmVhdGVkX3RpbWVfbXMYCiABKAMSHwoEdXNlchgLIAEoCzIRLnBhbGlzYWRlLnYxLlVzZXISJAoGcGFyZW50GAwgASgLMhQucGFsaXNhZGUudjEuUHJvY2VzcxIMCgRwcGlkGA0gASgNEhEKCWNncm91cF9pZBgOIAEoBBISCgpzZXNzaW9uX2lkGA8gASgNEgsKA3R0eRgQIAEoCSJBCgRGaWxlEgwKBHBhdGgYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd0eXBlX2lkGAMgASgNEgwKBHNpemUYBCABKAQiPQoPTmV0d29ya0VuZHBvaW50EgoKAmlwGAEgASgJEgwKBHBvcnQYAiABKA0SEAoIaG9zdG5hbWUYAyABKAkibAoOQ29ubmVjdGlvbkluZm8SFAoMcHJvdG9jb2xfbnVtGAEgASgNEhUKDXByb3RvY29sX25hbWUYAiABKAkSFAoMZGlyZWN0aW9uX2lkGAMgASgNEhcKD3Byb3RvY29sX3Zlcl9pZBgEIAEoDSIuCgdUcmFmZmljEhAKCGJ5dGVzX2luGAEgASgEEhEKCWJ5dGVzX291dBgCIAEoBCJNCghEbnNRdWVyeRIQCghob3N0bmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEg0KBWNsYXNzGAMgASgJEhIKCnBhY2tldF91aWQYBCABKA1iBnByb3RvMw");
+  fileDesc("ChdwYWxpc2FkZS92MS9ldmVudC5wcm90bxILcGFsaXNhZGUudjEiyAYKBUV2ZW50EhEKCWNsYXNzX3VpZBgBIAEoDRITCgthY3Rpdml0eV9pZBgCIAEoDRIPCgd0aW1lX21zGAMgASgDEhMKC3NldmVyaXR5X2lkGAQgASgNEhEKCXN0YXR1c19pZBgFIAEoDRIVCg1zdGF0dXNfZGV0YWlsGAYgASgJEg8KB21lc3NhZ2UYByABKAkSEAoIcmF3X2RhdGEYCCABKAkSJQoHcHJvY2VzcxgKIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSKwoNYWN0b3JfcHJvY2VzcxgLIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSJQoKYWN0b3JfdXNlchgMIAEoCzIRLnBhbGlzYWRlLnYxLlVzZXISEQoJZXhpdF9jb2RlGA0gASgFEhUKDWhhc19leGl0X2NvZGUYDiABKAgSEwoLZXhpdF9zaWduYWwYDyABKA0SHwoEZmlsZRgUIAEoCzIRLnBhbGlzYWRlLnYxLkZpbGUSJgoLZmlsZV9yZXN1bHQYFSABKAsyES5wYWxpc2FkZS52MS5GaWxlEi0KC3JlbWVkaWF0aW9uGB0gASgLMhgucGFsaXNhZGUudjEuUmVtZWRpYXRpb24SMgoMc3JjX2VuZHBvaW50GB4gASgLMhwucGFsaXNhZGUudjEuTmV0d29ya0VuZHBvaW50EjIKDGRzdF9lbmRwb2ludBgfIAEoCzIcLnBhbGlzYWRlLnYxLk5ldHdvcmtFbmRwb2ludBI0Cg9jb25uZWN0aW9uX2luZm8YICABKAsyGy5wYWxpc2FkZS52MS5Db25uZWN0aW9uSW5mbxIlCgd0cmFmZmljGCEgASgLMhQucGFsaXNhZGUudjEuVHJhZmZpYxIkCgVxdWVyeRgiIAEoCzIVLnBhbGlzYWRlLnYxLkRuc1F1ZXJ5Eh8KBHVzZXIYKCABKAsyES5wYWxpc2FkZS52MS5Vc2VyEhUKDWF1dGhfcHJvdG9jb2wYKSABKAkSFQoNbG9nb25fdHlwZV9pZBgqIAEoDRIUCgxzZXJ2aWNlX25hbWUYKyABKAkSEQoJaXNfcmVtb3RlGCwgASgIEg8KB2NvbW1hbmQYLSABKAkiWAoEVXNlchILCgN1aWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNnaWQYAyABKA0SDAoEZXVpZBgEIAEoDRIMCgRlZ2lkGAUgASgNEgwKBGF1aWQYBiABKA0iswIKB1Byb2Nlc3MSCwoDcGlkGAEgASgNEgsKA3RpZBgCIAEoDRILCgN1aWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRwYXRoGAUgASgJEhAKCGNtZF9saW5lGAYgASgJEgwKBGFyZ3YYByADKAkSFgoOYXJndl90cnVuY2F0ZWQYCCABKAgSCwoDY3dkGAkgASgJEhcKD2NyZWF0ZWRfdGltZV9tcxgKIAEoAxIfCgR1c2VyGAsgASgLMhEucGFsaXNhZGUudjEuVXNlchIkCgZwYXJlbnQYDCABKAsyFC5wYWxpc2FkZS52MS5Qcm9jZXNzEgwKBHBwaWQYDSABKA0SEQoJY2dyb3VwX2lkGA4gASgEEhIKCnNlc3Npb25faWQYDyABKA0SCwoDdHR5GBAgASgJIkEKBEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3R5cGVfaWQYAyABKA0SDAoEc2l6ZRgEIAEoBCI9Cg9OZXR3b3JrRW5kcG9pbnQSCgoCaXAYASABKAkSDAoEcG9ydBgCIAEoDRIQCghob3N0bmFtZRgDIAEoCSJsCg5Db25uZWN0aW9uSW5mbxIUCgxwcm90b2NvbF9udW0YASABKA0SFQoNcHJvdG9jb2xfbmFtZRgCIAEoCRIUCgxkaXJlY3Rpb25faWQYAyABKA0SFwoPcHJvdG9jb2xfdmVyX2lkGAQgASgNIi4KB1RyYWZmaWMSEAoIYnl0ZXNfaW4YASABKAQSEQoJYnl0ZXNfb3V0GAIgASgEIk0KCERuc1F1ZXJ5EhAKCGhvc3RuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSDQoFY2xhc3MYAyABKAkSEgoKcGFja2V0X3VpZBgEIAEoDSKdAQoLUmVtZWRpYXRpb24SEwoLY29tbWFuZF91aWQYASABKAkSEQoJdGVjaG5pcXVlGAIgASgJEhUKDXRlY2huaXF1ZV91aWQYAyABKAkSEwoLc3RhdHVzX2NvZGUYBCABKAkSEwoLZmlsZV9zaGEyNTYYBSABKAkSFQoNcXVhcmFudGluZV9pZBgGIAEoCRIOCgZyZWFzb24YByABKAliBnByb3RvMw");
 
 /**
  * Event is one telemetry event on the wire. It maps one-to-one onto an OCSF event class
@@ -117,6 +117,13 @@ export type Event = Message<"palisade.v1.Event"> & {
    * @generated from field: palisade.v1.File file_result = 21;
    */
   fileResult?: File | undefined;
+
+  /**
+   * 7002/7003/7004: the response action this event reports
+   *
+   * @generated from field: palisade.v1.Remediation remediation = 29;
+   */
+  remediation?: Remediation | undefined;
 
   /**
    * @generated from field: palisade.v1.NetworkEndpoint src_endpoint = 30;
@@ -485,4 +492,66 @@ export type DnsQuery = Message<"palisade.v1.DnsQuery"> & {
  */
 export const DnsQuerySchema: GenMessage<DnsQuery> = /*@__PURE__*/
   messageDesc(file_palisade_v1_event, 7);
+
+/**
+ * Remediation is what an OCSF Remediation Activity event (File 7002, Process 7003, Network 7004)
+ * adds: the command it answers and the countermeasure taken (MITRE D3FEND).
+ *
+ * @generated from message palisade.v1.Remediation
+ */
+export type Remediation = Message<"palisade.v1.Remediation"> & {
+  /**
+   * @generated from field: string command_uid = 1;
+   */
+  commandUid: string;
+
+  /**
+   * D3FEND technique name, e.g. "Network Isolation"
+   *
+   * @generated from field: string technique = 2;
+   */
+  technique: string;
+
+  /**
+   * D3FEND technique id, e.g. "D3-NI" (may be empty)
+   *
+   * @generated from field: string technique_uid = 3;
+   */
+  techniqueUid: string;
+
+  /**
+   * why it failed, for programs (see CommandResult.code)
+   *
+   * @generated from field: string status_code = 4;
+   */
+  statusCode: string;
+
+  /**
+   * 7002: the file's hash
+   *
+   * @generated from field: string file_sha256 = 5;
+   */
+  fileSha256: string;
+
+  /**
+   * 7002: where it is kept
+   *
+   * @generated from field: string quarantine_id = 6;
+   */
+  quarantineId: string;
+
+  /**
+   * why it was asked
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message palisade.v1.Remediation.
+ * Use `create(RemediationSchema)` to create a new message.
+ */
+export const RemediationSchema: GenMessage<Remediation> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_event, 8);
 

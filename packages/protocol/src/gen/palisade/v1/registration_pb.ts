@@ -6,13 +6,15 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Capability, HostFacts, Policy, SensorStats } from "./common_pb.js";
 import { file_palisade_v1_common } from "./common_pb.js";
+import type { AgentSelf, IsolationDesired, IsolationStatus, RestoreCodeVerifier } from "./response_pb.js";
+import { file_palisade_v1_response } from "./response_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file palisade/v1/registration.proto.
  */
 export const file_palisade_v1_registration: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wYWxpc2FkZS92MS9yZWdpc3RyYXRpb24ucHJvdG8SC3BhbGlzYWRlLnYxIqEBCg9SZWdpc3RlclJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIYChByZWdpc3RyYXRpb25fa2V5GAIgASgJEiQKBGhvc3QYAyABKAsyFi5wYWxpc2FkZS52MS5Ib3N0RmFjdHMSFwoPcHVibGljX2tleV9zcGtpGAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwiigEKEFJlZ2lzdGVyUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSFwoPY2VydGlmaWNhdGVfcGVtGAIgASgJEg4KBmNhX3BlbRgDIAEoCRIQCghncm91cF9pZBgEIAEoCRIpCgllbmRwb2ludHMYBSABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMiYwoJRW5kcG9pbnRzEhgKEHJlZ2lzdHJhdGlvbl91cmwYASABKAkSHQoVdGVsZW1ldHJ5X3ByaW1hcnlfdXJsGAIgASgJEh0KFXRlbGVtZXRyeV9zdGFuZGJ5X3VybBgDIAEoCSLbAQoOQ2hlY2tJblJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIkCgRob3N0GAIgASgLMhYucGFsaXNhZGUudjEuSG9zdEZhY3RzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBItCgxjYXBhYmlsaXRpZXMYBCADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAUgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMSGAoQcGlubmVkX2NhX3NoYTI1NhgUIAMoCSLbAQoPQ2hlY2tJblJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgJEiMKBnBvbGljeRgCIAEoCzITLnBhbGlzYWRlLnYxLlBvbGljeRIpCgllbmRwb2ludHMYAyABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMSFgoOc2VydmVyX3RpbWVfbXMYBCABKAMSHAoUaGVhcnRiZWF0X2ludGVydmFsX3MYBSABKA0SFQoNY2FfYnVuZGxlX3BlbRgUIAEoCRIZChFyZW5ld19jZXJ0aWZpY2F0ZRgVIAEoCCJeCgxSZW5ld1JlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIXCg9wdWJsaWNfa2V5X3Nwa2kYAiABKAwSGwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDCJVCg1SZW5ld1Jlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRIVCg1jYV9idW5kbGVfcGVtGAIgASgJEhQKDG5vdF9hZnRlcl9tcxgDIAEoA2IGcHJvdG8z", [file_palisade_v1_common]);
+  fileDesc("Ch5wYWxpc2FkZS92MS9yZWdpc3RyYXRpb24ucHJvdG8SC3BhbGlzYWRlLnYxIqEBCg9SZWdpc3RlclJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIYChByZWdpc3RyYXRpb25fa2V5GAIgASgJEiQKBGhvc3QYAyABKAsyFi5wYWxpc2FkZS52MS5Ib3N0RmFjdHMSFwoPcHVibGljX2tleV9zcGtpGAQgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YBSABKAwiigEKEFJlZ2lzdGVyUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSFwoPY2VydGlmaWNhdGVfcGVtGAIgASgJEg4KBmNhX3BlbRgDIAEoCRIQCghncm91cF9pZBgEIAEoCRIpCgllbmRwb2ludHMYBSABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMiYwoJRW5kcG9pbnRzEhgKEHJlZ2lzdHJhdGlvbl91cmwYASABKAkSHQoVdGVsZW1ldHJ5X3ByaW1hcnlfdXJsGAIgASgJEh0KFXRlbGVtZXRyeV9zdGFuZGJ5X3VybBgDIAEoCSKyAgoOQ2hlY2tJblJlcXVlc3QSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIkCgRob3N0GAIgASgLMhYucGFsaXNhZGUudjEuSG9zdEZhY3RzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBItCgxjYXBhYmlsaXRpZXMYBCADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAUgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMSLwoJaXNvbGF0aW9uGAogASgLMhwucGFsaXNhZGUudjEuSXNvbGF0aW9uU3RhdHVzEiQKBHNlbGYYCyABKAsyFi5wYWxpc2FkZS52MS5BZ2VudFNlbGYSGAoQcGlubmVkX2NhX3NoYTI1NhgUIAMoCSLFAgoPQ2hlY2tJblJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgJEiMKBnBvbGljeRgCIAEoCzITLnBhbGlzYWRlLnYxLlBvbGljeRIpCgllbmRwb2ludHMYAyABKAsyFi5wYWxpc2FkZS52MS5FbmRwb2ludHMSFgoOc2VydmVyX3RpbWVfbXMYBCABKAMSHAoUaGVhcnRiZWF0X2ludGVydmFsX3MYBSABKA0SMAoJaXNvbGF0aW9uGAogASgLMh0ucGFsaXNhZGUudjEuSXNvbGF0aW9uRGVzaXJlZBI2CgxyZXN0b3JlX2NvZGUYCyABKAsyIC5wYWxpc2FkZS52MS5SZXN0b3JlQ29kZVZlcmlmaWVyEhUKDWNhX2J1bmRsZV9wZW0YFCABKAkSGQoRcmVuZXdfY2VydGlmaWNhdGUYFSABKAgiXgoMUmVuZXdSZXF1ZXN0EhgKEHByb3RvY29sX3ZlcnNpb24YASABKA0SFwoPcHVibGljX2tleV9zcGtpGAIgASgMEhsKE3Byb29mX29mX3Bvc3Nlc3Npb24YAyABKAwiVQoNUmVuZXdSZXNwb25zZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSFQoNY2FfYnVuZGxlX3BlbRgCIAEoCRIUCgxub3RfYWZ0ZXJfbXMYAyABKANiBnByb3RvMw", [file_palisade_v1_common, file_palisade_v1_response]);
 
 /**
  * RegisterRequest is POSTed once by a new agent to the registration service.
@@ -162,6 +164,20 @@ export type CheckInRequest = Message<"palisade.v1.CheckInRequest"> & {
   stats?: SensorStats | undefined;
 
   /**
+   * the host's actual isolation state
+   *
+   * @generated from field: palisade.v1.IsolationStatus isolation = 10;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * what response actions must not touch
+   *
+   * @generated from field: palisade.v1.AgentSelf self = 11;
+   */
+  self?: AgentSelf | undefined;
+
+  /**
    * Fields 20-29: credentials (certificate renewal, CA rotation; ADR 0015).
    * sha256 (hex, of the DER) of every CA certificate the agent pins, so the server can tell which
    * agents already trust a CA that is being introduced.
@@ -208,6 +224,20 @@ export type CheckInResponse = Message<"palisade.v1.CheckInResponse"> & {
    * @generated from field: uint32 heartbeat_interval_s = 5;
    */
   heartbeatIntervalS: number;
+
+  /**
+   * the desired isolation state
+   *
+   * @generated from field: palisade.v1.IsolationDesired isolation = 10;
+   */
+  isolation?: IsolationDesired | undefined;
+
+  /**
+   * checks the agent's offline restore code
+   *
+   * @generated from field: palisade.v1.RestoreCodeVerifier restore_code = 11;
+   */
+  restoreCode?: RestoreCodeVerifier | undefined;
 
   /**
    * Fields 20-29: credentials (ADR 0015).

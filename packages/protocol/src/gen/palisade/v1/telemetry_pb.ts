@@ -6,15 +6,17 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Capability, Policy, SensorStats } from "./common_pb.js";
 import { file_palisade_v1_common } from "./common_pb.js";
-import type { Event } from "./event_pb.js";
+import type { Event, Process } from "./event_pb.js";
 import { file_palisade_v1_event } from "./event_pb.js";
+import type { AgentSelf, CommandPhase, IsolationDesired, IsolationStatus, KillProcess, QuarantinedFile, QuarantineFile, RestoreCodeVerifier, RestoreFile } from "./response_pb.js";
+import { file_palisade_v1_response } from "./response_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file palisade/v1/telemetry.proto.
  */
 export const file_palisade_v1_telemetry: GenFile = /*@__PURE__*/
-  fileDesc("ChtwYWxpc2FkZS92MS90ZWxlbWV0cnkucHJvdG8SC3BhbGlzYWRlLnYxIswBCgtDbGllbnRGcmFtZRIjCgVoZWxsbxgBIAEoCzISLnBhbGlzYWRlLnYxLkhlbGxvSAASLQoFYmF0Y2gYAiABKAsyHC5wYWxpc2FkZS52MS5FdmVudEJhdGNoRnJhbWVIABIrCgloZWFydGJlYXQYAyABKAsyFi5wYWxpc2FkZS52MS5IZWFydGJlYXRIABI0Cg5jb21tYW5kX3Jlc3VsdBgEIAEoCzIaLnBhbGlzYWRlLnYxLkNvbW1hbmRSZXN1bHRIAEIGCgRraW5kItwBCgtTZXJ2ZXJGcmFtZRInCgd3ZWxjb21lGAEgASgLMhQucGFsaXNhZGUudjEuV2VsY29tZUgAEh8KA2FjaxgCIAEoCzIQLnBhbGlzYWRlLnYxLkFja0gAEicKB2NvbW1hbmQYAyABKAsyFC5wYWxpc2FkZS52MS5Db21tYW5kSAASKAoFZXJyb3IYBCABKAsyFy5wYWxpc2FkZS52MS5FcnJvckZyYW1lSAASKAoEZmxvdxgFIAEoCzIYLnBhbGlzYWRlLnYxLkZsb3dDb250cm9sSABCBgoEa2luZCLEAQoFSGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIVCg1hZ2VudF92ZXJzaW9uGAIgASgJEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBIZChFmaXJzdF91bmFja2VkX3NlcRgEIAEoBBItCgxjYXBhYmlsaXRpZXMYBSADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAYgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMipwEKB1dlbGNvbWUSEAoIYWdlbnRfaWQYASABKAkSFwoPbGFzdF9zdG9yZWRfc2VxGAIgASgEEhcKD21heF9iYXRjaF9ieXRlcxgDIAEoDRIcChRoZWFydGJlYXRfaW50ZXJ2YWxfcxgEIAEoDRIjCgZwb2xpY3kYBSABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3kSFQoNbWF4X2luX2ZsaWdodBgGIAEoDSJuCg9FdmVudEJhdGNoRnJhbWUSCwoDc2VxGAEgASgEEhMKC2V2ZW50X2NvdW50GAIgASgNEhkKEXVuY29tcHJlc3NlZF9zaXplGAMgASgNEg0KBWNyYzMyGAQgASgNEg8KB3BheWxvYWQYBSABKAwiMAoKRXZlbnRCYXRjaBIiCgZldmVudHMYASADKAsyEi5wYWxpc2FkZS52MS5FdmVudCIlCgNBY2sSCwoDc2VxGAEgASgEEhEKCWR1cGxpY2F0ZRgCIAEoCCJeCglIZWFydGJlYXQSDwoHdGltZV9tcxgBIAEoAxInCgVzdGF0cxgCIAEoCzIYLnBhbGlzYWRlLnYxLlNlbnNvclN0YXRzEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBCJHCgpFcnJvckZyYW1lEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRILCgNzZXEYAyABKAQSDQoFZmF0YWwYBCABKAgiNgoLRmxvd0NvbnRyb2wSFQoNbWF4X2luX2ZsaWdodBgBIAEoDRIQCghwYXVzZV9tcxgCIAEoDSJtCgdDb21tYW5kEgoKAmlkGAEgASgJEikKCnNldF9wb2xpY3kYAiABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3lIABIRCgdpc29sYXRlGAMgASgISAASDgoEcGluZxgEIAEoCUgAQggKBmFjdGlvbiI4Cg1Db21tYW5kUmVzdWx0EgoKAmlkGAEgASgJEgoKAm9rGAIgASgIEg8KB21lc3NhZ2UYAyABKAliBnByb3RvMw", [file_palisade_v1_common, file_palisade_v1_event]);
+  fileDesc("ChtwYWxpc2FkZS92MS90ZWxlbWV0cnkucHJvdG8SC3BhbGlzYWRlLnYxIswBCgtDbGllbnRGcmFtZRIjCgVoZWxsbxgBIAEoCzISLnBhbGlzYWRlLnYxLkhlbGxvSAASLQoFYmF0Y2gYAiABKAsyHC5wYWxpc2FkZS52MS5FdmVudEJhdGNoRnJhbWVIABIrCgloZWFydGJlYXQYAyABKAsyFi5wYWxpc2FkZS52MS5IZWFydGJlYXRIABI0Cg5jb21tYW5kX3Jlc3VsdBgEIAEoCzIaLnBhbGlzYWRlLnYxLkNvbW1hbmRSZXN1bHRIAEIGCgRraW5kItwBCgtTZXJ2ZXJGcmFtZRInCgd3ZWxjb21lGAEgASgLMhQucGFsaXNhZGUudjEuV2VsY29tZUgAEh8KA2FjaxgCIAEoCzIQLnBhbGlzYWRlLnYxLkFja0gAEicKB2NvbW1hbmQYAyABKAsyFC5wYWxpc2FkZS52MS5Db21tYW5kSAASKAoFZXJyb3IYBCABKAsyFy5wYWxpc2FkZS52MS5FcnJvckZyYW1lSAASKAoEZmxvdxgFIAEoCzIYLnBhbGlzYWRlLnYxLkZsb3dDb250cm9sSABCBgoEa2luZCKbAgoFSGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIVCg1hZ2VudF92ZXJzaW9uGAIgASgJEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoBBIZChFmaXJzdF91bmFja2VkX3NlcRgEIAEoBBItCgxjYXBhYmlsaXRpZXMYBSADKAsyFy5wYWxpc2FkZS52MS5DYXBhYmlsaXR5EicKBXN0YXRzGAYgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMSLwoJaXNvbGF0aW9uGAogASgLMhwucGFsaXNhZGUudjEuSXNvbGF0aW9uU3RhdHVzEiQKBHNlbGYYCyABKAsyFi5wYWxpc2FkZS52MS5BZ2VudFNlbGYikQIKB1dlbGNvbWUSEAoIYWdlbnRfaWQYASABKAkSFwoPbGFzdF9zdG9yZWRfc2VxGAIgASgEEhcKD21heF9iYXRjaF9ieXRlcxgDIAEoDRIcChRoZWFydGJlYXRfaW50ZXJ2YWxfcxgEIAEoDRIjCgZwb2xpY3kYBSABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3kSFQoNbWF4X2luX2ZsaWdodBgGIAEoDRIwCglpc29sYXRpb24YCiABKAsyHS5wYWxpc2FkZS52MS5Jc29sYXRpb25EZXNpcmVkEjYKDHJlc3RvcmVfY29kZRgLIAEoCzIgLnBhbGlzYWRlLnYxLlJlc3RvcmVDb2RlVmVyaWZpZXIibgoPRXZlbnRCYXRjaEZyYW1lEgsKA3NlcRgBIAEoBBITCgtldmVudF9jb3VudBgCIAEoDRIZChF1bmNvbXByZXNzZWRfc2l6ZRgDIAEoDRINCgVjcmMzMhgEIAEoDRIPCgdwYXlsb2FkGAUgASgMIjAKCkV2ZW50QmF0Y2gSIgoGZXZlbnRzGAEgAygLMhIucGFsaXNhZGUudjEuRXZlbnQiJQoDQWNrEgsKA3NlcRgBIAEoBBIRCglkdXBsaWNhdGUYAiABKAgitQEKCUhlYXJ0YmVhdBIPCgd0aW1lX21zGAEgASgDEicKBXN0YXRzGAIgASgLMhgucGFsaXNhZGUudjEuU2Vuc29yU3RhdHMSFwoPcG9saWN5X3JldmlzaW9uGAMgASgEEi8KCWlzb2xhdGlvbhgKIAEoCzIcLnBhbGlzYWRlLnYxLklzb2xhdGlvblN0YXR1cxIkCgRzZWxmGAsgASgLMhYucGFsaXNhZGUudjEuQWdlbnRTZWxmIkcKCkVycm9yRnJhbWUSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEgsKA3NlcRgDIAEoBBINCgVmYXRhbBgEIAEoCCI2CgtGbG93Q29udHJvbBIVCg1tYXhfaW5fZmxpZ2h0GAEgASgNEhAKCHBhdXNlX21zGAIgASgNIqYDCgdDb21tYW5kEgoKAmlkGAEgASgJEikKCnNldF9wb2xpY3kYAiABKAsyEy5wYWxpc2FkZS52MS5Qb2xpY3lIABIRCgdpc29sYXRlGAMgASgISAASDgoEcGluZxgEIAEoCUgAEjYKDXNldF9pc29sYXRpb24YCiABKAsyHS5wYWxpc2FkZS52MS5Jc29sYXRpb25EZXNpcmVkSAASMAoMa2lsbF9wcm9jZXNzGAsgASgLMhgucGFsaXNhZGUudjEuS2lsbFByb2Nlc3NIABI2Cg9xdWFyYW50aW5lX2ZpbGUYDCABKAsyGy5wYWxpc2FkZS52MS5RdWFyYW50aW5lRmlsZUgAEjAKDHJlc3RvcmVfZmlsZRgNIAEoCzIYLnBhbGlzYWRlLnYxLlJlc3RvcmVGaWxlSAASPAoQc2V0X3Jlc3RvcmVfY29kZRgOIAEoCzIgLnBhbGlzYWRlLnYxLlJlc3RvcmVDb2RlVmVyaWZpZXJIABIOCgZyZWFzb24YFCABKAkSFQoNZXhwaXJlc19hdF9tcxgVIAEoA0IICgZhY3Rpb24ipwIKDUNvbW1hbmRSZXN1bHQSCgoCaWQYASABKAkSCgoCb2sYAiABKAgSDwoHbWVzc2FnZRgDIAEoCRIoCgVwaGFzZRgKIAEoDjIZLnBhbGlzYWRlLnYxLkNvbW1hbmRQaGFzZRIMCgRjb2RlGAsgASgJEiUKB3Byb2Nlc3MYDCABKAsyFC5wYWxpc2FkZS52MS5Qcm9jZXNzEhMKC2tpbGxlZF9waWRzGA0gAygNEjAKCnF1YXJhbnRpbmUYDiABKAsyHC5wYWxpc2FkZS52MS5RdWFyYW50aW5lZEZpbGUSLwoJaXNvbGF0aW9uGA8gASgLMhwucGFsaXNhZGUudjEuSXNvbGF0aW9uU3RhdHVzEhYKDmZpbmlzaGVkX2F0X21zGBAgASgDYgZwcm90bzM", [file_palisade_v1_common, file_palisade_v1_event, file_palisade_v1_response]);
 
 /**
  * ClientFrame is every binary WebSocket message from agent to server.
@@ -145,6 +147,20 @@ export type Hello = Message<"palisade.v1.Hello"> & {
    * @generated from field: palisade.v1.SensorStats stats = 6;
    */
   stats?: SensorStats | undefined;
+
+  /**
+   * the host's actual isolation state
+   *
+   * @generated from field: palisade.v1.IsolationStatus isolation = 10;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * what response actions must not touch
+   *
+   * @generated from field: palisade.v1.AgentSelf self = 11;
+   */
+  self?: AgentSelf | undefined;
 };
 
 /**
@@ -195,6 +211,18 @@ export type Welcome = Message<"palisade.v1.Welcome"> & {
    * @generated from field: uint32 max_in_flight = 6;
    */
   maxInFlight: number;
+
+  /**
+   * The desired isolation state; commands still waiting for the agent follow as Command frames.
+   *
+   * @generated from field: palisade.v1.IsolationDesired isolation = 10;
+   */
+  isolation?: IsolationDesired | undefined;
+
+  /**
+   * @generated from field: palisade.v1.RestoreCodeVerifier restore_code = 11;
+   */
+  restoreCode?: RestoreCodeVerifier | undefined;
 };
 
 /**
@@ -312,6 +340,16 @@ export type Heartbeat = Message<"palisade.v1.Heartbeat"> & {
    * @generated from field: uint64 policy_revision = 3;
    */
   policyRevision: bigint;
+
+  /**
+   * @generated from field: palisade.v1.IsolationStatus isolation = 10;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * @generated from field: palisade.v1.AgentSelf self = 11;
+   */
+  self?: AgentSelf | undefined;
 };
 
 /**
@@ -382,7 +420,9 @@ export const FlowControlSchema: GenMessage<FlowControl> = /*@__PURE__*/
   messageDesc(file_palisade_v1_telemetry, 9);
 
 /**
- * Command is a response action or a configuration push from the server.
+ * Command is a response action or a configuration push from the server. Response commands are
+ * delivered again at every connection until the agent reports their outcome; the agent keeps the
+ * ids and results it has, so a command is never carried out twice.
  *
  * @generated from message palisade.v1.Command
  */
@@ -403,7 +443,7 @@ export type Command = Message<"palisade.v1.Command"> & {
     case: "setPolicy";
   } | {
     /**
-     * true: isolate the host, false: restore it
+     * not used: superseded by set_isolation, which carries a revision
      *
      * @generated from field: bool isolate = 3;
      */
@@ -415,7 +455,51 @@ export type Command = Message<"palisade.v1.Command"> & {
      */
     value: string;
     case: "ping";
+  } | {
+    /**
+     * @generated from field: palisade.v1.IsolationDesired set_isolation = 10;
+     */
+    value: IsolationDesired;
+    case: "setIsolation";
+  } | {
+    /**
+     * @generated from field: palisade.v1.KillProcess kill_process = 11;
+     */
+    value: KillProcess;
+    case: "killProcess";
+  } | {
+    /**
+     * @generated from field: palisade.v1.QuarantineFile quarantine_file = 12;
+     */
+    value: QuarantineFile;
+    case: "quarantineFile";
+  } | {
+    /**
+     * @generated from field: palisade.v1.RestoreFile restore_file = 13;
+     */
+    value: RestoreFile;
+    case: "restoreFile";
+  } | {
+    /**
+     * @generated from field: palisade.v1.RestoreCodeVerifier set_restore_code = 14;
+     */
+    value: RestoreCodeVerifier;
+    case: "setRestoreCode";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * why it was asked, for the agent's log and remediation event
+   *
+   * @generated from field: string reason = 20;
+   */
+  reason: string;
+
+  /**
+   * the agent does not start a command after this (0: never)
+   *
+   * @generated from field: int64 expires_at_ms = 21;
+   */
+  expiresAtMs: bigint;
 };
 
 /**
@@ -426,7 +510,7 @@ export const CommandSchema: GenMessage<Command> = /*@__PURE__*/
   messageDesc(file_palisade_v1_telemetry, 10);
 
 /**
- * CommandResult reports the outcome of a Command.
+ * CommandResult reports the outcome of a Command (or, with phase RECEIVED, that it arrived).
  *
  * @generated from message palisade.v1.CommandResult
  */
@@ -445,6 +529,49 @@ export type CommandResult = Message<"palisade.v1.CommandResult"> & {
    * @generated from field: string message = 3;
    */
   message: string;
+
+  /**
+   * @generated from field: palisade.v1.CommandPhase phase = 10;
+   */
+  phase: CommandPhase;
+
+  /**
+   * why it failed, for programs: "not_found", "start_time_mismatch", "protected", ...
+   *
+   * @generated from field: string code = 11;
+   */
+  code: string;
+
+  /**
+   * kill_process: the process as /proc showed it before the kill
+   *
+   * @generated from field: palisade.v1.Process process = 12;
+   */
+  process?: Process | undefined;
+
+  /**
+   * @generated from field: repeated uint32 killed_pids = 13;
+   */
+  killedPids: number[];
+
+  /**
+   * quarantine_file, restore_file
+   *
+   * @generated from field: palisade.v1.QuarantinedFile quarantine = 14;
+   */
+  quarantine?: QuarantinedFile | undefined;
+
+  /**
+   * set_isolation: the state the host is in now
+   *
+   * @generated from field: palisade.v1.IsolationStatus isolation = 15;
+   */
+  isolation?: IsolationStatus | undefined;
+
+  /**
+   * @generated from field: int64 finished_at_ms = 16;
+   */
+  finishedAtMs: bigint;
 };
 
 /**
