@@ -72,7 +72,7 @@ export interface RunningAgent {
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.logger ?? silentLogger;
   ensureStateDir(opts.stateDir);
-  const unlock = lockStateDir(opts.stateDir);
+  const unlock = lockStateDir(opts.stateDir, log);
   try {
     return await run(opts, log, unlock);
   } catch (err) {
