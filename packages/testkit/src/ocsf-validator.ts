@@ -96,7 +96,13 @@ export class OcsfValidator {
         // Attributes a profile adds are optional unless the event applies that profile.
         for (const inc of v as string[]) this.merge(this.read(inc), into, () => undefined, true);
       } else {
-        into[k] = { ...(into[k] ?? {}), ...this.dictionary[k], ...(v as AttrDef) };
+        const prev = into[k] ?? {};
+        const dict = this.dictionary[k];
+        const own = v as AttrDef;
+        into[k] = { ...prev, ...dict, ...own };
+        // Enum values add up, as OCSF compiles them: the dictionary's (0 Unknown, 99 Other)
+        // and the class's own (1 Success, 2 Failure for status_id).
+        if (prev.enum || dict?.enum || own.enum) into[k]!.enum = { ...prev.enum, ...dict?.enum, ...own.enum };
         if (fromProfile && into[k]?.requirement === 'required')
           into[k] = { ...into[k], requirement: 'optional' };
       }

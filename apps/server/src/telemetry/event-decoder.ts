@@ -450,6 +450,7 @@ function event(r: Reader, end: number, into?: Event): Event {
     serviceName: '',
     isRemote: false,
     command: '',
+    authProvenance: 0,
     // Message fields are declared up front (unset) so every event has the same shape: adding
     // them later would send V8 through a chain of hidden classes per event.
     process: undefined,
@@ -548,6 +549,9 @@ function event(r: Reader, end: number, into?: Event): Event {
         break;
       case 45:
         e.command = r.str(wt);
+        break;
+      case 46:
+        e.authProvenance = r.u32(wt);
         break;
       default:
         r.skip(wt);

@@ -8,6 +8,7 @@ import {
   inPty,
   type LogNamespace,
   removeTestUser,
+  run,
   type Sshd,
   sshLogin,
   startSshd,
@@ -144,4 +145,41 @@ export async function sshPasswordLogins(c: AuthScenario): Promise<{ failed: Even
     ),
   );
   return { failed: f, accepted: a };
+}
+
+/** The forgery of issue 10: a local user writes sshd's success line with logger(1). */
+export const FORGED_LINE = 'Accepted password for root from 203.0.113.9 port 22 ssh2';
+
+/**
+ * forgeSshdLogin runs, as alice (an unprivileged user), exactly
+ * `logger -p authpriv.info -t sshd --id=4242 'Accepted password for root from 203.0.113.9 port 22 ssh2'`
+ * in the namespace, and returns the event it produced.
+ */
+export async function forgeSshdLogin(c: AuthScenario): Promise<Event> {
+  const r = await run('nsenter', [
+    '-t',
+    String(c.ns.pid),
+    '-m',
+    '--',
+    'runuser',
+    '-u',
+    c.alice.name,
+    '--',
+    'logger',
+    '-p',
+    'authpriv.info',
+    '-t',
+    'sshd',
+    '--id=4242',
+    FORGED_LINE,
+  ]);
+  assert.equal(r.code, 0, r.out);
+  return c.find((x) => x.rawData.endsWith(`sshd[4242]: ${FORGED_LINE}`), 'the forged line');
+}
+
+/** uidOf returns a local user's uid. */
+export async function uidOf(name: string): Promise<string> {
+  const r = await run('id', ['-u', name]);
+  assert.equal(r.code, 0, r.out);
+  return r.out.trim();
 }
