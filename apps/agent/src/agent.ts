@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '@palisade/common';
-import { silentLogger } from '@palisade/common';
+import { rateLimitedLogger, silentLogger } from '@palisade/common';
 import type { CheckInResponse, Event, Policy, Tier } from '@palisade/protocol';
 import { buildSensorStats, collectCapabilities } from './agent-stats.js';
 import { ensureStateDir, saveIdentity } from './identity/identity-store.js';
@@ -89,7 +89,8 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     registrationKey: opts.registrationKey,
     caPem: opts.caPem,
     signal: opts.signal,
-    logger: log,
+    // Its retries quote the registration service's answers.
+    logger: rateLimitedLogger(log),
   });
   const alog = log.child({ agentId: identity.agentId });
   const tls: TlsMaterial = { ca: identity.caPem, cert: identity.certPem, key: identity.keyPem };
@@ -180,7 +181,8 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       stats: stats(),
     }),
     onResponse: onCheckIn,
-    logger: alog,
+    // Its failures quote the server's answers.
+    logger: rateLimitedLogger(alog),
     intervalMs: opts.checkInIntervalMs,
   });
   checkins.start();

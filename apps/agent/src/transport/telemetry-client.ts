@@ -1,4 +1,4 @@
-import { Backoff, type Logger } from '@palisade/common';
+import { Backoff, type Logger, rateLimitedLogger } from '@palisade/common';
 import type { Spool } from '../spool/index.js';
 import type { TlsMaterial } from './https-client.js';
 import { probeTls } from './reachability.js';
@@ -45,9 +45,15 @@ export class TelemetryClient {
   private probeTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private readonly backoff: Backoff;
+  /**
+   * What sessions log is the server's doing (its frames, its close reasons): one budget for
+   * every session, so reconnecting does not reset it, and server-sent text is cut.
+   */
+  private readonly peerLog: Logger;
 
   constructor(private readonly o: TelemetryClientOptions) {
     this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000 });
+    this.peerLog = rateLimitedLogger(o.logger, { burst: 10, windowMs: 60_000, maxChars: 256 });
   }
 
   /** channel is the listener the current session uses. */
@@ -73,7 +79,7 @@ export class TelemetryClient {
         tls: this.o.tls,
         spool: this.o.spool,
         hooks: this.o.hooks,
-        logger: this.o.logger,
+        logger: this.peerLog,
         onOpen: () => {
           this.current = useStandby ? 'standby' : 'primary';
         },
@@ -109,7 +115,7 @@ export class TelemetryClient {
   }
 
   private report(url: string, channel: Channel, end: SessionEnd): void {
-    const log = this.o.logger;
+    const log = this.peerLog;
     if (end.failback) log.info({ url }, 'primary telemetry listener is healthy again: failing back');
     else if (end.refusedStatus === 401 || end.refusedStatus === 403) {
       log.error(
