@@ -22,8 +22,11 @@ export interface AgentOptions {
   stateDir: string;
   /** Registration service URL; needed for the first registration. */
   serverUrl?: string;
-  /** Registration key; needed for the first registration only. */
-  registrationKey?: string;
+  /**
+   * Registration key, or a function that reads it (called only when the agent is not registered
+   * yet, so a key file removed after enrolment does not stop later starts).
+   */
+  registrationKey?: string | (() => string | undefined);
   /** CA PEM trusted for the first registration (afterwards the CA from the server is pinned). */
   caPem?: string;
   /** Aborts a first registration that is still waiting for the server. */

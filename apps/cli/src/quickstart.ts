@@ -102,13 +102,22 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
   }
   process.stdout.write(`[quickstart] server ready: ${client.apiUrl} (data in ${dataDir})\n`);
 
-  const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
-  // The key goes through the environment, not argv: command lines are visible to every user.
+  // The key file's name goes on the command line, never the key: command lines are visible to
+  // every user, and an environment variable would reach the agent's children.
   const agent = startChild(
     'agent',
-    [AGENT_LAUNCHER, '--server', client.registrationUrl, '--ca', client.caFile, '--state-dir', stateDir],
+    [
+      AGENT_LAUNCHER,
+      '--server',
+      client.registrationUrl,
+      '--ca',
+      client.caFile,
+      '--state-dir',
+      stateDir,
+      '--registration-key-file',
+      join(dataDir, 'registration-key'),
+    ],
     join(stateDir, 'agent.log'),
-    { PALISADE_REGISTRATION_KEY: key },
   );
   children.push(agent);
   agent.once('exit', (code) => {

@@ -6,6 +6,8 @@ import type { TierName } from '../policy/policy-state.js';
 export interface AgentConfig {
   server?: string;
   registrationKey?: string;
+  /** A file holding the registration key (kept out of the config file itself). */
+  registrationKeyFile?: string;
   ca?: string;
   stateDir?: string;
   tier?: TierName;
@@ -45,7 +47,7 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const STRING_KEYS = ['server', 'registrationKey', 'ca', 'stateDir'] as const;
+const STRING_KEYS = ['server', 'registrationKey', 'registrationKeyFile', 'ca', 'stateDir'] as const;
 const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth'];
 const SPOOL_KEYS = ['maxBytes', 'maxAgeDays'];
 const AUTH_PATH_KEYS = ['wtmpPath', 'btmpPath', 'auditLogPath', 'journalDirectory'];

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Backoff, type Logger, rateLimitedLogger } from '@palisade/common';
 import { AuthProvenance, type Event } from '@palisade/protocol';
+import { checkHelperBinary } from '../binary-trust.linux.js';
 import { UserNames } from '../bpf/users.js';
 import { toAuthEvent } from './auth-event.js';
 import {
@@ -163,7 +164,15 @@ export class JournaldSource implements AuthSource {
       this.current = { active: false, reason: `no journal files in ${dirs.join(' or ')}` };
       return;
     }
-    this.spawn(reader);
+    // Checked at every start: fixing the file's owner or mode lets the next poll start it.
+    const trust = checkHelperBinary(reader);
+    if (!trust.ok) {
+      const reason = `journal reader refused: ${trust.reason}`;
+      if (this.current.reason !== reason) this.o.logger.error({ reader }, reason);
+      this.current = { active: false, reason };
+      return;
+    }
+    this.spawn(trust.path);
   }
 
   private spawn(reader: string): void {
