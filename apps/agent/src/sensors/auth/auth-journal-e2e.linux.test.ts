@@ -103,7 +103,7 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
     it('su with a wrong and a right password: account switches with the line auth.log would hold', async () => {
       const f = await suWrongPassword(scenario());
       assert.ok(Math.abs(Number(f.timeMs) - Date.now()) < 60_000);
-      await suRightPassword(scenario());
+      await suRightPassword(scenario(), 'sleep 1');
     });
 
     it('sudo failure carries the users and the command', async () => {
@@ -153,7 +153,7 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
       assert.ok(warned(/forged an authentication record/), JSON.stringify(warnings));
       // Real logins in the same moment still count as what they are.
       const n = switches().length;
-      assert.equal((await su(bob.password)).code, 0);
+      assert.equal((await suAs(scenario(), bob.password, 'sleep 1')).code, 0);
       await waitFor('the real su', () => switches().length === n + 1, 10_000);
       const real = switches().at(-1)!;
       assert.equal(real.authProvenance, AuthProvenance.VERIFIED);

@@ -49,9 +49,13 @@ export async function startAuthWorld<N extends LogNamespace>(
   return { ns, sshd, alice, bob };
 }
 
-/** suAs runs `su bob -c true` as alice on a pty, typing `password`. */
-export function suAs(c: AuthScenario, password: string) {
-  return inPty(c.ns, password, ['runuser', '-u', c.alice.name, '--', 'su', c.bob.name, '-c', 'true']);
+/**
+ * suAs runs `su bob -c <command>` as alice on a pty, typing `password`. su logs with alice's uid:
+ * a command that keeps it running a moment ('sleep 1') lets journald see its executable and
+ * capabilities even on a busy machine (ADR 0010).
+ */
+export function suAs(c: AuthScenario, password: string, command = 'true') {
+  return inPty(c.ns, password, ['runuser', '-u', c.alice.name, '--', 'su', c.bob.name, '-c', command]);
 }
 
 /** suWrongPassword: a failed account switch alice → bob with its original line, and the PAM failure. */
@@ -80,8 +84,8 @@ export async function suWrongPassword(c: AuthScenario): Promise<Event> {
 }
 
 /** suRightPassword: a successful account switch alice → bob. */
-export async function suRightPassword(c: AuthScenario): Promise<Event> {
-  const r = await suAs(c, c.bob.password);
+export async function suRightPassword(c: AuthScenario, command = 'true'): Promise<Event> {
+  const r = await suAs(c, c.bob.password, command);
   assert.equal(r.code, 0, r.out);
   const e = await c.find((x) => x.serviceName === 'su' && x.statusId === 1, 'successful su');
   assert.equal(e.activityId, 7);

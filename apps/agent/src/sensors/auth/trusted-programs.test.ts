@@ -33,6 +33,15 @@ test('verdicts', () => {
   assert.equal(v('sshd', { uid: 0, exe: '/usr/bin/su' }), AuthProvenance.UNVERIFIED);
   assert.equal(v('sshd', { uid: 1000, exe: '/usr/sbin/sshd', capEffective: 0n }), AuthProvenance.FORGED);
   assert.equal(v('sshd', { uid: 1000 }), AuthProvenance.FORGED);
+  // sshd, sudo and login always log as root; su logs with the user's uid, so a su that had
+  // exited before journald looked (no executable, no capabilities) cannot be told from a forger.
+  assert.equal(v('sudo', { uid: 1000, pid: 5 }), AuthProvenance.FORGED);
+  assert.equal(v('login', { uid: 1000, pid: 5 }), AuthProvenance.FORGED);
+  assert.deepEqual(judgeSender('su', { uid: 1000, pid: 5 }, table), {
+    provenance: AuthProvenance.UNVERIFIED,
+    why: 'sent by uid 1000, pid 5, executable unknown, which had exited before journald could read its executable and capabilities',
+  });
+  assert.equal(v('su', { uid: 1000, exe: '/usr/bin/su', capEffective: 0n }), AuthProvenance.FORGED);
   // A PAM service no table entry names (gdm-password): unverified from root, forged from a user.
   assert.equal(
     v('gdm-password', { uid: 0, exe: '/usr/libexec/gdm-session-worker' }),

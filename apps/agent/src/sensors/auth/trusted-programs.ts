@@ -53,6 +53,14 @@ export interface JournalSender {
   capEffective?: bigint;
 }
 
+/**
+ * ROOT_LOGGERS are the programs whose records always come from a process with real uid 0
+ * (measured: sshd's monitor and sshd-session, sudo after it sets its uid, login). su is not one:
+ * util-linux su logs with the invoking user's real uid (and the capabilities of its setuid-root
+ * binary), so a su record from a non-root uid is only judged by its capabilities.
+ */
+export const ROOT_LOGGERS: ReadonlySet<string> = new Set(['sshd', 'sudo', 'login']);
+
 /** CAP_SETUID (7): a process holding it can become root, as setuid-root su and sudo do. */
 const CAP_SETUID = 7n;
 
@@ -84,7 +92,9 @@ export interface ProvenanceVerdict {
  * judgeSender decides whether a journal record that speaks for `service` was written by it:
  * verified when the sender's executable is one of that program's in `table` and it ran
  * privileged; forged when the sender was unprivileged (whatever it claims: no unprivileged
- * process is an authority on authentication); otherwise (no sender recorded, (a root process that is not a listed
+ * process is an authority on authentication) — for programs other than ROOT_LOGGERS only when
+ * journald saw its capabilities, since a real su that had already exited looks like any other
+ * user's process; otherwise (no sender recorded, a su that had exited, (a root process that is not a listed
  * executable, or had exited before journald looked) unverified. A binary replaced by a package
  * upgrade while it runs shows as "<path> (deleted)"; only root can replace it there, so it counts
  * as its path.
@@ -102,6 +112,14 @@ export function judgeSender(
   const who = describeSender(s);
   if (s.uid === undefined && !priv)
     return { provenance: AuthProvenance.UNVERIFIED, why: 'journald recorded no sender (_UID)' };
+  // journald reads _EXE and _CAP_EFFECTIVE from /proc when the record arrives: neither is there
+  // when the sender had exited by then (su -c with a short command, on a busy host; or logger).
+  const gone = s.exe === undefined && s.capEffective === undefined;
+  if (!priv && gone && !ROOT_LOGGERS.has(service))
+    return {
+      provenance: AuthProvenance.UNVERIFIED,
+      why: `sent by ${who}, which had exited before journald could read its executable and capabilities`,
+    };
   if (!priv)
     return {
       provenance: AuthProvenance.FORGED,
