@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { JOURNAL_FIELDS } from '@palisade/agent';
 import { startJournalNamespace } from '@palisade/testkit';
 import { cpuSeconds, rssMb } from './proc-stats.js';
 import { printTable, progress } from './table.js';
@@ -33,7 +34,15 @@ interface Follower {
 }
 
 function follow(name: string, path: string, journalDir: string): Follower {
-  const args = ['--output=json', '--all', '--follow', '--no-pager', '--quiet', `--directory=${journalDir}`];
+  const args = [
+    '--output=json',
+    `--output-fields=${JOURNAL_FIELDS.join(',')}`,
+    '--all',
+    '--follow',
+    '--no-pager',
+    '--quiet',
+    `--directory=${journalDir}`,
+  ];
   const child = spawn(path, [...args, '--lines=0', 'SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,6 +1,13 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Backoff, type Clock, type Logger, silentLogger, systemClock } from '@palisade/common';
+import {
+  type Backoff,
+  type Clock,
+  type Logger,
+  rateLimitedLogger,
+  silentLogger,
+  systemClock,
+} from '@palisade/common';
 import {
   type CheckInResponse,
   type Endpoints,
@@ -67,8 +74,11 @@ export interface AgentOptions {
   stateDir: string;
   /** Registration service URL; needed for the first registration. */
   serverUrl?: string;
-  /** Registration key; needed for the first registration only. */
-  registrationKey?: string;
+  /**
+   * Registration key, or a function that reads it (called only when the agent is not registered
+   * yet, so a key file removed after enrolment does not stop later starts).
+   */
+  registrationKey?: string | (() => string | undefined);
   /** CA PEM trusted for the first registration (afterwards the CA from the server is pinned). */
   caPem?: string;
   /** Aborts a first registration that is still waiting for the server. */
@@ -125,7 +135,7 @@ export interface RunningAgent {
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.logger ?? silentLogger;
   ensureStateDir(opts.stateDir);
-  const unlock = lockStateDir(opts.stateDir);
+  const unlock = lockStateDir(opts.stateDir, log);
   try {
     return await run(opts, log, unlock);
   } catch (err) {
@@ -142,7 +152,8 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     registrationKey: opts.registrationKey,
     caPem: opts.caPem,
     signal: opts.signal,
-    logger: log,
+    // Its retries quote the registration service's answers.
+    logger: rateLimitedLogger(log),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   const alog = log.child({ agentId: identity.agentId });
@@ -319,7 +330,8 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       return credentials.afterCheckIn(res);
     },
     onRefused: () => credentials.onRefused(),
-    logger: alog,
+    // Its failures quote the server's answers.
+    logger: rateLimitedLogger(alog),
     intervalMs: opts.checkInIntervalMs,
     ...(opts.refusedBackoff ? { refusedBackoff: opts.refusedBackoff() } : {}),
   });

@@ -9,5 +9,6 @@ export { IdentityError } from './identity/identity-store.js';
 export { ConfigError } from './config/agent-config.js';
 export { Spool, type SpoolOptions, type SpoolStats, type DropReport } from './spool/index.js';
 export type { Sensor, SensorCounters, EventSink } from './sensors/sensor.js';
+export { DEFAULT_TRUSTED_PROGRAMS, JOURNAL_FIELDS } from './sensors/auth/index.js';
 export type { Channel } from './transport/telemetry-client.js';
 export type { TierName } from './policy/policy-state.js';

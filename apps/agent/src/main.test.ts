@@ -2,7 +2,7 @@
 // SIGHUP reload and a clean SIGTERM stop, against the real server.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,12 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-function run(args: string[], env: Record<string, string> = {}): Run {
+function run(args: string[], env: Record<string, string> = {}, stdin?: string): Run {
   const child = spawn(process.execPath, [fixture, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, PALISADE_REGISTRATION_KEY: '', ...env },
   });
+  if (stdin !== undefined) child.stdin?.end(stdin);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -87,7 +88,7 @@ test('an unregistered agent without a registration key says what is missing', as
   assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
   assert.match(
     r.output(),
-    /not registered yet: give a registration key \(--registration-key, PALISADE_REGISTRATION_KEY/,
+    /not registered yet: give a registration key \(--registration-key-file, PALISADE_REGISTRATION_KEY/,
   );
 });
 
@@ -193,6 +194,137 @@ test('default sensors (root, real kernel): a real exec reaches the server; the a
     own.events.map((e) => e.event.file?.path),
     [],
   );
+  r.child.kill('SIGTERM');
+  assert.equal(await withTimeout(r.exit, 15_000, 'clean stop'), 0);
+});
+
+test('a registration key on the command line is refused: every local user can read it there', async () => {
+  const r = run([
+    '--server',
+    'https://127.0.0.1:1',
+    '--state-dir',
+    tempDir('palisade-agent-main-'),
+    '--registration-key',
+    'prk_secret_value',
+  ]);
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(
+    r.output(),
+    /--registration-key is refused: a command line is readable by every local user .*--registration-key-file PATH, --registration-key-file - \(standard input\), PALISADE_REGISTRATION_KEY/,
+  );
+  assert.ok(!r.output().includes('prk_secret_value'));
+});
+
+test('bad key files are clear errors naming the file', async () => {
+  const dir = tempDir('palisade-agent-main-');
+  for (const [content, want] of [
+    ['', /holds no registration key/],
+    ['prk_a prk_b\n', /holds more than one word/],
+    ['x'.repeat(5000), /holds 5000 bytes: not a registration key/],
+  ] as const) {
+    const f = join(dir, 'key');
+    writeFileSync(f, content);
+    const r = run([
+      '--server',
+      'https://127.0.0.1:1',
+      '--state-dir',
+      join(dir, `s${content.length}`),
+      '--registration-key-file',
+      f,
+    ]);
+    assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+    assert.match(r.output(), new RegExp(`palisade agent: ${f} ${want.source}`));
+  }
+  const r = run([
+    '--server',
+    'https://127.0.0.1:1',
+    '--state-dir',
+    join(dir, 'none'),
+    '--registration-key-file',
+    join(dir, 'missing'),
+  ]);
+  assert.equal(await withTimeout(r.exit, 20_000, 'exit'), 2);
+  assert.match(r.output(), /cannot read the registration key from .*missing: ENOENT/);
+});
+
+test('registers with the key from standard input (--registration-key-file -), and later starts need no key', async (t) => {
+  const srv = await server(t);
+  const dir = tempDir('palisade-agent-main-');
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, srv.caPem);
+  const args = [
+    '--server',
+    srv.registrationUrl,
+    '--ca',
+    ca,
+    '--state-dir',
+    join(dir, 'state'),
+    '--no-kernel-sensor',
+  ];
+  const key = readKey(srv.dataDir);
+  const r = run([...args, '--registration-key-file', '-'], {}, `${key}\n`);
+  t.after(() => {
+    r.child.kill('SIGKILL');
+  });
+  await waitFor(
+    'the agent to connect',
+    () => {
+      if (r.child.exitCode !== null) throw new Error(`agent exited ${r.child.exitCode}: ${r.output()}`);
+      return /telemetry session open/.test(r.output());
+    },
+    30_000,
+  );
+  assert.ok(!readFileSync(`/proc/${r.child.pid}/cmdline`, 'utf8').includes(key), 'the key is not in argv');
+  r.child.kill('SIGTERM');
+  assert.equal(await withTimeout(r.exit, 15_000, 'clean stop'), 0);
+  // Registered: a key file that is gone by now (removed after enrolment) does not matter.
+  const again = run([...args, '--registration-key-file', join(dir, 'removed-after-enrolment')]);
+  t.after(() => {
+    again.child.kill('SIGKILL');
+  });
+  await waitFor('the second start to connect', () => /telemetry session open/.test(again.output()), 30_000);
+  again.child.kill('SIGTERM');
+  assert.equal(await withTimeout(again.exit, 15_000, 'clean stop'), 0);
+});
+
+test('the key from PALISADE_REGISTRATION_KEY does not reach the processes the agent starts (root, real helper)', async (t) => {
+  const srv = await server(t);
+  const dir = tempDir('palisade-agent-main-');
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, srv.caPem);
+  const key = readKey(srv.dataDir);
+  const r = run(['--server', srv.registrationUrl, '--ca', ca, '--state-dir', join(dir, 'state')], {
+    PALISADE_REGISTRATION_KEY: key,
+  });
+  t.after(() => {
+    r.child.kill('SIGKILL');
+  });
+  const children = () =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === r.child.pid;
+        } catch {
+          return false;
+        }
+      });
+  // The eBPF helper is a child for as long as the agent runs.
+  const [helper] = await waitFor(
+    'a child of the agent',
+    () => {
+      if (r.child.exitCode !== null) throw new Error(`agent exited ${r.child.exitCode}: ${r.output()}`);
+      const c = children();
+      return c.length > 0 && /telemetry session open/.test(r.output()) ? c : undefined;
+    },
+    30_000,
+  );
+  const environ = readFileSync(`/proc/${helper}/environ`, 'utf8');
+  assert.ok(environ.length > 0, 'the child has an environment');
+  assert.ok(!environ.includes('PALISADE_REGISTRATION_KEY'), 'no key variable in the child');
+  assert.ok(!environ.includes(key), 'no key value in the child');
+  assert.match(readlinkSync(`/proc/${helper}/exe`), /palisade-sensor$/);
   r.child.kill('SIGTERM');
   assert.equal(await withTimeout(r.exit, 15_000, 'clean stop'), 0);
 });

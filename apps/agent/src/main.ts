@@ -5,6 +5,11 @@ import { pino } from 'pino';
 import { type RunningAgent, startAgent } from './agent.js';
 import { type AgentConfig, ConfigError, loadConfig } from './config/agent-config.js';
 import { IdentityError } from './identity/identity-store.js';
+import {
+  RegistrationKeyInputError,
+  readRegistrationKeyFile,
+  takeRegistrationKeyFromEnv,
+} from './identity/registration-key-input.js';
 import { RegistrationError } from './identity/register.js';
 import { RegistrationAborted } from './identity/register-with-retry.js';
 import { SpoolStateError } from './spool/spool-state.js';
@@ -24,14 +29,17 @@ export const DEFAULT_STATE_DIR = '/var/lib/palisade/agent';
 const USAGE = `usage: palisade agent [flags]
        palisade agent restore --code CODE [--state-dir DIR]   lift isolation with the offline restore code
   --server URL              registration service URL (first registration)
-  --registration-key KEY    registration key (or env PALISADE_REGISTRATION_KEY, or the config file)
+  --registration-key-file PATH
+                            file holding the registration key ("-": read it from standard input);
+                            or env PALISADE_REGISTRATION_KEY, or the config file
   --ca FILE                 CA certificate to trust at first registration
   --state-dir DIR           identity and spool (default ${DEFAULT_STATE_DIR})
-  --config FILE             YAML config (server, registrationKey, ca, stateDir, tier, kernelSensor,
-                            logLevel, spool.maxBytes, spool.maxAgeDays, auth.logPaths,
-                            auth.wtmpPath, auth.btmpPath, auth.auditLogPath,
-                            auth.journalDirectory, isolation.selfTestTimeoutSeconds,
-                            isolation.resolveIntervalSeconds); re-read on SIGHUP
+  --config FILE             YAML config (server, registrationKey, registrationKeyFile, ca, stateDir,
+                            tier, kernelSensor, logLevel, spool.maxBytes, spool.maxAgeDays,
+                            auth.logPaths, auth.wtmpPath, auth.btmpPath, auth.auditLogPath,
+                            auth.journalDirectory, auth.trustedPrograms,
+                            isolation.selfTestTimeoutSeconds, isolation.resolveIntervalSeconds);
+                            re-read on SIGHUP
   --tier server|workstation override the tier of the server policy
   --no-kernel-sensor        driverless mode: no eBPF sensor
   --log-level LEVEL         trace|debug|info|warn|error (default info)`;
@@ -51,7 +59,9 @@ function parse(argv: string[]) {
       allowPositionals: false,
       options: {
         server: { type: 'string' },
+        // Refused with an explanation (a value here is readable by every local user).
         'registration-key': { type: 'string' },
+        'registration-key-file': { type: 'string' },
         ca: { type: 'string' },
         'state-dir': { type: 'string' },
         config: { type: 'string' },
@@ -76,6 +86,17 @@ function readCa(path: string | undefined): string | undefined {
 }
 
 /**
+ * registrationKey picks the key: --registration-key-file, then the environment, then the config
+ * file. Only called when the agent still has to register.
+ */
+function registrationKey(file: string | undefined, envKey: string | undefined, cfg: AgentConfig) {
+  if (file !== undefined) return readRegistrationKeyFile(file);
+  if (envKey) return envKey;
+  if (cfg.registrationKeyFile) return readRegistrationKeyFile(cfg.registrationKeyFile);
+  return cfg.registrationKey;
+}
+
+/**
  * runAgentCommand is `palisade agent`: it parses flags (flags win over the environment, which wins
  * over the config file), starts the agent and runs until SIGINT/SIGTERM, then flushes and stops.
  * SIGHUP re-reads the config file (the tier override). Fatal errors are printed as one clear line
@@ -93,8 +114,16 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
   }
   let agent: RunningAgent | undefined;
   let log: Logger | undefined;
+  // First of all: nothing started from here on (helpers, readers) may inherit the key.
+  const envKey = takeRegistrationKeyFromEnv();
   try {
     const v = parse(argv);
+    if (v['registration-key'] !== undefined)
+      throw new AgentCommandError(
+        '--registration-key is refused: a command line is readable by every local user (/proc/PID/cmdline, ps). ' +
+          'Give the key with --registration-key-file PATH, --registration-key-file - (standard input), ' +
+          'PALISADE_REGISTRATION_KEY or the config file',
+      );
     if (v.help) {
       process.stdout.write(`${USAGE}\n`);
       return;
@@ -131,8 +160,8 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       signal: startup.signal,
       stateDir: v['state-dir'] ?? cfg.stateDir ?? DEFAULT_STATE_DIR,
       serverUrl: v.server ?? cfg.server,
-      // An empty environment variable counts as unset.
-      registrationKey: v['registration-key'] || process.env.PALISADE_REGISTRATION_KEY || cfg.registrationKey,
+      // A flag wins over the environment, which wins over the config file.
+      registrationKey: () => registrationKey(v['registration-key-file'], envKey, cfg),
       caPem: readCa(v.ca ?? cfg.ca),
       tier,
       kernelSensor: !v['no-kernel-sensor'] && cfg.kernelSensor !== false,
@@ -182,6 +211,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     }
     if (
       err instanceof AgentCommandError ||
+      err instanceof RegistrationKeyInputError ||
       err instanceof ConfigError ||
       err instanceof RegistrationError ||
       err instanceof IdentityError ||

@@ -1,47 +1,21 @@
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { type Logger, silentLogger } from '@palisade/common';
+import { type ReleaseLock, StateLockError, type StateLocker } from './state-lock-contract.js';
+import { lockWithFlock } from './state-lock.linux.js';
 
-/** StateLockError says another live agent already uses the state directory. */
-export class StateLockError extends Error {
-  override name = 'StateLockError';
-}
+export { LOCK_FILE_NAME, type ReleaseLock, StateLockError, type StateLocker } from './state-lock-contract.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** The lock of each platform the agent runs on. */
+const LOCKERS: Partial<Record<NodeJS.Platform, StateLocker>> = { linux: lockWithFlock };
 
 /**
  * lockStateDir makes sure only one agent uses a state directory: two would send the same spool
- * twice and fight over the identity. A lock left by a dead process (kill -9, power loss) is taken
- * over. Returns the function that releases the lock.
+ * twice and fight over the identity. Returns the function that releases the lock.
  */
-export function lockStateDir(stateDir: string): () => void {
-  const path = join(stateDir, 'agent.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return () => {
-        try {
-          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new StateLockError(
-          `another agent (pid ${owner}) is already running with state directory ${stateDir}`,
-        );
-      }
-      unlinkSync(path); // stale: its process is gone
-    }
-  }
-  throw new StateLockError(`could not lock state directory ${stateDir}`);
+export function lockStateDir(
+  stateDir: string,
+  log: Logger = silentLogger,
+  locker: StateLocker | undefined = LOCKERS[process.platform],
+): ReleaseLock {
+  if (!locker) throw new StateLockError(`no single-instance lock is implemented for ${process.platform}`);
+  return locker(stateDir, log);
 }

@@ -76,14 +76,16 @@ describe('curl examples keep the admin token out of argv', () => {
   });
 });
 
-test('the quickstart hands the registration key to its agent in the environment, never in argv', () => {
-  const key = 'prk_0123456789abcdefghijklmnopqrstuv';
-  const l = agentLaunch(
+test('the quickstart hands its agent the registration key file, never the key in argv or the environment', () => {
+  const argv = agentLaunch(
     { registrationUrl: 'https://127.0.0.1:7443', caFile: '/x/ca.pem' },
     '/var/lib/palisade/agent',
-    key,
+    '/var/lib/palisade/server/registration-key',
   );
-  assert.ok(!l.argv.some((a) => a.includes(key)), l.argv.join(' '));
-  assert.equal(l.env.PALISADE_REGISTRATION_KEY, key);
-  assert.ok(l.argv.includes('--server') && l.argv.includes('--state-dir'));
+  assert.deepEqual(
+    argv.slice(argv.indexOf('--registration-key-file'), argv.indexOf('--registration-key-file') + 2),
+    ['--registration-key-file', '/var/lib/palisade/server/registration-key'],
+  );
+  assert.ok(!argv.some((a) => a.startsWith('prk_')), argv.join(' '));
+  assert.ok(argv.includes('--server') && argv.includes('--state-dir'));
 });

@@ -23,7 +23,7 @@ const USAGE = `usage: palisade <command> [flags]
 
   server [--data-dir DIR] [--host H] [--registration-port N] [--telemetry-port N] [--config FILE]
                                   run the backend (registration, telemetry, admin API)
-  agent --server URL --ca FILE [--registration-key KEY] [--state-dir DIR] [--config FILE]
+  agent --server URL --ca FILE [--registration-key-file PATH|-] [--state-dir DIR] [--config FILE]
                                   run the endpoint agent
   quickstart [--data-dir DIR] [--state-dir DIR]
                                   run a server and a local agent registered to it (npm start)

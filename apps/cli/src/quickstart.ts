@@ -58,19 +58,27 @@ export function curlExample(c: { caFile: string; apiUrl: string }, tokenFile: st
 }
 
 /**
- * agentLaunch is how the quickstart starts its agent: the registration key goes through the
- * environment (PALISADE_REGISTRATION_KEY, which the agent drops from its environment once read),
- * never argv, since every user of the host can read command lines.
+ * agentLaunch is the quickstart agent's command line. The registration key stays in its file:
+ * argv carries the file's name (`--registration-key-file`), never the key, since every user of
+ * the host can read command lines, and the key is not put in the environment either, which the
+ * agent's children would inherit.
  */
 export function agentLaunch(
   c: { registrationUrl: string; caFile: string },
   stateDir: string,
-  key: string,
-): { argv: string[]; env: NodeJS.ProcessEnv } {
-  return {
-    argv: [AGENT_LAUNCHER, '--server', c.registrationUrl, '--ca', c.caFile, '--state-dir', stateDir],
-    env: { PALISADE_REGISTRATION_KEY: key },
-  };
+  keyFile: string,
+): string[] {
+  return [
+    AGENT_LAUNCHER,
+    '--server',
+    c.registrationUrl,
+    '--ca',
+    c.caFile,
+    '--state-dir',
+    stateDir,
+    '--registration-key-file',
+    keyFile,
+  ];
 }
 
 /** tryItLines is what the quickstart prints once everything runs: commands to try. */
@@ -139,9 +147,11 @@ export async function quickstart(flags: { 'data-dir'?: string; 'state-dir'?: str
   }
   process.stdout.write(`[quickstart] server ready: ${client.apiUrl} (data in ${dataDir})\n`);
 
-  const key = readFileSync(join(dataDir, 'registration-key'), 'utf8').trim();
-  const launch = agentLaunch(client, stateDir, key);
-  const agent = startChild('agent', launch.argv, join(stateDir, 'agent.log'), launch.env);
+  const agent = startChild(
+    'agent',
+    agentLaunch(client, stateDir, join(dataDir, 'registration-key')),
+    join(stateDir, 'agent.log'),
+  );
   children.push(agent);
   agent.once('exit', (code) => {
     if (!stopping) {

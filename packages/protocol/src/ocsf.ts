@@ -123,6 +123,31 @@ const STATUS: Record<number, string> = {
   4: 'Partial',
   5: 'Unsupported',
   6: 'Error',
+  99: 'Other',
+};
+
+/**
+ * AuthProvenance is Event.auth_provenance: how far the origin of an authentication record could
+ * be checked (ADR 0018).
+ * - VERIFIED: a journal record whose trusted fields (set by journald from the kernel, not by the
+ *   sender) show the program it speaks for (its _EXE in the agent's trusted-program table)
+ *   running privileged (_UID 0, or CAP_SETUID effective for setuid programs such as su).
+ * - UNVERIFIED: nothing says who wrote it: lines of auth log files, wtmp/btmp and audit records,
+ *   and journal records from privileged processes that are not in the trusted-program table.
+ * - FORGED: a journal record that speaks for an authentication program but was sent by an
+ *   unprivileged process: a local user forging an authentication record (status Other, 99).
+ */
+export const AuthProvenance = { UNSPECIFIED: 0, VERIFIED: 1, UNVERIFIED: 2, FORGED: 3 } as const;
+export type AuthProvenance = (typeof AuthProvenance)[keyof typeof AuthProvenance];
+
+/**
+ * How an Authentication event's origin was checked (AuthProvenance), rendered as
+ * `unmapped.provenance`: OCSF has no attribute for whether a log record's sender is who it says.
+ */
+export const AUTH_PROVENANCE_NAMES: Record<number, string> = {
+  1: 'verified',
+  2: 'unverified',
+  3: 'forged',
 };
 
 /** DeviceInfo is what the server knows about the agent's host; it becomes the OCSF device. */
@@ -305,6 +330,7 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     if (e.serviceName) out.service = { name: e.serviceName };
     out.is_remote = e.isRemote;
     if (e.command) unmapped.command = e.command;
+    if (e.authProvenance) unmapped.provenance = AUTH_PROVENANCE_NAMES[e.authProvenance] ?? 'unknown';
   }
   if (Object.keys(unmapped).length) out.unmapped = unmapped;
   return out;

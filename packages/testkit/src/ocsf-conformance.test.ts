@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { create, EventSchema, type DeviceInfo, toOcsf } from '@palisade/protocol';
+import { AuthProvenance, create, EventSchema, type DeviceInfo, toOcsf } from '@palisade/protocol';
 import { OcsfValidator } from './ocsf-validator.js';
 
 const device: DeviceInfo = {
@@ -89,6 +89,31 @@ const samples = [
     serviceName: 'sudo',
     command: '/usr/bin/id',
   }),
+  // A journal record checked against its sender: verified, and one a local user forged.
+  create(EventSchema, {
+    classUid: 3002,
+    activityId: 1,
+    timeMs: 1n,
+    statusId: 1,
+    user: { name: 'alice' },
+    process: { pid: 812, name: 'sshd', path: '/usr/sbin/sshd' },
+    serviceName: 'sshd',
+    authProvenance: AuthProvenance.VERIFIED,
+  }),
+  create(EventSchema, {
+    classUid: 3002,
+    activityId: 1,
+    timeMs: 1n,
+    severityId: 3,
+    statusId: 99,
+    statusDetail: 'forged: claims success; sent by uid 1000 (pid 4300), not by sshd',
+    user: { name: 'root' },
+    process: { pid: 4300, name: 'logger', path: '/usr/bin/logger' },
+    actorUser: { uid: '1000', name: 'mallory' },
+    serviceName: 'sshd',
+    isRemote: true,
+    authProvenance: AuthProvenance.FORGED,
+  }),
 ];
 
 // Remediation events (7002 file, 7003 process, 7004 network), as the agent reports response actions.
@@ -172,6 +197,13 @@ test('every event class Palisade renders conforms to the OCSF schema in ../share
     const rendered = toOcsf(e, device, 'evt-1');
     assert.deepEqual(v.validate(rendered), [], `class ${e.classUid} activity ${e.activityId}`);
   }
+  const [verified, forged] = samples.slice(-2).map((e) => toOcsf(e, device, 'evt-1'));
+  assert.deepEqual(verified!.unmapped, { provenance: 'verified' });
+  assert.equal((verified!.actor as { process: { path: string } }).process.path, '/usr/sbin/sshd');
+  assert.deepEqual(forged!.unmapped, { provenance: 'forged' });
+  assert.equal(forged!.status, 'Other');
+  assert.equal(forged!.severity, 'Medium');
+  assert.deepEqual((forged!.actor as { user: unknown }).user, { uid: '1000', name: 'mallory' });
 });
 
 test('the validator catches attributes that are not OCSF', () => {

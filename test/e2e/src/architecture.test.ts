@@ -71,6 +71,7 @@ const UNUSED_OK: Record<string, string> = {
 const PLATFORM_ENTRY_POINTS = [
   'apps/agent/src/sensors/auth/auth-sensor.ts',
   'apps/agent/src/identity/host-facts.ts',
+  'apps/agent/src/state-lock.ts',
   // The server's start-up module picks what runs on this platform (the open-files limit check).
   'apps/server/src/start-server.ts',
   // The agent's isolation and response actions: the platform's mechanism is chosen here.

@@ -4,7 +4,12 @@
 // (`journalctl --output=json`), at a fraction of journalctl's memory (see README.md).
 //
 //   palisade-journal [--directory=DIR] [--after-cursor=CURSOR | --since=@SECONDS | --lines=0|all]
-//                    [FIELD=VALUE ...]
+//                    [--output-fields=FIELD,FIELD...] [FIELD=VALUE ...]
+//
+// --output-fields names the fields printed besides __CURSOR and __REALTIME_TIMESTAMP, as with
+// journalctl (which also always prints __MONOTONIC_TIMESTAMP and _BOOT_ID); without it, the
+// default list below. Fields whose names start with '_' are journald's own (the sender's
+// kernel credentials and /proc facts): the agent trusts those, never SYSLOG_IDENTIFIER.
 //
 // journalctl's --output=json, --all, --follow, --no-pager and --quiet are accepted and change
 // nothing: this is what it always does. Entries are followed until the process is killed or
@@ -19,16 +24,20 @@
 #include <sys/prctl.h>
 #include <systemd/sd-journal.h>
 
-// The fields printed, besides __CURSOR and __REALTIME_TIMESTAMP.
-static const char *const FIELDS[] = {
-    "_SOURCE_REALTIME_TIMESTAMP", "SYSLOG_IDENTIFIER", "SYSLOG_PID", "_PID", "_COMM", "_HOSTNAME", "MESSAGE",
+// The fields printed by default, besides __CURSOR and __REALTIME_TIMESTAMP.
+static const char *const DEFAULT_FIELDS[] = {
+    "_SOURCE_REALTIME_TIMESTAMP", "SYSLOG_IDENTIFIER", "SYSLOG_PID", "_PID", "_UID", "_COMM", "_EXE",
+    "_CAP_EFFECTIVE", "_HOSTNAME", "MESSAGE",
 };
+#define MAX_FIELDS 32
+static const char *fields[MAX_FIELDS];
+static size_t nfields;
 // Longer field values are cut by sd-journal (the agent cuts its lines at 64 KiB anyway).
 #define DATA_THRESHOLD (48 * 1024)
 
 static void usage(void) {
 	fprintf(stderr, "usage: palisade-journal [--directory=DIR] [--after-cursor=CURSOR | --since=@SECONDS | "
-	                "--lines=0|all] [FIELD=VALUE ...]\n");
+	                "--lines=0|all] [--output-fields=FIELD,...] [FIELD=VALUE ...]\n");
 	exit(1);
 }
 
@@ -59,6 +68,29 @@ static void put_value(const unsigned char *v, size_t n) {
 	putchar('"');
 }
 
+// field_name tells whether s[0, n) is a journal field name: A-Z, 0-9 and _, not starting with a
+// digit, at most 64 bytes (journald's own rule).
+static int field_name(const char *s, size_t n) {
+	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9')) return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_')) return 0;
+	return 1;
+}
+
+// set_fields takes --output-fields' comma-separated list (it points into argv, which it cuts).
+static void set_fields(char *list) {
+	nfields = 0;
+	for (char *f = list;;) {
+		char *comma = strchr(f, ',');
+		size_t n = comma ? (size_t)(comma - f) : strlen(f);
+		if (nfields == MAX_FIELDS || !field_name(f, n)) usage();
+		fields[nfields++] = f;
+		if (!comma) break;
+		*comma = '\0';
+		f = comma + 1;
+	}
+}
+
 static int put_entry(sd_journal *j) {
 	char *cursor = NULL;
 	uint64_t usec;
@@ -73,11 +105,11 @@ static int put_entry(sd_journal *j) {
 	put_value((const unsigned char *)cursor, strlen(cursor));
 	printf(",\"__REALTIME_TIMESTAMP\":\"%llu\"", (unsigned long long)usec);
 	free(cursor);
-	for (size_t f = 0; f < sizeof(FIELDS) / sizeof(FIELDS[0]); f++) {
+	for (size_t f = 0; f < nfields; f++) {
 		const void *data;
-		size_t len, name = strlen(FIELDS[f]);
-		if (sd_journal_get_data(j, FIELDS[f], &data, &len) < 0 || len <= name) continue;
-		printf(",\"%s\":", FIELDS[f]);
+		size_t len, name = strlen(fields[f]);
+		if (sd_journal_get_data(j, fields[f], &data, &len) < 0 || len <= name) continue;
+		printf(",\"%s\":", fields[f]);
 		put_value((const unsigned char *)data + name + 1, len - name - 1);
 	}
 	fputs("}\n", stdout);
@@ -94,6 +126,9 @@ int main(int argc, char **argv) {
 	// The agent owns this process: it goes when the agent goes.
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 
+	for (nfields = 0; nfields < sizeof(DEFAULT_FIELDS) / sizeof(DEFAULT_FIELDS[0]); nfields++)
+		fields[nfields] = DEFAULT_FIELDS[nfields];
+
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--directory=", 12) == 0) dir = a + 12;
@@ -103,7 +138,8 @@ int main(int argc, char **argv) {
 			errno = 0;
 			since = strtoll(a + 9, &end, 10);
 			if (errno || *end || since < 0) usage();
-		} else if (strcmp(a, "--lines=0") == 0) tail = 1;
+		} else if (strncmp(a, "--output-fields=", 16) == 0) set_fields(argv[i] + 16);
+		else if (strcmp(a, "--lines=0") == 0) tail = 1;
 		else if (strcmp(a, "--lines=all") == 0) tail = 0;
 		else if (strcmp(a, "--output=json") == 0 || strcmp(a, "--all") == 0 || strcmp(a, "--follow") == 0 ||
 		         strcmp(a, "--no-pager") == 0 || strcmp(a, "--quiet") == 0)

@@ -38,12 +38,29 @@ test('bad config files are clear errors naming the file and the key', (t) => {
     ['auth:\n  logPaths: [relative.log]\n', /"auth\.logPaths" must be a list of absolute paths/],
     ['auth:\n  wtmpPath: 3\n', /"auth\.wtmpPath" must be an absolute path or null/],
     ['auth:\n  journal: true\n', /unknown key "auth\.journal"/],
+    ['auth:\n  trustedPrograms: [/usr/sbin/sshd]\n', /"auth\.trustedPrograms" must be a mapping/],
+    ['auth:\n  trustedPrograms: { "ss hd": [/usr/sbin/sshd] }\n', /"ss hd" is not a program name/],
+    [
+      'auth:\n  trustedPrograms: { sshd: /usr/sbin/sshd }\n',
+      /"auth\.trustedPrograms\.sshd" must be a list of absolute paths/,
+    ],
+    [
+      'auth:\n  trustedPrograms: { sshd: [sbin/sshd] }\n',
+      /"auth\.trustedPrograms\.sshd" must be a list of absolute paths/,
+    ],
   ];
   for (const [text, re] of cases) assert.throws(() => loadConfig(write(t, text)), re, text);
   assert.throws(
     () => loadConfig('/nonexistent/agent.yaml'),
     /cannot read config file \/nonexistent\/agent\.yaml/,
   );
+});
+
+test('auth.trustedPrograms names the executables of each authentication program', (t) => {
+  const cfg = loadConfig(
+    write(t, 'auth:\n  trustedPrograms:\n    sshd: [/opt/openssh/sbin/sshd]\n    gdm-password: []\n'),
+  );
+  assert.deepEqual(cfg.auth, { trustedPrograms: { sshd: ['/opt/openssh/sbin/sshd'], 'gdm-password': [] } });
 });
 
 test('the auth sensor sources can be set, and a source turned off with null', (t) => {

@@ -6,6 +6,8 @@ import type { TierName } from '../policy/policy-state.js';
 export interface AgentConfig {
   server?: string;
   registrationKey?: string;
+  /** A file holding the registration key (kept out of the config file itself). */
+  registrationKeyFile?: string;
   ca?: string;
   stateDir?: string;
   tier?: TierName;
@@ -38,6 +40,12 @@ export interface AuthSourcesConfig {
   auditLogPath?: string | null;
   /** A journal directory to read when no auth log file exists; unset: the system journal. */
   journalDirectory?: string | null;
+  /**
+   * Executables trusted to be each authentication program when a journal record speaks for it,
+   * e.g. `{ sshd: [/opt/openssh/sbin/sshd] }`; a program given replaces its default list
+   * (DEFAULT_TRUSTED_PROGRAMS in sensors/auth/trusted-programs.ts), the others keep theirs.
+   */
+  trustedPrograms?: Record<string, string[]>;
 }
 
 /** ConfigError names the file and the key that is wrong. */
@@ -46,11 +54,31 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const STRING_KEYS = ['server', 'registrationKey', 'ca', 'stateDir'] as const;
+const STRING_KEYS = ['server', 'registrationKey', 'registrationKeyFile', 'ca', 'stateDir'] as const;
 const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth', 'isolation'];
 const SPOOL_KEYS = ['maxBytes', 'maxAgeDays'];
 const ISOLATION_KEYS = ['selfTestTimeoutSeconds', 'resolveIntervalSeconds'];
 const AUTH_PATH_KEYS = ['wtmpPath', 'btmpPath', 'auditLogPath', 'journalDirectory'];
+
+const PROGRAM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function validateTrustedPrograms(v: unknown, source: string): void {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ConfigError(
+      `${source}: "auth.trustedPrograms" must be a mapping of program names to lists of paths`,
+    );
+  for (const [name, paths] of Object.entries(v)) {
+    if (!PROGRAM_NAME.test(name))
+      throw new ConfigError(`${source}: "auth.trustedPrograms": "${name}" is not a program name`);
+    if (
+      !Array.isArray(paths) ||
+      paths.some((p) => typeof p !== 'string' || !p.startsWith('/') || p.includes('\0') || p.length > 4096)
+    )
+      throw new ConfigError(
+        `${source}: "auth.trustedPrograms.${name}" must be a list of absolute paths of executables`,
+      );
+  }
+}
 
 function validateAuth(a: unknown, source: string): void {
   if (typeof a !== 'object' || a === null || Array.isArray(a))
@@ -61,13 +89,15 @@ function validateAuth(a: unknown, source: string): void {
       const v = o[k];
       if (!Array.isArray(v) || v.some((p) => typeof p !== 'string' || !p.startsWith('/')))
         throw new ConfigError(`${source}: "auth.logPaths" must be a list of absolute paths`);
+    } else if (k === 'trustedPrograms') {
+      validateTrustedPrograms(o[k], source);
     } else if (AUTH_PATH_KEYS.includes(k)) {
       const v = o[k];
       if (v !== null && (typeof v !== 'string' || !v.startsWith('/')))
         throw new ConfigError(`${source}: "auth.${k}" must be an absolute path or null`);
     } else {
       throw new ConfigError(
-        `${source}: unknown key "auth.${k}" (known: logPaths, ${AUTH_PATH_KEYS.join(', ')})`,
+        `${source}: unknown key "auth.${k}" (known: logPaths, ${AUTH_PATH_KEYS.join(', ')}, trustedPrograms)`,
       );
     }
   }

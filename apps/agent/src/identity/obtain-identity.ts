@@ -7,7 +7,8 @@ import { registerWithRetry } from './register-with-retry.js';
 export interface ObtainIdentityOptions {
   stateDir: string;
   serverUrl?: string;
-  registrationKey?: string;
+  /** The key, or where to get it: only asked for when the agent still has to register. */
+  registrationKey?: string | (() => string | undefined);
   caPem?: string;
   signal?: AbortSignal;
   logger: Logger;
@@ -28,10 +29,11 @@ export async function obtainIdentity(o: ObtainIdentityOptions): Promise<Identity
       'this agent is not registered yet: give the registration URL (--server)',
     );
   }
-  if (!o.registrationKey) {
+  const registrationKey = typeof o.registrationKey === 'function' ? o.registrationKey() : o.registrationKey;
+  if (!registrationKey) {
     throw new RegistrationError(
       'not_registered',
-      'this agent is not registered yet: give a registration key (--registration-key, PALISADE_REGISTRATION_KEY or the config file)',
+      'this agent is not registered yet: give a registration key (--registration-key-file, PALISADE_REGISTRATION_KEY or the config file)',
     );
   }
   let url: URL;
@@ -46,7 +48,7 @@ export async function obtainIdentity(o: ObtainIdentityOptions): Promise<Identity
   return registerWithRetry({
     stateDir: o.stateDir,
     serverUrl: o.serverUrl,
-    registrationKey: o.registrationKey,
+    registrationKey,
     caPem: o.caPem,
     logger: o.logger,
     signal: o.signal,

@@ -1,6 +1,7 @@
 import { closeSync, fdatasyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BatchMeta, decodeBatchRecord } from './batch-record.js';
+import { fsyncDir, type SyncDir } from './dir-sync.js';
 import { RECORD_HEADER_BYTES, encodeRecord, scanRecords } from './record.js';
 
 /** SpoolEntry locates one sealed, unacked batch in a segment. */
@@ -48,11 +49,20 @@ export class Segment {
     this.path = join(dir, segmentName(id));
   }
 
-  /** create makes a new, empty segment to append to. */
-  static create(dir: string, id: number): Segment {
+  /**
+   * create makes a new, empty segment to append to, and syncs the directory so the file itself
+   * survives a power loss (the records' fdatasync only makes their data durable).
+   */
+  static create(dir: string, id: number, syncDir: SyncDir = fsyncDir): Segment {
     const s = new Segment(dir, id);
     s.fd = openSync(s.path, 'wx+', 0o600);
     s.canWrite = true;
+    try {
+      syncDir(dir);
+    } catch (err) {
+      s.close();
+      throw err;
+    }
     return s;
   }
 

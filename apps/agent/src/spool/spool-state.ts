@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir, type SyncDir } from './dir-sync.js';
 import { type DropReport, emptyDropReport } from './drop-report.js';
 
 /** SpoolState is the small part of the spool that is not in the segments themselves. */
@@ -15,9 +16,12 @@ export interface SpoolState {
   corruptBySegment: Record<string, number>;
 }
 
-const FILE = 'spool-state.json';
+/** STATE_FILE is the spool's state file in its directory. */
+export const STATE_FILE = 'spool-state.json';
+/** Where a damaged state file is kept for people to look at (the last one only). */
+export const DAMAGED_STATE_FILE = `${STATE_FILE}.damaged`;
 
-/** SpoolStateError says the state file exists but cannot be trusted. */
+/** SpoolStateError says the state file cannot be read at all (an I/O error, not damage). */
 export class SpoolStateError extends Error {
   override name = 'SpoolStateError';
 }
@@ -26,46 +30,77 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/** loadSpoolState reads the state file of `dir`, or a fresh state when there is none. */
-export function loadSpoolState(dir: string): SpoolState {
-  const path = join(dir, FILE);
+function isCountMap(v: unknown): v is Record<string, number> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isCount);
+}
+
+/** freshSpoolState is the state of a spool that has never sealed anything. */
+export function freshSpoolState(): SpoolState {
+  return { ackedSeq: 0, lastSeq: 0, drops: emptyDropReport(), corruptRecords: 0, corruptBySegment: {} };
+}
+
+/** problem says what is wrong with a parsed state file, or '' when it is a SpoolState. */
+function problem(s: unknown): string {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return 'not a JSON object';
+  const o = s as Record<string, unknown>;
+  for (const k of ['ackedSeq', 'lastSeq', 'corruptRecords'])
+    if (!isCount(o[k])) return `"${k}" is not a count`;
+  if ((o.ackedSeq as number) > (o.lastSeq as number)) return '"ackedSeq" is above "lastSeq"';
+  if (!isCountMap(o.corruptBySegment)) return '"corruptBySegment" is not a map of counts';
+  const d = o.drops as Record<string, unknown> | undefined;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return '"drops" is not an object';
+  for (const k of ['events', 'batches', 'firstTimeMs', 'lastTimeMs'])
+    if (!isCount(d[k])) return `"drops.${k}" is not a count`;
+  if (!isCountMap(d.byClass)) return '"drops.byClass" is not a map of counts';
+  return '';
+}
+
+/** LoadedSpoolState is what loadSpoolState found. */
+export interface LoadedSpoolState {
+  state: SpoolState;
+  /**
+   * Set when the state is not the file's: it is missing, or it was damaged (and moved to
+   * DAMAGED_STATE_FILE); `why` says which. The spool then rebuilds the state from the segments
+   * (spool.ts), unless a missing file means a new spool.
+   */
+  lost?: { missing: boolean; why: string };
+}
+
+/**
+ * loadSpoolState reads the state file of `dir`. A file that is not valid JSON (torn, garbage)
+ * or not a SpoolState is not an error: it is moved aside as DAMAGED_STATE_FILE and a fresh state
+ * is returned with `lost` saying why. Only an unreadable file (EACCES, EIO) throws.
+ */
+export function loadSpoolState(dir: string, syncDir: SyncDir = fsyncDir): LoadedSpoolState {
+  const path = join(dir, STATE_FILE);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { ackedSeq: 0, lastSeq: 0, drops: emptyDropReport(), corruptRecords: 0, corruptBySegment: {} };
-    }
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      return { state: freshSpoolState(), lost: { missing: true, why: `${path} is missing` } };
+    throw new SpoolStateError(`cannot read ${path}: ${(err as Error).message}`);
   }
-  let s: Partial<SpoolState>;
+  let why: string;
   try {
-    s = JSON.parse(text) as Partial<SpoolState>;
+    const s = JSON.parse(text) as unknown;
+    why = problem(s);
+    if (!why) return { state: s as SpoolState };
   } catch (err) {
-    throw new SpoolStateError(`${path} is not valid JSON (${(err as Error).message})`);
+    why = `not valid JSON (${(err as Error).message})`;
   }
-  const d = s.drops;
-  if (
-    !isCount(s.ackedSeq) ||
-    !isCount(s.lastSeq) ||
-    !isCount(s.corruptRecords) ||
-    typeof s.corruptBySegment !== 'object' ||
-    !d ||
-    !isCount(d.events) ||
-    !isCount(d.batches) ||
-    typeof d.byClass !== 'object'
-  ) {
-    throw new SpoolStateError(`${path} has missing or invalid fields`);
-  }
-  return s as SpoolState;
+  renameSync(path, join(dir, DAMAGED_STATE_FILE));
+  syncDir(dir);
+  return { state: freshSpoolState(), lost: { missing: false, why: `${path} was damaged: ${why}` } };
 }
 
 /**
  * saveSpoolState replaces the state file atomically (write, fsync, rename, fsync the directory), so
  * after a crash it is either the old or the new state, never a mix.
  */
-export function saveSpoolState(dir: string, state: SpoolState): void {
-  const path = join(dir, FILE);
+export function saveSpoolState(dir: string, state: SpoolState, syncDir: SyncDir = fsyncDir): void {
+  const path = join(dir, STATE_FILE);
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
@@ -75,10 +110,5 @@ export function saveSpoolState(dir: string, state: SpoolState): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  syncDir(dir);
 }

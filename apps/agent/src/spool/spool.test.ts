@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ManualClock } from '@palisade/common';
+import { type Logger, ManualClock } from '@palisade/common';
+import { fsyncDir } from './dir-sync.js';
+import type { SpoolState } from './spool-state.js';
 import { Spool } from './spool.js';
 import { tempDir } from '@palisade/testkit';
 import { cmdLines, drain, makeEvent } from './spool-fixtures.test-util.js';
@@ -205,13 +215,155 @@ test('garbage appended to a segment (tampering) is detected and the intact recor
   assert.equal(spool.stats().corruptRecords, 1);
 });
 
-test('a tampered state file is a clear error naming the file', (t) => {
+/** logs keeps what a Logger was told, by level. */
+function logs() {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => {
+    lines.push({ level, obj: obj as Record<string, unknown>, msg: msg ?? '' });
+  };
+  const logger: Logger = {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
+  return { lines, logger };
+}
+
+/** An hour after ManualClock's default time: when the spool is opened again. */
+const LATER = Date.UTC(2026, 0, 1, 1);
+
+/** spoolWithHistory leaves a closed spool with batches 1..6, of which 1..3 were acked and 4..6 not. */
+function spoolWithHistory(dir: string, clock: ManualClock) {
+  const spool = Spool.open({ dir, batchMaxEvents: 2, segmentBytes: 1, clock });
+  for (let i = 0; i < 12; i++) spool.append(makeEvent(i));
+  for (const seq of [1, 2, 3]) spool.ack(seq);
+  spool.close();
+}
+
+test('a damaged state file (truncated, garbage, wrong shape) is rebuilt from the segments: nothing they hold is lost', (t) => {
+  const valid = () => {
+    const dir = tempDir('palisade-spool-');
+    spoolWithHistory(dir, new ManualClock());
+    return dir;
+  };
+  const good = readFileSync(join(valid(), 'spool-state.json'), 'utf8');
+  for (const [what, content] of [
+    ['truncated', good.slice(0, Math.floor(good.length / 2))],
+    ['empty', ''],
+    ['garbage', '\u0000\u00ff\u0013 not json at all'],
+    ['an array', '[1,2,3]'],
+    ['null', 'null'],
+    ['a negative count', good.replace(/"ackedSeq":\d+/, '"ackedSeq":-4')],
+    ['a string count', good.replace(/"lastSeq":\d+/, '"lastSeq":"6"')],
+    ['acked above sealed', good.replace(/"ackedSeq":\d+/, '"ackedSeq":99')],
+    ['no drop report', JSON.stringify({ ...JSON.parse(good), drops: undefined })],
+    [
+      'a bad byClass',
+      JSON.stringify({ ...JSON.parse(good), drops: { ...JSON.parse(good).drops, byClass: { 1007: -1 } } }),
+    ],
+    ['corruptBySegment an array', JSON.stringify({ ...JSON.parse(good), corruptBySegment: [] })],
+  ] as const) {
+    const dir = valid();
+    writeFileSync(join(dir, 'spool-state.json'), content);
+    const { lines, logger } = logs();
+    const spool = Spool.open({ dir, clock: new ManualClock(LATER), logger });
+    // Every batch still in a segment is sent again (the server acks the ones it has as
+    // duplicates): nothing is lost. The segments of acked batches 1 to 3 were deleted already.
+    const batches = drain(spool);
+    assert.deepEqual(
+      batches.map((b) => b.seq),
+      [4, 5, 6],
+      what,
+    );
+    assert.deepEqual(
+      cmdLines(batches),
+      Array.from({ length: 6 }, (_, i) => `/bin/echo event-${i + 6}`),
+      what,
+    );
+    // New batches are numbered above anything that may have been sealed before.
+    spool.append(makeEvent(100));
+    spool.seal();
+    const next = spool.nextAfter(6)!.meta.seq;
+    assert.equal(next, LATER + 1, what);
+    const err = lines.find((l) => l.level === 'error')!;
+    assert.match(err.msg, /^spool state lost: rebuilt it from the segments/, what);
+    assert.match(String(err.obj.problem), /spool-state\.json was damaged: /, what);
+    assert.equal(err.obj.keptAs, 'spool-state.json.damaged', what);
+    assert.equal(err.obj.resentBatches, 3, what);
+    assert.equal(readFileSync(join(dir, 'spool-state.json.damaged'), 'utf8'), content, what);
+    spool.close();
+    // The rebuilt state is a good one: the next start needs no rebuild.
+    const again = logs();
+    const reopened = Spool.open({ dir, logger: again.logger });
+    assert.deepEqual(
+      again.lines.filter((l) => l.level === 'error'),
+      [],
+      what,
+    );
+    assert.equal(reopened.stats().lastSeq, next, what);
+    reopened.close();
+  }
+});
+
+test('a state file missing beside segments is rebuilt the same way; a new spool writes its state at once', (t) => {
   const dir = tempDir('palisade-spool-');
-  Spool.open({ dir }).close();
-  writeFileSync(join(dir, 'spool-state.json'), '{"ackedSeq": -4}');
-  assert.throws(() => Spool.open({ dir }), /spool-state\.json has missing or invalid fields/);
-  writeFileSync(join(dir, 'spool-state.json'), '{not json');
-  assert.throws(() => Spool.open({ dir }), /spool-state\.json is not valid JSON/);
+  const fresh = Spool.open({ dir });
+  assert.ok(existsSync(join(dir, 'spool-state.json')), 'a new spool saves its state when it opens');
+  fresh.close();
+  spoolWithHistory(dir, new ManualClock());
+  rmSync(join(dir, 'spool-state.json'));
+  const { lines, logger } = logs();
+  const spool = Spool.open({ dir, logger, clock: new ManualClock(LATER) });
+  t.after(() => spool.close());
+  assert.deepEqual(
+    drain(spool).map((b) => b.seq),
+    [4, 5, 6],
+  );
+  assert.equal(spool.stats().lastSeq, LATER);
+  const err = lines.find((l) => l.level === 'error')!;
+  assert.match(String(err.obj.problem), /spool-state\.json is missing/);
+  assert.equal(err.obj.keptAs, undefined);
+});
+
+test('the spool directory is synced after each new segment and after each rename of the state file', (t) => {
+  const dir = tempDir('palisade-spool-');
+  const seen: { files: string[]; state?: SpoolState }[] = [];
+  // The real fsync, and a look at the directory at that moment: what the sync makes durable.
+  const syncDir = (d: string) => {
+    assert.equal(d, dir);
+    const files = readdirSync(d).sort();
+    const state = files.includes('spool-state.json')
+      ? (JSON.parse(readFileSync(join(d, 'spool-state.json'), 'utf8')) as SpoolState)
+      : undefined;
+    seen.push({ files, ...(state ? { state } : {}) });
+    fsyncDir(d);
+  };
+  const spool = Spool.open({ dir, batchMaxEvents: 1, segmentBytes: 1, syncDir });
+  t.after(() => spool.close());
+  // Opening a new spool: its state file, then its first segment.
+  assert.deepEqual(
+    seen.map((s) => s.files),
+    [['spool-state.json'], ['seg-000000000001.psp', 'spool-state.json']],
+  );
+  seen.length = 0;
+  // A full segment rolls over to a new one: synced with the new file in it.
+  spool.append(makeEvent(1));
+  spool.append(makeEvent(2));
+  assert.deepEqual(
+    seen.map((s) => s.files.filter((f) => f.startsWith('seg-')).at(-1)),
+    ['seg-000000000002.psp'],
+  );
+  seen.length = 0;
+  // An ack that empties a segment saves the state (renamed into place, then synced) before the
+  // segment is deleted.
+  spool.ack(1);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.state?.ackedSeq, 1, 'the synced directory holds the new state file');
+  assert.ok(!seen[0]!.files.includes('spool-state.json.tmp'), 'renamed before the sync');
+  assert.ok(seen[0]!.files.includes('seg-000000000001.psp'), 'the acked segment goes only after');
+  assert.ok(!existsSync(join(dir, 'seg-000000000001.psp')));
 });
 
 test('the size cap drops the oldest segments and reports exactly what was lost', (t) => {

@@ -4,9 +4,10 @@ import { type Event, EventBatchFrameSchema, encodeBatchBody, toBinary } from '@p
 import { BatchBuilder } from './batch-builder.js';
 import { type BatchMeta, encodeBatchRecord } from './batch-record.js';
 import { type DropReport, addDroppedBatch } from './drop-report.js';
+import { fsyncDir, type SyncDir } from './dir-sync.js';
 import { Segment, type SpoolEntry } from './segment.js';
 import { recoverSpool } from './spool-recovery.js';
-import { type SpoolState, loadSpoolState, saveSpoolState } from './spool-state.js';
+import { DAMAGED_STATE_FILE, type SpoolState, loadSpoolState, saveSpoolState } from './spool-state.js';
 
 /** SpoolOptions configure the agent's on-disk spool. */
 export interface SpoolOptions {
@@ -26,6 +27,8 @@ export interface SpoolOptions {
   batchIntervalMs?: number;
   /** fdatasync each sealed batch before it may be sent. @default true */
   fsync?: boolean;
+  /** How the directory is synced after a segment is created or the state file renamed. @default fsyncDir */
+  syncDir?: SyncDir;
   clock?: Clock;
   logger?: Logger;
 }
@@ -88,6 +91,7 @@ export class Spool {
       batchMaxBytes: opts.batchMaxBytes ?? 1024 ** 2,
       batchIntervalMs: opts.batchIntervalMs ?? 200,
       fsync: opts.fsync ?? true,
+      syncDir: opts.syncDir ?? fsyncDir,
     };
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
@@ -95,25 +99,61 @@ export class Spool {
     this.capTimer.unref();
   }
 
-  /** open loads (or creates) the spool in opts.dir, recovering every intact batch not yet acked. */
+  /**
+   * open loads (or creates) the spool in opts.dir, recovering every intact batch not yet acked.
+   * A damaged state file (or a missing one beside segments) does not stop it: the state is
+   * rebuilt from the segments (rebuildState).
+   */
   static open(opts: SpoolOptions): Spool {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-    const spool = new Spool(opts, loadSpoolState(opts.dir));
-    spool.recover();
+    const loaded = loadSpoolState(opts.dir, opts.syncDir ?? fsyncDir);
+    const spool = new Spool(opts, loaded.state);
+    spool.recover(loaded.lost);
     return spool;
   }
 
-  private recover(): void {
+  private recover(lost: { missing: boolean; why: string } | undefined): void {
     const r = recoverSpool(this.o.dir, this.state, this.log);
     this.segments.push(...r.segments);
     this.unacked.push(...r.unacked);
     this.nextSegmentId = r.nextSegmentId;
     this.tornTails = r.tornTails;
-    if (r.stateChanged) saveSpoolState(this.o.dir, this.state);
-    this.active = Segment.create(this.o.dir, this.nextSegmentId++);
+    // A new spool writes its state at once, so a state file missing beside segments later means
+    // it was lost, as a damaged one.
+    const isNew = lost?.missing === true && r.segments.length === 0;
+    if (lost && !isNew) this.rebuildState(lost, r.segments.length);
+    if (r.stateChanged || lost) saveSpoolState(this.o.dir, this.state, this.o.syncDir);
+    this.active = Segment.create(this.o.dir, this.nextSegmentId++, this.o.syncDir);
     this.segments.push(this.active);
     this.removeFinishedSegments();
     this.enforceCaps();
+  }
+
+  /**
+   * rebuildState stands in for a state file that was damaged (or is missing beside segments).
+   * The acks it recorded are unknown, so every batch the segments hold is sent again: the server
+   * stores each (agent, sequence) once and acks duplicates, so nothing the segments hold is lost
+   * and nothing is stored twice. The highest sequence ever sealed is unknown too (segments whose
+   * batches were all acked are deleted), and reusing a number the server has would make it
+   * discard new events as duplicates; so numbering continues above the current time in
+   * milliseconds, which no earlier number can have reached (that would take more than a batch a
+   * millisecond since 1970; the spool seals a few a second) and the server accepts the gap. The
+   * drop report and corruption counts from before are lost; the log says so.
+   */
+  private rebuildState(lost: { missing: boolean; why: string }, segments: number): void {
+    const floor = Math.max(this.state.lastSeq, Math.floor(this.clock.now()));
+    this.state.lastSeq = floor;
+    this.log.error(
+      {
+        problem: lost.why,
+        keptAs: lost.missing ? undefined : DAMAGED_STATE_FILE,
+        segments,
+        resentBatches: this.unacked.length,
+        resentEvents: this.unacked.reduce((n, e) => n + e.meta.eventCount, 0),
+        nextSeq: floor + 1,
+      },
+      'spool state lost: rebuilt it from the segments; their batches are sent again (the server skips duplicates), new batches are numbered above every earlier one, the earlier drop and corruption counts are gone',
+    );
   }
 
   /** append queues one event; it is sealed into a batch within batchIntervalMs. Never blocks on I/O beyond the local disk. */
@@ -179,7 +219,7 @@ export class Spool {
 
   private roll(): void {
     this.active.seal();
-    const next = Segment.create(this.o.dir, this.nextSegmentId++);
+    const next = Segment.create(this.o.dir, this.nextSegmentId++, this.o.syncDir);
     this.active = next;
     this.segments.push(next);
   }
@@ -339,7 +379,7 @@ export class Spool {
   /** saveState persists the state; a failure (disk full) is logged, never thrown at callers. */
   private saveState(): boolean {
     try {
-      saveSpoolState(this.o.dir, this.state);
+      saveSpoolState(this.o.dir, this.state, this.o.syncDir);
       return true;
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not save the spool state');

@@ -82,6 +82,11 @@ export class ScriptedPeer {
     this.socket?.send(toBinary(ServerFrameSchema, create(ServerFrameSchema, { kind })));
   }
 
+  /** sendRaw sends bytes that need not be a ServerFrame at all. */
+  sendRaw(bytes: Uint8Array): void {
+    this.socket?.send(bytes);
+  }
+
   /** batchSeqs lists the sequence numbers of every batch received, in order. */
   batchSeqs(): number[] {
     return this.frames.flatMap((f) => (f.kind.case === 'batch' ? [Number(f.kind.value.seq)] : []));

@@ -1,4 +1,4 @@
-import { Backoff, type Logger } from '@palisade/common';
+import { Backoff, type Logger, rateLimitedLogger } from '@palisade/common';
 import type { Spool } from '../spool/index.js';
 import type { TlsMaterial } from './https-client.js';
 import { probeTls } from './reachability.js';
@@ -59,10 +59,16 @@ export class TelemetryClient {
   private loop: Promise<void> | undefined;
   private readonly backoff: Backoff;
   private readonly refusedBackoff: Backoff;
+  /**
+   * What sessions log is the server's doing (its frames, its close reasons): one budget for
+   * every session, so reconnecting does not reset it, and server-sent text is cut.
+   */
+  private readonly peerLog: Logger;
 
   constructor(private readonly o: TelemetryClientOptions) {
     this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000 });
     this.refusedBackoff = o.refusedBackoff ?? new Backoff({ initialMs: 30_000, maxMs: 30 * 60_000 });
+    this.peerLog = rateLimitedLogger(o.logger, { burst: 10, perSecond: 10 / 60, maxChars: 256 });
   }
 
   /** reconnect ends the open session and opens a new one on the same listener (a renewed certificate). */
@@ -93,7 +99,7 @@ export class TelemetryClient {
         tls: this.o.tls,
         spool: this.o.spool,
         hooks: this.o.hooks,
-        logger: this.o.logger,
+        logger: this.peerLog,
         onOpen: () => {
           this.current = useStandby ? 'standby' : 'primary';
         },
@@ -150,7 +156,7 @@ export class TelemetryClient {
   }
 
   private report(url: string, channel: Channel, end: SessionEnd): void {
-    const log = this.o.logger;
+    const log = this.peerLog;
     if (end.failback) log.info({ url }, 'primary telemetry listener is healthy again: failing back');
     else log.warn({ url, channel, reason: end.reason }, 'telemetry connection ended; reconnecting');
   }

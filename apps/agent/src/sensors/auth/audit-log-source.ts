@@ -1,3 +1,4 @@
+import { AuthProvenance } from '@palisade/protocol';
 import type { Logger } from '@palisade/common';
 import { toAuthEvent } from './auth-event.js';
 import { FollowedSource } from './followed-source.js';
@@ -40,7 +41,16 @@ export class AuditLogSource extends FollowedSource<LineItem> {
         continue;
       }
       this.counters.events++;
-      this.emit(toAuthEvent(a.record, { timeMs: a.timeMs, pid: a.pid, program: a.program, raw: item.text }));
+      this.emit(
+        toAuthEvent(a.record, {
+          timeMs: a.timeMs,
+          pid: a.pid,
+          program: a.program,
+          raw: item.text,
+          // auditd wrote the file; nothing in it proves which program sent the record.
+          provenance: AuthProvenance.UNVERIFIED,
+        }),
+      );
     }
   }
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Event } from '@palisade/protocol';
+import { AuthProvenance, type Event } from '@palisade/protocol';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import {
   authorizeKey,
@@ -20,6 +20,7 @@ import {
 } from '@palisade/testkit';
 import {
   type AuthScenario,
+  forgeSshdLogin,
   sshPasswordLogins,
   startAuthWorld,
   sudoWrongPassword,
@@ -215,6 +216,14 @@ describe('auth sensor end to end with su, sudo and sshd (root)', { timeout: 180_
     const cap = sensor.capabilities()[0];
     assert.equal(cap?.active, true);
     assert.match(cap?.source ?? '', /auth\.log/);
+  });
+
+  it('a log file carries no sender: every event from it is unverified, a forged line too', async () => {
+    const forged = await forgeSshdLogin(scenario());
+    // auth.log holds the same line sshd would write; nothing in the file tells them apart.
+    assert.equal(forged.authProvenance, AuthProvenance.UNVERIFIED);
+    assert.equal(forged.statusId, 1);
+    assert.deepEqual([...new Set(events.map((e) => e.authProvenance))], [AuthProvenance.UNVERIFIED]);
   });
 
   it('the classic timestamp format yields the same events', async () => {

@@ -9,20 +9,23 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Event } from '@palisade/protocol';
+import { AuthProvenance, type Event } from '@palisade/protocol';
 import { type JournalNamespace, type Sshd, startJournalNamespace, type TestUser } from '@palisade/testkit';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import { STATE_FILE_NAME } from './follow-state.js';
-import { BUILT_READER } from './journald-source.js';
+import { BUILT_READER } from './journald-source.linux.js';
 import { warningLogger } from '../test-logger.js';
 import {
   type AuthScenario,
+  FORGED_LINE,
+  forgeSshdLogin,
   sshPasswordLogins,
   startAuthWorld,
   suAs,
   sudoWrongPassword,
   suRightPassword,
   suWrongPassword,
+  uidOf,
 } from './auth-scenarios.linux.test-util.js';
 import { sleep, tempDir, waitFor, removeTempDir } from '@palisade/testkit';
 
@@ -100,7 +103,7 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
     it('su with a wrong and a right password: account switches with the line auth.log would hold', async () => {
       const f = await suWrongPassword(scenario());
       assert.ok(Math.abs(Number(f.timeMs) - Date.now()) < 60_000);
-      await suRightPassword(scenario());
+      await suRightPassword(scenario(), 'sleep 1');
     });
 
     it('sudo failure carries the users and the command', async () => {
@@ -109,6 +112,58 @@ for (const reader of [BUILT_READER, '/usr/bin/journalctl']) {
 
     it('sshd failed and accepted password logins carry user, address, port and method', async () => {
       await sshPasswordLogins(scenario());
+    });
+
+    it('every record of sshd, su and sudo so far is verified by its sender (journald _EXE, _UID, _CAP_EFFECTIVE)', () => {
+      const auth = events.filter((e) => ['sshd', 'su', 'sudo'].includes(e.serviceName));
+      assert.ok(auth.length >= 6, `${auth.length} events`);
+      for (const e of auth) {
+        assert.equal(e.authProvenance, AuthProvenance.VERIFIED, `${e.rawData}: ${e.statusDetail}`);
+        assert.ok(e.statusId === 1 || e.statusId === 2, e.rawData);
+      }
+      const paths = new Set(auth.map((e) => `${e.serviceName} ${e.process?.path}`));
+      assert.ok(paths.has('sshd /usr/sbin/sshd'), [...paths].join());
+      assert.ok(paths.has('su /usr/bin/su'), [...paths].join());
+      assert.ok(paths.has('sudo /usr/bin/sudo'), [...paths].join());
+    });
+
+    it('a local user forging an sshd login with logger is reported as forged, not as a login; real ones beside it are verified', async () => {
+      const forged = await forgeSshdLogin(scenario());
+      // On the old code this was a successful root ssh login from 203.0.113.9.
+      assert.deepEqual(
+        events
+          .filter((e) => e.statusId === 1 && e.user?.name === 'root' && e.srcEndpoint?.ip === '203.0.113.9')
+          .map((e) => e.rawData),
+        [],
+      );
+      assert.equal(forged.authProvenance, AuthProvenance.FORGED);
+      assert.equal(forged.statusId, 99);
+      assert.equal(forged.severityId, 3);
+      assert.equal(forged.serviceName, 'sshd');
+      assert.equal(forged.actorUser?.uid, await uidOf(alice.name));
+      assert.equal(forged.actorUser?.name, alice.name);
+      assert.notEqual(forged.process?.pid, 4242, 'the pid journald saw, not the one logger claimed');
+      assert.match(
+        forged.statusDetail,
+        /^forged: claims success; sent by uid \d+, pid \d+, .*an unprivileged process, not sshd$/,
+      );
+      assert.ok(forged.rawData.endsWith(`sshd[4242]: ${FORGED_LINE}`));
+      const src = sensor.stats().sources.find((s) => s.name === 'journald')!;
+      assert.equal(src.forged, 1);
+      assert.ok(warned(/forged an authentication record/), JSON.stringify(warnings));
+      // Real logins in the same moment still count as what they are.
+      const n = switches().length;
+      assert.equal((await suAs(scenario(), bob.password, 'sleep 1')).code, 0);
+      await waitFor('the real su', () => switches().length === n + 1, 10_000);
+      const real = switches().at(-1)!;
+      assert.equal(real.authProvenance, AuthProvenance.VERIFIED);
+      assert.equal(real.process?.path, '/usr/bin/su');
+      const { accepted } = await sshPasswordLogins({
+        ...scenario(),
+        find: (pred, what) => find((e) => e.timeMs >= forged.timeMs && pred(e), what),
+      });
+      assert.equal(accepted.authProvenance, AuthProvenance.VERIFIED);
+      assert.equal(accepted.statusId, 1);
     });
 
     it('a restart resumes at the saved cursor: what happened meanwhile arrives once, nothing repeats', async () => {

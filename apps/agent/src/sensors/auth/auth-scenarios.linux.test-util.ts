@@ -8,6 +8,7 @@ import {
   inPty,
   type LogNamespace,
   removeTestUser,
+  run,
   type Sshd,
   sshLogin,
   startSshd,
@@ -48,9 +49,13 @@ export async function startAuthWorld<N extends LogNamespace>(
   return { ns, sshd, alice, bob };
 }
 
-/** suAs runs `su bob -c true` as alice on a pty, typing `password`. */
-export function suAs(c: AuthScenario, password: string) {
-  return inPty(c.ns, password, ['runuser', '-u', c.alice.name, '--', 'su', c.bob.name, '-c', 'true']);
+/**
+ * suAs runs `su bob -c <command>` as alice on a pty, typing `password`. su logs with alice's uid:
+ * a command that keeps it running a moment ('sleep 1') lets journald see its executable and
+ * capabilities even on a busy machine (ADR 0018).
+ */
+export function suAs(c: AuthScenario, password: string, command = 'true') {
+  return inPty(c.ns, password, ['runuser', '-u', c.alice.name, '--', 'su', c.bob.name, '-c', command]);
 }
 
 /** suWrongPassword: a failed account switch alice → bob with its original line, and the PAM failure. */
@@ -79,8 +84,8 @@ export async function suWrongPassword(c: AuthScenario): Promise<Event> {
 }
 
 /** suRightPassword: a successful account switch alice → bob. */
-export async function suRightPassword(c: AuthScenario): Promise<Event> {
-  const r = await suAs(c, c.bob.password);
+export async function suRightPassword(c: AuthScenario, command = 'true'): Promise<Event> {
+  const r = await suAs(c, c.bob.password, command);
   assert.equal(r.code, 0, r.out);
   const e = await c.find((x) => x.serviceName === 'su' && x.statusId === 1, 'successful su');
   assert.equal(e.activityId, 7);
@@ -144,4 +149,41 @@ export async function sshPasswordLogins(c: AuthScenario): Promise<{ failed: Even
     ),
   );
   return { failed: f, accepted: a };
+}
+
+/** The forgery of issue 10: a local user writes sshd's success line with logger(1). */
+export const FORGED_LINE = 'Accepted password for root from 203.0.113.9 port 22 ssh2';
+
+/**
+ * forgeSshdLogin runs, as alice (an unprivileged user), exactly
+ * `logger -p authpriv.info -t sshd --id=4242 'Accepted password for root from 203.0.113.9 port 22 ssh2'`
+ * in the namespace, and returns the event it produced.
+ */
+export async function forgeSshdLogin(c: AuthScenario): Promise<Event> {
+  const r = await run('nsenter', [
+    '-t',
+    String(c.ns.pid),
+    '-m',
+    '--',
+    'runuser',
+    '-u',
+    c.alice.name,
+    '--',
+    'logger',
+    '-p',
+    'authpriv.info',
+    '-t',
+    'sshd',
+    '--id=4242',
+    FORGED_LINE,
+  ]);
+  assert.equal(r.code, 0, r.out);
+  return c.find((x) => x.rawData.endsWith(`sshd[4242]: ${FORGED_LINE}`), 'the forged line');
+}
+
+/** uidOf returns a local user's uid. */
+export async function uidOf(name: string): Promise<string> {
+  const r = await run('id', ['-u', name]);
+  assert.equal(r.code, 0, r.out);
+  return r.out.trim();
 }

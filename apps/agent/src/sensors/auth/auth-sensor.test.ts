@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { type Event, TelemetryKind, Tier, toOcsf } from '@palisade/protocol';
+import { AuthProvenance, type Event, TelemetryKind, Tier, toOcsf } from '@palisade/protocol';
 import { toAuthEvent } from './auth-event.js';
 import { type AuthSensor, createAuthSensor } from './auth-sensor.js';
 import type { AuthSource } from './auth-source.js';
@@ -258,14 +258,20 @@ describe('createAuthSensor', () => {
         stopped = true;
       },
       status: () => ({ active: true, reason: '' }),
-      stats: () => ({ read: 1, events: 1, ignored: 0, truncated: 0 }),
+      stats: () => ({ read: 1, events: 1, ignored: 0, truncated: 0, forged: 0 }),
     };
     const s = await start({ logPaths: [], wtmpPath: null, btmpPath: null, sources: [journald] });
     assert.equal(s.capabilities()[0]?.source, 'journald');
     assert.ok(emitFn);
     const parsed = parseAuthLine(`${T} su[4]: (to root) dave on pts/2`, Date.now())!;
     (emitFn as (e: Event) => void)(
-      toAuthEvent(parsed.record, { timeMs: 1, pid: 4, program: 'su', raw: 'x' }),
+      toAuthEvent(parsed.record, {
+        timeMs: 1,
+        pid: 4,
+        program: 'su',
+        raw: 'x',
+        provenance: AuthProvenance.UNVERIFIED,
+      }),
     );
     assert.equal(events[0]?.actorUser?.name, 'dave');
     await s.stop();

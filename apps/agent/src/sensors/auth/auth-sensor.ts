@@ -12,7 +12,7 @@ import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
 import { AuditLogSource } from './audit-log-source.js';
 import type { AuthSource, AuthSourceOrigin, AuthSourceStats, AuthSourceStatus } from './auth-source.js';
 import { FollowStateStore } from './follow-state.js';
-import { JournaldSource } from './journald-source.js';
+import { JournaldSource } from './journald-source.linux.js';
 import { LogFileSource } from './log-file-source.js';
 import { LoginRecordDedup } from './login-record-dedup.js';
 import { UtmpSource } from './utmp-source.linux.js';
@@ -36,6 +36,11 @@ export interface AuthSensorOptions {
   journalDirectory?: string | null;
   /** See JournaldSourceOptions.readerPath. */
   journalReaderPath?: string;
+  /**
+   * Which executables count as sshd, su, sudo, login... when a journal record speaks for them
+   * (per program, replacing that program's DEFAULT_TRUSTED_PROGRAMS entry).
+   */
+  trustedPrograms?: Record<string, string[]>;
   /** Further sources (a journald or audit reader); they run beside the built-in ones. */
   sources?: AuthSource[];
   /** The syslog socket whose absence makes the logs go quiet; checked for the report. @default '/dev/log' */
@@ -119,6 +124,7 @@ export function createAuthSensor(opts: AuthSensorOptions): AuthSensor {
           pollMs,
           directory: opts.journalDirectory,
           readerPath: opts.journalReaderPath,
+          ...(opts.trustedPrograms ? { trustedPrograms: opts.trustedPrograms } : {}),
           // Started after the log files, so their first status is known.
           wanted: () => !files.some((x) => x.status().active),
           standbyReason: () =>

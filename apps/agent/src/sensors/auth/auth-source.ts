@@ -19,6 +19,8 @@ export interface AuthSourceStats {
   ignored: number;
   /** Lines longer than the limit, cut before parsing. */
   truncated: number;
+  /** Journal records an unprivileged process wrote in an authentication program's name. */
+  forged: number;
 }
 
 /** AuthSourceStatus says whether the source is delivering and, if not, why not. */
@@ -44,5 +46,5 @@ export interface AuthSource {
 
 /** newSourceStats returns zeroed counters. */
 export function newSourceStats(): AuthSourceStats {
-  return { read: 0, events: 0, ignored: 0, truncated: 0 };
+  return { read: 0, events: 0, ignored: 0, truncated: 0, forged: 0 };
 }

@@ -16,5 +16,13 @@ export { parseSyslogEnvelope, type SyslogEnvelope } from './syslog-envelope.js';
 export { LogFileSource, type LogFileSourceOptions } from './log-file-source.js';
 export { AuditLogSource, type AuditLogSourceOptions } from './audit-log-source.js';
 export { UtmpSource, type UtmpSourceOptions } from './utmp-source.linux.js';
-export { JournaldSource, type JournaldSourceOptions } from './journald-source.js';
-export { type JournalEntry, parseJournalEntry } from './journal-entry.js';
+export { JournaldSource, type JournaldSourceOptions } from './journald-source.linux.js';
+export { JOURNAL_FIELDS, type JournalEntry, parseJournalEntry } from './journal-entry.js';
+export {
+  DEFAULT_TRUSTED_PROGRAMS,
+  type JournalSender,
+  judgeSender,
+  type ProvenanceVerdict,
+  type TrustedPrograms,
+  trustedPrograms,
+} from './trusted-programs.js';

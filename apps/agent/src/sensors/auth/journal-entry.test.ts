@@ -120,3 +120,43 @@ test('validCursor accepts journal cursors only', () => {
   for (const bad of ['', 's=', 'abc', '--lines=all', `${CURSOR};`, 's=1\n', 7, null, `s=${'a'.repeat(600)}`])
     assert.equal(validCursor(bad), false, String(bad));
 });
+
+test("who sent it comes from journald's own fields, never from what the sender wrote", () => {
+  const e = parseJournalEntry(
+    JSON.stringify({
+      ...SSHD,
+      SYSLOG_PID: '4242',
+      _PID: '5151',
+      _UID: '1000',
+      _COMM: 'logger',
+      _EXE: '/usr/bin/logger',
+      _CAP_EFFECTIVE: '1fffeffffff',
+    }),
+  );
+  assert.ok(!(e instanceof Error), String(e));
+  assert.deepEqual(e.sender, {
+    pid: 5151,
+    uid: 1000,
+    comm: 'logger',
+    exe: '/usr/bin/logger',
+    capEffective: 0x1fffeffffffn,
+  });
+  // The line keeps the tag as auth.log would show it.
+  assert.equal(e.envelope.pid, 4242);
+  // Invalid values are left out rather than guessed at.
+  const bad = parseJournalEntry(
+    JSON.stringify({
+      ...SSHD,
+      _PID: '-1',
+      _UID: '4294967296',
+      _COMM: '',
+      _EXE: 'usr/bin/sshd',
+      _CAP_EFFECTIVE: 'zz',
+    }),
+  );
+  assert.ok(!(bad instanceof Error));
+  assert.deepEqual(bad.sender, {});
+  const ctl = parseJournalEntry(JSON.stringify({ ...SSHD, _EXE: '/usr/sbin/sshd\n', _COMM: 'a\u001bb' }));
+  assert.ok(!(ctl instanceof Error));
+  assert.deepEqual(ctl.sender, { pid: 21205, comm: 'a b' });
+});

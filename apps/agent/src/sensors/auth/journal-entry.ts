@@ -1,4 +1,23 @@
 import type { SyslogEnvelope } from './syslog-envelope.js';
+import type { JournalSender } from './trusted-programs.js';
+
+/**
+ * JOURNAL_FIELDS are the fields the readers print (`--output-fields`; __CURSOR and
+ * __REALTIME_TIMESTAMP always come too). Those starting with `_` are set by journald, not by the
+ * sender: they say who really sent the record (trusted-programs.ts).
+ */
+export const JOURNAL_FIELDS = [
+  '_SOURCE_REALTIME_TIMESTAMP',
+  'SYSLOG_IDENTIFIER',
+  'SYSLOG_PID',
+  '_PID',
+  '_UID',
+  '_COMM',
+  '_EXE',
+  '_CAP_EFFECTIVE',
+  '_HOSTNAME',
+  'MESSAGE',
+] as const;
 
 /** JournalEntry is one systemd journal entry as `journalctl --output=json` prints it, made safe. */
 export interface JournalEntry {
@@ -6,7 +25,10 @@ export interface JournalEntry {
   cursor: string;
   /** Wall-clock time the entry was received, microseconds since the epoch (for --since). */
   realtimeUs: number;
+  /** What the sender says: its name (SYSLOG_IDENTIFIER) and pid (SYSLOG_PID), the message. */
   envelope: SyslogEnvelope;
+  /** Who sent it, from journald's own fields (each absent when the entry lacks it or it is invalid). */
+  sender: JournalSender;
   /** The entry rendered as rsyslog's RSYSLOG_FileFormat line (what auth.log would hold). */
   line: string;
 }
@@ -48,6 +70,28 @@ function rfc3339Micro(us: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}.${micro}+00:00`;
 }
 
+/** A decimal id (pid, uid) as journald writes it, or undefined. */
+function id32(v: unknown): number | undefined {
+  const s = field(v);
+  return s !== undefined && /^\d{1,10}$/.test(s) && Number(s) <= 0xffffffff ? Number(s) : undefined;
+}
+
+function sender(e: Record<string, unknown>): JournalSender {
+  const out: JournalSender = {};
+  const pid = id32(e._PID);
+  if (pid !== undefined) out.pid = pid;
+  const uid = id32(e._UID);
+  if (uid !== undefined) out.uid = uid;
+  const comm = field(e._COMM);
+  if (comm) out.comm = oneLine(comm).slice(0, 64);
+  // Kept exactly as journald wrote it (it is compared with paths), but only an absolute path.
+  const exe = field(e._EXE);
+  if (exe?.startsWith('/') && exe.length <= 4096 && !/\p{Cc}/u.test(exe)) out.exe = exe;
+  const cap = field(e._CAP_EFFECTIVE);
+  if (cap !== undefined && /^[0-9a-f]{1,16}$/.test(cap)) out.capEffective = BigInt(`0x${cap}`);
+  return out;
+}
+
 function timeUs(v: unknown): number | undefined {
   const s = field(v);
   if (s === undefined || !DIGITS.test(s)) return undefined;
@@ -83,8 +127,7 @@ export function parseJournalEntry(text: string): JournalEntry | Error {
     : oneLine(ident)
         .replace(/[\s:[\]]/g, '_')
         .slice(0, 64) || '-';
-  const pidText = field(e.SYSLOG_PID) ?? field(e._PID) ?? '';
-  const pid = /^\d{1,10}$/.test(pidText) && Number(pidText) <= 0xffffffff ? Number(pidText) : 0;
+  const pid = id32(e.SYSLOG_PID) ?? id32(e._PID) ?? 0;
   const host =
     oneLine(field(e._HOSTNAME) ?? '')
       .replace(/ /g, '_')
@@ -92,5 +135,11 @@ export function parseJournalEntry(text: string): JournalEntry | Error {
   const msg = oneLine(message);
   const envelope: SyslogEnvelope = { timeMs: Math.floor(sent / 1000), host, program, pid, message: msg };
   const tag = pid ? `${program}[${pid}]` : program;
-  return { cursor, realtimeUs: received, envelope, line: `${rfc3339Micro(sent)} ${host} ${tag}: ${msg}` };
+  return {
+    cursor,
+    realtimeUs: received,
+    envelope,
+    sender: sender(e),
+    line: `${rfc3339Micro(sent)} ${host} ${tag}: ${msg}`,
+  };
 }

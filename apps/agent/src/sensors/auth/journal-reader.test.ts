@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { BUILT_READER } from './journald-source.js';
+import { BUILT_READER } from './journald-source.linux.js';
 
 const readerRun = (...args: string[]) => spawnSync(BUILT_READER, args, { encoding: 'utf8', timeout: 5000 });
 
@@ -19,6 +19,11 @@ test('palisade-journal refuses unknown flags, bad times and bad matches with a o
     [['--since=@-5'], 1, /^usage: /],
     [['--lines=7'], 1, /^usage: /],
     [['MESSAGE'], 1, /^usage: /],
+    [['--output-fields='], 1, /^usage: /],
+    [['--output-fields=MESSAGE,lower'], 1, /^usage: /],
+    [['--output-fields=MESSAGE,,'], 1, /^usage: /],
+    [['--output-fields=1ABC'], 1, /^usage: /],
+    [[`--output-fields=${Array.from({ length: 33 }, () => 'A').join(',')}`], 1, /^usage: /],
     [['--directory=/nonexistent/journal'], 2, /^Failed to open the journal in \/nonexistent\/journal: /],
   ] as Array<[string[], number, RegExp]>) {
     const r = readerRun(...args);

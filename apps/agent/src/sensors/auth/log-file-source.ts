@@ -1,3 +1,4 @@
+import { AuthProvenance } from '@palisade/protocol';
 import { basename } from 'node:path';
 import type { Logger } from '@palisade/common';
 import { toAuthEvent } from './auth-event.js';
@@ -52,6 +53,9 @@ export class LogFileSource extends FollowedSource<LineItem> {
           pid: envelope.pid,
           program: envelope.program,
           raw: item.text,
+          // A syslog line carries no sender credentials: anyone who can write to /dev/log can
+          // write one (logger -t sshd ...), so a log file's records are never verified.
+          provenance: AuthProvenance.UNVERIFIED,
         }),
       );
     }

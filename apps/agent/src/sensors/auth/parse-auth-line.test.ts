@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventSchema, toBinary } from '@palisade/protocol';
+import { AuthProvenance, EventSchema, toBinary } from '@palisade/protocol';
 import { toAuthEvent } from './auth-event.js';
 import type { AuthRecord } from './auth-record.js';
 import { parseAuthLine } from './parse-auth-line.js';
@@ -342,6 +342,7 @@ describe('parseAuthLine', () => {
             pid: p.envelope.pid,
             program: 'x',
             raw: s,
+            provenance: AuthProvenance.UNVERIFIED,
           });
           toBinary(EventSchema, e);
         }

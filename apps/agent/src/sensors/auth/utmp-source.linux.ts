@@ -1,3 +1,4 @@
+import { AuthProvenance } from '@palisade/protocol';
 import type { Logger } from '@palisade/common';
 import { toAuthEvent } from './auth-event.js';
 import { AuthActivity, type AuthRecord, LogonType } from './auth-record.js';
@@ -96,6 +97,8 @@ export class UtmpSource extends FollowedSource<Buffer> {
           pid: u.pid,
           program: rec.service,
           raw: utmpRaw(this.o.kind, u),
+          // Members of group utmp (and utempter) may write these files.
+          provenance: AuthProvenance.UNVERIFIED,
         }),
       );
     }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { Backoff, type Logger } from '@palisade/common';
+import { checkHelperBinary } from '../binary-trust.linux.js';
 
 /** HELPER_EXIT_REASONS names the helper's distinct exit codes (sensor-bpf/src/helper.c). */
 export const HELPER_EXIT_REASONS: Record<number, string> = {
@@ -57,7 +58,10 @@ export class HelperSupervisor {
     this.backoff = opts.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000 });
   }
 
-  /** start runs the helper; a missing or non-executable helper fails at once, without throwing. */
+  /**
+   * start runs the helper; a missing or non-executable helper, or one that others could have
+   * changed (checkHelperBinary), fails at once, without throwing.
+   */
   start(): void {
     this.stopping = false;
     try {
@@ -71,6 +75,14 @@ export class HelperSupervisor {
       return;
     }
     this.spawnOnce();
+  }
+
+  /** trusted checks the helper before each start (it could have changed since the last one). */
+  private trusted(): string | undefined {
+    const t = checkHelperBinary(this.opts.path);
+    if (t.ok) return t.path;
+    this.fail(`helper refused: ${t.reason}`);
+    return undefined;
   }
 
   /** ready marks the helper as up (it sent its hello record). */
@@ -121,13 +133,15 @@ export class HelperSupervisor {
   }
 
   private spawnOnce(): void {
+    const path = this.trusted();
+    if (path === undefined) return;
     this.opts.onSpawn();
     this.readyNow = false;
     this.stderrTail = [];
     this.stderrLogged = 0;
     this.startedAt = Date.now();
     this.status = { state: 'starting' };
-    const c = spawn(this.opts.path, this.opts.args(), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(path, this.opts.args(), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = c;
     c.stdout?.on('data', (b: Buffer) => this.opts.onStdout(b));
     c.stdin?.on('error', () => {}); // EPIPE when the helper dies; the exit handler deals with it

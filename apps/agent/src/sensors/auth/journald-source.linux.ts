@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Backoff, type Logger } from '@palisade/common';
-import type { Event } from '@palisade/protocol';
+import { Backoff, type Logger, rateLimitedLogger } from '@palisade/common';
+import { AuthProvenance, type Event } from '@palisade/protocol';
+import { checkHelperBinary } from '../binary-trust.linux.js';
+import { UserNames } from '../bpf/users.js';
 import { toAuthEvent } from './auth-event.js';
 import {
   type AuthSource,
@@ -13,8 +15,9 @@ import {
 } from './auth-source.js';
 import type { FollowStateStore, JournalPosition } from './follow-state.js';
 import { LineFramer, type LineItem } from './framers.js';
-import { parseJournalEntry } from './journal-entry.js';
+import { JOURNAL_FIELDS, parseJournalEntry } from './journal-entry.js';
 import { parseAuthMessage } from './parse-auth-line.js';
+import { judgeSender, trustedPrograms } from './trusted-programs.js';
 
 /** Where systemd-journald keeps the system journal: persistent, then volatile. */
 export const SYSTEM_JOURNAL_DIRS = ['/var/log/journal', '/run/log/journal'];
@@ -51,6 +54,10 @@ export interface JournaldSourceOptions {
   backoff?: Backoff;
   /** How often the position is saved while entries arrive. @default 1000 */
   saveMs?: number;
+  /** Overrides of DEFAULT_TRUSTED_PROGRAMS (trusted-programs.ts), per program. */
+  trustedPrograms?: Record<string, readonly string[]>;
+  /** Where the account names of forgers' uids come from. @default '/etc/passwd' */
+  passwdPath?: string;
 }
 
 /**
@@ -60,7 +67,9 @@ export interface JournaldSourceOptions {
  * events as LogFileSource, with raw_data rendered as auth.log's line. Its position (the journal
  * cursor) is saved, so a restart neither loses nor repeats entries; a cursor the reader refuses
  * falls back to the saved time. The reader is restarted with backoff when it exits; its output is
- * validated line by line.
+ * validated line by line. Each record is checked against its sender as journald recorded it
+ * (trusted-programs.ts): verified, unverified, or forged by an unprivileged process (reported
+ * as such, counted in `forged`, and logged).
  */
 export class JournaldSource implements AuthSource {
   readonly name = 'journald';
@@ -82,9 +91,16 @@ export class JournaldSource implements AuthSource {
   restarts = 0;
   /** Reader output lines that were not journal entries. */
   malformed = 0;
+  private readonly trusted: Map<string, Set<string>>;
+  private readonly users: UserNames;
+  /** For lines whose content comes from the journal (any local user can write there). */
+  private readonly peerLog: Logger;
 
   constructor(private readonly o: JournaldSourceOptions) {
     this.key = `journal:${o.directory ?? 'system'}`;
+    this.trusted = trustedPrograms(o.trustedPrograms);
+    this.users = new UserNames(o.passwdPath);
+    this.peerLog = rateLimitedLogger(o.logger, { burst: 10, perSecond: 10 / 60, maxChars: 300 });
     this.framer = new LineFramer(o.maxLineBytes ?? 64 * 1024);
     this.backoff = o.backoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 });
   }
@@ -148,11 +164,26 @@ export class JournaldSource implements AuthSource {
       this.current = { active: false, reason: `no journal files in ${dirs.join(' or ')}` };
       return;
     }
-    this.spawn(reader);
+    // Checked at every start: fixing the file's owner or mode lets the next poll start it.
+    const trust = checkHelperBinary(reader);
+    if (!trust.ok) {
+      const reason = `journal reader refused: ${trust.reason}`;
+      if (this.current.reason !== reason) this.o.logger.error({ reader }, reason);
+      this.current = { active: false, reason };
+      return;
+    }
+    this.spawn(trust.path);
   }
 
   private spawn(reader: string): void {
-    const args = ['--output=json', '--all', '--follow', '--no-pager', '--quiet'];
+    const args = [
+      '--output=json',
+      `--output-fields=${JOURNAL_FIELDS.join(',')}`,
+      '--all',
+      '--follow',
+      '--no-pager',
+      '--quiet',
+    ];
     if (this.o.directory) args.push(`--directory=${this.o.directory}`);
     if (this.last && !this.cursorRefused) {
       args.push(`--after-cursor=${this.last.cursor}`, '--lines=all');
@@ -163,7 +194,9 @@ export class JournaldSource implements AuthSource {
       args.push('--lines=0');
     }
     args.push(...MATCHES);
-    const child = spawn(reader, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Only what a reader needs from the environment: nothing of the agent's passes on.
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+    const child = spawn(reader, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.o.logger.debug({ reader, args }, 'reading the journal');
     this.child = child;
     this.framer = new LineFramer(this.o.maxLineBytes ?? 64 * 1024);
@@ -224,11 +257,11 @@ export class JournaldSource implements AuthSource {
       const entry = parseJournalEntry(item.text);
       if (entry instanceof Error) {
         this.counters.ignored++;
-        if (this.malformed++ < 10)
-          this.o.logger.warn(
-            { err: entry.message, line: item.text.slice(0, 200) },
-            'the journal reader printed a line that is not a journal entry',
-          );
+        this.malformed++;
+        this.peerLog.warn(
+          { err: entry.message, line: item.text },
+          'the journal reader printed a line that is not a journal entry',
+        );
         continue;
       }
       this.last = { cursor: entry.cursor, realtimeUs: entry.realtimeUs };
@@ -239,8 +272,30 @@ export class JournaldSource implements AuthSource {
         continue;
       }
       this.counters.events++;
-      const { timeMs, pid, program } = entry.envelope;
-      this.emit(toAuthEvent(record, { timeMs, pid, program, raw: entry.line }));
+      const { timeMs, program } = entry.envelope;
+      const s = entry.sender;
+      const verdict = judgeSender(record.service, s, this.trusted);
+      const forged = verdict.provenance === AuthProvenance.FORGED;
+      if (forged) {
+        this.counters.forged++;
+        this.peerLog.warn(
+          { claims: record.service, uid: s.uid, pid: s.pid, exe: s.exe, comm: s.comm, line: entry.line },
+          'a local process forged an authentication record: reported as forged, not as a login',
+        );
+      }
+      this.emit(
+        toAuthEvent(record, {
+          timeMs,
+          // The pid journald saw, not the one the sender wrote into its tag.
+          pid: s.pid ?? entry.envelope.pid,
+          program: forged ? (s.comm ?? '') : program,
+          raw: entry.line,
+          provenance: verdict.provenance,
+          ...(verdict.why ? { provenanceWhy: verdict.why } : {}),
+          ...(s.exe ? { path: s.exe } : {}),
+          ...(forged && s.uid !== undefined ? { sender: { uid: s.uid, name: this.users.name(s.uid) } } : {}),
+        }),
+      );
     }
     if (!this.saveTimer) {
       this.saveTimer = setTimeout(() => this.saveNow(), this.o.saveMs ?? 1000);
