@@ -2,7 +2,7 @@
 // zombie holder, a holder whose child outlives it, and two agents started at the same moment.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -83,7 +83,14 @@ test('a holder that was killed and is still a zombie (not reaped) no longer hold
   const holder = Number(m[1]);
   assert.throws(() => lockStateDir(dir), new RegExp(`another agent \\(pid ${holder}\\) is already running`));
   process.kill(holder, 'SIGKILL');
-  await waitFor('the holder to be a zombie', () => processState(holder) === 'Z', 10_000);
+  // SIGKILL ends the leader thread first: /proc shows it 'Z' while node's other threads are still
+  // exiting and still share its descriptor table. Its descriptors are closed once the leader is
+  // the last task left.
+  await waitFor(
+    'the holder to be a zombie with no thread left',
+    () => processState(holder) === 'Z' && readdirSync(`/proc/${holder}/task`).length === 1,
+    10_000,
+  );
   assert.equal(
     readFileSync(join(dir, LOCK_FILE_NAME), 'utf8'),
     `${holder}\n`,
