@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { startAgent } from './agent.js';
 import { freePort, tempDir, waitFor } from '@palisade/testkit';
-import { serverProcess } from './server-process.test-util.js';
+import { countStored, serverProcess } from './server-process.test-util.js';
 import { TestSensor } from './test-sensor.test-util.js';
 
 test('kill -9 of the server mid-ingest: after its restart every event is stored exactly once', async (t) => {
@@ -70,23 +69,7 @@ test('kill -9 of the server mid-ingest: after its restart every event is stored 
   await agent.stop();
   srv.kill('SIGTERM');
   await new Promise((r) => srv.once('exit', r));
-  const storage = await openSqliteStorage({ path: join(dataDir, 'palisade.db'), writerThread: false });
-  t.after(() => storage.close());
-  const seen = new Map<string, number>();
-  let cursor: string | undefined;
-  for (let p = 0; p < 200; p++) {
-    const page = await storage.searchEvents({
-      agentId: agent.agentId,
-      limit: 1000,
-      ...(cursor ? { cursor } : {}),
-    });
-    for (const e of page.events) {
-      const l = e.event.process?.cmdLine ?? '';
-      seen.set(l, (seen.get(l) ?? 0) + 1);
-    }
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
-  }
+  const seen = await countStored(dataDir, agent.agentId);
   assert.ok(ackedAtKill > 0);
   assert.equal(seen.size, total, 'every event stored');
   assert.deepEqual(

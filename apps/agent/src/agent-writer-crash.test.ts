@@ -9,6 +9,7 @@ import { startServer } from '@palisade/server';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { tempDir, waitFor } from '@palisade/testkit';
 import { readKey } from './agent-harness.test-util.js';
+import { countByCommandLine } from './server-process.test-util.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { TestSensor } from './test-sensor.test-util.js';
 
@@ -102,21 +103,7 @@ test('the storage writer thread killed mid-ingest: restarted, 503 meanwhile, eve
   assert.equal(ok.json.ingest.writer_restarts, 3);
   assert.ok(Number(ok.json.ingest.last_commit_age_ms) >= 0);
   for (const [i, { agent }] of agents.entries()) {
-    const seen = new Map<string, number>();
-    let cursor: string | undefined;
-    for (let p = 0; p < 100; p++) {
-      const page = await storage.searchEvents({
-        agentId: agent.agentId,
-        limit: 1000,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const e of page.events) {
-        const l = e.event.process?.cmdLine ?? '';
-        seen.set(l, (seen.get(l) ?? 0) + 1);
-      }
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
+    const seen = await countByCommandLine(storage, agent.agentId);
     assert.equal(seen.size, total, `agent ${i}: every event stored`);
     assert.deepEqual(
       [...seen].filter(([, c]) => c !== 1),

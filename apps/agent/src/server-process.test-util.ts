@@ -24,25 +24,35 @@ export async function stopProcess(p: ChildProcess, signal: NodeJS.Signals): Prom
   await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
 }
 
+type StoredEvents = Pick<Awaited<ReturnType<typeof openSqliteStorage>>, 'searchEvents'>;
+
 /**
- * countStored reads every stored event of `agentId` from the server's SQLite file and counts
- * them by process command line (the TestSensor's `${marker}-${i}`).
+ * countByCommandLine pages through every stored event of `agentId` and counts them by process
+ * command line (the TestSensor's `${marker}-${i}`).
  */
+export async function countByCommandLine(
+  storage: StoredEvents,
+  agentId: string,
+): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  let cursor: string | undefined;
+  for (let p = 0; p < 500; p++) {
+    const page = await storage.searchEvents({ agentId, limit: 1000, ...(cursor ? { cursor } : {}) });
+    for (const e of page.events) {
+      const l = e.event.process?.cmdLine ?? '';
+      seen.set(l, (seen.get(l) ?? 0) + 1);
+    }
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return seen;
+}
+
+/** countStored is countByCommandLine over the server's SQLite file in `dataDir`. */
 export async function countStored(dataDir: string, agentId: string): Promise<Map<string, number>> {
   const storage = await openSqliteStorage({ path: join(dataDir, 'palisade.db'), writerThread: false });
   try {
-    const seen = new Map<string, number>();
-    let cursor: string | undefined;
-    for (let p = 0; p < 500; p++) {
-      const page = await storage.searchEvents({ agentId, limit: 1000, ...(cursor ? { cursor } : {}) });
-      for (const e of page.events) {
-        const l = e.event.process?.cmdLine ?? '';
-        seen.set(l, (seen.get(l) ?? 0) + 1);
-      }
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
-    return seen;
+    return await countByCommandLine(storage, agentId);
   } finally {
     await storage.close();
   }

@@ -114,6 +114,13 @@ export function resolveTarget(
   return { apiUrl: apiUrl.replace(/\/+$/, ''), token, ...(ca ? { ca } : {}) };
 }
 
+/** withQuery appends the defined entries of `query` to an API path as a query string. */
+export function withQuery(path: string, query: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, v);
+  return q.size ? `${path}?${q}` : path;
+}
+
 /** apiCall sends one API request and returns the parsed JSON body, or throws CliError with the server's message. */
 export function apiCall<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
   const url = new URL(path.startsWith('/api/') ? path : `/api/v1${path}`, target.apiUrl);

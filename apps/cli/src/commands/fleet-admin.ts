@@ -1,4 +1,4 @@
-import { type ApiTarget, apiCall } from '../client.js';
+import { type ApiTarget, apiCall, withQuery } from '../client.js';
 import { printJson } from '../output.js';
 import { formatTable } from '../table.js';
 import { safe } from '../terminal-text.js';
@@ -119,13 +119,10 @@ export async function auditSearch(
   query: Record<string, string | undefined>,
   json: boolean,
 ): Promise<void> {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, v);
-  const qs = q.toString();
   const res = await apiCall<{ entries: AuditEntry[]; next_cursor: string | null }>(
     target,
     'GET',
-    `/audit${qs ? `?${qs}` : ''}`,
+    withQuery('/audit', query),
   );
   if (json) return printJson(res);
   const rows = res.entries.map((e) => [

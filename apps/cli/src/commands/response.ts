@@ -1,4 +1,4 @@
-import { type ApiTarget, CliError, apiCall } from '../client.js';
+import { type ApiTarget, CliError, apiCall, withQuery } from '../client.js';
 import { printJson } from '../output.js';
 import { ago, formatTable } from '../table.js';
 
@@ -142,13 +142,10 @@ export async function commandsList(
   query: Record<string, string | undefined>,
   json: boolean,
 ): Promise<void> {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, v);
-  const qs = q.toString();
   const res = await apiCall<{ commands: Command[]; next_cursor: string | null }>(
     target,
     'GET',
-    `/commands${qs ? `?${qs}` : ''}`,
+    withQuery('/commands', query),
   );
   if (json) return printJson(res.commands);
   const rows = res.commands.map((c) => [
