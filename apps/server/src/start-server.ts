@@ -81,18 +81,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       dataDir: opts.dataDir,
     });
     keyRotation.start(opts.keyRotationIntervalMs ?? 60 * 60 * 1000);
+    // The primary listener and the standby sink share storage, sessions and limits.
+    const listenerOptions = telemetryOptions(opts, {
+      host,
+      tls,
+      storage,
+      sessions,
+      clock,
+      logger,
+      heartbeatIntervalS,
+      trusted,
+      response,
+    });
     telemetry = await startTelemetryService({
-      ...telemetryOptions(opts, {
-        host,
-        tls,
-        storage,
-        sessions,
-        clock,
-        logger,
-        heartbeatIntervalS,
-        trusted,
-        response,
-      }),
+      ...listenerOptions,
       port: opts.telemetryPort ?? 7444,
     });
     const publicHost = urlHost(opts.publicHost ?? host);
@@ -100,17 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // The standby sink: a second listener on the same storage, unless it runs elsewhere.
     if (!opts.standbyUrl) {
       standby = await startTelemetryService({
-        ...telemetryOptions(opts, {
-          host,
-          tls,
-          storage,
-          sessions,
-          clock,
-          logger,
-          heartbeatIntervalS,
-          trusted,
-          response,
-        }),
+        ...listenerOptions,
         port: defaultStandbyPort(opts),
         channel: 'standby',
       });
