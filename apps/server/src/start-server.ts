@@ -181,6 +181,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       storage,
       sessions,
       response,
+      registrationApp: app.instance,
       metrics,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
