@@ -15,7 +15,20 @@ const TEMPLATES = [
   'pam_unix(su:auth): authentication failure; logname={u} uid={n} euid=0 tty=pts/1 ruser={u} rhost=  user=root',
   'Disconnected from authenticating user {u} {ip} port {n} [preauth]',
 ];
-const PROGRAMS = ['sshd', 'sudo', 'su', 'login', 'systemd-logind', 'cron', 'x'];
+// Names of Object.prototype members too: a parser table looked up by program name once called them.
+const PROGRAMS = [
+  'sshd',
+  'sudo',
+  'su',
+  'login',
+  'systemd-logind',
+  'cron',
+  'x',
+  'valueOf',
+  '__proto__',
+  'constructor',
+  'toString',
+];
 const PREFIXES = ['2026-11-26T12:25:24.988+00:00 vm ', 'Nov 26 12:25:24 vm ', '<38>Nov 26 12:25:24 vm ', ''];
 
 /** Text that may hold anything: control bytes, long runs, multi-byte characters. */
