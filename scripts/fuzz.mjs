@@ -31,7 +31,8 @@ for (const t of targets) {
   const before = process.memoryUsage.rss();
   const r = await fuzz(t, runs);
   reports.push({ ...r, rssGrowthMiB: Math.round((process.memoryUsage.rss() - before) / 1048576) });
-  process.stderr.write(`  done in ${(r.ms / 1000).toFixed(0)} s\n`);
+  // Each result as soon as it is known, so a finding in a later target does not lose it.
+  process.stderr.write(`  done in ${(r.ms / 1000).toFixed(0)} s: ${JSON.stringify(reports.at(-1))}\n`);
 }
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
