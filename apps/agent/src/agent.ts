@@ -28,7 +28,9 @@ import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
 import type { AuthSourcesConfig } from './config/agent-config.js';
 import { defaultSensors } from './sensors/default-sensors.js';
 import type { Sensor } from './sensors/sensor.js';
-import { Spool, type SpoolOptions, type SpoolStats } from './spool/index.js';
+import { Spool, SpoolCipher, type SpoolOptions, type SpoolStats } from './spool/index.js';
+import { loadOrCreateSpoolKey } from './identity/spool-key.js';
+import { startStatusFile } from './status/status-file.js';
 import { CheckInLoop } from './transport/checkin-loop.js';
 import { type Channel, TelemetryClient } from './transport/telemetry-client.js';
 import { checkIn } from './transport/checkin.js';
@@ -92,6 +94,8 @@ export interface AgentOptions {
   /** Overrides of the auth sensor's sources. */
   auth?: AuthSourcesConfig;
   logger?: Logger;
+  /** How often the status file (`palisade agent status`) is written, ms. @default 5000 */
+  statusIntervalMs?: number;
   /** Spool tuning (caps, batching); dir is always `<stateDir>/spool`. */
   spool?: Omit<SpoolOptions, 'dir' | 'logger'>;
   /** @default 60000 */
@@ -167,7 +171,13 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
   });
   // Every connection presents and trusts what the credential manager holds now.
   const tls = credentials.tls;
-  const spool = Spool.open({ ...opts.spool, dir: join(opts.stateDir, 'spool'), logger: alog });
+  // Segments and state are encrypted at rest with the key in the state directory (ADR 0032).
+  const spool = Spool.open({
+    ...opts.spool,
+    dir: join(opts.stateDir, 'spool'),
+    cipher: new SpoolCipher(loadOrCreateSpoolKey(opts.stateDir)),
+    logger: alog,
+  });
   const sensors =
     opts.sensors ??
     defaultSensors({
@@ -374,6 +384,40 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
   });
   telemetry.start();
   const started = { checkins, telemetry };
+  const startedAt = Date.now();
+  // What `palisade agent status` shows: a root-only file in the state directory.
+  const status = startStatusFile(
+    opts.stateDir,
+    () => {
+      const sp = spool.stats();
+      return {
+        agentId: identity.agentId,
+        startedAt,
+        connection: started.telemetry.channel,
+        tier: tierName(policy.tier),
+        policyRevision: policy.revision.toString(),
+        spool: {
+          pendingEvents: sp.pendingEvents,
+          unackedEvents: sp.unackedEvents,
+          unackedBatches: sp.unackedBatches,
+          bytes: sp.bytes,
+          oldestUnsentMs: sp.oldestUnsentMs,
+          droppedEvents: sp.drops.events,
+          droppedBatches: sp.drops.batches,
+          corruptRecords: sp.corruptRecords,
+        },
+        sensors: sensors.map((s) => {
+          try {
+            return { name: s.name, ...s.counters() };
+          } catch {
+            return { name: s.name, eventsEmitted: 0, drops: 0, restarts: 0 };
+          }
+        }),
+      };
+    },
+    alog,
+    opts.statusIntervalMs,
+  );
   alog.info(
     { stateDir: opts.stateDir, tier: tierName(policy.tier), sensors: sensors.map((s) => s.name) },
     'agent started',
@@ -413,6 +457,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
         await control?.close();
         // The isolation rules stay in the kernel: stopping the agent never opens the host.
         await isolation.stop();
+        status.stop();
         spool.close();
         unlock();
         alog.info({}, 'agent stopped');

@@ -16,6 +16,7 @@ import { SpoolStateError } from './spool/spool-state.js';
 import { StateLockError } from './state-lock.js';
 import { testHooksFromEnv } from './test-hooks.js';
 import { runRestoreCommand } from './response/offline-restore.js';
+import { runStatusCommand } from './status/status-command.js';
 
 /**
  * TEST_BACKEND_OVERRIDE_ENV (test runs only, with PALISADE_ISOLATION_TEST=1): comma-separated
@@ -28,6 +29,7 @@ export const DEFAULT_STATE_DIR = '/var/lib/palisade/agent';
 
 const USAGE = `usage: palisade agent [flags]
        palisade agent restore --code CODE [--state-dir DIR]   lift isolation with the offline restore code
+       palisade agent status [--state-dir DIR] [--json]       what the running agent reports (root)
   --server URL              registration service URL (first registration)
   --registration-key-file PATH
                             file holding the registration key ("-": read it from standard input);
@@ -111,6 +113,15 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       process.exitCode = 1;
       return;
     }
+  }
+  if (argv[0] === 'status') {
+    try {
+      process.exitCode = runStatusCommand(argv.slice(1), DEFAULT_STATE_DIR);
+    } catch (err) {
+      process.stderr.write(`palisade agent status: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    }
+    return;
   }
   let agent: RunningAgent | undefined;
   let log: Logger | undefined;

@@ -41,7 +41,7 @@ const USAGE = `usage: palisade <command> [flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
                        --window always | --days mon,fri --start 22:00 --end 04:00 --tz Europe/Berlin
   tokens list | tokens revoke ID
-  tokens create NAME --role admin|analyst|viewer [--expires-in 90d | --expires-at TIME]
+  tokens create NAME --role admin|analyst|viewer|metrics [--expires-in 90d | --expires-at TIME]
   audit search [--actor A] [--action group|agent.move|...] [--target ID] [--outcome ok|denied]
                [--from TIME] [--to TIME] [--limit N] [--cursor C]
   events search [--class process|file|network|dns|auth] [--activity N] [--agent ID]
@@ -209,7 +209,8 @@ async function main(argv: string[]): Promise<void> {
       const [sub, a] = positionals;
       if (sub === 'list' || sub === undefined) return tokensList(target, values.json);
       if (sub === 'create' && a) {
-        if (!values.role) throw new CliError('tokens create NAME needs --role admin|analyst|viewer', 2);
+        if (!values.role)
+          throw new CliError('tokens create NAME needs --role admin|analyst|viewer|metrics', 2);
         if (values['expires-in'] !== undefined && values['expires-at'] !== undefined)
           throw new CliError('--expires-in and --expires-at cannot be combined', 2);
         return tokensCreate(

@@ -1,3 +1,4 @@
+import type { ServerMetrics } from './metrics/registry.js';
 import type { Clock } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { ListenerLimits } from './limits/listener-limits.js';
@@ -99,6 +100,10 @@ export interface RunningServer {
   sessions: SessionTable;
   /** Response actions: `response.issue(...)` is the internal entry point playbooks call. */
   response: ResponseService;
+  /** The registration listener's Fastify instance (in-process requests: `inject`, as the fuzz targets do). */
+  registrationApp: import('fastify').FastifyInstance;
+  /** The Prometheus registry served at /metrics (metrics/registry.ts). */
+  metrics: ServerMetrics;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

@@ -16,6 +16,7 @@ import { resolveLimits } from './limits/listener-limits.js';
 import { TrustedAddresses } from './limits/trusted-addresses.js';
 import { createLogger } from './logger.js';
 import type { RunningServer, ServerOptions } from './options.js';
+import { ServerMetrics } from './metrics/registry.js';
 import { SessionTable } from './telemetry/session-table.js';
 import { defaultStandbyPort, telemetryOptions } from './telemetry/listener-options.js';
 import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
@@ -53,6 +54,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ownsStorage = !opts.storage;
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
+  const metrics = new ServerMetrics();
   // Where agents authenticated from lately: their new connections skip the unauthenticated pool on every listener.
   const trusted = new TrustedAddresses();
   let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
@@ -96,6 +98,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     telemetry = await startTelemetryService({
       ...listenerOptions,
       port: opts.telemetryPort ?? 7444,
+      metrics: metrics.forListener('primary'),
     });
     const publicHost = urlHost(opts.publicHost ?? host);
     const telemetryUrl = `wss://${publicHost}:${telemetry.port}${TELEMETRY_PATH}`;
@@ -105,8 +108,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         ...listenerOptions,
         port: defaultStandbyPort(opts),
         channel: 'standby',
+        metrics: metrics.forListener('standby'),
       });
     }
+    metrics.bindSources({
+      sessions: () => sessions.all(),
+      listeners: () => (standby ? ['primary', 'standby'] : ['primary']),
+      queuedBytes: (l) =>
+        l === 'standby' ? (standby?.writer.queuedBytes ?? 0) : telemetry!.writer.queuedBytes,
+      commandCounts: () => storage.countCommands(),
+      storageWriterRunning: () => storage.health().writer === 'running',
+    });
     const standbyUrl = opts.standbyUrl ?? `wss://${publicHost}:${standby?.port}${TELEMETRY_PATH}`;
     let registrationUrl = '';
     const endpoints = (): Endpoints =>
@@ -126,6 +138,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         tls,
         response,
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
+        metrics,
+        dataDir: opts.dataDir,
       },
       limits,
       trusted,
@@ -159,6 +173,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       storage,
       sessions,
       response,
+      registrationApp: app.instance,
+      metrics,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,

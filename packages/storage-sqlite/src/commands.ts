@@ -170,6 +170,22 @@ export class Commands {
     return more ? { commands, nextCursor: `c${page.at(-1)!.seq}` } : { commands };
   }
 
+  counts(): Record<CommandState, number> {
+    const out: Record<CommandState, number> = {
+      pending: 0,
+      delivered: 0,
+      succeeded: 0,
+      failed: 0,
+      expired: 0,
+    };
+    const rows = this.st.get('SELECT state, count(*) AS n FROM commands GROUP BY state').all() as {
+      state: CommandState;
+      n: number;
+    }[];
+    for (const r of rows) out[r.state] = r.n;
+    return out;
+  }
+
   open(agentId: string): CommandRecord[] {
     const rows = this.st
       .get(`SELECT seq, ${COLS} FROM commands WHERE agent_id = ? AND ${OPEN} ORDER BY seq`)

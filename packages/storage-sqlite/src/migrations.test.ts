@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ManualClock, silentLogger } from '@palisade/common';
 import { openDatabase } from './database.js';
-import { type Migration, migrate, schemaVersion } from './migrations.js';
+import { MIGRATIONS, type Migration, migrate, schemaVersion } from './migrations.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-migrations-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,6 +76,54 @@ describe('migration runner', () => {
         /schema version 2, newer than the newest this Palisade build knows \(1\)/,
       );
       assert.equal(schemaVersion(db), 2);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('migration 11 keeps every API token and then allows the metrics role', () => {
+    const path = join(dir, `m-${++n}.sqlite`);
+    const db = openDatabase(path);
+    try {
+      const before = MIGRATIONS.filter((m) => m.version < 11);
+      migrate(db, path, new ManualClock(), silentLogger, before);
+      const insert = db.prepare(
+        'INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      insert.run('t1', 'admin', 'admin', 'h1', 1, null, null);
+      insert.run('t2', 'old', 'viewer', 'h2', 2, 3, 4);
+      assert.throws(() => insert.run('t3', 'scraper', 'metrics', 'h3', 5, null, null), /CHECK constraint/);
+      migrate(db, path, new ManualClock(), silentLogger);
+      assert.deepEqual(
+        db
+          .prepare(
+            'SELECT id, name, role, secret_hash, created_at, revoked_at, expires_at FROM api_tokens ORDER BY id',
+          )
+          .all(),
+        [
+          {
+            id: 't1',
+            name: 'admin',
+            role: 'admin',
+            secret_hash: 'h1',
+            created_at: 1,
+            revoked_at: null,
+            expires_at: null,
+          },
+          {
+            id: 't2',
+            name: 'old',
+            role: 'viewer',
+            secret_hash: 'h2',
+            created_at: 2,
+            revoked_at: 3,
+            expires_at: 4,
+          },
+        ],
+      );
+      insert.run('t3', 'scraper', 'metrics', 'h3', 5, null, null);
+      assert.throws(() => insert.run('t4', 'x', 'root', 'h4', 6, null, null), /CHECK constraint/);
+      assert.throws(() => insert.run('t5', 'dup', 'viewer', 'h1', 6, null, null), /UNIQUE/);
     } finally {
       db.close();
     }

@@ -176,6 +176,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 11,
+    name: 'metrics role for API tokens',
+    // SQLite cannot change a CHECK constraint in place: copy the table into one that allows the
+    // role (nothing references api_tokens by foreign key).
+    sql: `
+      CREATE TABLE api_tokens_v11 (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'viewer', 'metrics')),
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        expires_at INTEGER
+      ) STRICT;
+      INSERT INTO api_tokens_v11 (id, name, role, secret_hash, created_at, revoked_at, expires_at)
+        SELECT id, name, role, secret_hash, created_at, revoked_at, expires_at FROM api_tokens;
+      DROP TABLE api_tokens;
+      ALTER TABLE api_tokens_v11 RENAME TO api_tokens;
+    `,
+  },
 ];
 
 /** SCHEMA_VERSION is the newest schema this build knows. */

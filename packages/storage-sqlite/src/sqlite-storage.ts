@@ -288,6 +288,9 @@ export class SqliteStorage implements Storage {
   async expireCommands(now: number, error: string): Promise<CommandRecord[]> {
     return this.commands.expire(now, error);
   }
+  async countCommands(): Promise<Record<CommandState, number>> {
+    return this.commands.counts();
+  }
   async getIsolation(agentId: string): Promise<IsolationRecord | undefined> {
     return this.isolation.get(agentId);
   }

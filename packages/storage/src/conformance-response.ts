@@ -108,6 +108,30 @@ export function responseConformance(open: OpenStorage): void {
         await rejectsWith(s.updateCommand('no-such-command', ['pending'], { state: 'failed' }), 'not_found');
       }));
 
+    it('counts commands by state, every state present', () =>
+      withStorage(open, async (s) => {
+        assert.deepEqual(await s.countCommands(), {
+          pending: 0,
+          delivered: 0,
+          succeeded: 0,
+          failed: 0,
+          expired: 0,
+        });
+        const { agents } = await seedFleet(s, 1);
+        const a = agents[0]!.id;
+        await s.createCommand(commandFixture(a));
+        const c = await s.createCommand(commandFixture(a));
+        await s.createCommand(commandFixture(a, { state: 'succeeded' }));
+        await s.updateCommand(c.id, ['pending'], { state: 'delivered', deliveredAt: T0 + 1 });
+        assert.deepEqual(await s.countCommands(), {
+          pending: 1,
+          delivered: 1,
+          succeeded: 1,
+          failed: 0,
+          expired: 0,
+        });
+      }));
+
     it('open commands of an agent come oldest first; expiry ends only open, due ones', () =>
       withStorage(open, async (s) => {
         const { agents } = await seedFleet(s, 2);

@@ -166,6 +166,8 @@ export interface Storage {
   ): Promise<CommandRecord | undefined>;
   /** expireCommands marks every open command with expiresAt <= now (not null) as expired and returns them. */
   expireCommands(now: number, error: string): Promise<CommandRecord[]>;
+  /** countCommands returns how many commands are in each state (every state present, 0 when none). */
+  countCommands(): Promise<Record<CommandState, number>>;
 
   getIsolation(agentId: string): Promise<IsolationRecord | undefined>;
   listIsolation(): Promise<IsolationRecord[]>;

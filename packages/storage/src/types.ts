@@ -1,8 +1,11 @@
 import type { BatchIndex } from './batch-index.js';
 import type { Event } from '@palisade/protocol';
 
-/** Role of an API token: admin (everything), analyst (read telemetry, act on hosts), viewer (read only). */
-export type Role = 'admin' | 'analyst' | 'viewer';
+/**
+ * Role of an API token: admin (everything), analyst (read telemetry, act on hosts), viewer (read
+ * only), metrics (only the Prometheus `/metrics` endpoint, for a scraper; ADR 0031).
+ */
+export type Role = 'admin' | 'analyst' | 'viewer' | 'metrics';
 
 /** GroupPolicy is what a group's agents run. */
 export interface GroupPolicy {

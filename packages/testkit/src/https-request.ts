@@ -5,6 +5,8 @@ export interface HttpsResult {
   status: number;
   contentType: string;
   body: Buffer;
+  /** The response headers, as Node gives them (lower-case names). */
+  headers: import('node:http').IncomingHttpHeaders;
 }
 
 /** HttpsOptions carry the TLS material and limits of one request. */
@@ -42,6 +44,7 @@ export function httpsRequest(url: string, o: HttpsOptions): Promise<HttpsResult>
             status: res.statusCode ?? 0,
             contentType: String(res.headers['content-type'] ?? ''),
             body: Buffer.concat(chunks),
+            headers: res.headers,
           }),
         );
         res.on('error', reject);

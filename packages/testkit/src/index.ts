@@ -50,3 +50,4 @@ export {
   sweepStaleNamespaces,
 } from './linux/netns.linux.js';
 export { LabNode, type LabNodeOptions, type ProbeResult } from './linux/lab-node-client.linux.js';
+export { type FuzzOutcome, type FuzzReport, type FuzzTarget, fc, fuzz, mutated } from './fuzz.js';

@@ -2,3 +2,4 @@
 export { Spool, type SpoolOptions, type SpoolStats } from './spool.js';
 export type { DropReport } from './drop-report.js';
 export type { SpoolEntry } from './segment.js';
+export { SpoolCipher, SpoolCipherError } from './spool-cipher.js';

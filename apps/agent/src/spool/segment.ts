@@ -2,15 +2,18 @@ import { closeSync, fdatasyncSync, openSync, readFileSync, readSync, unlinkSync,
 import { join } from 'node:path';
 import { type BatchMeta, decodeBatchRecord } from './batch-record.js';
 import { fsyncDir, type SyncDir } from './dir-sync.js';
-import { RECORD_HEADER_BYTES, encodeRecord, scanRecords } from './record.js';
+import { PLAIN_RECORDS, type RecordFormat, encryptedRecords, scanRecords } from './record.js';
+import type { SpoolCipher } from './spool-cipher.js';
 
 /** SpoolEntry locates one sealed, unacked batch in a segment. */
 export interface SpoolEntry {
   meta: BatchMeta;
   segment: Segment;
-  /** Where the EventBatchFrame bytes start in the file, and how long they are. */
-  frameOffset: number;
-  frameLength: number;
+  /** Where the batch's record starts in the file, and its length (header included). */
+  recordOffset: number;
+  recordLength: number;
+  /** Where the EventBatchFrame bytes start in the record's (decrypted) body. */
+  frameOffsetInBody: number;
 }
 
 const PREFIX = 'seg-';
@@ -41,20 +44,24 @@ export class Segment {
   tornTail = false;
   private fd: number | undefined;
   private canWrite = false;
+  /** How this segment's records are framed: encrypted under the spool key, or plain without one. */
+  readonly format: RecordFormat;
 
   private constructor(
     readonly dir: string,
     readonly id: number,
+    cipher: SpoolCipher | undefined,
   ) {
     this.path = join(dir, segmentName(id));
+    this.format = cipher ? encryptedRecords(cipher, id) : PLAIN_RECORDS;
   }
 
   /**
    * create makes a new, empty segment to append to, and syncs the directory so the file itself
    * survives a power loss (the records' fdatasync only makes their data durable).
    */
-  static create(dir: string, id: number, syncDir: SyncDir = fsyncDir): Segment {
-    const s = new Segment(dir, id);
+  static create(dir: string, id: number, syncDir: SyncDir = fsyncDir, cipher?: SpoolCipher): Segment {
+    const s = new Segment(dir, id, cipher);
     s.fd = openSync(s.path, 'wx+', 0o600);
     s.canWrite = true;
     try {
@@ -70,22 +77,22 @@ export class Segment {
    * load scans an existing segment. Records that fail their crc32 or cannot be read as batches are
    * counted in corruptRegions and skipped; a torn last record is noted in tornTail.
    */
-  static load(dir: string, id: number): Segment {
-    const s = new Segment(dir, id);
+  static load(dir: string, id: number, cipher?: SpoolCipher): Segment {
+    const s = new Segment(dir, id, cipher);
     const buf = readFileSync(s.path);
     s.size = buf.byteLength;
-    const scan = scanRecords(buf);
+    const scan = scanRecords(buf, s.format);
     s.corruptRegions = scan.corruptRegions;
     s.tornTail = scan.tornTail;
     for (const rec of scan.records) {
       try {
         const { meta, frameOffset } = decodeBatchRecord(rec.body);
-        const start = rec.offset + RECORD_HEADER_BYTES + frameOffset;
         s.entries.push({
           meta,
           segment: s,
-          frameOffset: start,
-          frameLength: rec.body.byteLength - frameOffset,
+          recordOffset: rec.offset,
+          recordLength: rec.length,
+          frameOffsetInBody: frameOffset,
         });
       } catch {
         s.corruptRegions++;
@@ -97,7 +104,7 @@ export class Segment {
   /** append writes one batch record and, when `sync`, waits for the data to reach the disk. */
   append(meta: BatchMeta, body: Buffer, frameOffsetInBody: number, sync: boolean): SpoolEntry {
     if (!this.canWrite || this.fd === undefined) throw new Error(`segment ${this.path} is sealed`);
-    const rec = encodeRecord(body);
+    const rec = this.format.encode(body);
     try {
       let written = 0;
       while (written < rec.byteLength) written += writeSync(this.fd, rec, written, rec.byteLength - written);
@@ -110,25 +117,33 @@ export class Segment {
     const entry: SpoolEntry = {
       meta,
       segment: this,
-      frameOffset: this.size + RECORD_HEADER_BYTES + frameOffsetInBody,
-      frameLength: body.byteLength - frameOffsetInBody,
+      recordOffset: this.size,
+      recordLength: rec.byteLength,
+      frameOffsetInBody,
     };
     this.size += rec.byteLength;
     this.entries.push(entry);
     return entry;
   }
 
-  /** readFrame reads the EventBatchFrame bytes of one entry of this segment. */
+  /**
+   * readFrame reads the EventBatchFrame bytes of one entry of this segment: its whole record,
+   * checked again (crc32, or authenticated and decrypted), so damage since the segment was
+   * scanned is an error here rather than bytes sent to the server.
+   */
   readFrame(entry: SpoolEntry): Buffer {
     if (this.fd === undefined) this.fd = openSync(this.path, 'r');
-    const out = Buffer.allocUnsafe(entry.frameLength);
+    const rec = Buffer.allocUnsafe(entry.recordLength);
     let got = 0;
-    while (got < out.byteLength) {
-      const n = readSync(this.fd, out, got, out.byteLength - got, entry.frameOffset + got);
+    while (got < rec.byteLength) {
+      const n = readSync(this.fd, rec, got, rec.byteLength - got, entry.recordOffset + got);
       if (n === 0) throw new Error(`segment ${this.path} ends before batch ${entry.meta.seq}`);
       got += n;
     }
-    return out;
+    const r = this.format.parseAt(rec, 0);
+    if (typeof r !== 'object')
+      throw new Error(`segment ${this.path}: the record of batch ${entry.meta.seq} is damaged`);
+    return r.body.subarray(entry.frameOffsetInBody);
   }
 
   /** writable is true while records may be appended (false once sealed or after a failed write). */

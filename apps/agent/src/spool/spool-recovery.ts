@@ -1,7 +1,11 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '@palisade/common';
-import { Segment, type SpoolEntry, parseSegmentName } from './segment.js';
+import { Segment, type SpoolEntry, parseSegmentName, segmentName } from './segment.js';
 import type { SpoolState } from './spool-state.js';
+import type { SpoolCipher } from './spool-cipher.js';
+import type { SyncDir } from './dir-sync.js';
+import { encryptPlainSegment } from './spool-migration.js';
 
 /** Recovered is what a spool directory held at start. */
 export interface Recovered {
@@ -15,6 +19,8 @@ export interface Recovered {
   tornTails: number;
   /** Whether `state` was changed (newly found corruption) and must be saved. */
   stateChanged: boolean;
+  /** Plain segments (from before encryption) rewritten encrypted at this start. */
+  migratedSegments: number;
 }
 
 /**
@@ -22,16 +28,44 @@ export interface Recovered {
  * state.lastSeq to the highest sequence found (so numbers are never reused) and records newly
  * found corruption per segment (so a restart does not count it twice).
  */
-export function recoverSpool(dir: string, state: SpoolState, log: Logger): Recovered {
-  const ids = readdirSync(dir)
+export function recoverSpool(
+  dir: string,
+  state: SpoolState,
+  log: Logger,
+  cipher?: SpoolCipher,
+  syncDir?: SyncDir,
+): Recovered {
+  const names = readdirSync(dir);
+  // A migration cut short by a crash leaves its temporary file beside the plain segment.
+  for (const n of names) if (n.endsWith('.enc.tmp')) unlinkSync(join(dir, n));
+  const ids = names
     .map(parseSegmentName)
     .filter((n): n is number => n !== undefined)
     .sort((a, b) => a - b);
-  const out: Recovered = { segments: [], unacked: [], nextSegmentId: 1, tornTails: 0, stateChanged: false };
+  const out: Recovered = {
+    segments: [],
+    unacked: [],
+    nextSegmentId: 1,
+    tornTails: 0,
+    stateChanged: false,
+    migratedSegments: 0,
+  };
   let maxSeq = Math.max(state.lastSeq, state.ackedSeq);
   const seen = new Set<number>();
   for (const id of ids) {
-    const seg = Segment.load(dir, id);
+    const migrated = cipher && syncDir ? encryptPlainSegment(dir, id, cipher, syncDir) : undefined;
+    if (migrated) {
+      out.migratedSegments++;
+      log.info(
+        { segment: segmentName(id), records: migrated.records },
+        'encrypted a spool segment written before encryption',
+      );
+    }
+    const seg = Segment.load(dir, id, cipher);
+    if (migrated) {
+      seg.corruptRegions += migrated.corruptRegions;
+      seg.tornTail ||= migrated.tornTail;
+    }
     const name = seg.path.slice(seg.path.lastIndexOf('/') + 1);
     if (seg.tornTail) {
       out.tornTails++;

@@ -2,6 +2,12 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { join } from 'node:path';
 import { fsyncDir, type SyncDir } from './dir-sync.js';
 import { type DropReport, emptyDropReport } from './drop-report.js';
+import type { SpoolCipher } from './spool-cipher.js';
+
+/** STATE_MAGIC starts an encrypted state file ("PSST"); a plain one (before ADR 0032) is JSON. */
+const STATE_MAGIC = Buffer.from('PSST', 'latin1');
+/** The AAD of the state blob: it cannot be swapped with a segment record (their AAD differs). */
+const STATE_AAD = Buffer.from('palisade spool state v1');
 
 /** SpoolState is the small part of the spool that is not in the segments themselves. */
 export interface SpoolState {
@@ -64,18 +70,24 @@ export interface LoadedSpoolState {
    * (spool.ts), unless a missing file means a new spool.
    */
   lost?: { missing: boolean; why: string };
+  /** The file was plain JSON although a key was given (a spool from before encryption): save it again. */
+  plaintext?: boolean;
 }
 
 /**
- * loadSpoolState reads the state file of `dir`. A file that is not valid JSON (torn, garbage)
- * or not a SpoolState is not an error: it is moved aside as DAMAGED_STATE_FILE and a fresh state
+ * loadSpoolState reads the state file of `dir` (encrypted, or plain JSON from before encryption). A file that is not valid JSON (torn, garbage)
+ * or not a SpoolState, or an encrypted one that does not authenticate, is not an error: it is moved aside as DAMAGED_STATE_FILE and a fresh state
  * is returned with `lost` saying why. Only an unreadable file (EACCES, EIO) throws.
  */
-export function loadSpoolState(dir: string, syncDir: SyncDir = fsyncDir): LoadedSpoolState {
+export function loadSpoolState(
+  dir: string,
+  syncDir: SyncDir = fsyncDir,
+  cipher?: SpoolCipher,
+): LoadedSpoolState {
   const path = join(dir, STATE_FILE);
-  let text: string;
+  let raw: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    raw = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT')
@@ -83,12 +95,18 @@ export function loadSpoolState(dir: string, syncDir: SyncDir = fsyncDir): Loaded
     throw new SpoolStateError(`cannot read ${path}: ${(err as Error).message}`);
   }
   let why: string;
+  const sealed = raw.subarray(0, STATE_MAGIC.byteLength).equals(STATE_MAGIC);
   try {
+    let text: string;
+    if (sealed) {
+      if (!cipher) throw new Error('it is encrypted and no spool key was given');
+      text = cipher.open(raw.subarray(STATE_MAGIC.byteLength), STATE_AAD).toString('utf8');
+    } else text = raw.toString('utf8');
     const s = JSON.parse(text) as unknown;
     why = problem(s);
-    if (!why) return { state: s as SpoolState };
+    if (!why) return { state: s as SpoolState, ...(cipher && !sealed ? { plaintext: true } : {}) };
   } catch (err) {
-    why = `not valid JSON (${(err as Error).message})`;
+    why = sealed ? `unreadable (${(err as Error).message})` : `not valid JSON (${(err as Error).message})`;
   }
   renameSync(path, join(dir, DAMAGED_STATE_FILE));
   syncDir(dir);
@@ -96,15 +114,23 @@ export function loadSpoolState(dir: string, syncDir: SyncDir = fsyncDir): Loaded
 }
 
 /**
- * saveSpoolState replaces the state file atomically (write, fsync, rename, fsync the directory), so
+ * saveSpoolState replaces the state file atomically (encrypted under `cipher` when given: "PSST"
+ * and a SpoolCipher blob) (write, fsync, rename, fsync the directory), so
  * after a crash it is either the old or the new state, never a mix.
  */
-export function saveSpoolState(dir: string, state: SpoolState, syncDir: SyncDir = fsyncDir): void {
+export function saveSpoolState(
+  dir: string,
+  state: SpoolState,
+  syncDir: SyncDir = fsyncDir,
+  cipher?: SpoolCipher,
+): void {
   const path = join(dir, STATE_FILE);
   const tmp = `${path}.tmp`;
+  const json = Buffer.from(JSON.stringify(state));
+  const bytes = cipher ? Buffer.concat([STATE_MAGIC, cipher.seal(json, STATE_AAD)]) : json;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(state));
+    writeSync(fd, bytes);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

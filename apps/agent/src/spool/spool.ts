@@ -7,6 +7,7 @@ import { type DropReport, addDroppedBatch } from './drop-report.js';
 import { fsyncDir, type SyncDir } from './dir-sync.js';
 import { Segment, type SpoolEntry } from './segment.js';
 import { recoverSpool } from './spool-recovery.js';
+import type { SpoolCipher } from './spool-cipher.js';
 import { DAMAGED_STATE_FILE, type SpoolState, loadSpoolState, saveSpoolState } from './spool-state.js';
 
 /** SpoolOptions configure the agent's on-disk spool. */
@@ -29,6 +30,12 @@ export interface SpoolOptions {
   fsync?: boolean;
   /** How the directory is synced after a segment is created or the state file renamed. @default fsyncDir */
   syncDir?: SyncDir;
+  /**
+   * Encrypts segments and the state file at rest (ADR 0032); a plain spool from before is
+   * rewritten encrypted at open. The agent always passes one (its key is in the state directory).
+   * @default none: plain records, for tools and tests of the plain format
+   */
+  cipher?: SpoolCipher;
   clock?: Clock;
   logger?: Logger;
 }
@@ -74,7 +81,8 @@ export class Spool {
   private readonly listeners = new Set<(seq: number) => void>();
   private tornTails = 0;
   private closed = false;
-  private readonly o: Required<Omit<SpoolOptions, 'clock' | 'logger'>>;
+  private readonly o: Required<Omit<SpoolOptions, 'clock' | 'logger' | 'cipher'>>;
+  private readonly cipher: SpoolCipher | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
 
@@ -93,6 +101,7 @@ export class Spool {
       fsync: opts.fsync ?? true,
       syncDir: opts.syncDir ?? fsyncDir,
     };
+    this.cipher = opts.cipher;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
     this.capTimer = setInterval(() => this.enforceCaps(), CAP_CHECK_INTERVAL_MS);
@@ -106,14 +115,14 @@ export class Spool {
    */
   static open(opts: SpoolOptions): Spool {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-    const loaded = loadSpoolState(opts.dir, opts.syncDir ?? fsyncDir);
+    const loaded = loadSpoolState(opts.dir, opts.syncDir ?? fsyncDir, opts.cipher);
     const spool = new Spool(opts, loaded.state);
-    spool.recover(loaded.lost);
+    spool.recover(loaded.lost, loaded.plaintext === true);
     return spool;
   }
 
-  private recover(lost: { missing: boolean; why: string } | undefined): void {
-    const r = recoverSpool(this.o.dir, this.state, this.log);
+  private recover(lost: { missing: boolean; why: string } | undefined, plainState: boolean): void {
+    const r = recoverSpool(this.o.dir, this.state, this.log, this.cipher, this.o.syncDir);
     this.segments.push(...r.segments);
     this.unacked.push(...r.unacked);
     this.nextSegmentId = r.nextSegmentId;
@@ -122,8 +131,9 @@ export class Spool {
     // it was lost, as a damaged one.
     const isNew = lost?.missing === true && r.segments.length === 0;
     if (lost && !isNew) this.rebuildState(lost, r.segments.length);
-    if (r.stateChanged || lost) saveSpoolState(this.o.dir, this.state, this.o.syncDir);
-    this.active = Segment.create(this.o.dir, this.nextSegmentId++, this.o.syncDir);
+    if (r.stateChanged || lost || plainState)
+      saveSpoolState(this.o.dir, this.state, this.o.syncDir, this.cipher);
+    this.active = Segment.create(this.o.dir, this.nextSegmentId++, this.o.syncDir, this.cipher);
     this.segments.push(this.active);
     this.removeFinishedSegments();
     this.enforceCaps();
@@ -219,7 +229,7 @@ export class Spool {
 
   private roll(): void {
     this.active.seal();
-    const next = Segment.create(this.o.dir, this.nextSegmentId++, this.o.syncDir);
+    const next = Segment.create(this.o.dir, this.nextSegmentId++, this.o.syncDir, this.cipher);
     this.active = next;
     this.segments.push(next);
   }
@@ -379,7 +389,7 @@ export class Spool {
   /** saveState persists the state; a failure (disk full) is logged, never thrown at callers. */
   private saveState(): boolean {
     try {
-      saveSpoolState(this.o.dir, this.state, this.o.syncDir);
+      saveSpoolState(this.o.dir, this.state, this.o.syncDir, this.cipher);
       return true;
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not save the spool state');

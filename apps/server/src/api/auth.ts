@@ -3,7 +3,8 @@ import type { ApiTokenRecord, Role, Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
 import { sha256Hex } from '../secrets.js';
 
-const RANK: Record<Role, number> = { viewer: 1, analyst: 2, admin: 3 };
+// metrics is below viewer: a scraper's token reads /metrics and nothing else.
+const RANK: Record<Role, number> = { metrics: 0, viewer: 1, analyst: 2, admin: 3 };
 
 /** roleAllows says whether a token with `have` may call a route that needs `need`. */
 export function roleAllows(have: Role, need: Role): boolean {

@@ -7,6 +7,7 @@ import type { SessionTable } from '../telemetry/session-table.js';
 import type { WriterHealth } from './health.js';
 import type { RouteSchema } from './schema.js';
 import type { ServerTls } from '../tls/server-tls.js';
+import type { ServerMetrics } from '../metrics/registry.js';
 
 /** ApiContext is what admin API handlers use. */
 export interface ApiContext {
@@ -22,6 +23,10 @@ export interface ApiContext {
   tls?: ServerTls;
   /** Response actions: commands, isolation, restore codes. */
   response?: ResponseService;
+  /** The Prometheus registry served at /metrics (absent: no /metrics route). */
+  metrics?: ServerMetrics;
+  /** The data directory /readyz checks for writes (absent in API-only tests). */
+  dataDir?: string;
 }
 
 /** ApiReply is a handler's answer with a status other than the route's usual one. */

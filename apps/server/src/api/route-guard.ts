@@ -74,7 +74,7 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
       if (access === undefined)
         throw new PalisadeError('forbidden', `${req.method} ${route.url} has no role`);
       // Any live token first (401 otherwise), then its role against the table (403).
-      const token = await authenticateToken(req, d.storage, 'viewer', d.clock.now());
+      const token = await authenticateToken(req, d.storage, 'metrics', d.clock.now());
       if (!roleAllows(token.role, access)) {
         const key = `${req.method} ${route.url}`;
         await recordAudit(d, req, token, {

@@ -18,6 +18,10 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/checkin': 'agent-certificate',
   'POST /v1/renew': 'agent-certificate',
   'GET /api/v1/health': 'public',
+  // Orchestrator probes (say nothing about the fleet) and the Prometheus scrape (ADR 0031).
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /metrics': 'metrics',
   'GET /api/v1/openapi.json': 'viewer',
 
   'GET /api/v1/agents': 'viewer',

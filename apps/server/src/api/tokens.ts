@@ -8,7 +8,7 @@ import { parseTime } from './params.js';
 import { idParams, NO_BODY, NO_QUERY, object, oneOf, time } from './schema.js';
 import { auditRequest, requestToken } from './route-guard.js';
 
-const ROLES: Role[] = ['admin', 'analyst', 'viewer'];
+const ROLES: Role[] = ['admin', 'analyst', 'viewer', 'metrics'];
 const NAME = '^[A-Za-z0-9]([A-Za-z0-9 ._@-]{0,61}[A-Za-z0-9._@-])?$';
 /** The longest a token may live: ten years. */
 const MAX_LIFETIME_MS = 10 * 365 * DAY_MS;

@@ -27,17 +27,21 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger): void
     // What a client sent decides these lines: limited per address, fields cut short.
     const log = peerLogger(logger, req.ip);
     if (err instanceof PalisadeError) {
-      if (err.status >= 500) log.error({ err, url: req.url }, 'request failed');
-      else log.warn({ code: err.code, msg: err.message, url: req.url, ip: req.ip }, 'request refused');
+      if (err.status >= 500) log.error({ err, reqId: req.id, url: req.url }, 'request failed');
+      else
+        log.warn(
+          { reqId: req.id, code: err.code, msg: err.message, url: req.url, ip: req.ip },
+          'request refused',
+        );
       return reply.code(err.status).send(err.toJSON());
     }
     const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (mapped || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) {
       const code = mapped ?? 'bad_request';
-      log.warn({ code, msg: err.message, url: req.url, ip: req.ip }, 'request refused');
+      log.warn({ reqId: req.id, code, msg: err.message, url: req.url, ip: req.ip }, 'request refused');
       return reply.code(ERROR_CODES[code]).send(errorBody(code, err.message));
     }
-    log.error({ err, url: req.url }, 'request failed');
+    log.error({ err, reqId: req.id, url: req.url }, 'request failed');
     return reply.code(500).send(errorBody('internal', 'internal error; see the server log'));
   });
   app.setNotFoundHandler((req, reply) => {

@@ -17,7 +17,10 @@ import {
   registrationCaps,
 } from '../limits/listener-limits.js';
 import { TrustedAddresses } from '../limits/trusted-addresses.js';
+import { mountMetrics } from '../metrics/metrics-route.js';
+import { mountProbes } from './probes.js';
 import { registerProtobufParser } from './protobuf-body.js';
+import { installRequestLog, requestId } from './request-log.js';
 import { schemaErrorFormatter, validatorCompiler } from './schema-errors.js';
 
 /** RegistrationApp is the registration listener's Fastify instance and its connection caps. */
@@ -54,6 +57,8 @@ export function buildRegistrationApp(
     bodyLimit: LIMITS.maxRequestBytes,
     // Our own logging: request logs could carry tokens in URLs or headers.
     logger: false,
+    // Each request's id (X-Request-Id, http/request-log.ts), in its log lines and its answer.
+    genReqId: requestId,
     // Route schemas say additionalProperties: false; an unknown field is an error, not dropped.
     ajv: { customOptions: { removeAdditional: false } },
     return503OnClosing: true,
@@ -69,6 +74,7 @@ export function buildRegistrationApp(
     trusted,
   );
   installErrorHandlers(app, reg.logger.child({ svc: 'registration' }));
+  installRequestLog(app, reg.logger.child({ svc: 'http' }));
   // A request whose API token checked out moves its connection out of the unauthenticated pool.
   installRouteRoles(app, { ...api, onAuthenticated: (req) => gate.promote(req.raw.socket) });
   registerProtobufParser(app);
@@ -80,5 +86,7 @@ export function buildRegistrationApp(
   checkInRoute(app, reg);
   renewRoute(app, reg);
   mountApi(app, api);
+  mountProbes(app, api, api.dataDir);
+  if (api.metrics) mountMetrics(app, api.metrics);
   return { instance: app, connections: () => gate.stats() };
 }

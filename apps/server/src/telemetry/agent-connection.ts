@@ -29,6 +29,7 @@ import type { FlowController, FlowTarget } from './flow-control.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import type { HeartbeatCoalescer } from './heartbeat-coalescer.js';
 import type { LiveSession, SessionTable } from './session-table.js';
+import type { ListenerMetrics } from '../metrics/registry.js';
 
 /**
  * ResponseHooks are what a telemetry connection hands to the response side (ResponseService):
@@ -62,6 +63,8 @@ export interface ConnectionDeps {
   maxInFlight?: number;
   /** The response side (absent in a standby-only process, which delivers no commands). */
   response?: ResponseHooks;
+  /** Where received batches and ack latency are reported (metrics/registry.ts). @default nothing */
+  metrics?: ListenerMetrics;
 }
 
 type ServerFrameKind = ServerFrame['kind'];
@@ -320,10 +323,13 @@ export class AgentConnection implements FlowTarget {
     // held): keep a copy of just the payload, so what the writer counts is what is kept.
     frame.payload = ownCopy(frame.payload);
     this.unacked++;
+    const arrived = performance.now();
+    this.d.metrics?.received(frame.eventCount, frame.payload.byteLength);
     this.d.writer.submit(this.agent.id, frame).then(
       (r) => {
         this.unacked--;
         this.send({ case: 'ack', value: { $typeName: 'palisade.v1.Ack', seq, duplicate: r.duplicate } });
+        this.d.metrics?.acked((performance.now() - arrived) / 1000);
         this.d.sessions.acked(this.agent.id, this.d.clock.now());
       },
       (err: unknown) => {

@@ -1,3 +1,5 @@
+import type { ListenerMetrics } from '../metrics/registry.js';
+
 /** FlowTarget is a connection the flow controller can ask to slow down or speed up again. */
 export interface FlowTarget {
   /** sendFlow sends a FlowControl frame: at most `maxInFlight` unacked batches, pause `pauseMs` now. */
@@ -20,6 +22,8 @@ export interface FlowControlOptions {
   maxPauseMs?: number;
   /** How often recovery is checked while agents are slowed, ms. @default 50 */
   checkMs?: number;
+  /** Where slow-down and resume frames are counted (metrics/registry.ts). @default nothing */
+  metrics?: Pick<ListenerMetrics, 'slowedDown' | 'resumed'>;
 }
 
 const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
@@ -69,6 +73,7 @@ export class FlowController {
     target.sendFlow(this.o.slowWindow ?? 1, pauseMs);
     this.slowed.set(target, now + pauseMs);
     this.stats.slowDowns++;
+    this.o.metrics?.slowedDown();
     this.arm();
   }
 
@@ -95,6 +100,7 @@ export class FlowController {
     for (const target of this.slowed.keys()) {
       target.sendFlow(this.o.normalWindow ?? 8, 0);
       this.stats.resumes++;
+      this.o.metrics?.resumed();
     }
     this.close();
   }

@@ -9,6 +9,7 @@ import {
   indexEventBatch,
 } from '@palisade/protocol';
 import type { BatchIndex, BatchResult, IncomingBatch, Storage } from '@palisade/storage';
+import type { ListenerMetrics } from '../metrics/registry.js';
 
 /**
  * lazyBatch is an IncomingBatch whose `events` are decoded from `body` each time they are read
@@ -49,6 +50,8 @@ export interface GroupCommitOptions {
    * end with its own writer thread commits the previous one. @default 2
    */
   maxConcurrentWrites?: number;
+  /** Where commit durations and stored counts are reported (metrics/registry.ts). @default nothing */
+  metrics?: ListenerMetrics;
 }
 
 interface Pending {
@@ -214,6 +217,7 @@ export class GroupCommitWriter {
       } catch (err) {
         this.bytes -= p.frame.payload.byteLength;
         this.stats.refused++;
+        this.o.metrics?.refused();
         p.reject(err instanceof FrameError ? err : new FrameError('bad_payload', String(err)));
       }
     }
@@ -229,6 +233,7 @@ export class GroupCommitWriter {
   private async writeGroup(): Promise<void> {
     const group = this.takeGroup();
     if (group.length === 0) return;
+    const started = performance.now();
     const { valid, counts, stored } = this.decodeAndStore(group);
     let results: BatchResult[] | undefined;
     let failure: unknown;
@@ -237,23 +242,35 @@ export class GroupCommitWriter {
     } catch (err) {
       failure = err;
     }
+    const seconds = (performance.now() - started) / 1000;
+    let events = 0;
+    let fresh = 0;
+    let duplicates = 0;
     for (let i = 0; i < valid.length; i++) {
       const p = valid[i]!;
       this.bytes -= p.frame.payload.byteLength;
       const r = results?.[i];
       if (r) {
         this.stats.batches++;
-        if (r.duplicate) this.stats.duplicates++;
-        else this.stats.events += counts[i]!;
+        if (r.duplicate) {
+          this.stats.duplicates++;
+          duplicates++;
+        } else {
+          this.stats.events += counts[i]!;
+          events += counts[i]!;
+          fresh++;
+        }
         p.resolve(r);
       } else {
         p.reject(failure ?? new Error('storage returned no result for the batch'));
       }
     }
     if (failure) {
+      this.o.metrics?.commitFailed(seconds);
       this.stats.failures++;
       this.onFailure(failure, valid.length);
     } else if (valid.length) {
+      this.o.metrics?.committed(seconds, events, fresh, duplicates);
       this.stats.commits++;
       this.onCommit();
     }

@@ -24,6 +24,7 @@ import { GroupCommitWriter, type GroupCommitOptions } from './group-commit.js';
 import { HeartbeatCoalescer } from './heartbeat-coalescer.js';
 import { startLivenessSweep } from './liveness.js';
 import type { SessionTable } from './session-table.js';
+import type { ListenerMetrics } from '../metrics/registry.js';
 
 /** TELEMETRY_PATH is the WebSocket path agents connect to. */
 export const TELEMETRY_PATH = '/v1/telemetry';
@@ -54,6 +55,8 @@ export interface TelemetryServiceOptions {
   trusted?: TrustedAddresses;
   /** The response side: isolation state, command delivery and results (absent: no commands). */
   response?: ResponseHooks;
+  /** Where this listener's ingest is measured (ServerMetrics.forListener). @default nothing */
+  metrics?: ListenerMetrics;
 }
 
 /** TelemetryService is a running telemetry listener. */
@@ -81,13 +84,20 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, err: Pali
  */
 export async function startTelemetryService(o: TelemetryServiceOptions): Promise<TelemetryService> {
   const logger = o.logger.child({ svc: 'telemetry' });
-  const writer = new GroupCommitWriter({ storage: o.storage, logger, now: () => o.clock.now(), ...o.writer });
+  const writer = new GroupCommitWriter({
+    storage: o.storage,
+    logger,
+    now: () => o.clock.now(),
+    ...o.writer,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+  });
   const maxInFlight = o.maxInFlight ?? LIMITS.maxInFlightBatches;
   const flow = new FlowController(
     () => writer.queuedBytes,
     () => Date.now(),
     {
       normalWindow: maxInFlight,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
       ...(o.writer?.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.writer.maxQueuedBytes } : {}),
     },
   );
@@ -109,6 +119,7 @@ export async function startTelemetryService(o: TelemetryServiceOptions): Promise
     flow,
     maxInFlight,
     ...(o.response ? { response: o.response } : {}),
+    ...(o.metrics ? { metrics: o.metrics } : {}),
   };
   const limits = o.limits ?? DEFAULT_LIMITS;
   const server: Server = createServer({

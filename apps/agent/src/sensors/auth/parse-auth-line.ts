@@ -53,7 +53,11 @@ export function parseAuthMessage(envelope: Pick<SyslogEnvelope, 'program' | 'mes
   if (msg.startsWith('pam_')) {
     record = parsePam(msg);
   } else {
-    const parser = PROGRAM_PARSERS[envelope.program];
+    // Own keys only: a program named "valueOf" or "constructor" must not reach Object.prototype
+    // (found by the journal-entries fuzz target, docs/fuzzing.md).
+    const parser = Object.hasOwn(PROGRAM_PARSERS, envelope.program)
+      ? PROGRAM_PARSERS[envelope.program]
+      : undefined;
     record = parser ? parser(msg) : null;
   }
   if (record && rep) {
