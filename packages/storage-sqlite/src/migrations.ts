@@ -176,6 +176,46 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: 'playbooks and their runs',
+    sql: `
+      CREATE TABLE playbooks (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        dry_run INTEGER NOT NULL,
+        match TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        max_isolations_per_hour INTEGER NOT NULL,
+        max_runs_per_hour INTEGER NOT NULL,
+        webhook_secret_sealed TEXT,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE playbook_runs (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        playbook_id TEXT NOT NULL,
+        playbook_name TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        dry_run INTEGER NOT NULL,
+        isolated INTEGER NOT NULL,
+        acted INTEGER NOT NULL,
+        steps TEXT NOT NULL,
+        UNIQUE (playbook_id, alert_id)
+      ) STRICT;
+      CREATE INDEX playbook_runs_at ON playbook_runs(at);
+      CREATE INDEX playbook_runs_playbook ON playbook_runs(playbook_id, at);
+      CREATE INDEX playbook_runs_alert ON playbook_runs(alert_id);
+    `,
+  },
 ];
 
 /** SCHEMA_VERSION is the newest schema this build knows. */

@@ -27,6 +27,13 @@ import type {
   RegistrationKeyRecord,
   Storage,
   StorageHealth,
+  PlaybookPatch,
+  PlaybookRecord,
+  PlaybookRunCount,
+  PlaybookRunPage,
+  PlaybookRunQuery,
+  PlaybookRunRecord,
+  PlaybookStep,
 } from '@palisade/storage';
 import { Agents, type TouchUpdate } from './agents.js';
 import { AuditLog } from './audit.js';
@@ -39,6 +46,7 @@ import { searchEvents } from './event-search.js';
 import { Groups } from './groups.js';
 import { Keys } from './keys.js';
 import { migrate } from './migrations.js';
+import { Playbooks } from './playbooks.js';
 import { Statements } from './statements.js';
 import { Tokens } from './tokens.js';
 import { WriterThread } from './writer-client.js';
@@ -75,6 +83,7 @@ export class SqliteStorage implements Storage {
   private readonly commands: Commands;
   private readonly isolation: Isolation;
   private readonly restoreCodes: RestoreCodes;
+  private readonly playbooks: Playbooks;
   private readonly setDesiredTx: (agentId: string, d: Omit<DesiredIsolation, 'revision'>) => number;
   private readonly inlineWriter: BatchWriter | undefined;
 
@@ -95,6 +104,7 @@ export class SqliteStorage implements Storage {
     this.isolation = new Isolation(this.st);
     this.commands = new Commands(db, this.st, this.isolation);
     this.restoreCodes = new RestoreCodes(this.st);
+    this.playbooks = new Playbooks(this.st);
     const setDesired = db.transaction((agentId: string, d: Omit<DesiredIsolation, 'revision'>) =>
       this.isolation.setDesired(agentId, d),
     );
@@ -327,6 +337,40 @@ export class SqliteStorage implements Storage {
             .get(agentId)
     ) as { n: number };
     return row.n;
+  }
+
+  async createPlaybook(p: PlaybookRecord): Promise<void> {
+    this.playbooks.create(p);
+  }
+  async getPlaybook(id: string): Promise<PlaybookRecord | undefined> {
+    return this.playbooks.get(id);
+  }
+  async getPlaybookByName(name: string): Promise<PlaybookRecord | undefined> {
+    return this.playbooks.getByName(name);
+  }
+  async listPlaybooks(): Promise<PlaybookRecord[]> {
+    return this.playbooks.list();
+  }
+  async updatePlaybook(id: string, patch: PlaybookPatch): Promise<PlaybookRecord> {
+    return this.playbooks.update(id, patch);
+  }
+  async deletePlaybook(id: string): Promise<void> {
+    this.playbooks.delete(id);
+  }
+  async createPlaybookRun(r: PlaybookRunRecord): Promise<void> {
+    this.playbooks.createRun(r);
+  }
+  async updatePlaybookRunSteps(id: string, steps: PlaybookStep[]): Promise<void> {
+    this.playbooks.updateRunSteps(id, steps);
+  }
+  async getPlaybookRun(id: string): Promise<PlaybookRunRecord | undefined> {
+    return this.playbooks.getRun(id);
+  }
+  async listPlaybookRuns(q: PlaybookRunQuery): Promise<PlaybookRunPage> {
+    return this.playbooks.listRuns(q);
+  }
+  async countPlaybookRuns(q: PlaybookRunCount): Promise<number> {
+    return this.playbooks.countRuns(q);
   }
 }
 

@@ -29,6 +29,15 @@ import type {
   IsolationRecord,
   RestoreCodeRecord,
 } from './response-types.js';
+import type {
+  PlaybookPatch,
+  PlaybookRecord,
+  PlaybookRunCount,
+  PlaybookRunPage,
+  PlaybookRunQuery,
+  PlaybookRunRecord,
+  PlaybookStep,
+} from './playbook-types.js';
 
 /**
  * Storage is everything the server persists. Every back end (SQLite now, PostgreSQL later)
@@ -190,4 +199,27 @@ export interface Storage {
   ): Promise<RestoreCodeRecord | undefined>;
   /** markRestoreCodeUsed records that code `codeId` was used at the host (first report wins). */
   markRestoreCodeUsed(agentId: string, codeId: string, at: number): Promise<void>;
+
+  /** createPlaybook stores a new playbook (a taken id or name is `conflict`). */
+  createPlaybook(p: PlaybookRecord): Promise<void>;
+  getPlaybook(id: string): Promise<PlaybookRecord | undefined>;
+  getPlaybookByName(name: string): Promise<PlaybookRecord | undefined>;
+  /** listPlaybooks returns every playbook, oldest first. */
+  listPlaybooks(): Promise<PlaybookRecord[]>;
+  /** updatePlaybook applies `patch` and returns the updated record (an unknown id is `not_found`). */
+  updatePlaybook(id: string, patch: PlaybookPatch): Promise<PlaybookRecord>;
+  /** deletePlaybook removes a playbook; its runs stay, naming it (an unknown id is `not_found`). */
+  deletePlaybook(id: string): Promise<void>;
+  /**
+   * createPlaybookRun stores one run. A playbook runs at most once per alert: a second run of the
+   * same playbook for the same alert is `conflict` and nothing is stored.
+   */
+  createPlaybookRun(r: PlaybookRunRecord): Promise<void>;
+  /** updatePlaybookRunSteps replaces a run's steps (webhook outcomes arrive later; unknown id: `not_found`). */
+  updatePlaybookRunSteps(id: string, steps: PlaybookStep[]): Promise<void>;
+  getPlaybookRun(id: string): Promise<PlaybookRunRecord | undefined>;
+  /** listPlaybookRuns returns runs matching `q`, newest first, paged by an opaque cursor. */
+  listPlaybookRuns(q: PlaybookRunQuery): Promise<PlaybookRunPage>;
+  /** countPlaybookRuns counts runs at or after `since` that match the other filters. */
+  countPlaybookRuns(q: PlaybookRunCount): Promise<number>;
 }
