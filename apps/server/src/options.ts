@@ -4,6 +4,8 @@ import type { ListenerLimits } from './limits/listener-limits.js';
 import type { GateStats } from './limits/connection-gate.js';
 import type { SessionTable } from './telemetry/session-table.js';
 import type { ServerTls } from './tls/server-tls.js';
+import type { PlaybookService } from './playbooks/playbook-service.js';
+import type { WebhookSenderOptions } from './playbooks/webhook-sender.js';
 import type { ResponseAlerts } from './response/response-alerts.js';
 import type { ResponseService } from './response/response-service.js';
 
@@ -79,6 +81,10 @@ export interface ServerOptions {
   commandExpiryCheckMs?: number;
   /** Where response alerts go (isolation reverted, lifted locally). @default error log lines */
   responseAlerts?: ResponseAlerts;
+  /** At most this many hosts isolated by all playbooks together in an hour (0: none). @default 10 */
+  playbookIsolationsPerHour?: number;
+  /** How playbook webhooks are sent (timeouts, retries, queue; http to loopback for tests). */
+  playbookWebhooks?: Omit<WebhookSenderOptions, 'logger'>;
 }
 
 /** RunningServer is a started server. */
@@ -99,6 +105,8 @@ export interface RunningServer {
   sessions: SessionTable;
   /** Response actions: `response.issue(...)` is the internal entry point playbooks call. */
   response: ResponseService;
+  /** Playbooks: `playbooks.onAlert(alert)` runs the matching ones (the alert hook calls it). */
+  playbooks: PlaybookService;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

@@ -8,6 +8,7 @@ import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { KeyRotation } from './fleet/key-rotation.js';
+import { createPlaybooks, type Playbooks } from './playbooks/create-playbooks.js';
 import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
@@ -61,6 +62,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let keyRotation: KeyRotation | undefined;
   let stopRevalidation: (() => void) | undefined;
   let response: ResponseService | undefined;
+  let playbooks: Playbooks | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -74,6 +76,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.commandExpiryMs ? { commandExpiryMs: opts.commandExpiryMs } : {}),
     });
     response.startExpiry(opts.commandExpiryCheckMs ?? 60_000);
+    playbooks = createPlaybooks({
+      storage,
+      clock,
+      logger: logger.child({ svc: 'playbooks' }),
+      dataDir: opts.dataDir,
+      response,
+      ...(opts.playbookIsolationsPerHour !== undefined
+        ? { fleetIsolationsPerHour: opts.playbookIsolationsPerHour }
+        : {}),
+      ...(opts.playbookWebhooks ? { webhooks: opts.playbookWebhooks } : {}),
+    });
     keyRotation = new KeyRotation({
       storage,
       clock,
@@ -133,6 +146,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         keyRotation,
         tls,
         response,
+        playbooks: playbooks.service,
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
       },
       limits,
@@ -153,7 +167,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     warnAboutFdLimit(limits, !opts.standbyUrl, logger);
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
-    const running = { telemetry, app, standby, response };
+    const running = { telemetry, app, standby, response, playbooks };
     let closing: Promise<void> | undefined;
     return {
       registrationUrl,
@@ -167,6 +181,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       storage,
       sessions,
       response,
+      playbooks: playbooks.service,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,
@@ -182,6 +197,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           tls.stop();
           stopRevalidation?.();
           await running.app.instance.close();
+          await running.playbooks.stop();
           running.response.stop();
           await keyRotation?.stop();
           await running.telemetry.close();
@@ -196,6 +212,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls.stop();
     stopRevalidation?.();
     await app?.instance.close().catch(() => {});
+    await playbooks?.stop().catch(() => {});
     response?.stop();
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
