@@ -222,6 +222,14 @@ export class PlaybookRunner {
         );
       case 'isolate': {
         const limited = await this.isolationLimit(p, since);
+        if (limited && p.dryRun) {
+          const who = host.hostname || alert.agentId;
+          return step(
+            'isolate',
+            'would_run',
+            `would isolate host ${who}, but a live run would be refused now: ${limited}`,
+          );
+        }
         if (limited) {
           this.d.logger.error({ playbook: p.name, alertId: alert.id, agentId: alert.agentId }, limited);
           return step('isolate', 'rate_limited', limited);
