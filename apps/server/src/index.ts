@@ -8,3 +8,4 @@ export { runServerCommand } from './main.js';
 export { SessionTable, type LiveSession, type ConnectionState } from './telemetry/session-table.js';
 export { API_ROUTES, API_PREFIX } from './api/index.js';
 export { TELEMETRY_PATH } from './telemetry/service.js';
+export { AlertBus, type AlertListener } from './detection/alert-bus.js';

@@ -1,3 +1,4 @@
+import type { AlertBus } from './detection/alert-bus.js';
 import type { Clock } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { ListenerLimits } from './limits/listener-limits.js';
@@ -99,6 +100,11 @@ export interface RunningServer {
   sessions: SessionTable;
   /** Response actions: `response.issue(...)` is the internal entry point playbooks call. */
   response: ResponseService;
+  /**
+   * Alerts as detection stores them: `alerts.onAlert(listener)` is called with each created or
+   * folded alert after its commit (see AlertBus, ARCHITECTURE.md "Alerts").
+   */
+  alerts: AlertBus;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

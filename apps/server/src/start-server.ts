@@ -7,6 +7,7 @@ import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
+import { AlertBus } from './detection/alert-bus.js';
 import { KeyRotation } from './fleet/key-rotation.js';
 import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
@@ -53,6 +54,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ownsStorage = !opts.storage;
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
+  const alerts = new AlertBus(logger.child({ svc: 'alerts' }));
   // Where agents authenticated from lately: their new connections skip the unauthenticated pool on every listener.
   const trusted = new TrustedAddresses();
   let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
@@ -167,6 +169,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       storage,
       sessions,
       response,
+      alerts,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,
