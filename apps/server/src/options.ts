@@ -1,3 +1,4 @@
+import type { AlertBus } from './detection/alert-bus.js';
 import type { Clock } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { ListenerLimits } from './limits/listener-limits.js';
@@ -107,6 +108,11 @@ export interface RunningServer {
   response: ResponseService;
   /** Playbooks: `playbooks.onAlert(alert)` runs the matching ones (the alert hook calls it). */
   playbooks: PlaybookService;
+  /**
+   * Alerts as detection stores them: `alerts.onAlert(listener)` is called with each created or
+   * folded alert after its commit (see AlertBus, ARCHITECTURE.md "Alerts").
+   */
+  alerts: AlertBus;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

@@ -7,7 +7,9 @@ import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
+import { AlertBus } from './detection/alert-bus.js';
 import { KeyRotation } from './fleet/key-rotation.js';
+import { subscribePlaybooks } from './playbooks/alert-hook.js';
 import { createPlaybooks, type Playbooks } from './playbooks/create-playbooks.js';
 import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
@@ -54,6 +56,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ownsStorage = !opts.storage;
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
+  const alerts = new AlertBus(logger.child({ svc: 'alerts' }));
   // Where agents authenticated from lately: their new connections skip the unauthenticated pool on every listener.
   const trusted = new TrustedAddresses();
   let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
@@ -87,6 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         : {}),
       ...(opts.playbookWebhooks ? { webhooks: opts.playbookWebhooks } : {}),
     });
+    subscribePlaybooks(alerts, playbooks.service);
     keyRotation = new KeyRotation({
       storage,
       clock,
@@ -182,6 +186,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       sessions,
       response,
       playbooks: playbooks.service,
+      alerts,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,

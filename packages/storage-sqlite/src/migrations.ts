@@ -177,6 +177,48 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'alerts and the detection cursor',
+    // The cursor starts at 0: batches stored before this migration are evaluated too.
+    sql: `
+      CREATE TABLE alerts (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        rule_title TEXT NOT NULL,
+        rule_kind TEXT NOT NULL CHECK (rule_kind IN ('detection', 'correlation')),
+        rule_description TEXT,
+        severity TEXT NOT NULL CHECK (severity IN ('informational', 'low', 'medium', 'high', 'critical')),
+        severity_rank INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('new', 'in_progress', 'resolved', 'suppressed')),
+        assignee TEXT,
+        comment TEXT,
+        tactics TEXT NOT NULL,
+        techniques TEXT NOT NULL,
+        group_key TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        evidence TEXT NOT NULL,
+        dropped_evidence INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX alerts_open_group ON alerts(group_key, seq) WHERE status != 'resolved';
+      CREATE INDEX alerts_agent ON alerts(agent_id, seq);
+      CREATE INDEX alerts_rule ON alerts(rule_id, seq);
+      CREATE INDEX alerts_status ON alerts(status, seq);
+      CREATE TABLE detection_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        batch_id INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO detection_cursor (id, batch_id, updated_at) VALUES (1, 0, 0);
+    `,
+  },
+  {
     version: 7,
     name: 'playbooks and their runs',
     sql: `

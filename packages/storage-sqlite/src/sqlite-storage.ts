@@ -34,7 +34,20 @@ import type {
   PlaybookRunQuery,
   PlaybookRunRecord,
   PlaybookStep,
+  AlertChange,
+  AlertPage,
+  AlertPatch,
+  AlertQuery,
+  AlertRecord,
+  DetectionCommit,
+  DetectionCursor,
+  DetectionLag,
+  StoredBatchBody,
+  StoredEvent,
 } from '@palisade/storage';
+import { Alerts } from './alerts.js';
+import { detectionLag, getEvents, readBatchesAfter } from './batch-follow.js';
+import { eventId } from './event-id.js';
 import { Agents, type TouchUpdate } from './agents.js';
 import { AuditLog } from './audit.js';
 import { describeBatch } from './batch-encoding.js';
@@ -84,6 +97,7 @@ export class SqliteStorage implements Storage {
   private readonly isolation: Isolation;
   private readonly restoreCodes: RestoreCodes;
   private readonly playbooks: Playbooks;
+  private readonly alerts: Alerts;
   private readonly setDesiredTx: (agentId: string, d: Omit<DesiredIsolation, 'revision'>) => number;
   private readonly inlineWriter: BatchWriter | undefined;
 
@@ -105,6 +119,7 @@ export class SqliteStorage implements Storage {
     this.commands = new Commands(db, this.st, this.isolation);
     this.restoreCodes = new RestoreCodes(this.st);
     this.playbooks = new Playbooks(this.st);
+    this.alerts = new Alerts(db, this.st);
     const setDesired = db.transaction((agentId: string, d: Omit<DesiredIsolation, 'revision'>) =>
       this.isolation.setDesired(agentId, d),
     );
@@ -326,6 +341,34 @@ export class SqliteStorage implements Storage {
   }
   async markRestoreCodeUsed(agentId: string, codeId: string, at: number): Promise<void> {
     this.restoreCodes.markUsed(agentId, codeId, at);
+  }
+
+  async readBatchesAfter(after: number, maxBatches: number, maxEvents: number): Promise<StoredBatchBody[]> {
+    return readBatchesAfter(this.st, after, maxBatches, maxEvents);
+  }
+  eventIdOf(batchId: number, index: number): string {
+    return eventId(batchId, index);
+  }
+  async getEvents(ids: string[]): Promise<StoredEvent[]> {
+    return getEvents(this.st, ids);
+  }
+  async detectionCursor(): Promise<DetectionCursor> {
+    return this.alerts.cursor();
+  }
+  async detectionLag(): Promise<DetectionLag> {
+    return detectionLag(this.st, this.alerts.cursor().batchId);
+  }
+  async commitDetections(c: DetectionCommit): Promise<AlertChange[]> {
+    return this.alerts.commit(c);
+  }
+  async getAlert(id: string): Promise<AlertRecord | undefined> {
+    return this.alerts.get(id);
+  }
+  async listAlerts(q: AlertQuery): Promise<AlertPage> {
+    return this.alerts.list(q);
+  }
+  async updateAlert(id: string, patch: AlertPatch, at: number): Promise<AlertRecord> {
+    return this.alerts.update(id, patch, at);
   }
 
   async countEvents(agentId?: string): Promise<number> {

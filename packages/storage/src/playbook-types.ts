@@ -1,5 +1,7 @@
-/** Severity is an alert severity, named as Sigma levels and numbered as OCSF severity_id (1-5). */
-export type Severity = 'informational' | 'low' | 'medium' | 'high' | 'critical';
+import type { AlertSeverity } from './alert-types.js';
+
+/** Severity is an alert severity (Sigma levels; OCSF severity_id 1-5): the alerts' own. */
+export type Severity = AlertSeverity;
 
 /** PlaybookActionType is what a playbook can do when it runs. */
 export type PlaybookActionType = 'isolate' | 'kill_process' | 'quarantine_file' | 'webhook';

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { SimulatedAgent, removeTempDir, tempDir } from '@palisade/testkit';
+import { evidenceFixture, newAlertFixture } from '@palisade/storage/testing';
+import { SimulatedAgent, removeTempDir, tempDir, waitFor } from '@palisade/testkit';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import type { PlaybookAlert } from './playbook-alert.js';
 import { SIGNATURE_HEADER, verifySignature } from './webhook-signature.js';
@@ -354,5 +355,62 @@ describe('playbook runs', () => {
     }
     assert.deepEqual(statuses, ['queued', 'queued', 'rate_limited']);
     await t.server.playbooks.idle();
+  });
+});
+
+describe('playbooks on the alert bus', () => {
+  test('an alert detection stores and publishes runs the matching playbook with its evidence; a fold does not run it again', async () => {
+    await create({
+      name: 'kill-user-exec',
+      match: { tags: ['attack.t1204.002'], min_severity: 'high' },
+      actions: [{ type: 'kill_process' }, { type: 'quarantine_file' }],
+    });
+    const agentId = agents[5]!.agentId;
+    const cursor = await t.server.storage.detectionCursor();
+    const candidate = newAlertFixture(agentId, {
+      ruleId: 'rule-user-exec',
+      techniques: ['T1204.002'],
+      tactics: ['execution'],
+      evidence: [evidenceFixture(agentId, Date.now(), { ruleId: 'rule-user-exec' })],
+    });
+    const commit = {
+      from: cursor.batchId,
+      to: cursor.batchId,
+      alerts: [candidate],
+      groupWindowMs: 3_600_000,
+      at: Date.now(),
+    };
+    const changes = await t.server.storage.commitDetections(commit);
+    assert.deepEqual(
+      changes.map((c) => c.change),
+      ['created'],
+    );
+    t.server.alerts.publish(changes);
+    const alertId = changes[0]!.alert.id;
+    const run = await waitFor('the run on the published alert', async () => (await runs(alertId))[0]);
+    assert.deepEqual(
+      run.steps.map((s: { type: string; status: string }) => `${s.type}:${s.status}`),
+      ['kill_process:issued', 'quarantine_file:issued'],
+    );
+    const kill = (await t.api('GET', `/api/v1/commands/${run.steps[0].command_id}`)).json.command;
+    assert.deepEqual(
+      [kill.params.pid, kill.params.start_time_ms],
+      [4242, candidate.evidence[0]!.process!.startTimeMs],
+    );
+    const quar = (await t.api('GET', `/api/v1/commands/${run.steps[1].command_id}`)).json.command;
+    assert.equal(quar.params.path, '/tmp/x');
+    // A fold of the same alert is published too: the playbook does not run again.
+    const folded = await t.server.storage.commitDetections({
+      ...commit,
+      alerts: [{ ...candidate, id: randomUUID() }],
+      at: Date.now(),
+    });
+    assert.deepEqual(
+      folded.map((c) => c.change),
+      ['folded'],
+    );
+    t.server.alerts.publish(folded);
+    await t.server.playbooks.idle();
+    assert.equal((await runs(alertId)).length, 1);
   });
 });
