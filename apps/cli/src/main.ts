@@ -16,6 +16,15 @@ import {
 } from './commands/fleet-admin.js';
 import { groupsCreate, groupsDelete, groupsList, groupsRename, groupsSetPolicy } from './commands/groups.js';
 import { keysCreate, keysList, keysRevoke } from './commands/keys.js';
+import {
+  createBody,
+  playbooksCreate,
+  playbooksDelete,
+  playbooksList,
+  playbooksRuns,
+  playbooksSet,
+  playbooksShow,
+} from './commands/playbooks.js';
 import { rulesTest } from './commands/rules-test.js';
 import { act, commandsList, commandsShow, killBody, restoreCode } from './commands/response.js';
 
@@ -36,6 +45,13 @@ const USAGE = `usage: palisade <command> [flags]
   agents restore-code ID [--rotate]   the agent's offline restore code (admin; shown once)
   commands list [--agent ID] [--state pending|delivered|succeeded|failed|expired] [--type T]
                 [--limit N] [--cursor C] | commands show ID
+  playbooks list | playbooks show NAME|ID | playbooks delete NAME|ID
+  playbooks create NAME (--rule ID | --tag T)... [--min-severity S] [--group G]... [--host H]...
+                   [--isolate] [--kill-process [--tree]] [--quarantine-file] [--webhook URL]...
+                   [--dry-run] [--disabled] [--max-isolations-per-hour N] [--max-runs-per-hour N]
+                   [--description TEXT]   | playbooks create [NAME] --file PLAYBOOK.json
+  playbooks enable NAME|ID [--dry-run | --live] | playbooks disable NAME|ID
+  playbooks runs NAME|ID | playbooks runs --alert ID
   groups list | groups create NAME [policy flags] | groups rename NAME NEW
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
@@ -68,7 +84,10 @@ const API_OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-function parse<O extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: O) {
+function parse<O extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(
+  args: string[],
+  options: O,
+) {
   try {
     return parseArgs({ args, options: { ...API_OPTIONS, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
@@ -178,6 +197,47 @@ async function main(argv: string[]): Promise<void> {
       }
       if (sub === 'show' && id) return commandsShow(target, id);
       throw new CliError(`unknown: commands ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'playbooks': {
+      const { values, positionals } = parse(rest, {
+        file: { type: 'string' },
+        description: { type: 'string' },
+        rule: { type: 'string', multiple: true },
+        tag: { type: 'string', multiple: true },
+        'min-severity': { type: 'string' },
+        group: { type: 'string', multiple: true },
+        host: { type: 'string', multiple: true },
+        isolate: { type: 'boolean' },
+        'kill-process': { type: 'boolean' },
+        tree: { type: 'boolean' },
+        'quarantine-file': { type: 'boolean' },
+        webhook: { type: 'string', multiple: true },
+        'dry-run': { type: 'boolean' },
+        live: { type: 'boolean' },
+        disabled: { type: 'boolean' },
+        'max-isolations-per-hour': { type: 'string' },
+        'max-runs-per-hour': { type: 'string' },
+        alert: { type: 'string' },
+      });
+      const [sub, ref] = positionals;
+      const body = sub === 'create' ? createBody(ref, values) : undefined;
+      const target = resolveTarget(values);
+      if (sub === 'list' || sub === undefined) return playbooksList(target, values.json);
+      if (sub === 'create' && body) return playbooksCreate(target, body, values.json);
+      if (sub === 'show' && ref) return playbooksShow(target, ref, values.json);
+      if (sub === 'enable' && ref)
+        return playbooksSet(target, ref, true, { dryRun: values['dry-run'], live: values.live }, values.json);
+      if (sub === 'disable' && ref)
+        return playbooksSet(
+          target,
+          ref,
+          false,
+          { dryRun: values['dry-run'], live: values.live },
+          values.json,
+        );
+      if (sub === 'delete' && ref) return playbooksDelete(target, ref, values.json);
+      if (sub === 'runs') return playbooksRuns(target, ref, values.alert, values.json);
+      throw new CliError(`unknown: playbooks ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case 'groups': {
       const { values, positionals } = parse(rest, {

@@ -11,7 +11,7 @@ export class ServerConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'port' | 'seconds' | 'days' | 'boolean';
+type Kind = 'string' | 'port' | 'seconds' | 'days' | 'boolean' | 'count';
 
 /** CONFIG_KEYS are the keys a server config file may hold (same names as the flags) and the option each sets. */
 export const CONFIG_KEYS: Record<string, { option: keyof ServerOptions; kind: Kind }> = {
@@ -29,6 +29,7 @@ export const CONFIG_KEYS: Record<string, { option: keyof ServerOptions; kind: Ki
   'standby-url': { option: 'standbyUrl', kind: 'string' },
   'standby-only': { option: 'standbyOnly', kind: 'boolean' },
   'command-expiry-days': { option: 'commandExpiryMs', kind: 'days' },
+  'playbook-isolations-per-hour': { option: 'playbookIsolationsPerHour', kind: 'count' },
 };
 
 /** convertValue checks one setting and converts it to the option's type. */
@@ -50,8 +51,9 @@ export function convertValue(where: string, key: string, raw: unknown): string |
     return raw;
   }
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  const max = spec.kind === 'port' ? 65535 : spec.kind === 'days' ? 365 : 3600;
-  const min = spec.kind === 'port' ? 0 : 1;
+  const max =
+    spec.kind === 'port' ? 65535 : spec.kind === 'days' ? 365 : spec.kind === 'count' ? 10_000 : 3600;
+  const min = spec.kind === 'port' || spec.kind === 'count' ? 0 : 1;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     throw new ServerConfigError(
       `${where}: ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,

@@ -8,3 +8,6 @@ export { runServerCommand } from './main.js';
 export { SessionTable, type LiveSession, type ConnectionState } from './telemetry/session-table.js';
 export { API_ROUTES, API_PREFIX } from './api/index.js';
 export { TELEMETRY_PATH } from './telemetry/service.js';
+export type { PlaybookAlert } from './playbooks/playbook-alert.js';
+export { SIGNATURE_HEADER, DELIVERY_HEADER, verifySignature } from './playbooks/webhook-signature.js';
+export { AlertBus, type AlertListener } from './detection/alert-bus.js';

@@ -17,7 +17,7 @@ const USAGE = `usage: palisade server [--data-dir DIR] [--host ADDR] [--registra
                        [--max-connections N] [--max-unauthenticated N] [--max-unauthenticated-per-address N]
                        [--registration-max-connections N] [--registration-max-unauthenticated N]
                        [--registration-burst N] [--registration-per-minute N]
-                       [--command-expiry-days N]`;
+                       [--command-expiry-days N] [--playbook-isolations-per-hour N]`;
 
 /** parseServerArgs turns flags (and the config file they name) into ServerOptions; flags win. */
 export function parseServerArgs(argv: string[]): ServerOptions {

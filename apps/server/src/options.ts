@@ -1,10 +1,13 @@
 import type { ServerMetrics } from './metrics/registry.js';
+import type { AlertBus } from './detection/alert-bus.js';
 import type { Clock } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { ListenerLimits } from './limits/listener-limits.js';
 import type { GateStats } from './limits/connection-gate.js';
 import type { SessionTable } from './telemetry/session-table.js';
 import type { ServerTls } from './tls/server-tls.js';
+import type { PlaybookService } from './playbooks/playbook-service.js';
+import type { WebhookSenderOptions } from './playbooks/webhook-sender.js';
 import type { ResponseAlerts } from './response/response-alerts.js';
 import type { ResponseService } from './response/response-service.js';
 
@@ -80,6 +83,10 @@ export interface ServerOptions {
   commandExpiryCheckMs?: number;
   /** Where response alerts go (isolation reverted, lifted locally). @default error log lines */
   responseAlerts?: ResponseAlerts;
+  /** At most this many hosts isolated by all playbooks together in an hour (0: none). @default 10 */
+  playbookIsolationsPerHour?: number;
+  /** How playbook webhooks are sent (timeouts, retries, queue; http to loopback for tests). */
+  playbookWebhooks?: Omit<WebhookSenderOptions, 'logger'>;
 }
 
 /** RunningServer is a started server. */
@@ -104,6 +111,13 @@ export interface RunningServer {
   registrationApp: import('fastify').FastifyInstance;
   /** The Prometheus registry served at /metrics (metrics/registry.ts). */
   metrics: ServerMetrics;
+  /** Playbooks: `playbooks.onAlert(alert)` runs the matching ones (the alert hook calls it). */
+  playbooks: PlaybookService;
+  /**
+   * Alerts as detection stores them: `alerts.onAlert(listener)` is called with each created or
+   * folded alert after its commit (see AlertBus, ARCHITECTURE.md "Alerts").
+   */
+  alerts: AlertBus;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

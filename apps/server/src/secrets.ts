@@ -21,7 +21,7 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /** newSecret makes a secret such as `prk_<40 base62>`; its prefix says what it is for. */
-export function newSecret(kind: 'prk' | 'pat'): string {
+export function newSecret(kind: 'prk' | 'pat' | 'pwh'): string {
   return `${kind}_${randomBase62(40)}`;
 }
 

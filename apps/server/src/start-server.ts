@@ -7,7 +7,10 @@ import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
+import { AlertBus } from './detection/alert-bus.js';
 import { KeyRotation } from './fleet/key-rotation.js';
+import { subscribePlaybooks } from './playbooks/alert-hook.js';
+import { createPlaybooks, type Playbooks } from './playbooks/create-playbooks.js';
 import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
 import { buildRegistrationApp } from './http/registration-app.js';
@@ -55,6 +58,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const storage = opts.storage ?? (await defaultStorage(opts.dataDir, clock, logger));
   const sessions = new SessionTable();
   const metrics = new ServerMetrics();
+  const alerts = new AlertBus(logger.child({ svc: 'alerts' }));
   // Where agents authenticated from lately: their new connections skip the unauthenticated pool on every listener.
   const trusted = new TrustedAddresses();
   let telemetry: Awaited<ReturnType<typeof startTelemetryService>> | undefined;
@@ -63,6 +67,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let keyRotation: KeyRotation | undefined;
   let stopRevalidation: (() => void) | undefined;
   let response: ResponseService | undefined;
+  let playbooks: Playbooks | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -76,6 +81,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.commandExpiryMs ? { commandExpiryMs: opts.commandExpiryMs } : {}),
     });
     response.startExpiry(opts.commandExpiryCheckMs ?? 60_000);
+    playbooks = createPlaybooks({
+      storage,
+      clock,
+      logger: logger.child({ svc: 'playbooks' }),
+      dataDir: opts.dataDir,
+      response,
+      ...(opts.playbookIsolationsPerHour !== undefined
+        ? { fleetIsolationsPerHour: opts.playbookIsolationsPerHour }
+        : {}),
+      ...(opts.playbookWebhooks ? { webhooks: opts.playbookWebhooks } : {}),
+    });
+    subscribePlaybooks(alerts, playbooks.service);
     keyRotation = new KeyRotation({
       storage,
       clock,
@@ -137,6 +154,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         keyRotation,
         tls,
         response,
+        playbooks: playbooks.service,
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
         metrics,
         dataDir: opts.dataDir,
@@ -159,7 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     warnAboutFdLimit(limits, !opts.standbyUrl, logger);
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
-    const running = { telemetry, app, standby, response };
+    const running = { telemetry, app, standby, response, playbooks };
     let closing: Promise<void> | undefined;
     return {
       registrationUrl,
@@ -175,6 +193,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       response,
       registrationApp: app.instance,
       metrics,
+      playbooks: playbooks.service,
+      alerts,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,
@@ -190,6 +210,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           tls.stop();
           stopRevalidation?.();
           await running.app.instance.close();
+          await running.playbooks.stop();
           running.response.stop();
           await keyRotation?.stop();
           await running.telemetry.close();
@@ -204,6 +225,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls.stop();
     stopRevalidation?.();
     await app?.instance.close().catch(() => {});
+    await playbooks?.stop().catch(() => {});
     response?.stop();
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});

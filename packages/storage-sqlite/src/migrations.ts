@@ -177,6 +177,88 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'alerts and the detection cursor',
+    // The cursor starts at 0: batches stored before this migration are evaluated too.
+    sql: `
+      CREATE TABLE alerts (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        rule_title TEXT NOT NULL,
+        rule_kind TEXT NOT NULL CHECK (rule_kind IN ('detection', 'correlation')),
+        rule_description TEXT,
+        severity TEXT NOT NULL CHECK (severity IN ('informational', 'low', 'medium', 'high', 'critical')),
+        severity_rank INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('new', 'in_progress', 'resolved', 'suppressed')),
+        assignee TEXT,
+        comment TEXT,
+        tactics TEXT NOT NULL,
+        techniques TEXT NOT NULL,
+        group_key TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        evidence TEXT NOT NULL,
+        dropped_evidence INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX alerts_open_group ON alerts(group_key, seq) WHERE status != 'resolved';
+      CREATE INDEX alerts_agent ON alerts(agent_id, seq);
+      CREATE INDEX alerts_rule ON alerts(rule_id, seq);
+      CREATE INDEX alerts_status ON alerts(status, seq);
+      CREATE TABLE detection_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        batch_id INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO detection_cursor (id, batch_id, updated_at) VALUES (1, 0, 0);
+    `,
+  },
+  {
+    version: 7,
+    name: 'playbooks and their runs',
+    sql: `
+      CREATE TABLE playbooks (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        dry_run INTEGER NOT NULL,
+        match TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        max_isolations_per_hour INTEGER NOT NULL,
+        max_runs_per_hour INTEGER NOT NULL,
+        webhook_secret_sealed TEXT,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE playbook_runs (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        playbook_id TEXT NOT NULL,
+        playbook_name TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        dry_run INTEGER NOT NULL,
+        isolated INTEGER NOT NULL,
+        acted INTEGER NOT NULL,
+        steps TEXT NOT NULL,
+        UNIQUE (playbook_id, alert_id)
+      ) STRICT;
+      CREATE INDEX playbook_runs_at ON playbook_runs(at);
+      CREATE INDEX playbook_runs_playbook ON playbook_runs(playbook_id, at);
+      CREATE INDEX playbook_runs_alert ON playbook_runs(alert_id);
+    `,
+  },
+  {
     version: 11,
     name: 'metrics role for API tokens',
     // SQLite cannot change a CHECK constraint in place: copy the table into one that allows the

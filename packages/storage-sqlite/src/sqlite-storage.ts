@@ -27,7 +27,27 @@ import type {
   RegistrationKeyRecord,
   Storage,
   StorageHealth,
+  PlaybookPatch,
+  PlaybookRecord,
+  PlaybookRunCount,
+  PlaybookRunPage,
+  PlaybookRunQuery,
+  PlaybookRunRecord,
+  PlaybookStep,
+  AlertChange,
+  AlertPage,
+  AlertPatch,
+  AlertQuery,
+  AlertRecord,
+  DetectionCommit,
+  DetectionCursor,
+  DetectionLag,
+  StoredBatchBody,
+  StoredEvent,
 } from '@palisade/storage';
+import { Alerts } from './alerts.js';
+import { detectionLag, getEvents, readBatchesAfter } from './batch-follow.js';
+import { eventId } from './event-id.js';
 import { Agents, type TouchUpdate } from './agents.js';
 import { AuditLog } from './audit.js';
 import { describeBatch } from './batch-encoding.js';
@@ -39,6 +59,7 @@ import { searchEvents } from './event-search.js';
 import { Groups } from './groups.js';
 import { Keys } from './keys.js';
 import { migrate } from './migrations.js';
+import { Playbooks } from './playbooks.js';
 import { Statements } from './statements.js';
 import { Tokens } from './tokens.js';
 import { WriterThread } from './writer-client.js';
@@ -75,6 +96,8 @@ export class SqliteStorage implements Storage {
   private readonly commands: Commands;
   private readonly isolation: Isolation;
   private readonly restoreCodes: RestoreCodes;
+  private readonly playbooks: Playbooks;
+  private readonly alerts: Alerts;
   private readonly setDesiredTx: (agentId: string, d: Omit<DesiredIsolation, 'revision'>) => number;
   private readonly inlineWriter: BatchWriter | undefined;
 
@@ -95,6 +118,8 @@ export class SqliteStorage implements Storage {
     this.isolation = new Isolation(this.st);
     this.commands = new Commands(db, this.st, this.isolation);
     this.restoreCodes = new RestoreCodes(this.st);
+    this.playbooks = new Playbooks(this.st);
+    this.alerts = new Alerts(db, this.st);
     const setDesired = db.transaction((agentId: string, d: Omit<DesiredIsolation, 'revision'>) =>
       this.isolation.setDesired(agentId, d),
     );
@@ -321,6 +346,34 @@ export class SqliteStorage implements Storage {
     this.restoreCodes.markUsed(agentId, codeId, at);
   }
 
+  async readBatchesAfter(after: number, maxBatches: number, maxEvents: number): Promise<StoredBatchBody[]> {
+    return readBatchesAfter(this.st, after, maxBatches, maxEvents);
+  }
+  eventIdOf(batchId: number, index: number): string {
+    return eventId(batchId, index);
+  }
+  async getEvents(ids: string[]): Promise<StoredEvent[]> {
+    return getEvents(this.st, ids);
+  }
+  async detectionCursor(): Promise<DetectionCursor> {
+    return this.alerts.cursor();
+  }
+  async detectionLag(): Promise<DetectionLag> {
+    return detectionLag(this.st, this.alerts.cursor().batchId);
+  }
+  async commitDetections(c: DetectionCommit): Promise<AlertChange[]> {
+    return this.alerts.commit(c);
+  }
+  async getAlert(id: string): Promise<AlertRecord | undefined> {
+    return this.alerts.get(id);
+  }
+  async listAlerts(q: AlertQuery): Promise<AlertPage> {
+    return this.alerts.list(q);
+  }
+  async updateAlert(id: string, patch: AlertPatch, at: number): Promise<AlertRecord> {
+    return this.alerts.update(id, patch, at);
+  }
+
   async countEvents(agentId?: string): Promise<number> {
     const row = (
       agentId === undefined
@@ -330,6 +383,40 @@ export class SqliteStorage implements Storage {
             .get(agentId)
     ) as { n: number };
     return row.n;
+  }
+
+  async createPlaybook(p: PlaybookRecord): Promise<void> {
+    this.playbooks.create(p);
+  }
+  async getPlaybook(id: string): Promise<PlaybookRecord | undefined> {
+    return this.playbooks.get(id);
+  }
+  async getPlaybookByName(name: string): Promise<PlaybookRecord | undefined> {
+    return this.playbooks.getByName(name);
+  }
+  async listPlaybooks(): Promise<PlaybookRecord[]> {
+    return this.playbooks.list();
+  }
+  async updatePlaybook(id: string, patch: PlaybookPatch): Promise<PlaybookRecord> {
+    return this.playbooks.update(id, patch);
+  }
+  async deletePlaybook(id: string): Promise<void> {
+    this.playbooks.delete(id);
+  }
+  async createPlaybookRun(r: PlaybookRunRecord): Promise<void> {
+    this.playbooks.createRun(r);
+  }
+  async updatePlaybookRunSteps(id: string, steps: PlaybookStep[]): Promise<void> {
+    this.playbooks.updateRunSteps(id, steps);
+  }
+  async getPlaybookRun(id: string): Promise<PlaybookRunRecord | undefined> {
+    return this.playbooks.getRun(id);
+  }
+  async listPlaybookRuns(q: PlaybookRunQuery): Promise<PlaybookRunPage> {
+    return this.playbooks.listRuns(q);
+  }
+  async countPlaybookRuns(q: PlaybookRunCount): Promise<number> {
+    return this.playbooks.countRuns(q);
   }
 }
 

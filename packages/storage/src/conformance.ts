@@ -1,8 +1,10 @@
 import { describe } from 'node:test';
 import { adminConformance } from './conformance-admin.js';
+import { alertConformance } from './conformance-alerts.js';
 import { batchConformance } from './conformance-batches.js';
 import { fleetConformance } from './conformance-fleet.js';
 import type { OpenStorage } from './conformance-helpers.js';
+import { playbookConformance } from './conformance-playbooks.js';
 import { responseConformance } from './conformance-response.js';
 import { searchConformance } from './conformance-search.js';
 import type { Storage } from './storage.js';
@@ -11,7 +13,8 @@ import type { Storage } from './storage.js';
  * runStorageConformance registers (with node:test) the tests every `Storage` back end must pass:
  * groups, registration keys, agents, API tokens, batch storage (dedupe, atomicity, lastSeq),
  * event search (filters, order, cursor paging), countEvents, and response commands, isolation
- * state and restore codes. `open` must return a fresh,
+ * state and restore codes, playbooks and their runs, and alerts with the detection cursor. `open`
+ * must return a fresh,
  * empty, migrated storage on every call; the suite closes each one it opens.
  *
  * Contract details the suite pins down: unknown ids in updates reject with `not_found`, duplicate
@@ -27,5 +30,7 @@ export function runStorageConformance(name: string, open: () => Promise<Storage>
     batchConformance(o);
     searchConformance(o);
     responseConformance(o);
+    playbookConformance(o);
+    alertConformance(o);
   });
 }

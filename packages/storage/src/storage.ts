@@ -29,6 +29,27 @@ import type {
   IsolationRecord,
   RestoreCodeRecord,
 } from './response-types.js';
+import type {
+  PlaybookPatch,
+  PlaybookRecord,
+  PlaybookRunCount,
+  PlaybookRunPage,
+  PlaybookRunQuery,
+  PlaybookRunRecord,
+  PlaybookStep,
+} from './playbook-types.js';
+import type {
+  AlertChange,
+  AlertPage,
+  AlertPatch,
+  AlertQuery,
+  AlertRecord,
+  DetectionCommit,
+  DetectionCursor,
+  DetectionLag,
+  StoredBatchBody,
+} from './alert-types.js';
+import type { StoredEvent } from './types.js';
 
 /**
  * Storage is everything the server persists. Every back end (SQLite now, PostgreSQL later)
@@ -192,4 +213,57 @@ export interface Storage {
   ): Promise<RestoreCodeRecord | undefined>;
   /** markRestoreCodeUsed records that code `codeId` was used at the host (first report wins). */
   markRestoreCodeUsed(agentId: string, codeId: string, at: number): Promise<void>;
+
+  /** createPlaybook stores a new playbook (a taken id or name is `conflict`). */
+  createPlaybook(p: PlaybookRecord): Promise<void>;
+  getPlaybook(id: string): Promise<PlaybookRecord | undefined>;
+  getPlaybookByName(name: string): Promise<PlaybookRecord | undefined>;
+  /** listPlaybooks returns every playbook, oldest first. */
+  listPlaybooks(): Promise<PlaybookRecord[]>;
+  /** updatePlaybook applies `patch` and returns the updated record (an unknown id is `not_found`). */
+  updatePlaybook(id: string, patch: PlaybookPatch): Promise<PlaybookRecord>;
+  /** deletePlaybook removes a playbook; its runs stay, naming it (an unknown id is `not_found`). */
+  deletePlaybook(id: string): Promise<void>;
+  /**
+   * createPlaybookRun stores one run. A playbook runs at most once per alert: a second run of the
+   * same playbook for the same alert is `conflict` and nothing is stored.
+   */
+  createPlaybookRun(r: PlaybookRunRecord): Promise<void>;
+  /** updatePlaybookRunSteps replaces a run's steps (webhook outcomes arrive later; unknown id: `not_found`). */
+  updatePlaybookRunSteps(id: string, steps: PlaybookStep[]): Promise<void>;
+  getPlaybookRun(id: string): Promise<PlaybookRunRecord | undefined>;
+  /** listPlaybookRuns returns runs matching `q`, newest first, paged by an opaque cursor. */
+  listPlaybookRuns(q: PlaybookRunQuery): Promise<PlaybookRunPage>;
+  /** countPlaybookRuns counts runs at or after `since` that match the other filters. */
+  countPlaybookRuns(q: PlaybookRunCount): Promise<number>;
+  /**
+   * readBatchesAfter returns stored batches with `batchId > after`, in commit order (increasing
+   * batchId: a batch committed later never has a lower id than one already visible), at most
+   * `maxBatches`, stopping early once `maxEvents` events are in the answer (at least one batch is
+   * returned when any waits). A body that cannot be read is returned with `body: null` and
+   * `unreadable` saying why, so detection can skip it and go on.
+   */
+  readBatchesAfter(after: number, maxBatches: number, maxEvents: number): Promise<StoredBatchBody[]>;
+  /** eventIdOf is the event-search id of event `index` of stored batch `batchId` (sync, pure). */
+  eventIdOf(batchId: number, index: number): string;
+  /** getEvents returns the stored events with these ids, in the order asked; unknown ids are left out. */
+  getEvents(ids: string[]): Promise<StoredEvent[]>;
+  detectionCursor(): Promise<DetectionCursor>;
+  /** detectionLag says how far the detection cursor is behind the newest stored batch. */
+  detectionLag(): Promise<DetectionLag>;
+  /**
+   * commitDetections stores one detection pass in one durable transaction: it moves the cursor
+   * from `c.from` to `c.to` and creates or folds its alerts (an alert candidate folds into the
+   * newest alert of its group key that is not resolved and whose span, widened by
+   * `groupWindowMs`, overlaps the candidate's; otherwise it becomes a new alert). When the stored
+   * cursor is not `c.from` (another pass committed first) nothing is written and the promise
+   * rejects with `conflict`. So a crash before the commit redoes the pass, and a crash after it
+   * never repeats its alerts.
+   */
+  commitDetections(c: DetectionCommit): Promise<AlertChange[]>;
+  getAlert(id: string): Promise<AlertRecord | undefined>;
+  /** listAlerts returns alerts matching `q`, newest first, paged by an opaque cursor. */
+  listAlerts(q: AlertQuery): Promise<AlertPage>;
+  /** updateAlert applies a triage change and returns the alert as stored; an unknown id is `not_found`. */
+  updateAlert(id: string, patch: AlertPatch, at: number): Promise<AlertRecord>;
 }

@@ -5,3 +5,4 @@
  */
 export { runStorageConformance } from './conformance.js';
 export * as conformanceFixtures from './conformance-fixtures.js';
+export { evidenceFixture, newAlertFixture } from './conformance-alerts.js';

@@ -25,7 +25,8 @@ export interface LabProc {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function keep(child: ChildProcess): LabProc {
+/** labProc wraps a lab process: its output kept, a stop that waits (SIGKILL after 10 s). */
+export function labProc(child: ChildProcess): LabProc {
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -151,7 +152,7 @@ export class ResponseLab {
       '--standby-port',
       '7445',
     ]);
-    this.server = keep(child);
+    this.server = labProc(child);
     await waitFor(
       'the server to answer',
       async () => {
@@ -181,7 +182,7 @@ export class ResponseLab {
       ],
       { env: { PALISADE_REGISTRATION_KEY: key, PALISADE_NODE: process.execPath, ...env } },
     );
-    this.agent = keep(child);
+    this.agent = labProc(child);
     const a = await waitFor(
       'the agent to connect',
       async () => {

@@ -2,6 +2,7 @@ import type { Clock, Logger } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
 import type { KeyRotation } from '../fleet/key-rotation.js';
+import type { PlaybookService } from '../playbooks/playbook-service.js';
 import type { ResponseService } from '../response/response-service.js';
 import type { SessionTable } from '../telemetry/session-table.js';
 import type { WriterHealth } from './health.js';
@@ -27,6 +28,8 @@ export interface ApiContext {
   metrics?: ServerMetrics;
   /** The data directory /readyz checks for writes (absent in API-only tests). */
   dataDir?: string;
+  /** Playbooks: automations that act when alerts match. */
+  playbooks?: PlaybookService;
 }
 
 /** ApiReply is a handler's answer with a status other than the route's usual one. */

@@ -9,6 +9,7 @@ import { HEALTH } from './health.js';
 import { KEY_ROUTES } from './keys.js';
 import { COMMAND_ROUTES } from './commands.js';
 import { openApiDocument } from './openapi.js';
+import { PLAYBOOK_ROUTES } from './playbooks.js';
 import { RESPONSE_ROUTES } from './response.js';
 import { isGuarded } from './route-guard.js';
 import { NO_QUERY } from './schema.js';
@@ -45,6 +46,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...CA_ROUTES,
   ...RESPONSE_ROUTES,
   ...COMMAND_ROUTES,
+  ...PLAYBOOK_ROUTES,
 ];
 
 /**

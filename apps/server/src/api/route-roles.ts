@@ -65,6 +65,15 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/agents/:id/restore-code/rotate': 'admin',
   'GET /api/v1/commands': 'viewer',
   'GET /api/v1/commands/:id': 'viewer',
+  // Playbooks: admins write automations that act; analysts may stop one; everyone may read.
+  'GET /api/v1/playbooks': 'viewer',
+  'POST /api/v1/playbooks': 'admin',
+  'GET /api/v1/playbooks/:ref': 'viewer',
+  'POST /api/v1/playbooks/:ref/enable': 'admin',
+  'POST /api/v1/playbooks/:ref/disable': 'analyst',
+  'DELETE /api/v1/playbooks/:ref': 'admin',
+  'GET /api/v1/playbooks/:ref/runs': 'viewer',
+  'GET /api/v1/playbook-runs': 'viewer',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */

@@ -1,6 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { type Clock, PalisadeError } from '@palisade/common';
 import {
   type RestoreCodeVerifier,
@@ -10,6 +8,7 @@ import {
   makeVerifier,
 } from '@palisade/protocol';
 import type { RestoreCodeRecord, Storage } from '@palisade/storage';
+import { SecretBox } from '../secret-box.js';
 
 const KEY_FILE = 'restore-code.key';
 
@@ -23,40 +22,24 @@ const KEY_FILE = 'restore-code.key';
  *   check-in or at once over its telemetry connection.
  */
 export class RestoreCodes {
-  private key: Buffer | undefined;
+  private readonly box: SecretBox;
   /** Codes being made, so two check-ins at once do not make two. */
   private readonly making = new Map<string, Promise<RestoreCodeRecord>>();
 
   constructor(
     private readonly storage: Storage,
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly clock: Clock,
-  ) {}
-
-  private sealKey(): Buffer {
-    if (this.key) return this.key;
-    const path = join(this.dataDir, KEY_FILE);
-    if (!existsSync(path)) writeFileSync(path, randomBytes(32), { mode: 0o600, flag: 'wx' });
-    const key = readFileSync(path);
-    if (key.length !== 32) throw new PalisadeError('internal', `${path} must hold 32 bytes`);
-    this.key = key;
-    return key;
+  ) {
+    this.box = new SecretBox(dataDir, KEY_FILE);
   }
 
   private seal(agentId: string, codeId: string, code: string): string {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.sealKey(), iv);
-    c.setAAD(Buffer.from(`${agentId}\n${codeId}`));
-    const body = Buffer.concat([c.update(code, 'utf8'), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64');
+    return this.box.seal(code, `${agentId}\n${codeId}`);
   }
 
   private unseal(r: RestoreCodeRecord): string {
-    const raw = Buffer.from(r.sealed ?? '', 'base64');
-    const d = createDecipheriv('aes-256-gcm', this.sealKey(), raw.subarray(0, 12));
-    d.setAAD(Buffer.from(`${r.agentId}\n${r.codeId}`));
-    d.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8');
+    return this.box.unseal(r.sealed ?? '', `${r.agentId}\n${r.codeId}`);
   }
 
   private async make(
