@@ -267,6 +267,7 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     out.status = STATUS[e.statusId] ?? 'Other';
   }
   if (e.statusDetail) out.status_detail = e.statusDetail;
+  if (e.statusCode) out.status_code = e.statusCode;
   if (e.message) out.message = e.message;
   if (e.rawData) out.raw_data = e.rawData;
 
@@ -314,7 +315,13 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
       ...(c.protocolVerId ? { protocol_ver_id: c.protocolVerId } : {}),
     };
   }
-  if (e.traffic) out.traffic = { bytes_in: Number(e.traffic.bytesIn), bytes_out: Number(e.traffic.bytesOut) };
+  if (e.traffic) {
+    out.traffic = {
+      bytes_in: Number(e.traffic.bytesIn),
+      bytes_out: Number(e.traffic.bytesOut),
+      ...(e.traffic.packets ? { packets: Number(e.traffic.packets) } : {}),
+    };
+  }
   if (e.query) {
     out.query = {
       hostname: e.query.hostname,

@@ -58,6 +58,44 @@ const samples = [
     connectionInfo: { protocolNum: 6, protocolName: 'tcp', directionId: 2, protocolVerId: 4 },
     traffic: { bytesIn: 10n, bytesOut: 20n },
   }),
+  // Kernel sensor (issue 11): failed connects, listeners, UDP flows.
+  ...[
+    {
+      activityId: 5,
+      statusId: 2,
+      statusCode: 'ECONNREFUSED',
+      statusDetail: 'ECONNREFUSED: Connection refused',
+    },
+    { activityId: 4, statusId: 2, statusCode: 'ETIMEDOUT', statusDetail: 'ETIMEDOUT: Connection timed out' },
+  ].map((f) =>
+    create(EventSchema, {
+      classUid: 4001,
+      timeMs: 1n,
+      process: proc,
+      ...f,
+      srcEndpoint: { ip: '10.0.0.1', port: 40000 },
+      dstEndpoint: { ip: '198.51.100.7', port: 81 },
+      connectionInfo: { protocolNum: 6, protocolName: 'tcp', directionId: 2, protocolVerId: 4 },
+    }),
+  ),
+  create(EventSchema, {
+    classUid: 4001,
+    activityId: 7,
+    timeMs: 1n,
+    process: proc,
+    dstEndpoint: { ip: '0.0.0.0', port: 4444 },
+    connectionInfo: { protocolNum: 6, protocolName: 'tcp', directionId: 1, protocolVerId: 4 },
+  }),
+  create(EventSchema, {
+    classUid: 4001,
+    activityId: 6,
+    timeMs: 1n,
+    process: proc,
+    srcEndpoint: { ip: '127.0.0.1', port: 40000 },
+    dstEndpoint: { ip: '127.0.0.1', port: 9999 },
+    connectionInfo: { protocolNum: 17, protocolName: 'udp', directionId: 2, protocolVerId: 4 },
+    traffic: { bytesIn: 500n, bytesOut: 400n, packets: 9n },
+  }),
   create(EventSchema, {
     classUid: 4003,
     activityId: 1,
@@ -197,8 +235,7 @@ test('every event class Palisade renders conforms to the OCSF schema in ../share
     const rendered = toOcsf(e, device, 'evt-1');
     assert.deepEqual(v.validate(rendered), [], `class ${e.classUid} activity ${e.activityId}`);
   }
-  const render = (p: AuthProvenance) =>
-    toOcsf(samples.find((e) => e.authProvenance === p)!, device, 'evt-1');
+  const render = (p: AuthProvenance) => toOcsf(samples.find((e) => e.authProvenance === p)!, device, 'evt-1');
   const [verified, forged] = [render(AuthProvenance.VERIFIED), render(AuthProvenance.FORGED)];
   assert.deepEqual(verified!.unmapped, { provenance: 'verified' });
   assert.equal((verified!.actor as { process: { path: string } }).process.path, '/usr/sbin/sshd');

@@ -21,9 +21,18 @@
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
+#define TCP_LISTEN 10
+#define ECONNREFUSED 111
+#define EINPROGRESS 115
+#define EALREADY 114
+#define EISCONN 106
+#define EINTR 4
+#define ERESTARTSYS 512
 
 /* Telemetry tier, set by the helper at run time (records.h TIER_*). */
 __u32 cfg_tier = TIER_WORKSTATION;
+/* A UDP flow reports its traffic at most once per this many ns (set by the helper). */
+__u64 cfg_udp_interval_ns = 60ULL * 1000000000ULL;
 
 struct scratch {
 	struct rec_hdr h;
@@ -87,6 +96,14 @@ struct {
 	__type(value, struct stash);
 } stashes SEC(".maps");
 
+/* stash.flags for K_CONNECT: the socket reached SYN_SENT during the syscall (the state
+ * tracepoint reports its outcome; the syscall exit must not report it again). */
+#define STASH_SYN_SENT 1
+/* stash.flags for K_UDP: which syscall it is, and the datagram's direction. */
+#define STASH_UDP_MSG 1   /* p1 is a struct msghdr */
+#define STASH_UDP_MMSG 2  /* p1 is a struct mmsghdr vector */
+#define STASH_UDP_IN 4    /* a receive */
+
 /* The process that owns a TCP socket, from connect/accept until close. */
 struct owner {
 	struct rec_hdr h;
@@ -101,6 +118,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct owner);
 } owners SEC(".maps");
+
+/* UDP flows (struct udp_key / udp_flow in records.h: the helper sweeps them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct udp_key);
+	__type(value, struct udp_flow);
+} udp_flows SEC(".maps");
 
 static __always_inline struct scratch *get_scratch(void)
 {

@@ -9,7 +9,7 @@
 #define PALISADE_RECORDS_H
 
 #define REC_MAGIC 0x5041 /* "PA" */
-#define REC_VERSION 1
+#define REC_VERSION 2
 
 /* Kernel records: a 64-byte header, a 64-byte body area (the kind's body, zero-padded), then
  * the kind's variable data. Helper records: header and body only. */
@@ -27,6 +27,8 @@ enum rec_kind {
 	K_OPEN = 7,
 	K_UNLINK = 8,
 	K_RENAME = 9,
+	K_LISTEN = 10,  /* a TCP socket started listening */
+	K_UDP = 11,     /* a UDP flow: its first datagram, then its traffic per interval */
 	K_MAX = 16,
 };
 
@@ -95,8 +97,15 @@ struct exit_body {
 	__u32 _pad;
 };
 
-/* K_CONNECT / K_ACCEPT / K_CLOSE / K_DNS body. Local and remote addresses; ports host order.
- * For K_DNS, data: the first bytes of the UDP payload (payload_len). */
+/* net_body.outcome */
+#define O_OPEN 0     /* connect established, listen started, first datagram of a UDP flow */
+#define O_REFUSED 1  /* connect refused by the peer (RST) */
+#define O_FAILED 2   /* connect failed: timeout, unreachable, ...; err says why (0: closed first) */
+#define O_TRAFFIC 3  /* K_UDP: the bytes of a flow since its previous record */
+
+/* K_CONNECT / K_ACCEPT / K_CLOSE / K_DNS / K_LISTEN / K_UDP body. Local and remote addresses;
+ * ports host order. For K_DNS, data: the first bytes of the UDP payload (payload_len). For K_UDP,
+ * bytes_in/bytes_out and packets count since the flow's previous record. */
 struct net_body {
 	__u16 family; /* 2 AF_INET, 10 AF_INET6 */
 	__u16 protocol; /* 6 TCP, 17 UDP */
@@ -107,9 +116,10 @@ struct net_body {
 	__u64 bytes_in;
 	__u64 bytes_out;
 	__u8 direction; /* 1 inbound, 2 outbound */
-	__u8 _pad;
+	__u8 outcome;   /* O_* */
 	__u16 payload_len;
-	__u32 _pad2;
+	__u16 err;      /* errno of a failed connect */
+	__u16 packets;  /* K_UDP: datagrams counted in bytes_in + bytes_out */
 }; /* 64 bytes */
 
 /* K_OPEN / K_UNLINK / K_RENAME body; then data: name1 (n1_len, NUL-terminated syscall
@@ -123,6 +133,22 @@ struct file_body {
 	__u16 d2_len;
 	__u32 _pad;
 }; /* 16 bytes */
+
+/* A UDP flow: one socket and one peer. The value keeps the process that started it and the
+ * bytes not yet reported (net.bytes_in/out, net.packets); the helper sweeps idle flows. */
+struct udp_key {
+	__u64 sk;
+	__u8 raddr[16];
+	__u16 rport;
+	__u16 family;
+	__u32 _pad;
+};
+
+struct udp_flow {
+	struct rec_hdr h;
+	struct net_body net;
+	__u64 last_ns; /* when the flow's last record was sent */
+};
 
 /* H_HELLO: sent once after every program is attached. */
 struct hello_body {

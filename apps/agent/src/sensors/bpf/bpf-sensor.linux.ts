@@ -29,6 +29,10 @@ export interface BpfSensorOptions {
   ringbufMb?: number;
   /** Restart backoff; injectable so tests need not wait. */
   backoff?: Backoff;
+  /** A UDP flow reports its traffic at most once per this many seconds. @default 60 */
+  udpFlowIntervalSeconds?: number;
+  /** Bytes of executables hashed per second at most. @default 32 MiB */
+  hashBytesPerSecond?: number;
   /** How long start() waits for the helper to come up. @default 10000 */
   startTimeoutMs?: number;
 }
@@ -232,7 +236,14 @@ class BpfSensorImpl implements BpfSensor {
   }
 
   private helperArgs(): string[] {
-    const args = ['--tier', String(tierNumber(this.tier)), '--ringbuf-mb', String(this.opts.ringbufMb ?? 2)];
+    const args = [
+      '--tier',
+      String(tierNumber(this.tier)),
+      '--ringbuf-mb',
+      String(this.opts.ringbufMb ?? 2),
+      '--udp-interval-s',
+      String(this.opts.udpFlowIntervalSeconds ?? 60),
+    ];
     for (const pid of this.opts.ignorePids) args.push('--ignore', String(pid));
     return args;
   }

