@@ -31,6 +31,26 @@ const proc = {
 // One event of every class and activity Palisade emits, with every field it fills.
 const samples = [
   create(EventSchema, { classUid: 1007, activityId: 1, timeMs: 1n, process: proc }),
+  // Kernel sensor (issue 11): hashes, fileless and deleted executables, namespaces, containers.
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 1,
+    timeMs: 1n,
+    process: {
+      ...proc,
+      path: 'memfd:payload',
+      fileSha256: 'ab'.repeat(32),
+      hashState: 1,
+      exeNoFile: true,
+      exeDeleted: true,
+      pidNs: 4026531836n,
+      mntNs: 4026531841n,
+      netNs: 4026531840n,
+      cgroupPath: `/system.slice/docker-${'c'.repeat(64)}.scope`,
+      containerId: 'c'.repeat(64),
+      containerRuntime: 'docker',
+    },
+  }),
   create(EventSchema, {
     classUid: 1007,
     activityId: 2,

@@ -4,7 +4,9 @@
 // leaves the machine) and found through the CLI as OCSF events that validate.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, readFileSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, NetLab, removeTempDir, tempDir } from '@palisade/testkit';
 import { exited, type SensorStack, startSensorStack } from './sensor-stack.test-util.js';
@@ -168,5 +170,89 @@ for(const h of ['198.51.100.7','192.0.2.1'])net.connect(81,h).on('error',e=>{out
     assert.equal(traffic.traffic.packets, 9);
     const all = (await stack.events('network', marker)).filter((x) => x.actor.process.pid === client.pid);
     assert.equal(all.length, 2, 'one Open and one Traffic event for the whole exchange');
+  });
+
+  const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+  it('an exec of a memfd_create file says memfd:NAME, no file on disk, with the hash of what ran', async () => {
+    const name = `palisade-memfd-${randomBytes(4).toString('hex')}`;
+    const sleep = realpathSync('/bin/sleep');
+    const script = `import os,sys
+fd=os.memfd_create(sys.argv[1])
+os.write(fd,open(sys.argv[2],'rb').read())
+os.execve('/proc/self/fd/%d'%fd,['fileless','1'],{})`;
+    const py = spawn('python3', ['-c', script, name, sleep], { stdio: 'ignore' });
+    assert.equal(await exited(py), 0);
+    const e = await stack.until(
+      'the memfd exec',
+      'process',
+      `memfd:${name}`,
+      (x) => x.activity_id === 1 && x.process.path === `memfd:${name}`,
+    );
+    assert.equal(e.process.pid, py.pid);
+    assert.equal(e.unmapped['process.file.no_file_on_disk'], true);
+    assert.deepEqual(e.process.file.hashes, [
+      { algorithm_id: 3, algorithm: 'SHA-256', value: sha256(sleep) },
+    ]);
+  });
+
+  it('an executable deleted while its process runs is flagged deleted when the process ends', async () => {
+    const marker = `palisade-deleted-${randomBytes(4).toString('hex')}`;
+    const copy = join(tmp, marker);
+    copyFileSync(realpathSync('/bin/sleep'), copy);
+    chmodSync(copy, 0o755);
+    const p = spawn(copy, ['1'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    unlinkSync(copy);
+    assert.equal(await exited(p), 0);
+    const exit = await stack.until(
+      'the exit of the deleted executable',
+      'process',
+      marker,
+      (x) => x.activity_id === 2 && x.process.pid === p.pid,
+    );
+    assert.equal(exit.process.path, copy);
+    assert.equal(exit.process.file.is_deleted, true);
+    const launch = await stack.until('its launch', 'process', marker, (x) => x.activity_id === 1);
+    assert.equal(launch.process.file.is_deleted, undefined, 'not deleted yet when it started');
+  });
+
+  it('a write and an exec under /dev/shm are reported', async () => {
+    const marker = `palisade-shm-${randomBytes(4).toString('hex')}`;
+    const staged = join('/dev/shm', marker);
+    try {
+      const sh = spawn('/bin/sh', ['-c', `cp /bin/true ${staged} && chmod +x ${staged} && ${staged}`], {
+        stdio: 'ignore',
+      });
+      assert.equal(await exited(sh), 0);
+      const write = await stack.until('the staged write', 'file', staged, (x) => x.file.path === staged);
+      assert.equal(write.activity_id, 1);
+      const run = await stack.until(
+        'the staged exec',
+        'process',
+        staged,
+        (x) => x.process.path === staged && x.activity_id === 1,
+      );
+      assert.equal(run.process.file.hashes[0].value, sha256('/bin/true'));
+    } finally {
+      rmSync(staged, { force: true });
+    }
+  });
+
+  it('each exec carries the SHA-256 of its executable', async () => {
+    const marker = `palisade-hash-${randomBytes(4).toString('hex')}`;
+    const sh = spawn('/bin/sh', ['-c', 'true', marker], { stdio: 'ignore' });
+    assert.equal(await exited(sh), 0);
+    const e = await stack.until(
+      'the exec',
+      'process',
+      marker,
+      (x) => x.activity_id === 1 && x.process.pid === sh.pid,
+    );
+    const expected = sha256(realpathSync('/bin/sh'));
+    assert.deepEqual(e.process.file.hashes, [{ algorithm_id: 3, algorithm: 'SHA-256', value: expected }]);
+    // The hash is searchable.
+    const found = await stack.events('process', expected);
+    assert.ok(found.some((x) => x.process.pid === sh.pid));
   });
 });

@@ -59,6 +59,9 @@ enum helper_kind {
 #define F_CREATED 8
 #define F_ABS1 16 /* name 1 is absolute: no directory walked */
 #define F_ABS2 32
+#define F_EXE_NOFILE 64    /* exec: the executable has no file on disk (memfd_create) */
+#define F_EXE_DELETED 128  /* exec / exit: the executable's file has no links left */
+#define F_CGROUP_TRUNC 256 /* exec: the cgroup path was cut */
 
 struct rec_hdr {
 	__u16 magic;
@@ -75,9 +78,11 @@ struct rec_hdr {
 	char comm[16];
 }; /* 64 bytes */
 
-/* K_EXEC body; then data: argv (argv_len bytes, NUL separated), exe path components
- * (exe_len), cwd path components (cwd_len). Path components run leaf to root, each
- * NUL-terminated; no component means "/". */
+/* K_EXEC body; then data: struct exec_ext, argv (argv_len bytes, NUL separated), exe path
+ * components (exe_len), cwd path components (cwd_len), cgroup path components (exec_ext.cgroup_len).
+ * Path components run leaf to root, each NUL-terminated; no component means "/". For an
+ * executable with no file on disk (F_EXE_NOFILE) the exe is one component, its name
+ * ("memfd:NAME"). */
 struct exec_body {
 	__u32 euid;
 	__u32 egid;
@@ -90,6 +95,26 @@ struct exec_body {
 	__u16 _pad;
 	char tty[32];
 }; /* 64 bytes */
+
+/* The start of a K_EXEC record's data: the executable's identity (for hashing) and the
+ * process's namespaces. */
+struct exec_ext {
+	__u64 ino;         /* the executable's inode */
+	__u64 size;
+	__s64 mtime_sec;
+	__u32 mtime_nsec;
+	__u32 dev;         /* the kernel's dev_t: major << 20 | minor */
+	__u32 nlink;
+	__u32 pid_ns;      /* namespace inode numbers, as in /proc/PID/ns/ */
+	__u32 mnt_ns;
+	__u32 net_ns;
+	__u16 cgroup_len;  /* bytes of cgroup path components after the cwd */
+	__u16 _pad;
+	__u32 _pad2;
+}; /* 56 bytes */
+
+#define EXEC_EXT_SIZE 56
+#define CGROUP_DEPTH 16
 
 /* K_EXIT body. */
 struct exit_body {

@@ -4,6 +4,7 @@ import { type Backoff, type Logger, silentLogger } from '@palisade/common';
 import { type Capability, CapabilitySchema, create, TelemetryKind, Tier } from '@palisade/protocol';
 import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
 import { EventMapper } from './event-mapper.js';
+import { ExeHasher } from './exe-hasher.js';
 import { HelperSupervisor, type HelperStatus } from './helper-supervisor.linux.js';
 import { DEFAULT_IGNORE_PATH_PREFIXES, PathFilter } from './paths.js';
 import { listPids, type ProcSnapshot, readBootId, readProc } from './proc-reader.linux.js';
@@ -55,6 +56,8 @@ export interface BpfSensorStats {
   procReads: number;
   /** Records that failed in mapping or in the sink (a bug, logged; the sensor carries on). */
   handlerErrors: number;
+  /** Executable hashing: bytes and files hashed, skipped, cache hits, deferred for the budget. */
+  hashing: ExeHasher['counts'];
 }
 
 /** BpfSensor is the eBPF sensor with its test and diagnostics hooks. */
@@ -96,6 +99,7 @@ class BpfSensorImpl implements BpfSensor {
   private readonly stream: RecordStream;
   private readonly mapper: EventMapper;
   private readonly cache: ProcessCache;
+  private readonly hasher: ExeHasher;
   private emitted = 0;
   private handlerErrors = 0;
   private dropsBase = new Array<number>(16).fill(0);
@@ -117,7 +121,9 @@ class BpfSensorImpl implements BpfSensor {
       bootWallMs: () => this.bootWallMs,
       readProc: (pid) => readProc(pid),
     });
+    this.hasher = new ExeHasher(opts.hashBytesPerSecond ? { bytesPerSecond: opts.hashBytesPerSecond } : {});
     this.mapper = new EventMapper({
+      hasher: this.hasher,
       cache: this.cache,
       users: new UserNames(),
       paths: new PathFilter([...DEFAULT_IGNORE_PATH_PREFIXES, ...(opts.ignorePathPrefixes ?? [])]),
@@ -158,6 +164,7 @@ class BpfSensorImpl implements BpfSensor {
 
   async stop(): Promise<void> {
     await this.sup.stop();
+    this.hasher.close();
     for (const done of this.acks.values()) done();
     this.acks.clear();
   }
@@ -232,6 +239,7 @@ class BpfSensorImpl implements BpfSensor {
       processCacheSize: this.cache.size,
       procReads: this.cache.procReads,
       handlerErrors: this.handlerErrors,
+      hashing: { ...this.hasher.counts },
     };
   }
 

@@ -8,9 +8,11 @@ import {
   UserSchema,
 } from '@palisade/protocol';
 import { parseDnsQuestion } from './dns.js';
+import { containerOf } from './container.js';
 import { errnoName, errnoText } from './errno.js';
+import { type ExeHasher, HashState } from './exe-hasher.js';
 import type { PathFilter } from './paths.js';
-import type { ProcessCache, ProcessEntry } from './process-cache.js';
+import type { ProcessCache, ProcessEntry, ProcessFacts } from './process-cache.js';
 import {
   type ExecRecord,
   type ExitRecord,
@@ -28,6 +30,8 @@ export interface MapperContext {
   paths: PathFilter;
   /** Wall-clock ms at boot: event time = bootWallMs + record time. */
   bootWallMs: () => number;
+  /** Hashes executables; without it execs carry no hash. */
+  hasher?: ExeHasher;
 }
 
 const AT_REMOVEDIR = 0x200;
@@ -105,6 +109,7 @@ export class EventMapper {
       cgroupId: e.cgroupId,
       sessionId: e.sessionId === 0xffffffff ? 0 : e.sessionId,
       tty: e.tty,
+      ...(e.facts ? factFields(e.facts) : {}),
       ...(p
         ? {
             parent: create(ProcessSchema, {
@@ -121,7 +126,7 @@ export class EventMapper {
   }
 
   private exec(r: ExecRecord): Event {
-    const e = this.ctx.cache.fromExec(r);
+    const e = this.ctx.cache.fromExec(r, this.facts(r));
     return create(EventSchema, {
       classUid: 1007,
       activityId: 1,
@@ -131,9 +136,37 @@ export class EventMapper {
     });
   }
 
+  private facts(r: ExecRecord): ProcessFacts {
+    const h = this.ctx.hasher?.hash(r.pid, r.exe, {
+      ino: r.exeIno,
+      size: r.exeSize,
+      mtimeSec: r.exeMtimeSec,
+      mtimeNsec: r.exeMtimeNsec,
+      dev: r.exeDev,
+    }) ?? { sha256: '', state: HashState.None };
+    const c = containerOf(r.cgroupPath);
+    return {
+      exeNoFile: r.exeNoFile,
+      exeDeleted: r.exeDeleted,
+      sha256: h.sha256,
+      hashState: h.state,
+      pidNs: r.pidNs,
+      mntNs: r.mntNs,
+      netNs: r.netNs,
+      cgroupPath: r.cgroupPath,
+      containerId: c?.id ?? '',
+      containerRuntime: c?.runtime ?? '',
+    };
+  }
+
   private exit(r: ExitRecord): Event {
     const e = this.ctx.cache.lookup(r);
     this.ctx.cache.markExited(e);
+    // The executable was deleted while the process ran: later renderings say so.
+    if (r.exeDeleted && e.facts && !e.facts.exeDeleted) {
+      e.facts = { ...e.facts, exeDeleted: true };
+      e.message = undefined;
+    }
     return create(EventSchema, {
       classUid: 1007,
       activityId: 2,
@@ -229,6 +262,21 @@ export class EventMapper {
         : {}),
     });
   }
+}
+
+function factFields(f: ProcessFacts) {
+  return {
+    fileSha256: f.sha256,
+    hashState: f.hashState,
+    exeNoFile: f.exeNoFile,
+    exeDeleted: f.exeDeleted,
+    pidNs: BigInt(f.pidNs),
+    mntNs: BigInt(f.mntNs),
+    netNs: BigInt(f.netNs),
+    cgroupPath: f.cgroupPath,
+    containerId: f.containerId,
+    containerRuntime: f.containerRuntime,
+  };
 }
 
 function basename(p: string): string {

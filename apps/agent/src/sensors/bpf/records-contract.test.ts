@@ -11,6 +11,7 @@ import { describe, it, after } from 'node:test';
 import { removeTempDir, tempDir } from '@palisade/testkit';
 import {
   DATA_OFFSET,
+  EXEC_EXT,
   HEADER_SIZE,
   KIND_NAMES,
   Kind,
@@ -34,6 +35,19 @@ function enumValues(prefix: string): Map<string, number> {
   for (const m of text.matchAll(new RegExp(`\\b(${prefix}[A-Z_]+)\\s*=\\s*(\\d+)`, 'g')))
     out.set(m[1]!, Number(m[2]));
   return out;
+}
+
+/** compileAndRun compiles a program that includes records.h and runs `lines`; returns the numbers it prints. */
+function compileAndRun(dir: string, name: string, lines: string[]): number[] {
+  const src = join(dir, `${name}.c`);
+  writeFileSync(
+    src,
+    `#include <stdio.h>\n#include <stddef.h>\n#include <linux/types.h>\n#include "${HEADER}"\nint main(void) {\n${lines.join('\n')}\nreturn 0;\n}\n`,
+  );
+  const bin = join(dir, name);
+  const cc = spawnSync('cc', ['-o', bin, src], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, `cc: ${cc.stderr}`);
+  return spawnSync(bin, { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
 }
 
 describe('records contract between records.h and records.ts', () => {
@@ -61,6 +75,19 @@ describe('records contract between records.h and records.ts', () => {
     }
     assert.equal(Object.keys(KIND_NAMES).length, kinds.size, 'every kernel kind is named');
     for (const [name, v] of Object.entries(Outcome)) assert.equal(define(`O_${name.toUpperCase()}`), v);
+  });
+
+  it('has the same struct exec_ext offsets as the C compiler', () => {
+    const fields = Object.keys(EXEC_EXT).filter((f) => f !== 'size');
+    const out = compileAndRun(dir, 'exec', [
+      'printf("%zu\\n", sizeof(struct exec_ext));',
+      ...fields.map((f) => `printf("%zu\\n", offsetof(struct exec_ext, ${f === 'size_' ? 'size' : f}));`),
+    ]);
+    assert.equal(out[0], EXEC_EXT.size);
+    assert.equal(define('EXEC_EXT_SIZE'), EXEC_EXT.size);
+    for (const [i, f] of fields.entries()) {
+      assert.equal(out[i + 1], (EXEC_EXT as Record<string, number>)[f], `exec_ext.${f}`);
+    }
   });
 
   it('has the same struct net_body offsets as the C compiler', () => {

@@ -78,6 +78,23 @@ const F_PATH2_TRUNC = 4;
 const F_CREATED = 8;
 const F_ABS1 = 16;
 const F_ABS2 = 32;
+const F_EXE_NOFILE = 64;
+const F_EXE_DELETED = 128;
+
+/** EXEC_EXT is struct exec_ext (records.h): its size and field offsets within the data area. */
+export const EXEC_EXT = {
+  size: 56,
+  ino: 0,
+  size_: 8,
+  mtime_sec: 16,
+  mtime_nsec: 24,
+  dev: 28,
+  nlink: 32,
+  pid_ns: 36,
+  mnt_ns: 40,
+  net_ns: 44,
+  cgroup_len: 48,
+} as const;
 
 /** RecordHeader is what every kernel record says about the acting thread. */
 export interface RecordHeader {
@@ -107,6 +124,21 @@ export interface ExecRecord extends RecordHeader {
   exe: string;
   cwd: string;
   tty: string;
+  /** The executable has no file on disk (memfd_create): exe is "memfd:NAME". */
+  exeNoFile: boolean;
+  /** The executable's file had no links left when it was executed. */
+  exeDeleted: boolean;
+  /** The executable's identity as the kernel saw it (dev is the kernel's major << 20 | minor). */
+  exeIno: number;
+  exeDev: number;
+  exeSize: number;
+  exeMtimeSec: number;
+  exeMtimeNsec: number;
+  pidNs: number;
+  mntNs: number;
+  netNs: number;
+  /** cgroup v2 path ("/system.slice/x.service"). */
+  cgroupPath: string;
 }
 
 export interface ExitRecord extends RecordHeader {
@@ -115,6 +147,8 @@ export interface ExitRecord extends RecordHeader {
   status: number;
   /** Signal number when the process was killed by a signal, else 0. */
   signal: number;
+  /** The process's executable had no links left when it exited (deleted after exec). */
+  exeDeleted: boolean;
 }
 
 export interface NetRecord extends RecordHeader {
@@ -250,6 +284,7 @@ export function decodeRecord(b: Buffer): BpfRecord {
       const r = header(b) as ExitRecord;
       r.status = (code >> 8) & 0xff;
       r.signal = code & 0x7f;
+      r.exeDeleted = (r.flags & F_EXE_DELETED) !== 0;
       return r;
     }
     case Kind.Connect:
@@ -295,11 +330,14 @@ function decodeExec(b: Buffer): ExecRecord {
   const argvLen = b.readUInt16LE(88);
   const exeLen = b.readUInt16LE(90);
   const cwdLen = b.readUInt16LE(92);
-  const argvEnd = span(b, DATA_OFFSET, argvLen, 'exec argv');
+  const x = span(b, DATA_OFFSET, EXEC_EXT.size, 'exec identity') - EXEC_EXT.size;
+  const cgroupLen = b.readUInt16LE(x + EXEC_EXT.cgroup_len);
+  const argvEnd = span(b, x + EXEC_EXT.size, argvLen, 'exec argv');
   const exeEnd = span(b, argvEnd, exeLen, 'exec exe path');
   const cwdEnd = span(b, exeEnd, cwdLen, 'exec cwd path');
+  const cgEnd = span(b, cwdEnd, cgroupLen, 'exec cgroup path');
   // argv is NUL-separated with a trailing NUL; a truncated copy may end mid-argument.
-  let argvText = b.toString('utf8', DATA_OFFSET, argvEnd);
+  let argvText = b.toString('utf8', x + EXEC_EXT.size, argvEnd);
   if (argvText.endsWith('\0')) argvText = argvText.slice(0, -1);
   // Fields are added to the header object rather than spread into a new one: this runs for
   // every record and a spread of a dozen fields costs more than the rest of the decode.
@@ -311,8 +349,19 @@ function decodeExec(b: Buffer): ExecRecord {
   r.cgroupId = b.readBigUInt64LE(80);
   r.argv = argvText === '' ? [] : argvText.split('\0');
   r.argvTruncated = (r.flags & F_ARGV_TRUNC) !== 0;
-  r.exe = componentsToPath(b, argvEnd, exeEnd);
+  r.exeNoFile = (r.flags & F_EXE_NOFILE) !== 0;
+  r.exeDeleted = (r.flags & F_EXE_DELETED) !== 0;
+  r.exe = r.exeNoFile ? cstr(b, argvEnd, exeEnd) : componentsToPath(b, argvEnd, exeEnd);
   r.cwd = componentsToPath(b, exeEnd, cwdEnd);
+  r.cgroupPath = componentsToPath(b, cwdEnd, cgEnd);
+  r.exeIno = u64(b, x + EXEC_EXT.ino);
+  r.exeSize = u64(b, x + EXEC_EXT.size_);
+  r.exeMtimeSec = s64(b, x + EXEC_EXT.mtime_sec);
+  r.exeMtimeNsec = b.readUInt32LE(x + EXEC_EXT.mtime_nsec);
+  r.exeDev = b.readUInt32LE(x + EXEC_EXT.dev);
+  r.pidNs = b.readUInt32LE(x + EXEC_EXT.pid_ns);
+  r.mntNs = b.readUInt32LE(x + EXEC_EXT.mnt_ns);
+  r.netNs = b.readUInt32LE(x + EXEC_EXT.net_ns);
   r.tty = cstr(b, 96, 128);
   return r;
 }
