@@ -5,7 +5,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, readFileSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, NetLab, removeTempDir, tempDir } from '@palisade/testkit';
@@ -254,5 +264,69 @@ os.execve('/proc/self/fd/%d'%fd,['fileless','1'],{})`;
     // The hash is searchable.
     const found = await stack.events('process', expected);
     assert.ok(found.some((x) => x.process.pid === sh.pid));
+  });
+
+  it('processes in new pid, mount and network namespaces carry their namespace ids', async () => {
+    const marker = `palisade-ns-${randomBytes(4).toString('hex')}`;
+    const inner = `readlink /proc/self/ns/pid /proc/self/ns/mnt /proc/self/ns/net; exec /bin/sh -c 'sleep 0.2' ${marker}`;
+    const u = spawn('unshare', ['--pid', '--fork', '--mount', '--net', '/bin/sh', '-c', inner], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    u.stdout?.on('data', (d) => {
+      out += d;
+    });
+    assert.equal(await exited(u), 0);
+    const [pid, mnt, net] = out
+      .trim()
+      .split('\n')
+      .map((l) => Number(/\[(\d+)\]/.exec(l)?.[1]));
+    const host = Number(/\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1]);
+    assert.notEqual(pid, host, 'a new pid namespace');
+    const e = await stack.until(
+      'the namespaced exec',
+      'process',
+      marker,
+      (x) => x.activity_id === 1 && x.process.cmd_line.includes('sleep 0.2'),
+    );
+    assert.deepEqual(e.unmapped['process.namespaces'], { pid, mnt, net });
+  });
+
+  it('a process in a container-runtime-shaped cgroup carries the cgroup path and the container', async () => {
+    const mount = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .find((f) => f[2] === 'cgroup2')?.[1];
+    assert.ok(mount, 'a cgroup v2 hierarchy is mounted');
+    const id = randomBytes(32).toString('hex');
+    const slice = join(mount, `palisade-test-${randomBytes(4).toString('hex')}.slice`);
+    const scope = join(slice, `docker-${id}.scope`);
+    mkdirSync(scope, { recursive: true });
+    try {
+      const marker = `palisade-cg-${randomBytes(4).toString('hex')}`;
+      const sh = spawn(
+        '/bin/sh',
+        ['-c', `echo $$ > ${scope}/cgroup.procs && exec /bin/sh -c 'true' ${marker}`],
+        { stdio: 'ignore' },
+      );
+      assert.equal(await exited(sh), 0);
+      const e = await stack.until(
+        'the exec in the container cgroup',
+        'process',
+        marker,
+        (x) => x.activity_id === 1 && x.process.pid === sh.pid,
+      );
+      assert.equal(e.unmapped['process.cgroup_path'], scope.slice(mount.length));
+      assert.deepEqual(e.process.container, { uid: id, name: id.slice(0, 12), runtime: 'docker' });
+      assert.ok(e.metadata.profiles.includes('container'));
+      const found = await stack.events('process', id);
+      assert.ok(
+        found.some((x) => x.process.pid === sh.pid),
+        'searchable by container id',
+      );
+    } finally {
+      rmdirSync(scope);
+      rmdirSync(slice);
+    }
   });
 });
