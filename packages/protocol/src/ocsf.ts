@@ -1,4 +1,4 @@
-import type { Event, Process, User } from './gen/palisade/v1/event_pb.js';
+import type { Event, Process, SensorCredentials, User } from './gen/palisade/v1/event_pb.js';
 
 /** OCSF_VERSION is the OCSF schema version Palisade's events follow. */
 export const OCSF_VERSION = '1.8.0';
@@ -212,6 +212,20 @@ function processObj(p: Process | undefined, depth = 0): Record<string, unknown> 
 /** Process.hash_state names (0 not computed and 1 done are not rendered). */
 const HASH_STATES: Record<number, string> = { 2: 'pending', 3: 'skipped' };
 
+/** credsObj renders SensorCredentials (a Set User ID event's before and after) under `unmapped`. */
+function credsObj(c: SensorCredentials): Record<string, unknown> {
+  return {
+    uid: c.uid,
+    euid: c.euid,
+    suid: c.suid,
+    gid: c.gid,
+    egid: c.egid,
+    sgid: c.sgid,
+    cap_effective: `0x${c.capEffective.toString(16)}`,
+    cap_permitted: `0x${c.capPermitted.toString(16)}`,
+  };
+}
+
 /** containerObj is the OCSF container of a process whose cgroup names one. */
 function containerObj(p: Process | undefined): Record<string, unknown> | undefined {
   if (!p?.containerId) return undefined;
@@ -309,6 +323,13 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     if (au) actor.user = au;
     out.actor = actor;
     if (e.hasExitCode) out.exit_code = e.exitCode;
+    if (e.injectionType) {
+      out.injection_type_id = 99;
+      out.injection_type = e.injectionType;
+      unmappedProcess(e.actorProcess, 'actor.process', unmapped);
+    }
+    if (e.credsBefore) unmapped.credentials_before = credsObj(e.credsBefore);
+    if (e.credsAfter) unmapped.credentials_after = credsObj(e.credsAfter);
     if (e.exitSignal) unmapped.exit_signal = e.exitSignal;
   } else {
     const actor: Record<string, unknown> = {};

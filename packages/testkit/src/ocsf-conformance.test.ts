@@ -31,6 +31,32 @@ const proc = {
 // One event of every class and activity Palisade emits, with every field it fills.
 const samples = [
   create(EventSchema, { classUid: 1007, activityId: 1, timeMs: 1n, process: proc }),
+  // Kernel sensor (issue 11): injection and privilege changes.
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 4,
+    timeMs: 1n,
+    process: { pid: 77, name: 'sleep', path: '/usr/bin/sleep' },
+    actorProcess: proc,
+    injectionType: 'ptrace_attach',
+  }),
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 5,
+    timeMs: 1n,
+    process: proc,
+    message: 'exec of a setuid, setgid or file-capability binary',
+    credsBefore: { uid: 1000, euid: 1000, suid: 1000, gid: 1000, egid: 1000, sgid: 1000 },
+    credsAfter: {
+      uid: 1000,
+      euid: 0,
+      suid: 0,
+      gid: 1000,
+      egid: 1000,
+      sgid: 1000,
+      capEffective: 0x1ffffffffffn,
+    },
+  }),
   // Kernel sensor (issue 11): hashes, fileless and deleted executables, namespaces, containers.
   create(EventSchema, {
     classUid: 1007,

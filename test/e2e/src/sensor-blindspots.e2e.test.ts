@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  chownSync,
   copyFileSync,
   mkdirSync,
   readFileSync,
@@ -15,10 +16,11 @@ import {
   rmdirSync,
   rmSync,
   unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, NetLab, removeTempDir, tempDir } from '@palisade/testkit';
+import { freePort, NetLab, removeTempDir, run, tempDir, waitFor } from '@palisade/testkit';
 import { exited, type SensorStack, startSensorStack } from './sensor-stack.test-util.js';
 
 const node = process.execPath;
@@ -328,5 +330,98 @@ os.execve('/proc/self/fd/%d'%fd,['fileless','1'],{})`;
       rmdirSync(scope);
       rmdirSync(slice);
     }
+  });
+
+  it('ptrace attach and pokes, process_vm_writev and a /proc/PID/mem write open between two test processes are Process Activity Inject', async () => {
+    const target = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const marker = `palisade-inject-${randomBytes(4).toString('hex')}`;
+      // The injector writes back the bytes it read, so the target is not harmed.
+      const script = `import ctypes,os,sys
+pid=int(sys.argv[1])
+libc=ctypes.CDLL(None,use_errno=True)
+libc.ptrace.restype=ctypes.c_long
+libc.ptrace.argtypes=[ctypes.c_long,ctypes.c_long,ctypes.c_void_p,ctypes.c_void_p]
+addr=[int(l.split('-')[0],16) for l in open('/proc/%d/maps'%pid) if ' rw-p ' in l][0]
+assert libc.ptrace(16,pid,None,None)==0
+os.waitpid(pid,0)
+w=libc.ptrace(2,pid,ctypes.c_void_p(addr),None)
+assert libc.ptrace(5,pid,ctypes.c_void_p(addr),ctypes.c_void_p(w&0xffffffffffffffff))==0
+assert libc.ptrace(17,pid,None,None)==0
+class iov(ctypes.Structure): _fields_=[('base',ctypes.c_void_p),('len',ctypes.c_size_t)]
+buf=ctypes.create_string_buffer(64)
+l=iov(ctypes.cast(buf,ctypes.c_void_p),64); r=iov(ctypes.c_void_p(addr),64)
+assert libc.process_vm_readv(pid,ctypes.byref(l),1,ctypes.byref(r),1,0)==64
+assert libc.process_vm_writev(pid,ctypes.byref(l),1,ctypes.byref(r),1,0)==64
+open('/proc/%d/mem'%pid,'r+b').close()`;
+      const py = spawn('python3', ['-c', script, String(target.pid), marker], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      py.stderr?.on('data', (d) => {
+        err += d;
+      });
+      assert.equal(await exited(py), 0, err);
+      const injections = async () =>
+        (await stack.events('process', marker)).filter(
+          (x) => x.activity_id === 4 && x.actor.process.pid === py.pid,
+        );
+      const seen = await waitFor('the injections', async () => {
+        const list = await injections();
+        const types = new Set(list.map((x) => x.injection_type));
+        return ['ptrace_attach', 'ptrace_poke', 'process_vm_writev', 'proc_mem_write'].every((t) =>
+          types.has(t),
+        )
+          ? list
+          : undefined;
+      });
+      for (const e of seen) {
+        assert.equal(e.activity_name, 'Inject');
+        assert.equal(e.process.pid, target.pid);
+        assert.equal(e.process.path, realpathSync('/bin/sleep'));
+        assert.equal(e.injection_type_id, 99);
+      }
+      assert.equal(
+        seen.filter((x) => x.injection_type === 'ptrace_poke').length,
+        1,
+        'one poke event, not one per word',
+      );
+      assert.equal(target.exitCode, null, 'the target survived');
+    } finally {
+      target.kill('SIGKILL');
+    }
+  });
+
+  it('a setuid helper the test builds, run by an unprivileged user, is Process Activity Set User ID with before and after', async () => {
+    const dir = join(tmp, 'setuid');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(tmp, 0o755);
+    const src = join(dir, 'helper.c');
+    writeFileSync(src, '#include <unistd.h>\nint main(void) { return setuid(0) == 0 ? 0 : 1; }\n');
+    const marker = `palisade-setuid-${randomBytes(4).toString('hex')}`;
+    const bin = join(dir, marker);
+    const cc = await run('cc', ['-o', bin, src]);
+    assert.equal(cc.code, 0, cc.out);
+    chownSync(bin, 0, 0);
+    chmodSync(bin, 0o4755);
+    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin]);
+    assert.equal(r.code, 0, r.out);
+    const changes = await waitFor('both changes', async () => {
+      const list = (await stack.events('process', marker)).filter((x) => x.activity_id === 5);
+      return list.length >= 2 ? list : undefined;
+    });
+    const exec = changes.find((x) => /exec of a setuid/.test(x.message ?? ''));
+    assert.ok(exec, 'the setuid exec');
+    assert.equal(exec.activity_name, 'Set User ID');
+    assert.equal(exec.unmapped.credentials_before.uid, 65534);
+    assert.equal(exec.unmapped.credentials_before.euid, 65534);
+    assert.equal(exec.unmapped.credentials_after.uid, 65534);
+    assert.equal(exec.unmapped.credentials_after.euid, 0);
+    const call = changes.find((x) => /syscall/.test(x.message ?? ''));
+    assert.ok(call, 'the setuid() call');
+    assert.equal(call.unmapped.credentials_before.uid, 65534);
+    assert.equal(call.unmapped.credentials_after.uid, 0);
+    assert.equal(call.unmapped.credentials_after.suid, 0);
+    assert.equal(call.process.path, bin);
   });
 });

@@ -42,6 +42,8 @@ struct scratch {
 		struct exit_body exit;
 		struct net_body net;
 		struct file_body file;
+		struct inject_body inject;
+		struct setid_body setid;
 	};
 	char data[DATA_SIZE];
 	/* Walk cursor. Kept in map memory on purpose: the verifier does not track values there, so

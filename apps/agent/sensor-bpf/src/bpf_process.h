@@ -161,7 +161,7 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 	end = put_cgroup(s, off, t);
 	x->cgroup_len = end - off;
 	submit(s, end);
-	return 0;
+	return report_setid(SETID_EXEC, 0);
 }
 
 SEC("tracepoint/sched/sched_process_exit")

@@ -29,6 +29,8 @@ enum rec_kind {
 	K_RENAME = 9,
 	K_LISTEN = 10,  /* a TCP socket started listening */
 	K_UDP = 11,     /* a UDP flow: its first datagram, then its traffic per interval */
+	K_INJECT = 12,  /* one process writes into another: ptrace attach/seize/poke, process_vm_writev */
+	K_SETID = 13,   /* a process's user/group ids or capabilities changed */
 	K_MAX = 16,
 };
 
@@ -174,6 +176,38 @@ struct udp_flow {
 	struct net_body net;
 	__u64 last_ns; /* when the flow's last record was sent */
 };
+
+/* K_INJECT body: the acting process is the header's; the target is target_pid. */
+#define INJ_PTRACE_ATTACH 1
+#define INJ_PTRACE_SEIZE 2
+#define INJ_PTRACE_POKE 3  /* POKETEXT/POKEDATA/POKEUSER/SETREGS: at most one per actor, target and second */
+#define INJ_VM_WRITEV 4
+
+struct inject_body {
+	__u32 target_pid;   /* tgid of the target (the pid given for ptrace is a thread id) */
+	__u32 type;         /* INJ_* */
+	__u64 addr;         /* the poke's address, or 0 */
+	__u64 bytes;        /* process_vm_writev: bytes written */
+	__u64 _pad;
+}; /* 32 bytes */
+
+/* Credentials, as in struct cred. */
+struct rec_creds {
+	__u32 uid, euid, suid, fsuid;
+	__u32 gid, egid, sgid, fsgid;
+	__u64 cap_effective;
+	__u64 cap_permitted;
+}; /* 48 bytes */
+
+/* K_SETID body: the credentials before; data: struct rec_creds after. `how` says what changed them. */
+#define SETID_SYSCALL 1 /* setuid() & co, capset() */
+#define SETID_EXEC 2    /* executing a setuid/setgid/file-capability binary */
+
+struct setid_body {
+	struct rec_creds before;
+	__u32 how;
+	__u32 syscall_nr;   /* SETID_SYSCALL: the syscall number; SETID_EXEC: 0 */
+}; /* 56 bytes */
 
 /* H_HELLO: sent once after every program is attached. */
 struct hello_body {

@@ -14,12 +14,16 @@ import { type ExeHasher, HashState } from './exe-hasher.js';
 import type { PathFilter } from './paths.js';
 import type { ProcessCache, ProcessEntry, ProcessFacts } from './process-cache.js';
 import {
+  type Credentials,
   type ExecRecord,
   type ExitRecord,
   type FileRecord,
+  INJECTION_TYPES,
+  type InjectRecord,
   Kind,
   type NetRecord,
   Outcome,
+  type SetidRecord,
 } from './records.js';
 import type { UserNames } from './users.js';
 
@@ -35,6 +39,21 @@ export interface MapperContext {
 }
 
 const AT_REMOVEDIR = 0x200;
+/** /proc/PID/mem or /proc/PID/task/TID/mem opened for writing: injection into PID. */
+const PROC_MEM = /^\/proc\/(\d+)\/(?:task\/\d+\/)?mem$/;
+
+function credsMessage(c: Credentials) {
+  return {
+    uid: c.uid,
+    euid: c.euid,
+    suid: c.suid,
+    gid: c.gid,
+    egid: c.egid,
+    sgid: c.sgid,
+    capEffective: c.capEffective,
+    capPermitted: c.capPermitted,
+  };
+}
 
 /**
  * EventMapper turns helper records into OCSF-shaped wire Events, enriching each with the acting
@@ -55,8 +74,12 @@ const AT_REMOVEDIR = 0x200;
 export class EventMapper {
   constructor(private readonly ctx: MapperContext) {}
 
-  map(r: ExecRecord | ExitRecord | NetRecord | FileRecord): Event | null {
+  map(r: ExecRecord | ExitRecord | NetRecord | FileRecord | InjectRecord | SetidRecord): Event | null {
     switch (r.kind) {
+      case Kind.Inject:
+        return this.inject(r.targetPid, INJECTION_TYPES[r.type] ?? `type ${r.type}`, r);
+      case Kind.Setid:
+        return this.setid(r);
       case Kind.Exec:
         return this.exec(r);
       case Kind.Exit:
@@ -243,7 +266,42 @@ export class EventMapper {
     });
   }
 
+  /** inject: `actor` wrote into (or took control of) process `targetPid`. */
+  private inject(targetPid: number, type: string, actor: InjectRecord | FileRecord): Event {
+    const a = this.ctx.cache.lookup(actor);
+    const t = this.ctx.cache.findPid(targetPid);
+    return create(EventSchema, {
+      classUid: 1007,
+      activityId: 4,
+      timeMs: this.time(actor.tsNs),
+      severityId: 1,
+      process: t ? this.process(t) : create(ProcessSchema, { pid: targetPid }),
+      actorProcess: this.process(a),
+      injectionType: type,
+    });
+  }
+
+  private setid(r: SetidRecord): Event {
+    const e = this.ctx.cache.lookup(r);
+    return create(EventSchema, {
+      classUid: 1007,
+      activityId: 5,
+      timeMs: this.time(r.tsNs),
+      severityId: 1,
+      process: this.process(e),
+      credsBefore: credsMessage(r.before),
+      credsAfter: credsMessage(r.after),
+      message: r.how === 2 ? 'exec of a setuid, setgid or file-capability binary' : `syscall ${r.syscallNr}`,
+    });
+  }
+
   private file(r: FileRecord): Event | null {
+    const mem = r.kind === Kind.Open ? PROC_MEM.exec(r.path) : null;
+    if (mem) {
+      const target = Number(mem[1]);
+      // Writing one's own memory through /proc is not injection.
+      return target === r.pid ? null : this.inject(target, 'proc_mem_write', r);
+    }
     const paths = this.ctx.paths;
     if (r.kind === Kind.Rename ? paths.ignored(r.path) && paths.ignored(r.newPath) : paths.ignored(r.path)) {
       return null;

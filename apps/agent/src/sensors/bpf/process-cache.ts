@@ -199,6 +199,11 @@ export class ProcessCache {
     return p && (e.parentUniqueId === '' || p.uniqueId === e.parentUniqueId) ? p : undefined;
   }
 
+  /** findPid returns the live process with this pid, reading /proc if the cache lacks it. */
+  findPid(pid: number): ProcessEntry | undefined {
+    return this.byPidLookup(pid, true);
+  }
+
   private byPidLookup(pid: number, readIfMissing: boolean): ProcessEntry | undefined {
     if (pid <= 0) return undefined;
     const key = this.byPid.get(pid);

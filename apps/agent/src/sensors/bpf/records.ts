@@ -29,6 +29,8 @@ export const Kind = {
   Rename: 9,
   Listen: 10,
   Udp: 11,
+  Inject: 12,
+  Setid: 13,
   Hello: 100,
   Stats: 101,
   Ack: 102,
@@ -47,7 +49,49 @@ export const KIND_NAMES: Record<number, string> = {
   9: 'rename',
   10: 'listen',
   11: 'udp',
+  12: 'inject',
+  13: 'setid',
 };
+
+/** INJECTION_TYPES names inject_body.type (records.h INJ_*). */
+export const INJECTION_TYPES: Record<number, string> = {
+  1: 'ptrace_attach',
+  2: 'ptrace_seize',
+  3: 'ptrace_poke',
+  4: 'process_vm_writev',
+};
+
+/** Credentials are struct rec_creds. */
+export interface Credentials {
+  uid: number;
+  euid: number;
+  suid: number;
+  fsuid: number;
+  gid: number;
+  egid: number;
+  sgid: number;
+  fsgid: number;
+  capEffective: bigint;
+  capPermitted: bigint;
+}
+
+export interface InjectRecord extends RecordHeader {
+  kind: 12;
+  /** The target as the actor named it (a thread id, in the actor's pid namespace). */
+  targetPid: number;
+  type: number;
+  addr: bigint;
+  bytes: number;
+}
+
+export interface SetidRecord extends RecordHeader {
+  kind: 13;
+  before: Credentials;
+  after: Credentials;
+  /** 1: a set*id()/capset() syscall (syscallNr), 2: the exec of a setuid/setgid/capability binary. */
+  how: number;
+  syscallNr: number;
+}
 
 /** Outcome is net_body.outcome (records.h O_*). */
 export const Outcome = { Open: 0, Refused: 1, Failed: 2, Traffic: 3 } as const;
@@ -209,6 +253,8 @@ export type BpfRecord =
   | ExitRecord
   | NetRecord
   | FileRecord
+  | InjectRecord
+  | SetidRecord
   | HelloRecord
   | StatsRecord
   | AckRecord;
@@ -298,6 +344,24 @@ export function decodeRecord(b: Buffer): BpfRecord {
     case Kind.Unlink:
     case Kind.Rename:
       return decodeFile(b);
+    case Kind.Inject: {
+      need(b, HEADER_SIZE + 32, 'inject');
+      const r = header(b) as InjectRecord;
+      r.targetPid = b.readUInt32LE(64);
+      r.type = b.readUInt32LE(68);
+      r.addr = b.readBigUInt64LE(72);
+      r.bytes = u64(b, 80);
+      return r;
+    }
+    case Kind.Setid: {
+      need(b, DATA_OFFSET + 48, 'setid');
+      const r = header(b) as SetidRecord;
+      r.before = creds(b, 64);
+      r.how = b.readUInt32LE(112);
+      r.syscallNr = b.readUInt32LE(116);
+      r.after = creds(b, DATA_OFFSET);
+      return r;
+    }
     case Kind.Hello:
       need(b, HEADER_SIZE + 24, 'hello');
       return {
@@ -323,6 +387,21 @@ export function decodeRecord(b: Buffer): BpfRecord {
     default:
       throw new RecordError(`unknown record kind ${kind}`);
   }
+}
+
+function creds(b: Buffer, off: number): Credentials {
+  return {
+    uid: b.readUInt32LE(off),
+    euid: b.readUInt32LE(off + 4),
+    suid: b.readUInt32LE(off + 8),
+    fsuid: b.readUInt32LE(off + 12),
+    gid: b.readUInt32LE(off + 16),
+    egid: b.readUInt32LE(off + 20),
+    sgid: b.readUInt32LE(off + 24),
+    fsgid: b.readUInt32LE(off + 28),
+    capEffective: b.readBigUInt64LE(off + 32),
+    capPermitted: b.readBigUInt64LE(off + 40),
+  };
 }
 
 function decodeExec(b: Buffer): ExecRecord {
