@@ -32,7 +32,10 @@ describe('kernel sensor blind spots through the API (root)', { timeout: 240_000 
 
   before(async () => {
     assert.equal(process.getuid?.(), 0, 'this test needs root');
-    stack = await startSensorStack({ tmp, agentConfig: 'sensor:\n  udpFlowIntervalSeconds: 2\n' });
+    stack = await startSensorStack({
+      tmp,
+      agentConfig: 'sensor:\n  udpFlowIntervalSeconds: 2\n  noisyRecordsPerSecond: 500\n',
+    });
   });
 
   after(async () => {
@@ -423,5 +426,53 @@ open('/proc/%d/mem'%pid,'r+b').close()`;
     assert.equal(call.unmapped.credentials_after.uid, 0);
     assert.equal(call.unmapped.credentials_after.suid, 0);
     assert.equal(call.process.path, bin);
+  });
+
+  it('a file storm from an unprivileged user is rate limited in the kernel while 1,000 execs are all reported', async () => {
+    const marker = `palisade-storm-${randomBytes(4).toString('hex')}`;
+    const dir = join(tmp, marker);
+    mkdirSync(dir, { mode: 0o777 });
+    chmodSync(dir, 0o777);
+    chmodSync(tmp, 0o755);
+    // Two shells of nobody's open files for writing as fast as they can (bounded: 30,000 each).
+    const storm = `i=0; while [ $i -lt 30000 ]; do : > f$((i % 64)); i=$((i + 1)); done`;
+    const storms = [0, 1].map(() =>
+      spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/sh', '-c', storm], {
+        cwd: dir,
+        stdio: 'ignore',
+      }),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const execs = spawn(
+        '/bin/sh',
+        ['-c', `i=0; while [ $i -lt 1000 ]; do /bin/true ${marker}; i=$((i + 1)); done`],
+        {
+          stdio: 'ignore',
+        },
+      );
+      assert.equal(await exited(execs), 0);
+      const stormRunning = storms.some((s) => s.exitCode === null);
+      const launches = await waitFor(
+        'all 1,000 execs',
+        async () => {
+          const list = (await stack.events('process', marker, ['--all'])).filter(
+            (x) => x.activity_id === 1 && x.process.parent_process?.pid === execs.pid,
+          );
+          return list.length >= 1000 ? list : undefined;
+        },
+        60_000,
+      );
+      assert.equal(new Set(launches.map((x) => x.process.pid)).size, 1000);
+      for (const s of storms) assert.equal(await exited(s), 0);
+      assert.ok(stormRunning || launches.length === 1000, 'the storm overlapped the execs');
+      // 60,000 opens were made; at 500 per process and second far fewer can have been sent.
+      await new Promise((r) => setTimeout(r, 1000));
+      const files = await stack.events('file', dir, ['--all']);
+      assert.ok(files.length > 0, 'the storm was seen');
+      assert.ok(files.length < 30_000, `${files.length} file events of 60,000 opens: the rate limit held`);
+    } finally {
+      for (const s of storms) if (s.exitCode === null) s.kill('SIGKILL');
+    }
   });
 });

@@ -47,6 +47,7 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_NO_BTF = 2, EXIT_PERM = 3, EXIT_LOAD = 
 #define BATCH_US 20000
 
 static volatile sig_atomic_t stopping;
+static uint32_t noisy_per_sec = 2000;
 static size_t pending_bytes;
 static int write_failed;
 static uint64_t emitted[K_MAX];
@@ -138,6 +139,9 @@ static void emit_stats(struct palisade_bpf *skel)
 		if (bpf_map__lookup_elem(skel->maps.drops, &k, sizeof(k), vals, sizeof(uint64_t) * ncpu, 0) == 0)
 			for (int c = 0; c < ncpu; c++)
 				st.drops[k] += vals[c];
+		if (bpf_map__lookup_elem(skel->maps.suppressed, &k, sizeof(k), vals, sizeof(uint64_t) * ncpu, 0) == 0)
+			for (int c = 0; c < ncpu; c++)
+				st.suppressed[k] += vals[c];
 		st.emitted[k] = emitted[k];
 	}
 	put_record(H_STATS, &st, sizeof(st));
@@ -312,6 +316,8 @@ static void parse_args(int argc, char **argv, uint32_t *rb_mb, uint32_t *tier, u
 			*rb_mb = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--udp-interval-s") == 0 && i + 1 < argc)
 			*udp_s = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--noisy-per-sec") == 0 && i + 1 < argc)
+			noisy_per_sec = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--tier") == 0 && i + 1 < argc)
 			*tier = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--ignore") == 0 && i + 1 < argc)
@@ -323,10 +329,12 @@ static void parse_args(int argc, char **argv, uint32_t *rb_mb, uint32_t *tier, u
 			printf("%s\n", id);
 			exit(EXIT_OK);
 		} else
-			die(EXIT_USAGE, "usage: palisade-sensor [--ringbuf-mb N] [--tier 1|2] [--udp-interval-s N] [--ignore PID]... | --btf-id");
+			die(EXIT_USAGE, "usage: palisade-sensor [--ringbuf-mb N] [--tier 1|2] [--udp-interval-s N] [--noisy-per-sec N] [--ignore PID]... | --btf-id");
 	}
 	if (*rb_mb < 1 || *rb_mb > 256 || (*rb_mb & (*rb_mb - 1)))
 		die(EXIT_USAGE, "--ringbuf-mb must be a power of two between 1 and 256");
+	if (noisy_per_sec < 1 || noisy_per_sec > 1000000)
+		die(EXIT_USAGE, "--noisy-per-sec must be between 1 and 1000000");
 	if (*udp_s < 1 || *udp_s > 3600)
 		die(EXIT_USAGE, "--udp-interval-s must be between 1 and 3600");
 	if (*tier != TIER_SERVER && *tier != TIER_WORKSTATION)
@@ -348,6 +356,7 @@ static struct palisade_bpf *open_and_load(const char *root, uint32_t rb_mb, uint
 	bpf_map__set_max_entries(skel->maps.rb, rb_mb << 20);
 	skel->data->cfg_tier = tier;
 	skel->data->cfg_udp_interval_ns = (uint64_t)udp_s * 1000000000ULL;
+	skel->data->cfg_noisy_per_sec = noisy_per_sec;
 	skip_missing(root, skel->progs.on_open, "sys_enter_open");
 	skip_missing(root, skel->progs.on_open_exit, "sys_exit_open");
 	skip_missing(root, skel->progs.on_creat, "sys_enter_creat");
@@ -412,9 +421,10 @@ int main(int argc, char **argv)
 	if (err)
 		die(EXIT_ATTACH, "cannot attach the BPF programs to their tracepoints: %s", strerror(-err));
 
-	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_sample, NULL, NULL);
-	if (!rb)
-		die(EXIT_LOAD, "cannot map the ring buffer: %s", strerror(errno));
+	/* The priority ring (exec, privilege, injection) first: each poll drains it before the other. */
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rb_prio), on_sample, NULL, NULL);
+	if (!rb || ring_buffer__add(rb, bpf_map__fd(skel->maps.rb), on_sample, NULL) != 0)
+		die(EXIT_LOAD, "cannot map the ring buffers: %s", strerror(errno));
 
 	struct hello_body hello = { .version = REC_VERSION, .helper_pid = getpid(),
 				    .realtime_minus_boottime_ns = realtime_minus_boottime(),

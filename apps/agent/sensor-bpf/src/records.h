@@ -41,6 +41,14 @@ enum helper_kind {
 	H_ACK = 102,
 };
 
+/* Exec, privilege and injection records go to a ring buffer of their own (PRIO_RINGBUF_BYTES),
+ * so that a storm of file or network records cannot crowd them out. */
+#define PRIO_RINGBUF_BYTES (1 << 20)
+#define IS_PRIO_KIND(k) ((k) == K_EXEC || (k) == K_SETID || (k) == K_INJECT)
+/* File and network records are limited per process: at most cfg_noisy_per_sec per second. */
+#define IS_NOISY_KIND(k) ((k) == K_OPEN || (k) == K_UNLINK || (k) == K_RENAME || (k) == K_UDP || \
+			  (k) == K_DNS || (k) == K_CONNECT || (k) == K_LISTEN)
+
 #define TIER_SERVER 1
 #define TIER_WORKSTATION 2
 
@@ -223,6 +231,7 @@ struct stats_body {
 	__s64 realtime_minus_boottime_ns;
 	__u64 drops[K_MAX];
 	__u64 emitted[K_MAX];
+	__u64 suppressed[K_MAX]; /* noisy records the per-process rate limit held back */
 };
 
 /* H_ACK: a control command of the given sequence number was applied. */

@@ -36,9 +36,11 @@ export interface SensorTuning {
   udpFlowIntervalSeconds?: number;
   /** Bytes of executables hashed per second at most (SHA-256 of each exec's file). @default 33554432 */
   hashBytesPerSecond?: number;
+  /** File and network records per process and second; more are suppressed in the kernel and counted. @default 2000 */
+  noisyRecordsPerSecond?: number;
 }
 
-const SENSOR_KEYS = ['udpFlowIntervalSeconds', 'hashBytesPerSecond'];
+const SENSOR_KEYS = ['udpFlowIntervalSeconds', 'hashBytesPerSecond', 'noisyRecordsPerSecond'];
 
 /** AuthSourcesConfig overrides the auth sensor's sources. `null` turns a source off. */
 export interface AuthSourcesConfig {
@@ -155,7 +157,7 @@ export function validateConfig(doc: unknown, source: string): AgentConfig {
     for (const [k, v] of Object.entries(d.sensor)) {
       if (!SENSOR_KEYS.includes(k))
         throw new ConfigError(`${source}: unknown key "sensor.${k}" (known: ${SENSOR_KEYS.join(', ')})`);
-      const max = k === 'udpFlowIntervalSeconds' ? 3600 : 2 ** 40;
+      const max = k === 'udpFlowIntervalSeconds' ? 3600 : k === 'noisyRecordsPerSecond' ? 1_000_000 : 2 ** 40;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
         throw new ConfigError(`${source}: "sensor.${k}" must be a whole number from 1 to ${max}`);
     }

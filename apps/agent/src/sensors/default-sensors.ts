@@ -40,6 +40,7 @@ export function defaultSensors(opts: DefaultSensorOptions): Sensor[] {
           ? { udpFlowIntervalSeconds: opts.tuning.udpFlowIntervalSeconds }
           : {}),
         ...(opts.tuning?.hashBytesPerSecond ? { hashBytesPerSecond: opts.tuning.hashBytesPerSecond } : {}),
+        ...(opts.tuning?.noisyRecordsPerSecond ? { noisyPerSecond: opts.tuning.noisyRecordsPerSecond } : {}),
         logger: opts.logger,
       })
     : createDriverlessReport('kernel sensor turned off by configuration (--no-kernel-sensor)');

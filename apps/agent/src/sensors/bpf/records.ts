@@ -240,6 +240,8 @@ export interface StatsRecord {
   realtimeMinusBoottimeNs: number;
   drops: number[];
   emitted: number[];
+  /** Noisy records the kernel's per-process limit held back, per kind. */
+  suppressed: number[];
 }
 
 export interface AckRecord {
@@ -372,14 +374,16 @@ export function decodeRecord(b: Buffer): BpfRecord {
         ringbufBytes: b.readUInt32LE(80),
       };
     case Kind.Stats: {
-      need(b, HEADER_SIZE + 8 + 16 * 16, 'stats');
+      need(b, HEADER_SIZE + 8 + 3 * 16 * 8, 'stats');
       const drops: number[] = [];
       const emitted: number[] = [];
+      const suppressed: number[] = [];
       for (let i = 0; i < 16; i++) {
         drops.push(u64(b, 72 + i * 8));
         emitted.push(u64(b, 200 + i * 8));
+        suppressed.push(u64(b, 328 + i * 8));
       }
-      return { kind: 101, realtimeMinusBoottimeNs: s64(b, 64), drops, emitted };
+      return { kind: 101, realtimeMinusBoottimeNs: s64(b, 64), drops, emitted, suppressed };
     }
     case Kind.Ack:
       need(b, HEADER_SIZE + 8, 'ack');
