@@ -4,7 +4,7 @@ import { type Backoff, type Logger, silentLogger } from '@palisade/common';
 import { type Capability, CapabilitySchema, create, TelemetryKind, Tier } from '@palisade/protocol';
 import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
 import { EventMapper } from './event-mapper.js';
-import { ExeHasher } from './exe-hasher.js';
+import { ExeHasher } from './exe-hasher.linux.js';
 import { HelperSupervisor, type HelperStatus } from './helper-supervisor.linux.js';
 import { DEFAULT_IGNORE_PATH_PREFIXES, PathFilter } from './paths.js';
 import { listPids, type ProcSnapshot, readBootId, readProc } from './proc-reader.linux.js';

@@ -10,7 +10,7 @@ import {
 import { parseDnsQuestion } from './dns.js';
 import { containerOf } from './container.js';
 import { errnoName, errnoText } from './errno.js';
-import { type ExeHasher, HashState } from './exe-hasher.js';
+import { type ExeHashSource, HashState } from './exe-hash.js';
 import type { PathFilter } from './paths.js';
 import type { ProcessCache, ProcessEntry, ProcessFacts } from './process-cache.js';
 import {
@@ -35,7 +35,7 @@ export interface MapperContext {
   /** Wall-clock ms at boot: event time = bootWallMs + record time. */
   bootWallMs: () => number;
   /** Hashes executables; without it execs carry no hash. */
-  hasher?: ExeHasher;
+  hasher?: ExeHashSource;
 }
 
 const AT_REMOVEDIR = 0x200;

@@ -1,23 +1,9 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
-/** HashState is Process.hash_state. */
-export const HashState = { None: 0, Done: 1, Pending: 2, Skipped: 3 } as const;
+import { type ExeHash, type ExeHashSource, type ExeIdentity, HashState } from './exe-hash.js';
 
-/** ExeIdentity is what the kernel said about an executable at exec time. */
-export interface ExeIdentity {
-  ino: number;
-  size: number;
-  mtimeSec: number;
-  mtimeNsec: number;
-  /** The kernel's dev_t (major << 20 | minor). */
-  dev: number;
-}
-
-export interface ExeHash {
-  sha256: string;
-  state: number;
-}
+export { HashState };
 
 export interface ExeHasherOptions {
   /** Most bytes hashed per second (a token bucket holding one second's worth). @default 32 MiB */
@@ -50,7 +36,7 @@ function userDev(kdev: number): number {
  * deleted and memfd executables are hashed too, and its identity is checked against the kernel's
  * before a byte is read.
  */
-export class ExeHasher {
+export class ExeHasher implements ExeHashSource {
   private readonly done = new Map<string, string>();
   private readonly pending = new Map<string, number>();
   private readonly rate: number;

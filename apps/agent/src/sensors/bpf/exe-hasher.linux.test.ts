@@ -4,7 +4,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { removeTempDir, tempDir, waitFor } from '@palisade/testkit';
-import { ExeHasher, type ExeIdentity, HashState } from './exe-hasher.js';
+import { type ExeIdentity, HashState } from './exe-hash.js';
+import { ExeHasher } from './exe-hasher.linux.js';
 
 function identity(path: string): ExeIdentity {
   const st = statSync(path, { bigint: true });
