@@ -18,12 +18,18 @@ export function buildSensorStats(sensors: Sensor[], spool: SpoolStats): SensorSt
   let emitted = 0;
   let drops = 0;
   let restarts = 0;
+  let priorityDrops = 0;
+  let suppressed = 0;
+  const unhealthy: string[] = [];
   for (const s of sensors) {
     try {
       const c = s.counters();
       emitted += c.eventsEmitted;
       drops += c.drops;
       restarts += c.restarts;
+      priorityDrops += c.priorityDrops ?? 0;
+      suppressed += c.suppressed ?? 0;
+      if (c.health && c.health !== 'ok') unhealthy.push(`${s.name}: ${c.health}`);
     } catch {
       // a broken sensor must not stop heartbeats
     }
@@ -41,5 +47,8 @@ export function buildSensorStats(sensors: Sensor[], spool: SpoolStats): SensorSt
     spoolDropLastMs: BigInt(spool.drops.lastTimeMs),
     spoolDropsByClass: byClass,
     spoolCorruptRecords: BigInt(spool.corruptRecords),
+    ringDropsPriority: BigInt(priorityDrops),
+    suppressed: BigInt(suppressed),
+    sensorHealth: unhealthy.length ? unhealthy.join('; ') : 'ok',
   });
 }

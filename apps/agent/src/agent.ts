@@ -25,7 +25,7 @@ import { obtainIdentity } from './identity/obtain-identity.js';
 import { lockStateDir } from './state-lock.js';
 import { DEFAULT_TIER, PolicyState, type TierName, tierFromName, tierName } from './policy/policy-state.js';
 import { loadSavedPolicy, savePolicy } from './policy/policy-file.js';
-import type { AuthSourcesConfig } from './config/agent-config.js';
+import type { AuthSourcesConfig, SensorTuning } from './config/agent-config.js';
 import { defaultSensors } from './sensors/default-sensors.js';
 import type { Sensor } from './sensors/sensor.js';
 import { Spool, SpoolCipher, type SpoolOptions, type SpoolStats } from './spool/index.js';
@@ -93,6 +93,8 @@ export interface AgentOptions {
   kernelSensor?: boolean;
   /** Overrides of the auth sensor's sources. */
   auth?: AuthSourcesConfig;
+  /** Kernel sensor tuning (config file `sensor:`). */
+  sensorTuning?: SensorTuning;
   logger?: Logger;
   /** How often the status file (`palisade agent status`) is written, ms. @default 5000 */
   statusIntervalMs?: number;
@@ -186,6 +188,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       stateDir: opts.stateDir,
       tier: opts.tier ? tierFromName(opts.tier) : DEFAULT_TIER,
       ...(opts.auth ? { auth: opts.auth } : {}),
+      ...(opts.sensorTuning ? { tuning: opts.sensorTuning } : {}),
       logger: alog,
     });
   const policy = new PolicyState((tier) => {

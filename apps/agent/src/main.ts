@@ -177,6 +177,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       tier,
       kernelSensor: !v['no-kernel-sensor'] && cfg.kernelSensor !== false,
       ...(cfg.auth ? { auth: cfg.auth } : {}),
+      ...(cfg.sensor ? { sensorTuning: cfg.sensor } : {}),
       logger: log,
       spool,
       ...(hooks.clock ? { clock: hooks.clock } : {}),

@@ -1,4 +1,4 @@
-import type { Event, Process, User } from './gen/palisade/v1/event_pb.js';
+import type { Event, Process, SensorCredentials, User } from './gen/palisade/v1/event_pb.js';
 
 /** OCSF_VERSION is the OCSF schema version Palisade's events follow. */
 export const OCSF_VERSION = '1.8.0';
@@ -185,12 +185,17 @@ function processObj(p: Process | undefined, depth = 0): Record<string, unknown> 
   if (p.name) out.name = p.name;
   if (p.path) {
     out.path = p.path;
-    out.file = { path: p.path, name: basename(p.path), type_id: 1 };
+    const file: Record<string, unknown> = { path: p.path, name: basename(p.path), type_id: 1 };
+    if (p.fileSha256) file.hashes = [{ algorithm_id: 3, algorithm: 'SHA-256', value: p.fileSha256 }];
+    if (p.exeDeleted) file.is_deleted = true;
+    out.file = file;
   }
   if (p.cmdLine) out.cmd_line = p.cmdLine;
   if (p.cwd) out.working_directory = p.cwd;
   if (p.createdTimeMs) out.created_time = Number(p.createdTimeMs);
   if (p.tid) out.tid = p.tid;
+  const c = containerObj(p);
+  if (c) out.container = c;
   const u = user(p.user);
   if (u) out.user = u;
   if (p.sessionId || p.tty) {
@@ -204,6 +209,29 @@ function processObj(p: Process | undefined, depth = 0): Record<string, unknown> 
   return out;
 }
 
+/** Process.hash_state names (0 not computed and 1 done are not rendered). */
+const HASH_STATES: Record<number, string> = { 2: 'pending', 3: 'skipped' };
+
+/** credsObj renders SensorCredentials (a Set User ID event's before and after) under `unmapped`. */
+function credsObj(c: SensorCredentials): Record<string, unknown> {
+  return {
+    uid: c.uid,
+    euid: c.euid,
+    suid: c.suid,
+    gid: c.gid,
+    egid: c.egid,
+    sgid: c.sgid,
+    cap_effective: `0x${c.capEffective.toString(16)}`,
+    cap_permitted: `0x${c.capPermitted.toString(16)}`,
+  };
+}
+
+/** containerObj is the OCSF container of a process whose cgroup names one. */
+function containerObj(p: Process | undefined): Record<string, unknown> | undefined {
+  if (!p?.containerId) return undefined;
+  return { uid: p.containerId, name: p.containerId.slice(0, 12), runtime: p.containerRuntime };
+}
+
 /**
  * Linux-only process facts that OCSF has no attribute for (argv, cgroup, effective ids) go under
  * `unmapped`, keyed by their path, as OCSF prescribes.
@@ -214,6 +242,11 @@ function unmappedProcess(p: Process | undefined, prefix: string, into: Record<st
   if (p.argvTruncated) into[`${prefix}.argv_truncated`] = true;
   if (p.ppid) into[`${prefix}.ppid`] = p.ppid;
   if (p.cgroupId) into[`${prefix}.cgroup_id`] = p.cgroupId.toString();
+  if (p.cgroupPath) into[`${prefix}.cgroup_path`] = p.cgroupPath;
+  if (p.exeNoFile) into[`${prefix}.file.no_file_on_disk`] = true;
+  if (p.hashState > 1) into[`${prefix}.file.hash_state`] = HASH_STATES[p.hashState] ?? 'unknown';
+  if (p.pidNs)
+    into[`${prefix}.namespaces`] = { pid: Number(p.pidNs), mnt: Number(p.mntNs), net: Number(p.netNs) };
   if (p.user) {
     if (p.user.gid) into[`${prefix}.user.gid`] = p.user.gid;
     if (p.user.euid || p.user.uid !== String(p.user.euid)) into[`${prefix}.user.euid`] = p.user.euid;
@@ -267,6 +300,7 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     out.status = STATUS[e.statusId] ?? 'Other';
   }
   if (e.statusDetail) out.status_detail = e.statusDetail;
+  if (e.statusCode) out.status_code = e.statusCode;
   if (e.message) out.message = e.message;
   if (e.rawData) out.raw_data = e.rawData;
 
@@ -289,6 +323,13 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     if (au) actor.user = au;
     out.actor = actor;
     if (e.hasExitCode) out.exit_code = e.exitCode;
+    if (e.injectionType) {
+      out.injection_type_id = 99;
+      out.injection_type = e.injectionType;
+      unmappedProcess(e.actorProcess, 'actor.process', unmapped);
+    }
+    if (e.credsBefore) unmapped.credentials_before = credsObj(e.credsBefore);
+    if (e.credsAfter) unmapped.credentials_after = credsObj(e.credsAfter);
     if (e.exitSignal) unmapped.exit_signal = e.exitSignal;
   } else {
     const actor: Record<string, unknown> = {};
@@ -314,7 +355,13 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
       ...(c.protocolVerId ? { protocol_ver_id: c.protocolVerId } : {}),
     };
   }
-  if (e.traffic) out.traffic = { bytes_in: Number(e.traffic.bytesIn), bytes_out: Number(e.traffic.bytesOut) };
+  if (e.traffic) {
+    out.traffic = {
+      bytes_in: Number(e.traffic.bytesIn),
+      bytes_out: Number(e.traffic.bytesOut),
+      ...(e.traffic.packets ? { packets: Number(e.traffic.packets) } : {}),
+    };
+  }
   if (e.query) {
     out.query = {
       hostname: e.query.hostname,
@@ -332,6 +379,7 @@ export function toOcsf(e: Event, device: DeviceInfo, uid: string, loggedTimeMs?:
     if (e.command) unmapped.command = e.command;
     if (e.authProvenance) unmapped.provenance = AUTH_PROVENANCE_NAMES[e.authProvenance] ?? 'unknown';
   }
+  if (e.process?.containerId) (out.metadata as { profiles: string[] }).profiles.push('container');
   if (Object.keys(unmapped).length) out.unmapped = unmapped;
   return out;
 }

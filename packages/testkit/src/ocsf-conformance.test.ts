@@ -31,6 +31,52 @@ const proc = {
 // One event of every class and activity Palisade emits, with every field it fills.
 const samples = [
   create(EventSchema, { classUid: 1007, activityId: 1, timeMs: 1n, process: proc }),
+  // Kernel sensor (issue 11): injection and privilege changes.
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 4,
+    timeMs: 1n,
+    process: { pid: 77, name: 'sleep', path: '/usr/bin/sleep' },
+    actorProcess: proc,
+    injectionType: 'ptrace_attach',
+  }),
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 5,
+    timeMs: 1n,
+    process: proc,
+    message: 'exec of a setuid, setgid or file-capability binary',
+    credsBefore: { uid: 1000, euid: 1000, suid: 1000, gid: 1000, egid: 1000, sgid: 1000 },
+    credsAfter: {
+      uid: 1000,
+      euid: 0,
+      suid: 0,
+      gid: 1000,
+      egid: 1000,
+      sgid: 1000,
+      capEffective: 0x1ffffffffffn,
+    },
+  }),
+  // Kernel sensor (issue 11): hashes, fileless and deleted executables, namespaces, containers.
+  create(EventSchema, {
+    classUid: 1007,
+    activityId: 1,
+    timeMs: 1n,
+    process: {
+      ...proc,
+      path: 'memfd:payload',
+      fileSha256: 'ab'.repeat(32),
+      hashState: 1,
+      exeNoFile: true,
+      exeDeleted: true,
+      pidNs: 4026531836n,
+      mntNs: 4026531841n,
+      netNs: 4026531840n,
+      cgroupPath: `/system.slice/docker-${'c'.repeat(64)}.scope`,
+      containerId: 'c'.repeat(64),
+      containerRuntime: 'docker',
+    },
+  }),
   create(EventSchema, {
     classUid: 1007,
     activityId: 2,
@@ -57,6 +103,44 @@ const samples = [
     dstEndpoint: { ip: '127.0.0.1', port: 80 },
     connectionInfo: { protocolNum: 6, protocolName: 'tcp', directionId: 2, protocolVerId: 4 },
     traffic: { bytesIn: 10n, bytesOut: 20n },
+  }),
+  // Kernel sensor (issue 11): failed connects, listeners, UDP flows.
+  ...[
+    {
+      activityId: 5,
+      statusId: 2,
+      statusCode: 'ECONNREFUSED',
+      statusDetail: 'ECONNREFUSED: Connection refused',
+    },
+    { activityId: 4, statusId: 2, statusCode: 'ETIMEDOUT', statusDetail: 'ETIMEDOUT: Connection timed out' },
+  ].map((f) =>
+    create(EventSchema, {
+      classUid: 4001,
+      timeMs: 1n,
+      process: proc,
+      ...f,
+      srcEndpoint: { ip: '10.0.0.1', port: 40000 },
+      dstEndpoint: { ip: '198.51.100.7', port: 81 },
+      connectionInfo: { protocolNum: 6, protocolName: 'tcp', directionId: 2, protocolVerId: 4 },
+    }),
+  ),
+  create(EventSchema, {
+    classUid: 4001,
+    activityId: 7,
+    timeMs: 1n,
+    process: proc,
+    dstEndpoint: { ip: '0.0.0.0', port: 4444 },
+    connectionInfo: { protocolNum: 6, protocolName: 'tcp', directionId: 1, protocolVerId: 4 },
+  }),
+  create(EventSchema, {
+    classUid: 4001,
+    activityId: 6,
+    timeMs: 1n,
+    process: proc,
+    srcEndpoint: { ip: '127.0.0.1', port: 40000 },
+    dstEndpoint: { ip: '127.0.0.1', port: 9999 },
+    connectionInfo: { protocolNum: 17, protocolName: 'udp', directionId: 2, protocolVerId: 4 },
+    traffic: { bytesIn: 500n, bytesOut: 400n, packets: 9n },
   }),
   create(EventSchema, {
     classUid: 4003,

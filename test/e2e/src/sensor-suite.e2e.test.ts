@@ -3,16 +3,15 @@
 // API / CLI with the fields a user relies on. Auth records come from Debian's own su and sshd
 // through a private rsyslogd (its /dev/log exists only in a mount namespace the test makes).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   createTestUser,
   freePort,
   inPty,
-  OcsfValidator,
   removeTestUser,
   type Sshd,
   type SyslogNamespace,
@@ -21,70 +20,27 @@ import {
   startSyslogNamespace,
   type TestUser,
 } from '@palisade/testkit';
-import { type Proc, runCli, type ServerHandle, startAgentProcess, startServerProcess } from './processes.js';
+import { runCli, type ServerHandle, startAgentProcess } from './processes.js';
+import { exited, type Ocsf, type SensorStack, startSensorStack } from './sensor-stack.test-util.js';
 import { removeTempDir, tempDir, waitFor } from '@palisade/testkit';
-
-type Ocsf = Record<string, any>;
-
-const validator = new OcsfValidator();
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((res) => {
-    if (child.exitCode !== null) return res(child.exitCode);
-    child.once('exit', (code) => res(code));
-  });
-}
 
 describe('sensor suite through the API (root)', { timeout: 300_000 }, () => {
   const tmp = tempDir('palisade-e2e-suite-');
   const cleanups: (() => unknown)[] = [];
+  let stack: SensorStack;
   let server: ServerHandle;
-  let agent: Proc;
   let agentId: string;
   let ns: SyslogNamespace;
   let sshd: Sshd;
   let alice: TestUser;
   let bob: TestUser;
-
-  async function events(cls: string, contains: string, extra: string[] = []): Promise<Ocsf[]> {
-    const r = await runCli([
-      'events',
-      'search',
-      '--class',
-      cls,
-      '--contains',
-      contains,
-      '--agent',
-      agentId,
-      '--limit',
-      '1000',
-      '--json',
-      '--data-dir',
-      server.dataDir,
-      ...extra,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    const list = JSON.parse(r.stdout) as Ocsf[];
-    for (const e of list)
-      assert.deepEqual(validator.validate(e), [], `OCSF: ${JSON.stringify(e).slice(0, 300)}`);
-    return list;
-  }
-
-  async function until(
-    what: string,
-    cls: string,
-    contains: string,
-    pred: (e: Ocsf) => boolean,
-    ms = 15_000,
-  ): Promise<Ocsf> {
-    return waitFor(what, async () => (await events(cls, contains)).find(pred), ms);
-  }
+  const events = (cls: string, contains: string, extra: string[] = []) => stack.events(cls, contains, extra);
+  const until = (what: string, cls: string, contains: string, pred: (e: Ocsf) => boolean, ms = 15_000) =>
+    stack.until(what, cls, contains, pred, ms);
 
   before(async () => {
     assert.equal(process.getuid?.(), 0, 'this test needs root');
     cleanups.push(() => removeTempDir(tmp));
-    server = await startServerProcess();
-    cleanups.push(() => server.stop());
     ns = await startSyslogNamespace(tmp);
     cleanups.push(() => ns.stop());
     alice = await createTestUser();
@@ -93,35 +49,15 @@ describe('sensor suite through the API (root)', { timeout: 300_000 }, () => {
     cleanups.push(() => removeTestUser(bob));
     sshd = await startSshd(ns, tmp);
     cleanups.push(() => sshd.stop());
-    const config = join(tmp, 'agent.yaml');
-    writeFileSync(
-      config,
-      `auth:\n  logPaths: [${ns.rfc3339Log}]\n  wtmpPath: null\n  btmpPath: null\n  auditLogPath: null\n`,
-    );
     // The tier comes from the group policy here, so that the tier test below can change it.
-    const policy = await runCli([
-      'groups',
-      'set-policy',
-      'default',
-      '--tier',
-      'workstation',
-      '--data-dir',
-      server.dataDir,
-    ]);
-    assert.equal(policy.code, 0, policy.stderr);
-    agent = startAgentProcess(server, join(tmp, 'agent-state'), ['--config', config]);
-    cleanups.push(() => agent.stop());
-    const connected = await waitFor(
-      'the agent to connect',
-      async () => {
-        const r = await runCli(['agents', 'list', '--json', '--data-dir', server.dataDir]);
-        return (JSON.parse(r.stdout) as Ocsf[]).find((a) => a.connection?.state === 'connected');
-      },
-      60_000,
-    ).catch((err) => {
-      throw new Error(`${err.message}\n--- agent ---\n${agent.output()}`);
+    stack = await startSensorStack({
+      tmp,
+      tier: 'workstation',
+      agentConfig: `auth:\n  logPaths: [${ns.rfc3339Log}]\n  wtmpPath: null\n  btmpPath: null\n  auditLogPath: null\n`,
     });
-    agentId = connected.id;
+    cleanups.push(() => stack.stop());
+    server = stack.server;
+    agentId = stack.agentId;
   });
 
   after(async () => {
@@ -372,7 +308,7 @@ d.send(q,53,h,()=>d.close());`;
     await new Promise((res) => setTimeout(res, 3000));
     const exits = (await events('process', marker)).filter((e) => e.activity_id === 2);
     assert.deepEqual(exits, [], 'the server tier collects no terminations');
-    assert.equal(agent.child.exitCode, null, 'the agent was not restarted');
+    assert.equal(stack.agent.child.exitCode, null, 'the agent was not restarted');
   });
 
   it('driverless mode provides auth only and the capability report says why', async () => {

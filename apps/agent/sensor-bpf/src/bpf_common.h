@@ -21,9 +21,20 @@
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
+#define TCP_LISTEN 10
+#define ECONNREFUSED 111
+#define EINPROGRESS 115
+#define EALREADY 114
+#define EISCONN 106
+#define EINTR 4
+#define ERESTARTSYS 512
 
 /* Telemetry tier, set by the helper at run time (records.h TIER_*). */
 __u32 cfg_tier = TIER_WORKSTATION;
+/* A UDP flow reports its traffic at most once per this many ns (set by the helper). */
+__u64 cfg_udp_interval_ns = 60ULL * 1000000000ULL;
+/* Noisy (file and network) records per process and second; more are suppressed and counted. */
+__u32 cfg_noisy_per_sec = 2000;
 
 struct scratch {
 	struct rec_hdr h;
@@ -33,6 +44,8 @@ struct scratch {
 		struct exit_body exit;
 		struct net_body net;
 		struct file_body file;
+		struct inject_body inject;
+		struct setid_body setid;
 	};
 	char data[DATA_SIZE];
 	/* Walk cursor. Kept in map memory on purpose: the verifier does not track values there, so
@@ -56,11 +69,37 @@ struct {
 } rb SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PRIO_RINGBUF_BYTES);
+} rb_prio SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, K_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, K_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} suppressed SEC(".maps");
+
+/* The per-process limit of noisy records: a one-second window and its count. */
+struct noisy_window {
+	__u64 start_ns;
+	__u32 count;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct noisy_window);
+} noisy SEC(".maps");
 
 /* Thread-group ids whose activity is dropped (the agent, the helper, and their children). */
 struct {
@@ -87,6 +126,14 @@ struct {
 	__type(value, struct stash);
 } stashes SEC(".maps");
 
+/* stash.flags for K_CONNECT: the socket reached SYN_SENT during the syscall (the state
+ * tracepoint reports its outcome; the syscall exit must not report it again). */
+#define STASH_SYN_SENT 1
+/* stash.flags for K_UDP: which syscall it is, and the datagram's direction. */
+#define STASH_UDP_MSG 1   /* p1 is a struct msghdr */
+#define STASH_UDP_MMSG 2  /* p1 is a struct mmsghdr vector */
+#define STASH_UDP_IN 4    /* a receive */
+
 /* The process that owns a TCP socket, from connect/accept until close. */
 struct owner {
 	struct rec_hdr h;
@@ -101,6 +148,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct owner);
 } owners SEC(".maps");
+
+/* UDP flows (struct udp_key / udp_flow in records.h: the helper sweeps them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct udp_key);
+	__type(value, struct udp_flow);
+} udp_flows SEC(".maps");
 
 static __always_inline struct scratch *get_scratch(void)
 {
@@ -133,6 +188,28 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u16 kind)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/* over_noisy_limit counts one noisy record of process tgid and says whether it is over the limit. */
+static __always_inline int over_noisy_limit(__u32 tgid)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct noisy_window *w = bpf_map_lookup_elem(&noisy, &tgid);
+
+	if (!w) {
+		struct noisy_window fresh = { .start_ns = now, .count = 1 };
+		bpf_map_update_elem(&noisy, &tgid, &fresh, BPF_ANY);
+		return 0;
+	}
+	if (now - w->start_ns >= 1000000000ULL) {
+		w->start_ns = now;
+		w->count = 1;
+		return 0;
+	}
+	if (w->count >= cfg_noisy_per_sec)
+		return 1;
+	__sync_fetch_and_add(&w->count, 1);
+	return 0;
+}
+
 static __always_inline void submit(struct scratch *s, __u32 data_len)
 {
 	__u32 kind = s->h.kind;
@@ -146,7 +223,14 @@ static __always_inline void submit(struct scratch *s, __u32 data_len)
 	if (size > sizeof(*s) - 8)
 		return;
 	s->h.size = size;
-	if (bpf_ringbuf_output(&rb, s, size, 0) != 0) {
+	if (IS_NOISY_KIND(kind) && over_noisy_limit(s->h.pid)) {
+		__u64 *n = bpf_map_lookup_elem(&suppressed, &kind);
+		if (n)
+			*n += 1;
+		return;
+	}
+	long err = IS_PRIO_KIND(kind) ? bpf_ringbuf_output(&rb_prio, s, size, 0) : bpf_ringbuf_output(&rb, s, size, 0);
+	if (err != 0) {
 		__u64 *d = bpf_map_lookup_elem(&drops, &kind);
 		if (d)
 			*d += 1;

@@ -98,7 +98,7 @@ static __noinline int file_exit(long ret)
 	struct stash a;
 	struct scratch *s;
 
-	if (!st)
+	if (!st || (st->kind != K_OPEN && st->kind != K_UNLINK && st->kind != K_RENAME))
 		return 0;
 	a = *st;
 	bpf_map_delete_elem(&stashes, &tid);

@@ -47,6 +47,7 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_NO_BTF = 2, EXIT_PERM = 3, EXIT_LOAD = 
 #define BATCH_US 20000
 
 static volatile sig_atomic_t stopping;
+static uint32_t noisy_per_sec = 2000;
 static size_t pending_bytes;
 static int write_failed;
 static uint64_t emitted[K_MAX];
@@ -138,9 +139,56 @@ static void emit_stats(struct palisade_bpf *skel)
 		if (bpf_map__lookup_elem(skel->maps.drops, &k, sizeof(k), vals, sizeof(uint64_t) * ncpu, 0) == 0)
 			for (int c = 0; c < ncpu; c++)
 				st.drops[k] += vals[c];
+		if (bpf_map__lookup_elem(skel->maps.suppressed, &k, sizeof(k), vals, sizeof(uint64_t) * ncpu, 0) == 0)
+			for (int c = 0; c < ncpu; c++)
+				st.suppressed[k] += vals[c];
 		st.emitted[k] = emitted[k];
 	}
 	put_record(H_STATS, &st, sizeof(st));
+}
+
+/* sweep_udp reports the bytes that quiet UDP flows still hold once their interval has passed
+ * (the kernel reports a flow's traffic only when a datagram comes), and forgets flows that stayed
+ * quiet for four intervals. Workstation tier only; the server tier reports first datagrams. */
+static void sweep_udp(struct palisade_bpf *skel, uint64_t interval_ns)
+{
+	struct udp_key k, next;
+	struct udp_flow f;
+	struct timespec bt;
+	int fd = bpf_map__fd(skel->maps.udp_flows);
+	void *prev = NULL;
+	int n = 0;
+
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	uint64_t now = (uint64_t)bt.tv_sec * 1000000000ULL + bt.tv_nsec;
+	while (n++ < 16384 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &f) != 0 || now - f.last_ns < interval_ns)
+			continue;
+		if (skel->data->cfg_tier != TIER_SERVER && (f.net.bytes_in || f.net.bytes_out)) {
+			struct {
+				struct rec_hdr h;
+				struct net_body net;
+			} r;
+			r.h = f.h;
+			r.h.kind = K_UDP;
+			r.h.size = sizeof(r);
+			r.h.ts_ns = now;
+			r.net = f.net;
+			r.net.outcome = O_TRAFFIC;
+			f.net.bytes_in = f.net.bytes_out = 0;
+			f.net.packets = 0;
+			f.last_ns = now;
+			bpf_map_update_elem(fd, &k, &f, BPF_EXIST);
+			emitted[K_UDP]++;
+			if (fwrite(&r, sizeof(r), 1, stdout) != 1)
+				write_failed = 1;
+			pending_bytes += sizeof(r);
+		} else if (now - f.last_ns >= 4 * interval_ns) {
+			bpf_map_delete_elem(fd, &k);
+		}
+	}
 }
 
 static void set_ignored(struct palisade_bpf *skel, uint32_t pid, int on)
@@ -261,11 +309,15 @@ static const char *minimized_btf(void)
 	return path;
 }
 
-static void parse_args(int argc, char **argv, uint32_t *rb_mb, uint32_t *tier)
+static void parse_args(int argc, char **argv, uint32_t *rb_mb, uint32_t *tier, uint32_t *udp_s)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ringbuf-mb") == 0 && i + 1 < argc)
 			*rb_mb = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--udp-interval-s") == 0 && i + 1 < argc)
+			*udp_s = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--noisy-per-sec") == 0 && i + 1 < argc)
+			noisy_per_sec = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--tier") == 0 && i + 1 < argc)
 			*tier = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--ignore") == 0 && i + 1 < argc)
@@ -277,10 +329,14 @@ static void parse_args(int argc, char **argv, uint32_t *rb_mb, uint32_t *tier)
 			printf("%s\n", id);
 			exit(EXIT_OK);
 		} else
-			die(EXIT_USAGE, "usage: palisade-sensor [--ringbuf-mb N] [--tier 1|2] [--ignore PID]... | --btf-id");
+			die(EXIT_USAGE, "usage: palisade-sensor [--ringbuf-mb N] [--tier 1|2] [--udp-interval-s N] [--noisy-per-sec N] [--ignore PID]... | --btf-id");
 	}
 	if (*rb_mb < 1 || *rb_mb > 256 || (*rb_mb & (*rb_mb - 1)))
 		die(EXIT_USAGE, "--ringbuf-mb must be a power of two between 1 and 256");
+	if (noisy_per_sec < 1 || noisy_per_sec > 1000000)
+		die(EXIT_USAGE, "--noisy-per-sec must be between 1 and 1000000");
+	if (*udp_s < 1 || *udp_s > 3600)
+		die(EXIT_USAGE, "--udp-interval-s must be between 1 and 3600");
 	if (*tier != TIER_SERVER && *tier != TIER_WORKSTATION)
 		die(EXIT_USAGE, "--tier must be 1 (server) or 2 (workstation)");
 }
@@ -288,7 +344,7 @@ static void parse_args(int argc, char **argv, uint32_t *rb_mb, uint32_t *tier)
 /* open_and_load opens the BPF object (CO-RE against `btf`, or the kernel's BTF when NULL), sizes
  * the ring buffer, skips the syscalls this architecture lacks and loads the programs. On failure
  * it returns NULL with *err set (negative errno). */
-static struct palisade_bpf *open_and_load(const char *root, uint32_t rb_mb, uint32_t tier, const char *btf,
+static struct palisade_bpf *open_and_load(const char *root, uint32_t rb_mb, uint32_t tier, uint32_t udp_s, const char *btf,
 					  int *err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = btf);
@@ -299,6 +355,8 @@ static struct palisade_bpf *open_and_load(const char *root, uint32_t rb_mb, uint
 	}
 	bpf_map__set_max_entries(skel->maps.rb, rb_mb << 20);
 	skel->data->cfg_tier = tier;
+	skel->data->cfg_udp_interval_ns = (uint64_t)udp_s * 1000000000ULL;
+	skel->data->cfg_noisy_per_sec = noisy_per_sec;
 	skip_missing(root, skel->progs.on_open, "sys_enter_open");
 	skip_missing(root, skel->progs.on_open_exit, "sys_exit_open");
 	skip_missing(root, skel->progs.on_creat, "sys_enter_creat");
@@ -319,11 +377,11 @@ static struct palisade_bpf *open_and_load(const char *root, uint32_t rb_mb, uint
 
 int main(int argc, char **argv)
 {
-	uint32_t rb_mb = 8, tier = TIER_WORKSTATION;
+	uint32_t rb_mb = 8, tier = TIER_WORKSTATION, udp_s = 60;
 	struct palisade_bpf *skel;
 	int err;
 
-	parse_args(argc, argv, &rb_mb, &tier);
+	parse_args(argc, argv, &rb_mb, &tier, &udp_s);
 	prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the agent */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
@@ -342,11 +400,11 @@ int main(int argc, char **argv)
 		    strerror(errno));
 
 	const char *btf = minimized_btf();
-	skel = open_and_load(root, rb_mb, tier, btf, &err);
+	skel = open_and_load(root, rb_mb, tier, udp_s, btf, &err);
 	if (err && btf) {
 		fprintf(stderr, "palisade-sensor: loading with %s failed (%s); retrying with the kernel's "
 				"whole BTF\n", btf, strerror(-err));
-		skel = open_and_load(root, rb_mb, tier, NULL, &err);
+		skel = open_and_load(root, rb_mb, tier, udp_s, NULL, &err);
 	}
 	if (err) {
 		if (err == -EPERM)
@@ -363,9 +421,10 @@ int main(int argc, char **argv)
 	if (err)
 		die(EXIT_ATTACH, "cannot attach the BPF programs to their tracepoints: %s", strerror(-err));
 
-	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_sample, NULL, NULL);
-	if (!rb)
-		die(EXIT_LOAD, "cannot map the ring buffer: %s", strerror(errno));
+	/* The priority ring (exec, privilege, injection) first: each poll drains it before the other. */
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rb_prio), on_sample, NULL, NULL);
+	if (!rb || ring_buffer__add(rb, bpf_map__fd(skel->maps.rb), on_sample, NULL) != 0)
+		die(EXIT_LOAD, "cannot map the ring buffers: %s", strerror(errno));
 
 	struct hello_body hello = { .version = REC_VERSION, .helper_pid = getpid(),
 				    .realtime_minus_boottime_ns = realtime_minus_boottime(),
@@ -389,6 +448,7 @@ int main(int argc, char **argv)
 		int got = ring_buffer__consume(rb);
 		int64_t now = mono_ms();
 		if (now - last_stats >= 1000) {
+			sweep_udp(skel, (uint64_t)udp_s * 1000000000ULL);
 			emit_stats(skel);
 			last_stats = now;
 			flush_now = 1;

@@ -13,6 +13,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #include "bpf_common.h"
-#include "bpf_process.h"
 #include "bpf_net.h"
+#include "bpf_cred.h"
+#include "bpf_process.h"
 #include "bpf_file.h"

@@ -19,6 +19,8 @@ export interface AgentConfig {
   };
   /** Where the auth sensor reads from; defaults to the distribution's usual files. */
   auth?: AuthSourcesConfig;
+  /** Kernel sensor tuning (docs/fleet.md, "What each tier collects"). */
+  sensor?: SensorTuning;
   /** Host isolation tuning (docs/response.md). */
   isolation?: {
     /** How long the backend may take to answer through new isolation rules before they are reverted. @default 30 */
@@ -27,6 +29,18 @@ export interface AgentConfig {
     resolveIntervalSeconds?: number;
   };
 }
+
+/** SensorTuning tunes the kernel sensor. */
+export interface SensorTuning {
+  /** A UDP flow reports its traffic at most once per this many seconds (1..3600). @default 60 */
+  udpFlowIntervalSeconds?: number;
+  /** Bytes of executables hashed per second at most (SHA-256 of each exec's file). @default 33554432 */
+  hashBytesPerSecond?: number;
+  /** File and network records per process and second; more are suppressed in the kernel and counted. @default 2000 */
+  noisyRecordsPerSecond?: number;
+}
+
+const SENSOR_KEYS = ['udpFlowIntervalSeconds', 'hashBytesPerSecond', 'noisyRecordsPerSecond'];
 
 /** AuthSourcesConfig overrides the auth sensor's sources. `null` turns a source off. */
 export interface AuthSourcesConfig {
@@ -55,7 +69,7 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const STRING_KEYS = ['server', 'registrationKey', 'registrationKeyFile', 'ca', 'stateDir'] as const;
-const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth', 'isolation'];
+const TOP_KEYS = [...STRING_KEYS, 'tier', 'kernelSensor', 'logLevel', 'spool', 'auth', 'isolation', 'sensor'];
 const SPOOL_KEYS = ['maxBytes', 'maxAgeDays'];
 const ISOLATION_KEYS = ['selfTestTimeoutSeconds', 'resolveIntervalSeconds'];
 const AUTH_PATH_KEYS = ['wtmpPath', 'btmpPath', 'auditLogPath', 'journalDirectory'];
@@ -137,6 +151,17 @@ export function validateConfig(doc: unknown, source: string): AgentConfig {
     }
   }
   if (d.auth !== undefined) validateAuth(d.auth, source);
+  if (d.sensor !== undefined) {
+    if (typeof d.sensor !== 'object' || d.sensor === null || Array.isArray(d.sensor))
+      throw new ConfigError(`${source}: "sensor" must be a mapping`);
+    for (const [k, v] of Object.entries(d.sensor)) {
+      if (!SENSOR_KEYS.includes(k))
+        throw new ConfigError(`${source}: unknown key "sensor.${k}" (known: ${SENSOR_KEYS.join(', ')})`);
+      const max = k === 'udpFlowIntervalSeconds' ? 3600 : k === 'noisyRecordsPerSecond' ? 1_000_000 : 2 ** 40;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+        throw new ConfigError(`${source}: "sensor.${k}" must be a whole number from 1 to ${max}`);
+    }
+  }
   if (d.isolation !== undefined) {
     if (typeof d.isolation !== 'object' || d.isolation === null || Array.isArray(d.isolation))
       throw new ConfigError(`${source}: "isolation" must be a mapping`);

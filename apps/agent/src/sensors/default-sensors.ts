@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '@palisade/common';
-import type { AuthSourcesConfig } from '../config/agent-config.js';
+import type { AuthSourcesConfig, SensorTuning } from '../config/agent-config.js';
 import type { Tier } from '@palisade/protocol';
 import { createAuthSensor } from './auth/index.js';
 import { createBpfSensor } from './bpf/index.js';
@@ -19,6 +19,8 @@ export interface DefaultSensorOptions {
   tier: Tier;
   /** Overrides of the auth sensor's sources (config file `auth:`). */
   auth?: AuthSourcesConfig;
+  /** Kernel sensor tuning (config file `sensor:`). */
+  tuning?: SensorTuning;
   logger: Logger;
 }
 
@@ -34,6 +36,11 @@ export function defaultSensors(opts: DefaultSensorOptions): Sensor[] {
         ignorePids: opts.ownPids,
         ignorePathPrefixes: [opts.stateDir],
         tier: opts.tier,
+        ...(opts.tuning?.udpFlowIntervalSeconds
+          ? { udpFlowIntervalSeconds: opts.tuning.udpFlowIntervalSeconds }
+          : {}),
+        ...(opts.tuning?.hashBytesPerSecond ? { hashBytesPerSecond: opts.tuning.hashBytesPerSecond } : {}),
+        ...(opts.tuning?.noisyRecordsPerSecond ? { noisyPerSecond: opts.tuning.noisyRecordsPerSecond } : {}),
         logger: opts.logger,
       })
     : createDriverlessReport('kernel sensor turned off by configuration (--no-kernel-sensor)');

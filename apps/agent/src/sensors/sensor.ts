@@ -10,6 +10,12 @@ export interface SensorCounters {
   drops: number;
   /** Times the sensor's helper process was restarted after a crash. */
   restarts: number;
+  /** Of `drops`, the exec, privilege and injection records (their own reserved ring buffer). */
+  priorityDrops?: number;
+  /** Noisy records (file, network) a per-process rate limit held back, counted not sent. */
+  suppressed?: number;
+  /** "ok", or "degraded: why" while the sensor is losing events (sustained drops). */
+  health?: string;
 }
 
 /**

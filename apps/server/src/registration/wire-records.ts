@@ -49,5 +49,9 @@ export function statsFromWire(s: SensorStats): Record<string, number | string> {
       Object.fromEntries(Object.entries(s.spoolDropsByClass).map(([k, v]) => [k, Number(v)])),
     ),
     spoolCorruptRecords: Number(s.spoolCorruptRecords),
+    // Kernel sensor health: reserved-ring drops, rate-limited records, sustained-drop state.
+    ringDropsPriority: Number(s.ringDropsPriority),
+    suppressed: Number(s.suppressed),
+    sensorHealth: s.sensorHealth.slice(0, 512),
   };
 }

@@ -52,7 +52,11 @@ test('GET /agents/:id shows channel, last ack, spool depth, oldest unsent age an
     spool_first_at: new Date(now - 3_600_000).toISOString(),
     spool_last_at: new Date(now - 1_800_000).toISOString(),
     corrupt_records: 3,
+    ring_priority: 0,
+    suppressed: 0,
   });
+  // A heartbeat without the kernel sensor's health says "ok" (buildSensorStats always sets it).
+  assert.ok(h.sensor_health === 'ok' || h.sensor_health === null, String(h.sensor_health));
   const list = await srv.api('GET', '/api/v1/agents');
   const row = list.json.agents.find((x: { id: string }) => x.id === a.agentId);
   assert.equal(row.health.spool_depth, 1234);

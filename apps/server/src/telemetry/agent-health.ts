@@ -27,7 +27,13 @@ export interface AgentHealth {
     spool_last_at: string | null;
     /** Damaged spool records detected and skipped (the rest was delivered). */
     corrupt_records: number;
+    /** Of `ring`, exec/privilege/injection records lost from their reserved ring buffer. */
+    ring_priority: number;
+    /** Noisy file/network records the kernel's per-process rate limit held back (counted, not sent). */
+    suppressed: number;
   };
+  /** The kernel sensor's state: "ok", or "degraded: ..." while it loses events; null before a report. */
+  sensor_health: string | null;
   /** When the agent last reported these figures (its last heartbeat or Hello). */
   reported_at: string | null;
 }
@@ -78,7 +84,10 @@ export function agentHealth(a: AgentRecord, c: ConnectionState, nowMs: number): 
       spool_first_at: iso(num(s.spoolDropFirstMs)),
       spool_last_at: iso(num(s.spoolDropLastMs)),
       corrupt_records: num(s.spoolCorruptRecords) ?? 0,
+      ring_priority: num(s.ringDropsPriority) ?? 0,
+      suppressed: num(s.suppressed) ?? 0,
     },
+    sensor_health: typeof s.sensorHealth === 'string' && s.sensorHealth ? s.sensorHealth : null,
     reported_at: Object.keys(s).length ? iso(a.lastSeenAt) : null,
   };
 }

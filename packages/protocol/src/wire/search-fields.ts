@@ -20,6 +20,9 @@ export const SEARCH_FIELDS: readonly string[] = [
   'dst_endpoint.ip',
   'dst_endpoint.hostname',
   'raw_data',
+  'process.file_sha256',
+  'process.container_id',
+  'process.cgroup_path',
 ];
 
 /** resolveSearchField turns a path into the fields it walks through, checking it against the schema. */

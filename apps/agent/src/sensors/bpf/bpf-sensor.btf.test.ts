@@ -110,7 +110,10 @@ describe('eBPF helper: minimized kernel BTF (root, real kernel)', () => {
     const withCopy = await peakKbOfHelper(HELPER);
     rmSync(minBtf, { force: true });
     const without = await peakKbOfHelper(copy);
-    assert.ok(withCopy < without - btfKb, `peak ${withCopy} kB with the copy, ${without} kB without`);
+    // Without the copy the peak comes while libbpf parses the kernel BTF, before the maps and the
+    // two ring buffers exist; with it, at the end, with them (ADR 0021 added a second ring). So
+    // the gap is a little less than the BTF's size, though the whole BTF is never held.
+    assert.ok(withCopy < without - btfKb * 0.75, `peak ${withCopy} kB with the copy, ${without} kB without`);
   });
 
   test('a corrupt minimized copy: the helper says so, loads with the whole BTF and events flow', async () => {

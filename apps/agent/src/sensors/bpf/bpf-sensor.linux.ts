@@ -4,6 +4,7 @@ import { type Backoff, type Logger, silentLogger } from '@palisade/common';
 import { type Capability, CapabilitySchema, create, TelemetryKind, Tier } from '@palisade/protocol';
 import type { EventSink, Sensor, SensorCounters } from '../sensor.js';
 import { EventMapper } from './event-mapper.js';
+import { ExeHasher } from './exe-hasher.linux.js';
 import { HelperSupervisor, type HelperStatus } from './helper-supervisor.linux.js';
 import { DEFAULT_IGNORE_PATH_PREFIXES, PathFilter } from './paths.js';
 import { listPids, type ProcSnapshot, readBootId, readProc } from './proc-reader.linux.js';
@@ -29,6 +30,12 @@ export interface BpfSensorOptions {
   ringbufMb?: number;
   /** Restart backoff; injectable so tests need not wait. */
   backoff?: Backoff;
+  /** A UDP flow reports its traffic at most once per this many seconds. @default 60 */
+  udpFlowIntervalSeconds?: number;
+  /** File and network records per process and second; more are suppressed in the kernel and counted. @default 2000 */
+  noisyPerSecond?: number;
+  /** Bytes of executables hashed per second at most. @default 32 MiB */
+  hashBytesPerSecond?: number;
   /** How long start() waits for the helper to come up. @default 10000 */
   startTimeoutMs?: number;
 }
@@ -40,6 +47,10 @@ export interface BpfSensorStats {
   ringDrops: Record<string, number>;
   /** Records the kernel delivered per kind (as of the helper's last stats record, ~1 s). */
   kernelRecords: Record<string, number>;
+  /** Noisy records held back by the kernel's per-process rate limit, per kind. */
+  suppressed: Record<string, number>;
+  /** "ok" or "degraded: ..." (sustained drops). */
+  health: string;
   /** Stats records received: a new one means kernelRecords and ringDrops are fresh. */
   statsRecords: number;
   records: number;
@@ -51,6 +62,8 @@ export interface BpfSensorStats {
   procReads: number;
   /** Records that failed in mapping or in the sink (a bug, logged; the sensor carries on). */
   handlerErrors: number;
+  /** Executable hashing: bytes and files hashed, skipped, cache hits, deferred for the budget. */
+  hashing: ExeHasher['counts'];
 }
 
 /** BpfSensor is the eBPF sensor with its test and diagnostics hooks. */
@@ -61,6 +74,11 @@ export interface BpfSensor extends Sensor {
 }
 
 const KINDS = [TelemetryKind.PROCESS, TelemetryKind.NETFLOW, TelemetryKind.FILEMOD, TelemetryKind.DNS];
+/** Kinds with a reserved ring buffer (records.h IS_PRIO_KIND). */
+const PRIORITY_KINDS = [Kind.Exec, Kind.Setid, Kind.Inject];
+/** Drops are "sustained" when they grew in HEALTH_MIN_SECONDS of the last HEALTH_WINDOW seconds. */
+const HEALTH_WINDOW = 10;
+const HEALTH_MIN_SECONDS = 3;
 /** A stream this broken in one helper run means the helper is broken: restart it. */
 const MAX_GARBAGE_PER_RUN = 3;
 
@@ -92,6 +110,7 @@ class BpfSensorImpl implements BpfSensor {
   private readonly stream: RecordStream;
   private readonly mapper: EventMapper;
   private readonly cache: ProcessCache;
+  private readonly hasher: ExeHasher;
   private emitted = 0;
   private handlerErrors = 0;
   private dropsBase = new Array<number>(16).fill(0);
@@ -99,6 +118,10 @@ class BpfSensorImpl implements BpfSensor {
   private kernelBase = new Array<number>(16).fill(0);
   private kernelRun = new Array<number>(16).fill(0);
   private statsSeen = 0;
+  private suppressedBase = new Array<number>(16).fill(0);
+  private suppressedRun = new Array<number>(16).fill(0);
+  /** Total drops at each of the last HEALTH_WINDOW stats records (one a second). */
+  private readonly dropHistory: number[] = [];
   private garbageAtRunStart = 0;
   private syncSeq = 0;
   private readonly acks = new Map<number, () => void>();
@@ -113,7 +136,9 @@ class BpfSensorImpl implements BpfSensor {
       bootWallMs: () => this.bootWallMs,
       readProc: (pid) => readProc(pid),
     });
+    this.hasher = new ExeHasher(opts.hashBytesPerSecond ? { bytesPerSecond: opts.hashBytesPerSecond } : {});
     this.mapper = new EventMapper({
+      hasher: this.hasher,
       cache: this.cache,
       users: new UserNames(),
       paths: new PathFilter([...DEFAULT_IGNORE_PATH_PREFIXES, ...(opts.ignorePathPrefixes ?? [])]),
@@ -154,6 +179,7 @@ class BpfSensorImpl implements BpfSensor {
 
   async stop(): Promise<void> {
     await this.sup.stop();
+    this.hasher.close();
     for (const done of this.acks.values()) done();
     this.acks.clear();
   }
@@ -207,8 +233,35 @@ class BpfSensorImpl implements BpfSensor {
   }
 
   counters(): SensorCounters {
-    const drops = this.dropsBase.reduce((a, b) => a + b, 0) + this.dropsRun.reduce((a, b) => a + b, 0);
-    return { eventsEmitted: this.emitted, drops, restarts: this.sup.restarts };
+    const drops = this.totalDrops();
+    const prio = PRIORITY_KINDS.reduce((a, k) => a + (this.dropsBase[k] ?? 0) + (this.dropsRun[k] ?? 0), 0);
+    const suppressed =
+      this.suppressedBase.reduce((a, b) => a + b, 0) + this.suppressedRun.reduce((a, b) => a + b, 0);
+    return {
+      eventsEmitted: this.emitted,
+      drops,
+      restarts: this.sup.restarts,
+      priorityDrops: prio,
+      suppressed,
+      health: this.health(),
+    };
+  }
+
+  private totalDrops(): number {
+    return this.dropsBase.reduce((a, b) => a + b, 0) + this.dropsRun.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * health is "degraded" while drops are sustained: they grew in at least HEALTH_MIN_SECONDS of
+   * the last HEALTH_WINDOW seconds (one burst is a counted drop, not a state).
+   */
+  health(): string {
+    const h = this.dropHistory;
+    let rising = 0;
+    for (let i = 1; i < h.length; i++) if ((h[i] ?? 0) > (h[i - 1] ?? 0)) rising++;
+    if (rising < HEALTH_MIN_SECONDS) return 'ok';
+    const lost = (h[h.length - 1] ?? 0) - (h[0] ?? 0);
+    return `degraded: ${lost} kernel records lost to full ring buffers in the last ${h.length - 1} s`;
   }
 
   stats(): BpfSensorStats {
@@ -224,15 +277,32 @@ class BpfSensorImpl implements BpfSensor {
       ringDrops,
       kernelRecords,
       statsRecords: this.statsSeen,
+      suppressed: Object.fromEntries(
+        Object.entries(KIND_NAMES).map(([k, name]) => [
+          name,
+          (this.suppressedBase[Number(k)] ?? 0) + (this.suppressedRun[Number(k)] ?? 0),
+        ]),
+      ),
+      health: this.health(),
       ...this.stream.stats,
       processCacheSize: this.cache.size,
       procReads: this.cache.procReads,
       handlerErrors: this.handlerErrors,
+      hashing: { ...this.hasher.counts },
     };
   }
 
   private helperArgs(): string[] {
-    const args = ['--tier', String(tierNumber(this.tier)), '--ringbuf-mb', String(this.opts.ringbufMb ?? 2)];
+    const args = [
+      '--tier',
+      String(tierNumber(this.tier)),
+      '--ringbuf-mb',
+      String(this.opts.ringbufMb ?? 2),
+      '--udp-interval-s',
+      String(this.opts.udpFlowIntervalSeconds ?? 60),
+      '--noisy-per-sec',
+      String(this.opts.noisyPerSecond ?? 2000),
+    ];
     for (const pid of this.opts.ignorePids) args.push('--ignore', String(pid));
     return args;
   }
@@ -243,6 +313,9 @@ class BpfSensorImpl implements BpfSensor {
     this.dropsRun.fill(0);
     for (let i = 0; i < 16; i++) this.kernelBase[i] = (this.kernelBase[i] ?? 0) + (this.kernelRun[i] ?? 0);
     this.kernelRun.fill(0);
+    for (let i = 0; i < 16; i++)
+      this.suppressedBase[i] = (this.suppressedBase[i] ?? 0) + (this.suppressedRun[i] ?? 0);
+    this.suppressedRun.fill(0);
     this.garbageAtRunStart = this.stream.stats.resyncs + this.stream.stats.badRecords;
   }
 
@@ -271,7 +344,10 @@ class BpfSensorImpl implements BpfSensor {
         this.bootWallMs = r.realtimeMinusBoottimeNs / 1e6;
         this.dropsRun = r.drops.slice(0, 16);
         this.kernelRun = r.emitted.slice(0, 16);
+        this.suppressedRun = r.suppressed.slice(0, 16);
         this.statsSeen++;
+        this.dropHistory.push(this.totalDrops());
+        if (this.dropHistory.length > HEALTH_WINDOW + 1) this.dropHistory.shift();
         return;
       case Kind.Ack: {
         const done = this.acks.get(r.seq);

@@ -39,6 +39,17 @@ function exec(pid: number, startNs: number, ppid: number, argv: string[]): ExecR
     exe: `/usr/bin/${argv[0]}`,
     cwd: '/',
     tty: '',
+    exeNoFile: false,
+    exeDeleted: false,
+    exeIno: 0,
+    exeDev: 0,
+    exeSize: 0,
+    exeMtimeSec: 0,
+    exeMtimeNsec: 0,
+    pidNs: 0,
+    mntNs: 0,
+    netNs: 0,
+    cgroupPath: '/',
   };
 }
 
@@ -192,5 +203,15 @@ describe('PathFilter', () => {
     assert.equal(f.ignored('/procfoo'), false);
     assert.equal(f.ignored('/var/lib/palisade/spool/1'), true);
     assert.equal(f.ignored('/var/lib/palisade2'), false);
+  });
+
+  test('/dev is filtered but /dev/shm and /dev/mqueue are watched, unless ignored explicitly', () => {
+    const f = new PathFilter(['/proc', '/sys', '/dev']);
+    assert.equal(f.ignored('/dev/null'), true);
+    assert.equal(f.ignored('/dev/pts/0'), true);
+    assert.equal(f.ignored('/dev/shm/payload'), false);
+    assert.equal(f.ignored('/dev/mqueue/q'), false);
+    assert.equal(f.ignored('/dev/shmx'), true);
+    assert.equal(new PathFilter(['/dev', '/dev/shm']).ignored('/dev/shm/x'), true);
   });
 });

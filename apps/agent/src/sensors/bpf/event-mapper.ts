@@ -8,9 +8,23 @@ import {
   UserSchema,
 } from '@palisade/protocol';
 import { parseDnsQuestion } from './dns.js';
+import { containerOf } from './container.js';
+import { errnoName, errnoText } from './errno.js';
+import { type ExeHashSource, HashState } from './exe-hash.js';
 import type { PathFilter } from './paths.js';
-import type { ProcessCache, ProcessEntry } from './process-cache.js';
-import { type ExecRecord, type ExitRecord, type FileRecord, Kind, type NetRecord } from './records.js';
+import type { ProcessCache, ProcessEntry, ProcessFacts } from './process-cache.js';
+import {
+  type Credentials,
+  type ExecRecord,
+  type ExitRecord,
+  type FileRecord,
+  INJECTION_TYPES,
+  type InjectRecord,
+  Kind,
+  type NetRecord,
+  Outcome,
+  type SetidRecord,
+} from './records.js';
 import type { UserNames } from './users.js';
 
 /** MapperContext is what the mapper needs besides the record. */
@@ -20,17 +34,37 @@ export interface MapperContext {
   paths: PathFilter;
   /** Wall-clock ms at boot: event time = bootWallMs + record time. */
   bootWallMs: () => number;
+  /** Hashes executables; without it execs carry no hash. */
+  hasher?: ExeHashSource;
 }
 
 const AT_REMOVEDIR = 0x200;
+/** /proc/PID/mem or /proc/PID/task/TID/mem opened for writing: injection into PID. */
+const PROC_MEM = /^\/proc\/(\d+)\/(?:task\/\d+\/)?mem$/;
+
+function credsMessage(c: Credentials) {
+  return {
+    uid: c.uid,
+    euid: c.euid,
+    suid: c.suid,
+    gid: c.gid,
+    egid: c.egid,
+    sgid: c.sgid,
+    capEffective: c.capEffective,
+    capPermitted: c.capPermitted,
+  };
+}
 
 /**
  * EventMapper turns helper records into OCSF-shaped wire Events, enriching each with the acting
  * process from the process cache. Mapping:
  * - exec → Process Activity 1007 Launch (1); exit → Terminate (2) with exit_code (128 + signal
  *   and exit_signal for a process killed by a signal).
- * - connect → Network Activity 4001 Open (1), direction Outbound (2); accept → Open (1), Inbound
- *   (1); close → Close (2) with traffic bytes; src is the side that initiated.
+ * - connect → Network Activity 4001 Open (1), direction Outbound (2), or for an attempt that
+ *   failed Refuse (5) / Fail (4) with status Failure and the errno (status_code, status_detail);
+ *   accept → Open (1), Inbound (1); close → Close (2) with traffic bytes; src is the side that
+ *   initiated. listen → Listen (7) with the local end as dst_endpoint. UDP flow → Open (1) for its
+ *   first datagram (direction of that datagram), Traffic (6) with the bytes and datagrams since.
  * - DNS query → DNS Activity 4003 Query (1) with the first question.
  * - open for write → File System Activity 1001: Create (1) when the open created the file,
  *   Update (3) when it opened an existing file for writing or truncation; unlink → Delete (4);
@@ -40,8 +74,12 @@ const AT_REMOVEDIR = 0x200;
 export class EventMapper {
   constructor(private readonly ctx: MapperContext) {}
 
-  map(r: ExecRecord | ExitRecord | NetRecord | FileRecord): Event | null {
+  map(r: ExecRecord | ExitRecord | NetRecord | FileRecord | InjectRecord | SetidRecord): Event | null {
     switch (r.kind) {
+      case Kind.Inject:
+        return this.inject(r.targetPid, INJECTION_TYPES[r.type] ?? `type ${r.type}`, r);
+      case Kind.Setid:
+        return this.setid(r);
       case Kind.Exec:
         return this.exec(r);
       case Kind.Exit:
@@ -94,6 +132,7 @@ export class EventMapper {
       cgroupId: e.cgroupId,
       sessionId: e.sessionId === 0xffffffff ? 0 : e.sessionId,
       tty: e.tty,
+      ...(e.facts ? factFields(e.facts) : {}),
       ...(p
         ? {
             parent: create(ProcessSchema, {
@@ -110,7 +149,7 @@ export class EventMapper {
   }
 
   private exec(r: ExecRecord): Event {
-    const e = this.ctx.cache.fromExec(r);
+    const e = this.ctx.cache.fromExec(r, this.facts(r));
     return create(EventSchema, {
       classUid: 1007,
       activityId: 1,
@@ -120,9 +159,37 @@ export class EventMapper {
     });
   }
 
+  private facts(r: ExecRecord): ProcessFacts {
+    const h = this.ctx.hasher?.hash(r.pid, r.exe, {
+      ino: r.exeIno,
+      size: r.exeSize,
+      mtimeSec: r.exeMtimeSec,
+      mtimeNsec: r.exeMtimeNsec,
+      dev: r.exeDev,
+    }) ?? { sha256: '', state: HashState.None };
+    const c = containerOf(r.cgroupPath);
+    return {
+      exeNoFile: r.exeNoFile,
+      exeDeleted: r.exeDeleted,
+      sha256: h.sha256,
+      hashState: h.state,
+      pidNs: r.pidNs,
+      mntNs: r.mntNs,
+      netNs: r.netNs,
+      cgroupPath: r.cgroupPath,
+      containerId: c?.id ?? '',
+      containerRuntime: c?.runtime ?? '',
+    };
+  }
+
   private exit(r: ExitRecord): Event {
     const e = this.ctx.cache.lookup(r);
     this.ctx.cache.markExited(e);
+    // The executable was deleted while the process ran: later renderings say so.
+    if (r.exeDeleted && e.facts && !e.facts.exeDeleted) {
+      e.facts = { ...e.facts, exeDeleted: true };
+      e.message = undefined;
+    }
     return create(EventSchema, {
       classUid: 1007,
       activityId: 2,
@@ -139,22 +206,46 @@ export class EventMapper {
     const local = { ip: r.localIp, port: r.localPort };
     const remote = { ip: r.remoteIp, port: r.remotePort };
     const inbound = r.direction === 1;
+    const udp = r.kind === Kind.Udp;
+    let activityId = 1;
+    let failure: { statusId: number; statusDetail: string; statusCode: string } | undefined;
+    if (r.kind === Kind.Close) activityId = 2;
+    else if (r.kind === Kind.Listen) activityId = 7;
+    else if (udp) activityId = r.outcome === Outcome.Traffic ? 6 : 1;
+    else if (r.kind === Kind.Connect && r.outcome !== Outcome.Open) {
+      activityId = r.outcome === Outcome.Refused ? 5 : 4;
+      failure = {
+        statusId: 2,
+        statusCode: r.err ? errnoName(r.err) : 'ECANCELED',
+        statusDetail: r.err ? errnoText(r.err) : 'closed by the process before it was established',
+      };
+    }
+    const withBytes = r.kind === Kind.Close || udp;
     return create(EventSchema, {
       classUid: 4001,
-      activityId: r.kind === Kind.Close ? 2 : 1,
+      activityId,
       timeMs: this.time(r.tsNs),
       severityId: 1,
+      ...(failure ?? {}),
       process: this.process(this.ctx.cache.lookup(r)),
-      srcEndpoint: inbound ? remote : local,
-      dstEndpoint: inbound ? local : remote,
+      // A listener has no peer: its local end is the destination connections will come to.
+      ...(r.kind === Kind.Listen
+        ? { dstEndpoint: local }
+        : { srcEndpoint: inbound ? remote : local, dstEndpoint: inbound ? local : remote }),
       connectionInfo: {
-        protocolNum: 6,
-        protocolName: 'tcp',
+        protocolNum: udp ? 17 : 6,
+        protocolName: udp ? 'udp' : 'tcp',
         directionId: inbound ? 1 : 2,
         protocolVerId: r.family,
       },
-      ...(r.kind === Kind.Close
-        ? { traffic: { bytesIn: BigInt(r.bytesIn), bytesOut: BigInt(r.bytesOut) } }
+      ...(withBytes
+        ? {
+            traffic: {
+              bytesIn: BigInt(r.bytesIn),
+              bytesOut: BigInt(r.bytesOut),
+              packets: BigInt(r.packets),
+            },
+          }
         : {}),
     });
   }
@@ -175,7 +266,42 @@ export class EventMapper {
     });
   }
 
+  /** inject: `actor` wrote into (or took control of) process `targetPid`. */
+  private inject(targetPid: number, type: string, actor: InjectRecord | FileRecord): Event {
+    const a = this.ctx.cache.lookup(actor);
+    const t = this.ctx.cache.findPid(targetPid);
+    return create(EventSchema, {
+      classUid: 1007,
+      activityId: 4,
+      timeMs: this.time(actor.tsNs),
+      severityId: 1,
+      process: t ? this.process(t) : create(ProcessSchema, { pid: targetPid }),
+      actorProcess: this.process(a),
+      injectionType: type,
+    });
+  }
+
+  private setid(r: SetidRecord): Event {
+    const e = this.ctx.cache.lookup(r);
+    return create(EventSchema, {
+      classUid: 1007,
+      activityId: 5,
+      timeMs: this.time(r.tsNs),
+      severityId: 1,
+      process: this.process(e),
+      credsBefore: credsMessage(r.before),
+      credsAfter: credsMessage(r.after),
+      message: r.how === 2 ? 'exec of a setuid, setgid or file-capability binary' : `syscall ${r.syscallNr}`,
+    });
+  }
+
   private file(r: FileRecord): Event | null {
+    const mem = r.kind === Kind.Open ? PROC_MEM.exec(r.path) : null;
+    if (mem) {
+      const target = Number(mem[1]);
+      // Writing one's own memory through /proc is not injection.
+      return target === r.pid ? null : this.inject(target, 'proc_mem_write', r);
+    }
     const paths = this.ctx.paths;
     if (r.kind === Kind.Rename ? paths.ignored(r.path) && paths.ignored(r.newPath) : paths.ignored(r.path)) {
       return null;
@@ -194,6 +320,21 @@ export class EventMapper {
         : {}),
     });
   }
+}
+
+function factFields(f: ProcessFacts) {
+  return {
+    fileSha256: f.sha256,
+    hashState: f.hashState,
+    exeNoFile: f.exeNoFile,
+    exeDeleted: f.exeDeleted,
+    pidNs: BigInt(f.pidNs),
+    mntNs: BigInt(f.mntNs),
+    netNs: BigInt(f.netNs),
+    cgroupPath: f.cgroupPath,
+    containerId: f.containerId,
+    containerRuntime: f.containerRuntime,
+  };
 }
 
 function basename(p: string): string {

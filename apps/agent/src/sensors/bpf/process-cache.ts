@@ -26,8 +26,24 @@ export interface ProcessEntry {
   cgroupId: bigint;
   parentUniqueId: string;
   exited: boolean;
+  /** What the exec record adds (absent for processes known from /proc only). */
+  facts?: ProcessFacts;
   /** The rendered wire message, cached by the event mapper (opaque here). */
   message?: unknown;
+}
+
+/** ProcessFacts are what an exec record says beyond /proc's basics. */
+export interface ProcessFacts {
+  exeNoFile: boolean;
+  exeDeleted: boolean;
+  sha256: string;
+  hashState: number;
+  pidNs: number;
+  mntNs: number;
+  netNs: number;
+  cgroupPath: string;
+  containerId: string;
+  containerRuntime: string;
 }
 
 /** ProcessCacheOptions configure the cache. */
@@ -91,7 +107,7 @@ export class ProcessCache {
   }
 
   /** fromExec records a process image from an exec record and returns its entry. */
-  fromExec(r: ExecRecord): ProcessEntry {
+  fromExec(r: ExecRecord, facts?: ProcessFacts): ProcessEntry {
     const startTicks = Math.floor(r.startNs / NS_PER_TICK);
     const parent = this.byPidLookup(r.ppid, true);
     const e: ProcessEntry = {
@@ -116,6 +132,7 @@ export class ProcessCache {
       cgroupId: r.cgroupId,
       parentUniqueId: parent?.uniqueId ?? '',
       exited: false,
+      ...(facts ? { facts } : {}),
     };
     this.put(e);
     return e;
@@ -180,6 +197,11 @@ export class ProcessCache {
     const key = this.byPid.get(e.ppid);
     const p = key ? this.entries.get(key) : undefined;
     return p && (e.parentUniqueId === '' || p.uniqueId === e.parentUniqueId) ? p : undefined;
+  }
+
+  /** findPid returns the live process with this pid, reading /proc if the cache lacks it. */
+  findPid(pid: number): ProcessEntry | undefined {
+    return this.byPidLookup(pid, true);
   }
 
   private byPidLookup(pid: number, readIfMissing: boolean): ProcessEntry | undefined {

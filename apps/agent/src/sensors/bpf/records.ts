@@ -8,7 +8,7 @@ import { componentsToPath } from './paths.js';
 /** REC_MAGIC starts every record ("PA", little-endian). */
 export const REC_MAGIC = 0x5041;
 /** REC_VERSION is the record layout version the helper announces in its hello record. */
-export const REC_VERSION = 1;
+export const REC_VERSION = 2;
 /** HEADER_SIZE is the size of the common record header. */
 export const HEADER_SIZE = 64;
 /** DATA_OFFSET is where a kernel record's variable data starts. */
@@ -27,6 +27,10 @@ export const Kind = {
   Open: 7,
   Unlink: 8,
   Rename: 9,
+  Listen: 10,
+  Udp: 11,
+  Inject: 12,
+  Setid: 13,
   Hello: 100,
   Stats: 101,
   Ack: 102,
@@ -43,7 +47,74 @@ export const KIND_NAMES: Record<number, string> = {
   7: 'open',
   8: 'unlink',
   9: 'rename',
+  10: 'listen',
+  11: 'udp',
+  12: 'inject',
+  13: 'setid',
 };
+
+/** INJECTION_TYPES names inject_body.type (records.h INJ_*). */
+export const INJECTION_TYPES: Record<number, string> = {
+  1: 'ptrace_attach',
+  2: 'ptrace_seize',
+  3: 'ptrace_poke',
+  4: 'process_vm_writev',
+};
+
+/** Credentials are struct rec_creds. */
+export interface Credentials {
+  uid: number;
+  euid: number;
+  suid: number;
+  fsuid: number;
+  gid: number;
+  egid: number;
+  sgid: number;
+  fsgid: number;
+  capEffective: bigint;
+  capPermitted: bigint;
+}
+
+export interface InjectRecord extends RecordHeader {
+  kind: 12;
+  /** The target as the actor named it (a thread id, in the actor's pid namespace). */
+  targetPid: number;
+  type: number;
+  addr: bigint;
+  bytes: number;
+}
+
+export interface SetidRecord extends RecordHeader {
+  kind: 13;
+  before: Credentials;
+  after: Credentials;
+  /** 1: a set*id()/capset() syscall (syscallNr), 2: the exec of a setuid/setgid/capability binary. */
+  how: number;
+  syscallNr: number;
+}
+
+/** Outcome is net_body.outcome (records.h O_*). */
+export const Outcome = { Open: 0, Refused: 1, Failed: 2, Traffic: 3 } as const;
+
+/**
+ * NET_BODY gives the offsets, in the record, of struct net_body's fields (the body starts after
+ * the 64-byte header). records-contract.test.ts compiles records.h and checks them.
+ */
+export const NET_BODY = {
+  family: 64,
+  protocol: 66,
+  lport: 68,
+  rport: 70,
+  laddr: 72,
+  raddr: 88,
+  bytes_in: 104,
+  bytes_out: 112,
+  direction: 120,
+  outcome: 121,
+  payload_len: 122,
+  err: 124,
+  packets: 126,
+} as const;
 
 const F_ARGV_TRUNC = 1;
 const F_PATH1_TRUNC = 2;
@@ -51,6 +122,23 @@ const F_PATH2_TRUNC = 4;
 const F_CREATED = 8;
 const F_ABS1 = 16;
 const F_ABS2 = 32;
+const F_EXE_NOFILE = 64;
+const F_EXE_DELETED = 128;
+
+/** EXEC_EXT is struct exec_ext (records.h): its size and field offsets within the data area. */
+export const EXEC_EXT = {
+  size: 56,
+  ino: 0,
+  size_: 8,
+  mtime_sec: 16,
+  mtime_nsec: 24,
+  dev: 28,
+  nlink: 32,
+  pid_ns: 36,
+  mnt_ns: 40,
+  net_ns: 44,
+  cgroup_len: 48,
+} as const;
 
 /** RecordHeader is what every kernel record says about the acting thread. */
 export interface RecordHeader {
@@ -80,6 +168,21 @@ export interface ExecRecord extends RecordHeader {
   exe: string;
   cwd: string;
   tty: string;
+  /** The executable has no file on disk (memfd_create): exe is "memfd:NAME". */
+  exeNoFile: boolean;
+  /** The executable's file had no links left when it was executed. */
+  exeDeleted: boolean;
+  /** The executable's identity as the kernel saw it (dev is the kernel's major << 20 | minor). */
+  exeIno: number;
+  exeDev: number;
+  exeSize: number;
+  exeMtimeSec: number;
+  exeMtimeNsec: number;
+  pidNs: number;
+  mntNs: number;
+  netNs: number;
+  /** cgroup v2 path ("/system.slice/x.service"). */
+  cgroupPath: string;
 }
 
 export interface ExitRecord extends RecordHeader {
@@ -88,10 +191,12 @@ export interface ExitRecord extends RecordHeader {
   status: number;
   /** Signal number when the process was killed by a signal, else 0. */
   signal: number;
+  /** The process's executable had no links left when it exited (deleted after exec). */
+  exeDeleted: boolean;
 }
 
 export interface NetRecord extends RecordHeader {
-  kind: 3 | 4 | 5 | 6;
+  kind: 3 | 4 | 5 | 6 | 10 | 11;
   family: 4 | 6;
   protocol: number;
   localIp: string;
@@ -102,6 +207,12 @@ export interface NetRecord extends RecordHeader {
   bytesOut: number;
   /** 1 inbound, 2 outbound. */
   direction: number;
+  /** Outcome.*: a connect's result; for UDP, first datagram (Open) or traffic since the last record. */
+  outcome: number;
+  /** errno of a failed connect (0: closed by the process before it completed). */
+  err: number;
+  /** UDP: datagrams counted in bytesIn + bytesOut. */
+  packets: number;
   payload: Buffer;
 }
 
@@ -129,6 +240,8 @@ export interface StatsRecord {
   realtimeMinusBoottimeNs: number;
   drops: number[];
   emitted: number[];
+  /** Noisy records the kernel's per-process limit held back, per kind. */
+  suppressed: number[];
 }
 
 export interface AckRecord {
@@ -142,6 +255,8 @@ export type BpfRecord =
   | ExitRecord
   | NetRecord
   | FileRecord
+  | InjectRecord
+  | SetidRecord
   | HelloRecord
   | StatsRecord
   | AckRecord;
@@ -217,17 +332,38 @@ export function decodeRecord(b: Buffer): BpfRecord {
       const r = header(b) as ExitRecord;
       r.status = (code >> 8) & 0xff;
       r.signal = code & 0x7f;
+      r.exeDeleted = (r.flags & F_EXE_DELETED) !== 0;
       return r;
     }
     case Kind.Connect:
     case Kind.Accept:
     case Kind.Close:
     case Kind.Dns:
+    case Kind.Listen:
+    case Kind.Udp:
       return decodeNet(b);
     case Kind.Open:
     case Kind.Unlink:
     case Kind.Rename:
       return decodeFile(b);
+    case Kind.Inject: {
+      need(b, HEADER_SIZE + 32, 'inject');
+      const r = header(b) as InjectRecord;
+      r.targetPid = b.readUInt32LE(64);
+      r.type = b.readUInt32LE(68);
+      r.addr = b.readBigUInt64LE(72);
+      r.bytes = u64(b, 80);
+      return r;
+    }
+    case Kind.Setid: {
+      need(b, DATA_OFFSET + 48, 'setid');
+      const r = header(b) as SetidRecord;
+      r.before = creds(b, 64);
+      r.how = b.readUInt32LE(112);
+      r.syscallNr = b.readUInt32LE(116);
+      r.after = creds(b, DATA_OFFSET);
+      return r;
+    }
     case Kind.Hello:
       need(b, HEADER_SIZE + 24, 'hello');
       return {
@@ -238,14 +374,16 @@ export function decodeRecord(b: Buffer): BpfRecord {
         ringbufBytes: b.readUInt32LE(80),
       };
     case Kind.Stats: {
-      need(b, HEADER_SIZE + 8 + 16 * 16, 'stats');
+      need(b, HEADER_SIZE + 8 + 3 * 16 * 8, 'stats');
       const drops: number[] = [];
       const emitted: number[] = [];
+      const suppressed: number[] = [];
       for (let i = 0; i < 16; i++) {
         drops.push(u64(b, 72 + i * 8));
         emitted.push(u64(b, 200 + i * 8));
+        suppressed.push(u64(b, 328 + i * 8));
       }
-      return { kind: 101, realtimeMinusBoottimeNs: s64(b, 64), drops, emitted };
+      return { kind: 101, realtimeMinusBoottimeNs: s64(b, 64), drops, emitted, suppressed };
     }
     case Kind.Ack:
       need(b, HEADER_SIZE + 8, 'ack');
@@ -255,16 +393,34 @@ export function decodeRecord(b: Buffer): BpfRecord {
   }
 }
 
+function creds(b: Buffer, off: number): Credentials {
+  return {
+    uid: b.readUInt32LE(off),
+    euid: b.readUInt32LE(off + 4),
+    suid: b.readUInt32LE(off + 8),
+    fsuid: b.readUInt32LE(off + 12),
+    gid: b.readUInt32LE(off + 16),
+    egid: b.readUInt32LE(off + 20),
+    sgid: b.readUInt32LE(off + 24),
+    fsgid: b.readUInt32LE(off + 28),
+    capEffective: b.readBigUInt64LE(off + 32),
+    capPermitted: b.readBigUInt64LE(off + 40),
+  };
+}
+
 function decodeExec(b: Buffer): ExecRecord {
   need(b, DATA_OFFSET, 'exec');
   const argvLen = b.readUInt16LE(88);
   const exeLen = b.readUInt16LE(90);
   const cwdLen = b.readUInt16LE(92);
-  const argvEnd = span(b, DATA_OFFSET, argvLen, 'exec argv');
+  const x = span(b, DATA_OFFSET, EXEC_EXT.size, 'exec identity') - EXEC_EXT.size;
+  const cgroupLen = b.readUInt16LE(x + EXEC_EXT.cgroup_len);
+  const argvEnd = span(b, x + EXEC_EXT.size, argvLen, 'exec argv');
   const exeEnd = span(b, argvEnd, exeLen, 'exec exe path');
   const cwdEnd = span(b, exeEnd, cwdLen, 'exec cwd path');
+  const cgEnd = span(b, cwdEnd, cgroupLen, 'exec cgroup path');
   // argv is NUL-separated with a trailing NUL; a truncated copy may end mid-argument.
-  let argvText = b.toString('utf8', DATA_OFFSET, argvEnd);
+  let argvText = b.toString('utf8', x + EXEC_EXT.size, argvEnd);
   if (argvText.endsWith('\0')) argvText = argvText.slice(0, -1);
   // Fields are added to the header object rather than spread into a new one: this runs for
   // every record and a spread of a dozen fields costs more than the rest of the decode.
@@ -276,29 +432,43 @@ function decodeExec(b: Buffer): ExecRecord {
   r.cgroupId = b.readBigUInt64LE(80);
   r.argv = argvText === '' ? [] : argvText.split('\0');
   r.argvTruncated = (r.flags & F_ARGV_TRUNC) !== 0;
-  r.exe = componentsToPath(b, argvEnd, exeEnd);
+  r.exeNoFile = (r.flags & F_EXE_NOFILE) !== 0;
+  r.exeDeleted = (r.flags & F_EXE_DELETED) !== 0;
+  r.exe = r.exeNoFile ? cstr(b, argvEnd, exeEnd) : componentsToPath(b, argvEnd, exeEnd);
   r.cwd = componentsToPath(b, exeEnd, cwdEnd);
+  r.cgroupPath = componentsToPath(b, cwdEnd, cgEnd);
+  r.exeIno = u64(b, x + EXEC_EXT.ino);
+  r.exeSize = u64(b, x + EXEC_EXT.size_);
+  r.exeMtimeSec = s64(b, x + EXEC_EXT.mtime_sec);
+  r.exeMtimeNsec = b.readUInt32LE(x + EXEC_EXT.mtime_nsec);
+  r.exeDev = b.readUInt32LE(x + EXEC_EXT.dev);
+  r.pidNs = b.readUInt32LE(x + EXEC_EXT.pid_ns);
+  r.mntNs = b.readUInt32LE(x + EXEC_EXT.mnt_ns);
+  r.netNs = b.readUInt32LE(x + EXEC_EXT.net_ns);
   r.tty = cstr(b, 96, 128);
   return r;
 }
 
 function decodeNet(b: Buffer): NetRecord {
   need(b, DATA_OFFSET, 'network');
-  const fam = b.readUInt16LE(64);
+  const fam = b.readUInt16LE(NET_BODY.family);
   if (fam !== 2 && fam !== 10) throw new RecordError(`network record with address family ${fam}`);
   const family = fam === 2 ? 4 : 6;
-  const payloadLen = b.readUInt16LE(122);
+  const payloadLen = b.readUInt16LE(NET_BODY.payload_len);
   const end = span(b, DATA_OFFSET, payloadLen, 'network payload');
   const r = header(b) as NetRecord;
   r.family = family;
-  r.protocol = b.readUInt16LE(66);
-  r.localPort = b.readUInt16LE(68);
-  r.remotePort = b.readUInt16LE(70);
-  r.localIp = ip(b, 72, family);
-  r.remoteIp = ip(b, 88, family);
-  r.bytesIn = u64(b, 104);
-  r.bytesOut = u64(b, 112);
-  r.direction = b[120] ?? 0;
+  r.protocol = b.readUInt16LE(NET_BODY.protocol);
+  r.localPort = b.readUInt16LE(NET_BODY.lport);
+  r.remotePort = b.readUInt16LE(NET_BODY.rport);
+  r.localIp = ip(b, NET_BODY.laddr, family);
+  r.remoteIp = ip(b, NET_BODY.raddr, family);
+  r.bytesIn = u64(b, NET_BODY.bytes_in);
+  r.bytesOut = u64(b, NET_BODY.bytes_out);
+  r.direction = b[NET_BODY.direction] ?? 0;
+  r.outcome = b[NET_BODY.outcome] ?? 0;
+  r.err = b.readUInt16LE(NET_BODY.err);
+  r.packets = b.readUInt16LE(NET_BODY.packets);
   r.payload = b.subarray(DATA_OFFSET, end);
   return r;
 }

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/event.proto.
  */
 export const file_palisade_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChdwYWxpc2FkZS92MS9ldmVudC5wcm90bxILcGFsaXNhZGUudjEi4QYKBUV2ZW50EhEKCWNsYXNzX3VpZBgBIAEoDRITCgthY3Rpdml0eV9pZBgCIAEoDRIPCgd0aW1lX21zGAMgASgDEhMKC3NldmVyaXR5X2lkGAQgASgNEhEKCXN0YXR1c19pZBgFIAEoDRIVCg1zdGF0dXNfZGV0YWlsGAYgASgJEg8KB21lc3NhZ2UYByABKAkSEAoIcmF3X2RhdGEYCCABKAkSJQoHcHJvY2VzcxgKIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSKwoNYWN0b3JfcHJvY2VzcxgLIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSJQoKYWN0b3JfdXNlchgMIAEoCzIRLnBhbGlzYWRlLnYxLlVzZXISEQoJZXhpdF9jb2RlGA0gASgFEhUKDWhhc19leGl0X2NvZGUYDiABKAgSEwoLZXhpdF9zaWduYWwYDyABKA0SHwoEZmlsZRgUIAEoCzIRLnBhbGlzYWRlLnYxLkZpbGUSJgoLZmlsZV9yZXN1bHQYFSABKAsyES5wYWxpc2FkZS52MS5GaWxlEi0KC3JlbWVkaWF0aW9uGB0gASgLMhgucGFsaXNhZGUudjEuUmVtZWRpYXRpb24SMgoMc3JjX2VuZHBvaW50GB4gASgLMhwucGFsaXNhZGUudjEuTmV0d29ya0VuZHBvaW50EjIKDGRzdF9lbmRwb2ludBgfIAEoCzIcLnBhbGlzYWRlLnYxLk5ldHdvcmtFbmRwb2ludBI0Cg9jb25uZWN0aW9uX2luZm8YICABKAsyGy5wYWxpc2FkZS52MS5Db25uZWN0aW9uSW5mbxIlCgd0cmFmZmljGCEgASgLMhQucGFsaXNhZGUudjEuVHJhZmZpYxIkCgVxdWVyeRgiIAEoCzIVLnBhbGlzYWRlLnYxLkRuc1F1ZXJ5Eh8KBHVzZXIYKCABKAsyES5wYWxpc2FkZS52MS5Vc2VyEhUKDWF1dGhfcHJvdG9jb2wYKSABKAkSFQoNbG9nb25fdHlwZV9pZBgqIAEoDRIUCgxzZXJ2aWNlX25hbWUYKyABKAkSEQoJaXNfcmVtb3RlGCwgASgIEg8KB2NvbW1hbmQYLSABKAkSFwoPYXV0aF9wcm92ZW5hbmNlGC4gASgNIlgKBFVzZXISCwoDdWlkGAEgASgJEgwKBG5hbWUYAiABKAkSCwoDZ2lkGAMgASgNEgwKBGV1aWQYBCABKA0SDAoEZWdpZBgFIAEoDRIMCgRhdWlkGAYgASgNIrMCCgdQcm9jZXNzEgsKA3BpZBgBIAEoDRILCgN0aWQYAiABKA0SCwoDdWlkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEcGF0aBgFIAEoCRIQCghjbWRfbGluZRgGIAEoCRIMCgRhcmd2GAcgAygJEhYKDmFyZ3ZfdHJ1bmNhdGVkGAggASgIEgsKA2N3ZBgJIAEoCRIXCg9jcmVhdGVkX3RpbWVfbXMYCiABKAMSHwoEdXNlchgLIAEoCzIRLnBhbGlzYWRlLnYxLlVzZXISJAoGcGFyZW50GAwgASgLMhQucGFsaXNhZGUudjEuUHJvY2VzcxIMCgRwcGlkGA0gASgNEhEKCWNncm91cF9pZBgOIAEoBBISCgpzZXNzaW9uX2lkGA8gASgNEgsKA3R0eRgQIAEoCSJBCgRGaWxlEgwKBHBhdGgYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd0eXBlX2lkGAMgASgNEgwKBHNpemUYBCABKAQiPQoPTmV0d29ya0VuZHBvaW50EgoKAmlwGAEgASgJEgwKBHBvcnQYAiABKA0SEAoIaG9zdG5hbWUYAyABKAkibAoOQ29ubmVjdGlvbkluZm8SFAoMcHJvdG9jb2xfbnVtGAEgASgNEhUKDXByb3RvY29sX25hbWUYAiABKAkSFAoMZGlyZWN0aW9uX2lkGAMgASgNEhcKD3Byb3RvY29sX3Zlcl9pZBgEIAEoDSIuCgdUcmFmZmljEhAKCGJ5dGVzX2luGAEgASgEEhEKCWJ5dGVzX291dBgCIAEoBCJNCghEbnNRdWVyeRIQCghob3N0bmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEg0KBWNsYXNzGAMgASgJEhIKCnBhY2tldF91aWQYBCABKA0inQEKC1JlbWVkaWF0aW9uEhMKC2NvbW1hbmRfdWlkGAEgASgJEhEKCXRlY2huaXF1ZRgCIAEoCRIVCg10ZWNobmlxdWVfdWlkGAMgASgJEhMKC3N0YXR1c19jb2RlGAQgASgJEhMKC2ZpbGVfc2hhMjU2GAUgASgJEhUKDXF1YXJhbnRpbmVfaWQYBiABKAkSDgoGcmVhc29uGAcgASgJYgZwcm90bzM");
+  fileDesc("ChdwYWxpc2FkZS92MS9ldmVudC5wcm90bxILcGFsaXNhZGUudjEi+QcKBUV2ZW50EhEKCWNsYXNzX3VpZBgBIAEoDRITCgthY3Rpdml0eV9pZBgCIAEoDRIPCgd0aW1lX21zGAMgASgDEhMKC3NldmVyaXR5X2lkGAQgASgNEhEKCXN0YXR1c19pZBgFIAEoDRIVCg1zdGF0dXNfZGV0YWlsGAYgASgJEg8KB21lc3NhZ2UYByABKAkSEAoIcmF3X2RhdGEYCCABKAkSJQoHcHJvY2VzcxgKIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSKwoNYWN0b3JfcHJvY2VzcxgLIAEoCzIULnBhbGlzYWRlLnYxLlByb2Nlc3MSJQoKYWN0b3JfdXNlchgMIAEoCzIRLnBhbGlzYWRlLnYxLlVzZXISEQoJZXhpdF9jb2RlGA0gASgFEhUKDWhhc19leGl0X2NvZGUYDiABKAgSEwoLZXhpdF9zaWduYWwYDyABKA0SHwoEZmlsZRgUIAEoCzIRLnBhbGlzYWRlLnYxLkZpbGUSJgoLZmlsZV9yZXN1bHQYFSABKAsyES5wYWxpc2FkZS52MS5GaWxlEi0KC3JlbWVkaWF0aW9uGB0gASgLMhgucGFsaXNhZGUudjEuUmVtZWRpYXRpb24SMgoMc3JjX2VuZHBvaW50GB4gASgLMhwucGFsaXNhZGUudjEuTmV0d29ya0VuZHBvaW50EjIKDGRzdF9lbmRwb2ludBgfIAEoCzIcLnBhbGlzYWRlLnYxLk5ldHdvcmtFbmRwb2ludBI0Cg9jb25uZWN0aW9uX2luZm8YICABKAsyGy5wYWxpc2FkZS52MS5Db25uZWN0aW9uSW5mbxIlCgd0cmFmZmljGCEgASgLMhQucGFsaXNhZGUudjEuVHJhZmZpYxIkCgVxdWVyeRgiIAEoCzIVLnBhbGlzYWRlLnYxLkRuc1F1ZXJ5Eh8KBHVzZXIYKCABKAsyES5wYWxpc2FkZS52MS5Vc2VyEhUKDWF1dGhfcHJvdG9jb2wYKSABKAkSFQoNbG9nb25fdHlwZV9pZBgqIAEoDRIUCgxzZXJ2aWNlX25hbWUYKyABKAkSEQoJaXNfcmVtb3RlGCwgASgIEg8KB2NvbW1hbmQYLSABKAkSFwoPYXV0aF9wcm92ZW5hbmNlGC4gASgNEhMKC3N0YXR1c19jb2RlGDIgASgJEjQKDGNyZWRzX2JlZm9yZRgzIAEoCzIeLnBhbGlzYWRlLnYxLlNlbnNvckNyZWRlbnRpYWxzEjMKC2NyZWRzX2FmdGVyGDQgASgLMh4ucGFsaXNhZGUudjEuU2Vuc29yQ3JlZGVudGlhbHMSFgoOaW5qZWN0aW9uX3R5cGUYNSABKAkikwEKEVNlbnNvckNyZWRlbnRpYWxzEgsKA3VpZBgBIAEoDRIMCgRldWlkGAIgASgNEgwKBHN1aWQYAyABKA0SCwoDZ2lkGAQgASgNEgwKBGVnaWQYBSABKA0SDAoEc2dpZBgGIAEoDRIVCg1jYXBfZWZmZWN0aXZlGAcgASgEEhUKDWNhcF9wZXJtaXR0ZWQYCCABKAQiWAoEVXNlchILCgN1aWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNnaWQYAyABKA0SDAoEZXVpZBgEIAEoDRIMCgRlZ2lkGAUgASgNEgwKBGF1aWQYBiABKA0i/AMKB1Byb2Nlc3MSCwoDcGlkGAEgASgNEgsKA3RpZBgCIAEoDRILCgN1aWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRwYXRoGAUgASgJEhAKCGNtZF9saW5lGAYgASgJEgwKBGFyZ3YYByADKAkSFgoOYXJndl90cnVuY2F0ZWQYCCABKAgSCwoDY3dkGAkgASgJEhcKD2NyZWF0ZWRfdGltZV9tcxgKIAEoAxIfCgR1c2VyGAsgASgLMhEucGFsaXNhZGUudjEuVXNlchIkCgZwYXJlbnQYDCABKAsyFC5wYWxpc2FkZS52MS5Qcm9jZXNzEgwKBHBwaWQYDSABKA0SEQoJY2dyb3VwX2lkGA4gASgEEhIKCnNlc3Npb25faWQYDyABKA0SCwoDdHR5GBAgASgJEhMKC2ZpbGVfc2hhMjU2GB4gASgJEhIKCmhhc2hfc3RhdGUYHyABKA0SEwoLZXhlX25vX2ZpbGUYICABKAgSEwoLZXhlX2RlbGV0ZWQYISABKAgSDgoGcGlkX25zGCIgASgEEg4KBm1udF9ucxgjIAEoBBIOCgZuZXRfbnMYJCABKAQSEwoLY2dyb3VwX3BhdGgYJSABKAkSFAoMY29udGFpbmVyX2lkGCYgASgJEhkKEWNvbnRhaW5lcl9ydW50aW1lGCcgASgJIkEKBEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3R5cGVfaWQYAyABKA0SDAoEc2l6ZRgEIAEoBCI9Cg9OZXR3b3JrRW5kcG9pbnQSCgoCaXAYASABKAkSDAoEcG9ydBgCIAEoDRIQCghob3N0bmFtZRgDIAEoCSJsCg5Db25uZWN0aW9uSW5mbxIUCgxwcm90b2NvbF9udW0YASABKA0SFQoNcHJvdG9jb2xfbmFtZRgCIAEoCRIUCgxkaXJlY3Rpb25faWQYAyABKA0SFwoPcHJvdG9jb2xfdmVyX2lkGAQgASgNIj8KB1RyYWZmaWMSEAoIYnl0ZXNfaW4YASABKAQSEQoJYnl0ZXNfb3V0GAIgASgEEg8KB3BhY2tldHMYAyABKAQiTQoIRG5zUXVlcnkSEAoIaG9zdG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRINCgVjbGFzcxgDIAEoCRISCgpwYWNrZXRfdWlkGAQgASgNIp0BCgtSZW1lZGlhdGlvbhITCgtjb21tYW5kX3VpZBgBIAEoCRIRCgl0ZWNobmlxdWUYAiABKAkSFQoNdGVjaG5pcXVlX3VpZBgDIAEoCRITCgtzdGF0dXNfY29kZRgEIAEoCRITCgtmaWxlX3NoYTI1NhgFIAEoCRIVCg1xdWFyYW50aW5lX2lkGAYgASgJEg4KBnJlYXNvbhgHIAEoCWIGcHJvdG8z");
 
 /**
  * Event is one telemetry event on the wire. It maps one-to-one onto an OCSF event class
@@ -195,6 +195,36 @@ export type Event = Message<"palisade.v1.Event"> & {
    * @generated from field: uint32 auth_provenance = 46;
    */
   authProvenance: number;
+
+  /**
+   * Kernel sensor additions (issue 11).
+   *
+   * a failure's code: the errno name of a failed connect ("ETIMEDOUT")
+   *
+   * @generated from field: string status_code = 50;
+   */
+  statusCode: string;
+
+  /**
+   * 1007 Set User ID: the process's ids before the change
+   *
+   * @generated from field: palisade.v1.SensorCredentials creds_before = 51;
+   */
+  credsBefore?: SensorCredentials | undefined;
+
+  /**
+   * ... and after
+   *
+   * @generated from field: palisade.v1.SensorCredentials creds_after = 52;
+   */
+  credsAfter?: SensorCredentials | undefined;
+
+  /**
+   * 1007 Inject: "ptrace_attach", "ptrace_seize", "ptrace_poke", "process_vm_writev", "proc_mem_write"
+   *
+   * @generated from field: string injection_type = 53;
+   */
+  injectionType: string;
 };
 
 /**
@@ -203,6 +233,60 @@ export type Event = Message<"palisade.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_palisade_v1_event, 0);
+
+/**
+ * SensorCredentials are a process's user and group ids and capabilities at one moment.
+ *
+ * @generated from message palisade.v1.SensorCredentials
+ */
+export type SensorCredentials = Message<"palisade.v1.SensorCredentials"> & {
+  /**
+   * @generated from field: uint32 uid = 1;
+   */
+  uid: number;
+
+  /**
+   * @generated from field: uint32 euid = 2;
+   */
+  euid: number;
+
+  /**
+   * @generated from field: uint32 suid = 3;
+   */
+  suid: number;
+
+  /**
+   * @generated from field: uint32 gid = 4;
+   */
+  gid: number;
+
+  /**
+   * @generated from field: uint32 egid = 5;
+   */
+  egid: number;
+
+  /**
+   * @generated from field: uint32 sgid = 6;
+   */
+  sgid: number;
+
+  /**
+   * @generated from field: uint64 cap_effective = 7;
+   */
+  capEffective: bigint;
+
+  /**
+   * @generated from field: uint64 cap_permitted = 8;
+   */
+  capPermitted: bigint;
+};
+
+/**
+ * Describes the message palisade.v1.SensorCredentials.
+ * Use `create(SensorCredentialsSchema)` to create a new message.
+ */
+export const SensorCredentialsSchema: GenMessage<SensorCredentials> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_event, 1);
 
 /**
  * @generated from message palisade.v1.User
@@ -244,7 +328,7 @@ export type User = Message<"palisade.v1.User"> & {
  * Use `create(UserSchema)` to create a new message.
  */
 export const UserSchema: GenMessage<User> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 1);
+  messageDesc(file_palisade_v1_event, 2);
 
 /**
  * @generated from message palisade.v1.Process
@@ -335,6 +419,78 @@ export type Process = Message<"palisade.v1.Process"> & {
    * @generated from field: string tty = 16;
    */
   tty: string;
+
+  /**
+   * Kernel sensor additions (issue 11).
+   *
+   * SHA-256 of the executable, hex; empty while pending or skipped
+   *
+   * @generated from field: string file_sha256 = 30;
+   */
+  fileSha256: string;
+
+  /**
+   * 0 not computed, 1 done, 2 pending (sent later as an update), 3 skipped (too large, unreadable)
+   *
+   * @generated from field: uint32 hash_state = 31;
+   */
+  hashState: number;
+
+  /**
+   * the executable has no file on disk (memfd_create): path is "memfd:NAME"
+   *
+   * @generated from field: bool exe_no_file = 32;
+   */
+  exeNoFile: boolean;
+
+  /**
+   * the executable was deleted (or replaced) after exec
+   *
+   * @generated from field: bool exe_deleted = 33;
+   */
+  exeDeleted: boolean;
+
+  /**
+   * pid namespace inode number
+   *
+   * @generated from field: uint64 pid_ns = 34;
+   */
+  pidNs: bigint;
+
+  /**
+   * mount namespace inode number
+   *
+   * @generated from field: uint64 mnt_ns = 35;
+   */
+  mntNs: bigint;
+
+  /**
+   * network namespace inode number
+   *
+   * @generated from field: uint64 net_ns = 36;
+   */
+  netNs: bigint;
+
+  /**
+   * cgroup v2 path ("/system.slice/docker-<id>.scope")
+   *
+   * @generated from field: string cgroup_path = 37;
+   */
+  cgroupPath: string;
+
+  /**
+   * the container id the cgroup path names
+   *
+   * @generated from field: string container_id = 38;
+   */
+  containerId: string;
+
+  /**
+   * "docker", "containerd", "cri-o", "podman", "kubernetes"
+   *
+   * @generated from field: string container_runtime = 39;
+   */
+  containerRuntime: string;
 };
 
 /**
@@ -342,7 +498,7 @@ export type Process = Message<"palisade.v1.Process"> & {
  * Use `create(ProcessSchema)` to create a new message.
  */
 export const ProcessSchema: GenMessage<Process> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 2);
+  messageDesc(file_palisade_v1_event, 3);
 
 /**
  * @generated from message palisade.v1.File
@@ -376,7 +532,7 @@ export type File = Message<"palisade.v1.File"> & {
  * Use `create(FileSchema)` to create a new message.
  */
 export const FileSchema: GenMessage<File> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 3);
+  messageDesc(file_palisade_v1_event, 4);
 
 /**
  * @generated from message palisade.v1.NetworkEndpoint
@@ -403,7 +559,7 @@ export type NetworkEndpoint = Message<"palisade.v1.NetworkEndpoint"> & {
  * Use `create(NetworkEndpointSchema)` to create a new message.
  */
 export const NetworkEndpointSchema: GenMessage<NetworkEndpoint> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 4);
+  messageDesc(file_palisade_v1_event, 5);
 
 /**
  * @generated from message palisade.v1.ConnectionInfo
@@ -441,7 +597,7 @@ export type ConnectionInfo = Message<"palisade.v1.ConnectionInfo"> & {
  * Use `create(ConnectionInfoSchema)` to create a new message.
  */
 export const ConnectionInfoSchema: GenMessage<ConnectionInfo> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 5);
+  messageDesc(file_palisade_v1_event, 6);
 
 /**
  * @generated from message palisade.v1.Traffic
@@ -456,6 +612,11 @@ export type Traffic = Message<"palisade.v1.Traffic"> & {
    * @generated from field: uint64 bytes_out = 2;
    */
   bytesOut: bigint;
+
+  /**
+   * @generated from field: uint64 packets = 3;
+   */
+  packets: bigint;
 };
 
 /**
@@ -463,7 +624,7 @@ export type Traffic = Message<"palisade.v1.Traffic"> & {
  * Use `create(TrafficSchema)` to create a new message.
  */
 export const TrafficSchema: GenMessage<Traffic> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 6);
+  messageDesc(file_palisade_v1_event, 7);
 
 /**
  * @generated from message palisade.v1.DnsQuery
@@ -499,7 +660,7 @@ export type DnsQuery = Message<"palisade.v1.DnsQuery"> & {
  * Use `create(DnsQuerySchema)` to create a new message.
  */
 export const DnsQuerySchema: GenMessage<DnsQuery> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 7);
+  messageDesc(file_palisade_v1_event, 8);
 
 /**
  * Remediation is what an OCSF Remediation Activity event (File 7002, Process 7003, Network 7004)
@@ -561,5 +722,5 @@ export type Remediation = Message<"palisade.v1.Remediation"> & {
  * Use `create(RemediationSchema)` to create a new message.
  */
 export const RemediationSchema: GenMessage<Remediation> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_event, 8);
+  messageDesc(file_palisade_v1_event, 9);
 
