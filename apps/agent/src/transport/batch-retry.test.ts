@@ -64,3 +64,46 @@ test('a batch refused with an ErrorFrame stays spooled and is stored exactly onc
   assert.equal(await real.countEvents(agent.agentId), 10);
   assert.equal(agent.spoolStats().drops.events, 0);
 });
+
+test('a burst of refusals backs off once per round of retries, not once per refused batch', async (t) => {
+  const dataDir = tempDir('palisade-retry-srv-');
+  const real = await openSqliteStorage({ path: join(dataDir, 'palisade.db') });
+  const failures = { left: 0 };
+  const srv = await startServer({
+    dataDir,
+    registrationPort: 0,
+    telemetryPort: 0,
+    logLevel: 'silent',
+    storage: failingFirst(real, failures),
+  });
+  t.after(async () => {
+    await srv.close();
+    await real.close();
+  });
+  const sensor = new TestSensor();
+  const agent = await startAgent({
+    stateDir: tempDir('palisade-retry-'),
+    serverUrl: srv.registrationUrl,
+    registrationKey: readKey(dataDir),
+    caPem: srv.caPem,
+    sensors: [sensor],
+    spool: { batchIntervalMs: 20 },
+  });
+  t.after(() => agent.stop());
+  await waitFor('the session', () => agent.channel() === 'primary');
+  // A short storage outage: a dozen batches are refused, some of them more than once.
+  failures.left = 12;
+  for (let i = 0; i < 12; i++) {
+    sensor.emit(`burst${i}`, 5);
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  // Backing off per refused batch would push the oldest batch to the 30 s cap; per round it is
+  // retried after 0.5, 1, 2, 4 … s, so all are stored well before the cap.
+  await waitFor(
+    'every refused batch stored',
+    () =>
+      failures.left === 0 && agent.spoolStats().unackedEvents === 0 && agent.spoolStats().pendingEvents === 0,
+    20_000,
+  );
+  assert.equal(await real.countEvents(agent.agentId), 60);
+});

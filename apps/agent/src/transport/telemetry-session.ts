@@ -85,6 +85,8 @@ export class TelemetrySession {
   private ws: WebSocket | undefined;
   private readonly inFlight = new Map<number, number>();
   private readonly retryAt = new Map<number, number>();
+  /** The time the current round of retries is due (0: no round). */
+  private retryRound = 0;
   private readonly retryBackoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   private cursor = 0;
   private window: number;
@@ -280,7 +282,7 @@ export class TelemetrySession {
         );
         if (seq > 0 && this.inFlight.delete(seq)) {
           // Keep it spooled and try again later; the server may recover (e.g. storage unavailable).
-          this.retryAt.set(seq, Date.now() + this.retryBackoff.next());
+          this.retryAt.set(seq, this.retryRoundAt());
           this.schedulePump(500);
         }
         break;
@@ -306,8 +308,25 @@ export class TelemetrySession {
       return;
     }
     this.retryBackoff.reset();
+    this.retryRound = 0;
+    // The server stores again: batches it refused meanwhile go within half a second, not at their
+    // backed-off time (the spool's watermark waits for the oldest of them); a batch it keeps
+    // refusing costs at most two sends a second.
+    const soon = Date.now() + 500;
+    for (const [s, at] of this.retryAt) if (at > soon) this.retryAt.set(s, soon);
     this.o.spool.ack(seq);
     this.pump();
+  }
+
+  /**
+   * retryRoundAt is when a refused batch is tried again. Refusals that arrive before the current
+   * round's time share it, so the backoff grows once per round of retries, not once per batch (a
+   * window of refusals during a short storage outage would otherwise push the oldest to the cap).
+   */
+  private retryRoundAt(): number {
+    const now = Date.now();
+    if (this.retryRound <= now) this.retryRound = now + this.retryBackoff.next();
+    return this.retryRound;
   }
 
   private onCommand(c: Command): void {
