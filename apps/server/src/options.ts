@@ -1,4 +1,5 @@
 import type { AlertBus } from './detection/alert-bus.js';
+import type { DetectionWorker } from './detection/detection-worker.js';
 import type { Clock } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { ListenerLimits } from './limits/listener-limits.js';
@@ -80,6 +81,19 @@ export interface ServerOptions {
   commandExpiryCheckMs?: number;
   /** Where response alerts go (isolation reverted, lifted locally). @default error log lines */
   responseAlerts?: ResponseAlerts;
+  /**
+   * Detection: the worker that evaluates stored events against Sigma rules and writes alerts.
+   * Rules come from Palisade's default pack (unless `defaultPack: false`), `<dataDir>/rules`
+   * (created) and every `rulesDirs` entry. @default enabled, default pack on, 1 h grouping window
+   */
+  detection?: {
+    enabled?: boolean;
+    rulesDirs?: string[];
+    defaultPack?: boolean;
+    disabled?: string[];
+    groupWindowMs?: number;
+    idleMs?: number;
+  };
 }
 
 /** RunningServer is a started server. */
@@ -105,6 +119,8 @@ export interface RunningServer {
    * folded alert after its commit (see AlertBus, ARCHITECTURE.md "Alerts").
    */
   alerts: AlertBus;
+  /** The detection worker (rule statuses, lag, reload); undefined when detection is off. */
+  detection: DetectionWorker | undefined;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

@@ -8,6 +8,8 @@ import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { AlertBus } from './detection/alert-bus.js';
+import { DetectionWorker } from './detection/detection-worker.js';
+import { detectionRules } from './detection/rule-paths.js';
 import { KeyRotation } from './fleet/key-rotation.js';
 import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
@@ -63,6 +65,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let keyRotation: KeyRotation | undefined;
   let stopRevalidation: (() => void) | undefined;
   let response: ResponseService | undefined;
+  let detection: DetectionWorker | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -76,6 +79,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.commandExpiryMs ? { commandExpiryMs: opts.commandExpiryMs } : {}),
     });
     response.startExpiry(opts.commandExpiryCheckMs ?? 60_000);
+    if (opts.detection?.enabled ?? true) {
+      detection = new DetectionWorker({
+        storage,
+        bus: alerts,
+        clock,
+        logger: logger.child({ svc: 'detection' }),
+        rules: detectionRules(opts.dataDir, opts.detection),
+        ...(opts.detection?.groupWindowMs ? { groupWindowMs: opts.detection.groupWindowMs } : {}),
+        ...(opts.detection?.idleMs ? { idleMs: opts.detection.idleMs } : {}),
+      });
+      await detection.start();
+    }
     keyRotation = new KeyRotation({
       storage,
       clock,
@@ -170,6 +185,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       sessions,
       response,
       alerts,
+      detection,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,
@@ -189,6 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await keyRotation?.stop();
           await running.telemetry.close();
           await running.standby?.close();
+          await detection?.stop();
           if (ownsStorage) await storage.close();
           logger.info({}, 'server stopped');
         })();
@@ -203,6 +220,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
     await standby?.close().catch(() => {});
+    await detection?.stop().catch(() => {});
     if (ownsStorage) await storage.close().catch(() => {});
     throw err;
   }
