@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AGENT_ROUTES } from './agents.js';
+import { ALERT_ROUTES } from './alerts.js';
 import { AUDIT_ROUTES } from './audit.js';
 import { type ApiContext, ApiReply, type ApiRoute } from './context.js';
 import { EVENT_ROUTES } from './events.js';
@@ -45,6 +46,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...CA_ROUTES,
   ...RESPONSE_ROUTES,
   ...COMMAND_ROUTES,
+  ...ALERT_ROUTES,
 ];
 
 /**

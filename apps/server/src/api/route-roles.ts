@@ -61,6 +61,10 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/agents/:id/restore-code/rotate': 'admin',
   'GET /api/v1/commands': 'viewer',
   'GET /api/v1/commands/:id': 'viewer',
+  'GET /api/v1/alerts': 'viewer',
+  'GET /api/v1/alerts/:id': 'viewer',
+  'PATCH /api/v1/alerts/:id': 'analyst',
+  'GET /api/v1/detection/status': 'viewer',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */

@@ -122,4 +122,46 @@ describe('detection worker', () => {
         (await ts.server.storage.listAlerts({ limit: 5, ruleId: EXEC_FROM_TMP })).alerts.length === 1,
     );
   });
+
+  it('serves alerts as OCSF Detection Findings through the API, with evidence events and audited triage', async (t) => {
+    const ts = await startTestServer({ detection: { idleMs: 20 } });
+    t.after(() => ts.stop());
+    const agent = await seedAgent(ts.server.storage);
+    await ts.server.storage.storeBatches([
+      fx.batch(agent, 1, [fx.processEvent(1, { cmd: '/tmp/implant -d' })]),
+    ]);
+    const list = await waitFor('the alert in the API', async () => {
+      const r = await ts.api('GET', `/api/v1/alerts?rule_id=${EXEC_FROM_TMP}&status=new&severity=medium`);
+      return r.json.alerts?.length === 1 && r;
+    });
+    assert.equal(list.status, 200);
+    const f = list.json.alerts[0];
+    assert.equal(f.class_uid, 2004);
+    assert.equal(f.device.uid, agent);
+    assert.equal(f.finding_info.analytic.uid, EXEC_FROM_TMP);
+    assert.equal(f.evidences[0].process.file.path, '/tmp/implant');
+    assert.equal(f.finding_info.analytic.type, 'Rule');
+    assert.deepEqual(f.finding_info.attacks[0], { technique: { uid: 'T1204.002' } });
+    const one = await ts.api('GET', `/api/v1/alerts/${f.finding_info.uid}`);
+    assert.equal(one.status, 200);
+    assert.equal(one.json.events.length, 1);
+    assert.equal(one.json.events[0].process.cmd_line, '/tmp/implant -d');
+    const patched = await ts.api('PATCH', `/api/v1/alerts/${f.finding_info.uid}`, {
+      body: { status: 'resolved', assignee: 'alice', comment: 'test binary' },
+    });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.json.alert.status, 'Resolved');
+    const audit = await ts.server.storage.searchAudit({ limit: 10, action: 'alert.update' });
+    assert.ok(audit.entries.some((e) => e.targetId === f.finding_info.uid));
+    assert.equal(
+      (await ts.api('PATCH', `/api/v1/alerts/${f.finding_info.uid}`, { body: { status: 'bogus' } })).status,
+      400,
+    );
+    assert.equal((await ts.api('PATCH', `/api/v1/alerts/${f.finding_info.uid}`, { body: {} })).status, 400);
+    assert.equal((await ts.api('GET', '/api/v1/alerts/00000000-0000-4000-8000-000000000000')).status, 404);
+    assert.equal((await ts.api('GET', '/api/v1/alerts?cursor=zzz')).status, 400);
+    const status = await ts.api('GET', '/api/v1/detection/status');
+    assert.equal(status.status, 200);
+    assert.equal(typeof status.json.lag_events, 'number');
+  });
 });
