@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { CliError, resolveTarget } from './client.js';
 import { agentsGet, agentsList } from './commands/agents.js';
-import { alertsList, alertsShow, alertsUpdate, detectionStatus } from './commands/alerts.js';
+import { alertsList, alertsShow, alertsUpdate, detectionStatus, rulesList } from './commands/alerts.js';
 import { caCommand } from './commands/ca.js';
 import { eventsSearch } from './commands/events.js';
 import {
@@ -42,6 +42,7 @@ const USAGE = `usage: palisade <command> [flags]
   alerts show ID | alerts resolve ID [--comment TEXT]
   alerts update ID [--status new|in_progress|resolved|suppressed] [--assignee NAME] [--comment TEXT]
   detection status   how far detection is behind the stored events
+  rules list | rules reload   the server's rules with their load state (reload: read the rule directories again)
   groups list | groups create NAME [policy flags] | groups rename NAME NEW
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
@@ -345,6 +346,8 @@ async function main(argv: string[]): Promise<void> {
         placeholders: { type: 'string' },
       });
       const [sub, ...paths] = positionals;
+      if (sub === 'list' || sub === 'reload')
+        return rulesList(resolveTarget(values), values.json, sub === 'reload');
       if (sub === 'test')
         return rulesTest(paths, {
           events: values.events,

@@ -150,6 +150,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         keyRotation,
         tls,
         response,
+        ...(detection ? { detection } : {}),
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
       },
       limits,

@@ -123,5 +123,8 @@ describe('detection with a real agent (root)', { timeout: 120_000 }, () => {
     const status = await runCli(['detection', 'status', '--data-dir', server.dataDir]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^detection: \d+ events/);
+    const rules = await runCli(['rules', 'list', '--json', '--data-dir', server.dataDir]);
+    assert.equal(rules.code, 0, rules.stderr);
+    assert.ok((JSON.parse(rules.stdout) as Finding[]).some((r) => r.id === EXEC_FROM_TMP && r.state === 'loaded'));
   });
 });

@@ -82,3 +82,23 @@ export async function detectionStatus(target: ApiTarget, json: boolean): Promise
     `detection: ${s.lag_events} events in ${s.lag_batches} batches waiting (oldest ${Math.round(s.lag_ms / 1000)} s), cursor at batch ${s.cursor}\n`,
   );
 }
+
+interface RuleRow {
+  id: string;
+  title: string;
+  file: string;
+  state: string;
+  reason?: string;
+}
+
+/** rulesList prints every rule the server loaded or could not load (`reload`: load them again first). */
+export async function rulesList(target: ApiTarget, json: boolean, reload = false): Promise<void> {
+  const res = reload
+    ? await apiCall<{ rules: RuleRow[] }>(target, 'POST', '/rules/reload')
+    : await apiCall<{ rules: RuleRow[] }>(target, 'GET', '/rules');
+  if (json) return printJson(res.rules);
+  const rows = res.rules.map((r) => [r.state, r.id, r.title, r.reason ?? '', r.file]);
+  process.stdout.write(`${formatTable(['STATE', 'ID', 'TITLE', 'REASON', 'FILE'], rows)}\n`);
+  const loaded = res.rules.filter((r) => r.state === 'loaded').length;
+  process.stdout.write(`${loaded} of ${res.rules.length} loaded\n`);
+}

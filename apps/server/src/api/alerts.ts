@@ -3,7 +3,7 @@ import { ALERT_SEVERITIES, ALERT_STATUSES, type AlertSeverity, type AlertStatus 
 import { toOcsf } from '@palisade/protocol';
 import { toDetectionFinding } from '../detection/finding.js';
 import type { ApiRoute } from './context.js';
-import { cursor, idParams, limit, NO_QUERY, object, oneOf, text, time, uuid } from './schema.js';
+import { cursor, idParams, limit, NO_BODY, NO_QUERY, object, oneOf, text, time, uuid } from './schema.js';
 import { device } from './events.js';
 import { parseTime } from './params.js';
 import { auditRequest } from './route-guard.js';
@@ -123,6 +123,38 @@ export const ALERT_ROUTES: ApiRoute[] = [
             ? 0
             : Math.max(0, ctx.clock.now() - lag.oldestPendingReceivedAt),
       };
+    },
+  },
+  {
+    method: 'GET',
+    url: '/rules',
+    schema: {
+      summary: 'Every rule the server loaded or could not load, with the reason',
+      querystring: NO_QUERY,
+    },
+    async handler(_req, ctx) {
+      if (!ctx.detection) throw new PalisadeError('unavailable', 'detection is off on this server');
+      return { rules: ctx.detection.ruleStatuses() };
+    },
+  },
+  {
+    method: 'POST',
+    url: '/rules/reload',
+    schema: {
+      summary: 'Load the rule directories again without a restart',
+      querystring: NO_QUERY,
+      body: NO_BODY,
+    },
+    async handler(req, ctx) {
+      if (!ctx.detection) throw new PalisadeError('unavailable', 'detection is off on this server');
+      const rules = await ctx.detection.reload(ctx.detection.rulesConfig);
+      await auditRequest(ctx, req, {
+        action: 'rules.reload',
+        targetType: 'rules',
+        targetId: null,
+        details: { loaded: rules.filter((r) => r.state === 'loaded').length, total: rules.length },
+      });
+      return { rules };
     },
   },
 ];

@@ -1,6 +1,7 @@
 import type { Clock, Logger } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
+import type { DetectionWorker } from '../detection/detection-worker.js';
 import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { ResponseService } from '../response/response-service.js';
 import type { SessionTable } from '../telemetry/session-table.js';
@@ -22,6 +23,8 @@ export interface ApiContext {
   tls?: ServerTls;
   /** Response actions: commands, isolation, restore codes. */
   response?: ResponseService;
+  /** The detection worker: rule statuses and reload (absent when detection is off). */
+  detection?: DetectionWorker;
 }
 
 /** ApiReply is a handler's answer with a status other than the route's usual one. */

@@ -160,6 +160,27 @@ describe('detection worker', () => {
     assert.equal((await ts.api('PATCH', `/api/v1/alerts/${f.finding_info.uid}`, { body: {} })).status, 400);
     assert.equal((await ts.api('GET', '/api/v1/alerts/00000000-0000-4000-8000-000000000000')).status, 404);
     assert.equal((await ts.api('GET', '/api/v1/alerts?cursor=zzz')).status, 400);
+    const rules = await ts.api('GET', '/api/v1/rules');
+    assert.ok(
+      rules.json.rules.some(
+        (r: { id: string; state: string }) => r.id === EXEC_FROM_TMP && r.state === 'loaded',
+      ),
+    );
+    assert.ok(!rules.json.rules.some((r: { id: string }) => r.id === MATCH_ALL));
+    // A rule dropped into DATA-DIR/rules runs after a reload, without a restart.
+    writeFileSync(join(ts.dataDir, 'rules', 'match_all.yml'), matchAllRule);
+    const reloaded = await ts.api('POST', '/api/v1/rules/reload');
+    assert.equal(reloaded.status, 200);
+    assert.ok(
+      reloaded.json.rules.some(
+        (r: { id: string; state: string }) => r.id === MATCH_ALL && r.state === 'loaded',
+      ),
+    );
+    await ts.server.storage.storeBatches([fx.batch(agent, 2, [fx.processEvent(2)])]);
+    await waitFor(
+      'the new rule fires',
+      async () => (await ts.server.storage.listAlerts({ limit: 5, ruleId: MATCH_ALL })).alerts.length === 1,
+    );
     const status = await ts.api('GET', '/api/v1/detection/status');
     assert.equal(status.status, 200);
     assert.equal(typeof status.json.lag_events, 'number');

@@ -81,7 +81,7 @@ export class DetectionWorker {
   private suspended: string[] = [];
   readonly stats = { passes: 0, batches: 0, events: 0, alertsCreated: 0, alertsFolded: 0, skipped: 0 };
 
-  constructor(private readonly o: DetectionWorkerOptions) {
+  constructor(private o: DetectionWorkerOptions) {
     this.thread = new Worker(new URL('./detect-thread.js', import.meta.url), { workerData: o.rules });
     this.thread.on('message', (r: ThreadReply) => {
       if (r.type === 'rules' && this.pending.length === 0) this.statuses = r.statuses;
@@ -111,6 +111,11 @@ export class DetectionWorker {
     this.loop = this.run();
   }
 
+  /** rulesConfig is where rules are loaded from now. */
+  get rulesConfig(): RulesConfig {
+    return this.o.rules;
+  }
+
   /** ruleStatuses: each rule's load state, as of the last (re)load. */
   ruleStatuses(): RuleLoadStatus[] {
     return this.statuses;
@@ -118,6 +123,7 @@ export class DetectionWorker {
 
   /** reload loads the rules again (new paths or disabled set) without stopping detection. */
   async reload(rules: RulesConfig): Promise<RuleLoadStatus[]> {
+    this.o.rules = rules;
     const r = await this.ask({ type: 'rules', config: rules });
     if (r.type === 'rules') this.statuses = r.statuses;
     return this.statuses;
