@@ -125,6 +125,8 @@ describe('detection with a real agent (root)', { timeout: 120_000 }, () => {
     assert.match(status.stdout, /^detection: \d+ events/);
     const rules = await runCli(['rules', 'list', '--json', '--data-dir', server.dataDir]);
     assert.equal(rules.code, 0, rules.stderr);
-    assert.ok((JSON.parse(rules.stdout) as Finding[]).some((r) => r.id === EXEC_FROM_TMP && r.state === 'loaded'));
+    assert.ok(
+      (JSON.parse(rules.stdout) as Finding[]).some((r) => r.id === EXEC_FROM_TMP && r.state === 'loaded'),
+    );
   });
 });
