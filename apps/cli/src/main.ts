@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { CliError, resolveTarget } from './client.js';
 import { agentsGet, agentsList } from './commands/agents.js';
+import { alertsList, alertsShow, alertsUpdate, detectionStatus, rulesList } from './commands/alerts.js';
 import { caCommand } from './commands/ca.js';
 import { eventsSearch } from './commands/events.js';
 import {
@@ -52,6 +53,12 @@ const USAGE = `usage: palisade <command> [flags]
                    [--description TEXT]   | playbooks create [NAME] --file PLAYBOOK.json
   playbooks enable NAME|ID [--dry-run | --live] | playbooks disable NAME|ID
   playbooks runs NAME|ID | playbooks runs --alert ID
+  alerts list [--agent ID] [--rule RULE_ID] [--severity S] [--min-severity S] [--status S]
+              [--from T] [--to T] [--limit N] [--cursor C] [--json]
+  alerts show ID | alerts resolve ID [--comment TEXT]
+  alerts update ID [--status new|in_progress|resolved|suppressed] [--assignee NAME] [--comment TEXT]
+  detection status   how far detection is behind the stored events
+  rules list | rules reload   the server's rules with their load state (reload: read the rule directories again)
   groups list | groups create NAME [policy flags] | groups rename NAME NEW
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
@@ -239,6 +246,62 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'runs') return playbooksRuns(target, ref, values.alert, values.json);
       throw new CliError(`unknown: playbooks ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
+    case 'alerts': {
+      const { values, positionals } = parse(rest, {
+        agent: { type: 'string' },
+        rule: { type: 'string' },
+        severity: { type: 'string' },
+        'min-severity': { type: 'string' },
+        status: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+        assignee: { type: 'string' },
+        comment: { type: 'string' },
+      });
+      const target = resolveTarget(values);
+      const [sub, id] = positionals;
+      if (sub === 'list' || sub === undefined) {
+        return alertsList(
+          target,
+          {
+            agent_id: values.agent,
+            rule_id: values.rule,
+            severity: values.severity,
+            min_severity: values['min-severity'],
+            status: values.status,
+            from: values.from,
+            to: values.to,
+            limit: values.limit,
+            cursor: values.cursor,
+          },
+          values.json,
+        );
+      }
+      if (sub === 'show' && id) return alertsShow(target, id);
+      const note = values.comment !== undefined ? { comment: values.comment } : {};
+      if (sub === 'resolve' && id)
+        return alertsUpdate(target, id, { status: 'resolved', ...note }, values.json);
+      if (sub === 'update' && id) {
+        return alertsUpdate(
+          target,
+          id,
+          {
+            ...(values.status !== undefined ? { status: values.status } : {}),
+            ...(values.assignee !== undefined ? { assignee: values.assignee } : {}),
+            ...note,
+          },
+          values.json,
+        );
+      }
+      throw new CliError(`unknown: alerts ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'detection': {
+      const { values, positionals } = parse(rest, {});
+      if (positionals[0] === 'status') return detectionStatus(resolveTarget(values), values.json);
+      throw new CliError(`unknown: detection ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
     case 'groups': {
       const { values, positionals } = parse(rest, {
         tier: { type: 'string' },
@@ -344,6 +407,8 @@ async function main(argv: string[]): Promise<void> {
         placeholders: { type: 'string' },
       });
       const [sub, ...paths] = positionals;
+      if (sub === 'list' || sub === 'reload')
+        return rulesList(resolveTarget(values), values.json, sub === 'reload');
       if (sub === 'test')
         return rulesTest(paths, {
           events: values.events,

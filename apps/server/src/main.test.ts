@@ -12,6 +12,12 @@ import { DEFAULT_DATA_DIR, parseServerArgs } from './main.js';
 const tmp = mkdtempSync(join(tmpdir(), 'palisade-main-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
+test('--rules-dir is repeatable and lands in the detection options', () => {
+  const o = parseServerArgs(['--rules-dir', '/srv/sigma/rules/linux', '--rules-dir', '/srv/ours']);
+  assert.deepEqual(o.detection?.rulesDirs, ['/srv/sigma/rules/linux', '/srv/ours']);
+  assert.equal(parseServerArgs([]).detection, undefined);
+});
+
 test('flags and a YAML config file become server options; flags win', () => {
   const file = join(tmp, 'server.yaml');
   writeFileSync(file, 'data-dir: /srv/palisade\nregistration-port: 8443\npublic-host: edr.example.test\n');

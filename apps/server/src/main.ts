@@ -17,26 +17,34 @@ const USAGE = `usage: palisade server [--data-dir DIR] [--host ADDR] [--registra
                        [--max-connections N] [--max-unauthenticated N] [--max-unauthenticated-per-address N]
                        [--registration-max-connections N] [--registration-max-unauthenticated N]
                        [--registration-burst N] [--registration-per-minute N]
-                       [--command-expiry-days N] [--playbook-isolations-per-hour N]`;
+                       [--command-expiry-days N] [--playbook-isolations-per-hour N]
+                       detection: [--rules-dir DIR]... (besides the default pack and DATA-DIR/rules)`;
 
 /** parseServerArgs turns flags (and the config file they name) into ServerOptions; flags win. */
 export function parseServerArgs(argv: string[]): ServerOptions {
-  const flagSpec: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } };
+  const flagSpec: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    config: { type: 'string' },
+    'rules-dir': { type: 'string', multiple: true },
+  };
   for (const [k, spec] of Object.entries(CONFIG_KEYS))
     flagSpec[k] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
   for (const k of Object.keys(LIMIT_SETTINGS)) flagSpec[k] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: flagSpec, strict: true, allowPositionals: false }) as {
-      values: Record<string, string | boolean | undefined>;
+      values: Record<string, string | boolean | string[] | undefined>;
     });
   } catch (err) {
     throw new ServerConfigError(`${(err as Error).message}\n${USAGE}`);
   }
   const opts: Partial<ServerOptions> = typeof values.config === 'string' ? loadConfigFile(values.config) : {};
   for (const [k, v] of Object.entries(values)) {
-    if (k === 'config' || v === undefined) continue;
+    if (k === 'config' || k === 'rules-dir' || v === undefined || Array.isArray(v)) continue;
     applySetting(opts, 'flag', k, v);
+  }
+  const rulesDirs = values['rules-dir'];
+  if (Array.isArray(rulesDirs) && rulesDirs.length > 0) {
+    opts.detection = { ...opts.detection, rulesDirs: [...(opts.detection?.rulesDirs ?? []), ...rulesDirs] };
   }
   opts.dataDir ??= DEFAULT_DATA_DIR;
   // The environment may set the log level (benchmarks and services do); flags and config win.

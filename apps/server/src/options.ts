@@ -1,5 +1,6 @@
 import type { ServerMetrics } from './metrics/registry.js';
 import type { AlertBus } from './detection/alert-bus.js';
+import type { DetectionWorker } from './detection/detection-worker.js';
 import type { Clock } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { ListenerLimits } from './limits/listener-limits.js';
@@ -87,6 +88,19 @@ export interface ServerOptions {
   playbookIsolationsPerHour?: number;
   /** How playbook webhooks are sent (timeouts, retries, queue; http to loopback for tests). */
   playbookWebhooks?: Omit<WebhookSenderOptions, 'logger'>;
+  /**
+   * Detection: the worker that evaluates stored events against Sigma rules and writes alerts.
+   * Rules come from Palisade's default pack (unless `defaultPack: false`), `<dataDir>/rules`
+   * (created) and every `rulesDirs` entry. @default enabled, default pack on, 1 h grouping window
+   */
+  detection?: {
+    enabled?: boolean;
+    rulesDirs?: string[];
+    defaultPack?: boolean;
+    disabled?: string[];
+    groupWindowMs?: number;
+    idleMs?: number;
+  };
 }
 
 /** RunningServer is a started server. */
@@ -118,6 +132,8 @@ export interface RunningServer {
    * folded alert after its commit (see AlertBus, ARCHITECTURE.md "Alerts").
    */
   alerts: AlertBus;
+  /** The detection worker (rule statuses, lag, reload); undefined when detection is off. */
+  detection: DetectionWorker | undefined;
   /** ingestStats counts group commits, batches, events and duplicates stored since start (primary listener). */
   ingestStats(): {
     commits: number;

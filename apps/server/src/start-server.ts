@@ -8,6 +8,8 @@ import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { AlertBus } from './detection/alert-bus.js';
+import { DetectionWorker } from './detection/detection-worker.js';
+import { detectionRules } from './detection/rule-paths.js';
 import { KeyRotation } from './fleet/key-rotation.js';
 import { subscribePlaybooks } from './playbooks/alert-hook.js';
 import { createPlaybooks, type Playbooks } from './playbooks/create-playbooks.js';
@@ -68,6 +70,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let stopRevalidation: (() => void) | undefined;
   let response: ResponseService | undefined;
   let playbooks: Playbooks | undefined;
+  let detection: DetectionWorker | undefined;
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -93,6 +96,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.playbookWebhooks ? { webhooks: opts.playbookWebhooks } : {}),
     });
     subscribePlaybooks(alerts, playbooks.service);
+    if (opts.detection?.enabled ?? true) {
+      detection = new DetectionWorker({
+        storage,
+        bus: alerts,
+        clock,
+        logger: logger.child({ svc: 'detection' }),
+        rules: detectionRules(opts.dataDir, opts.detection),
+        ...(opts.detection?.groupWindowMs ? { groupWindowMs: opts.detection.groupWindowMs } : {}),
+        ...(opts.detection?.idleMs ? { idleMs: opts.detection.idleMs } : {}),
+      });
+      await detection.start();
+    }
     keyRotation = new KeyRotation({
       storage,
       clock,
@@ -155,6 +170,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         tls,
         response,
         playbooks: playbooks.service,
+        ...(detection ? { detection } : {}),
         ingest: () => [telemetry!.writer.health(), ...(standby ? [standby.writer.health()] : [])],
         metrics,
         dataDir: opts.dataDir,
@@ -195,6 +211,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       metrics,
       playbooks: playbooks.service,
       alerts,
+      detection,
       ingestStats: () => ({
         ...running.telemetry.writer.stats,
         queuedBytes: running.telemetry.writer.queuedBytes,
@@ -215,6 +232,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await keyRotation?.stop();
           await running.telemetry.close();
           await running.standby?.close();
+          await detection?.stop();
           if (ownsStorage) await storage.close();
           logger.info({}, 'server stopped');
         })();
@@ -230,6 +248,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
     await standby?.close().catch(() => {});
+    await detection?.stop().catch(() => {});
     if (ownsStorage) await storage.close().catch(() => {});
     throw err;
   }

@@ -29,6 +29,7 @@ const ALLOWED: Record<string, string[]> = {
     '@palisade/common',
     '@palisade/storage',
     '@palisade/storage-sqlite',
+    '@palisade/detection',
   ],
   '@palisade/agent': ['@palisade/protocol', '@palisade/common'],
   '@palisade/cli': [

@@ -1,6 +1,7 @@
 import type { Clock, Logger } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
 import type { FastifyRequest } from 'fastify';
+import type { DetectionWorker } from '../detection/detection-worker.js';
 import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { PlaybookService } from '../playbooks/playbook-service.js';
 import type { ResponseService } from '../response/response-service.js';
@@ -30,6 +31,8 @@ export interface ApiContext {
   dataDir?: string;
   /** Playbooks: automations that act when alerts match. */
   playbooks?: PlaybookService;
+  /** The detection worker: rule statuses and reload (absent when detection is off). */
+  detection?: DetectionWorker;
 }
 
 /** ApiReply is a handler's answer with a status other than the route's usual one. */

@@ -79,7 +79,8 @@ export function parseEventQuery(q: EventQueryString): EventQuery {
   return out;
 }
 
-function device(a: AgentRecord | undefined, agentId: string): DeviceInfo {
+/** device is the OCSF device of an agent (empty facts when it is unknown). */
+export function device(a: AgentRecord | undefined, agentId: string): DeviceInfo {
   const h = a?.host;
   return {
     agentId,

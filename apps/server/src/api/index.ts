@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AGENT_ROUTES } from './agents.js';
+import { ALERT_ROUTES } from './alerts.js';
 import { AUDIT_ROUTES } from './audit.js';
 import { type ApiContext, ApiReply, type ApiRoute } from './context.js';
 import { EVENT_ROUTES } from './events.js';
@@ -47,6 +48,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...RESPONSE_ROUTES,
   ...COMMAND_ROUTES,
   ...PLAYBOOK_ROUTES,
+  ...ALERT_ROUTES,
 ];
 
 /**

@@ -74,6 +74,12 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'DELETE /api/v1/playbooks/:ref': 'admin',
   'GET /api/v1/playbooks/:ref/runs': 'viewer',
   'GET /api/v1/playbook-runs': 'viewer',
+  'GET /api/v1/alerts': 'viewer',
+  'GET /api/v1/alerts/:id': 'viewer',
+  'PATCH /api/v1/alerts/:id': 'analyst',
+  'GET /api/v1/detection/status': 'viewer',
+  'GET /api/v1/rules': 'viewer',
+  'POST /api/v1/rules/reload': 'admin',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */
