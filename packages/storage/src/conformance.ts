@@ -6,12 +6,13 @@ import type { OpenStorage } from './conformance-helpers.js';
 import { responseConformance } from './conformance-response.js';
 import { searchConformance } from './conformance-search.js';
 import type { Storage } from './storage.js';
+import { usersConformance } from './conformance-users.js';
 
 /**
  * runStorageConformance registers (with node:test) the tests every `Storage` back end must pass:
  * groups, registration keys, agents, API tokens, batch storage (dedupe, atomicity, lastSeq),
  * event search (filters, order, cursor paging), countEvents, and response commands, isolation
- * state and restore codes. `open` must return a fresh,
+ * state and restore codes, console users and sessions. `open` must return a fresh,
  * empty, migrated storage on every call; the suite closes each one it opens.
  *
  * Contract details the suite pins down: unknown ids in updates reject with `not_found`, duplicate
@@ -27,5 +28,6 @@ export function runStorageConformance(name: string, open: () => Promise<Storage>
     batchConformance(o);
     searchConformance(o);
     responseConformance(o);
+    usersConformance(o);
   });
 }

@@ -1,6 +1,7 @@
 /** @palisade/storage declares what the server persists; back ends implement `Storage`. */
 export type * from './types.js';
 export type * from './response-types.js';
+export type * from './user-types.js';
 export { OPEN_COMMAND_STATES } from './response-types.js';
 export type { Storage } from './storage.js';
 export { eventMatches, validateEventQuery } from './event-filter.js';

@@ -29,6 +29,7 @@ import type {
   IsolationRecord,
   RestoreCodeRecord,
 } from './response-types.js';
+import type { SessionRecord, UserPatch, UserRecord } from './user-types.js';
 
 /**
  * Storage is everything the server persists. Every back end (SQLite now, PostgreSQL later)
@@ -190,4 +191,26 @@ export interface Storage {
   ): Promise<RestoreCodeRecord | undefined>;
   /** markRestoreCodeUsed records that code `codeId` was used at the host (first report wins). */
   markRestoreCodeUsed(agentId: string, codeId: string, at: number): Promise<void>;
+
+  /** createUser stores a console account (a taken id or name is `conflict`). */
+  createUser(u: UserRecord): Promise<void>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  getUserByName(name: string): Promise<UserRecord | undefined>;
+  /** listUsers returns every account, oldest first. */
+  listUsers(): Promise<UserRecord[]>;
+  /** updateUser changes an account (an unknown id is `not_found`). */
+  updateUser(id: string, patch: UserPatch): Promise<void>;
+  /**
+   * recordLoginFailure adds one to the user's failed logins in one atomic step and, when that
+   * reaches `lockAfter`, sets lockedUntil to `lockUntil`; returns the updated record.
+   */
+  recordLoginFailure(id: string, lockAfter: number, lockUntil: number): Promise<UserRecord>;
+
+  createSession(s: SessionRecord): Promise<void>;
+  findSession(idHash: string): Promise<SessionRecord | undefined>;
+  /** touchSession records use of a session (idle expiry counts from lastSeenAt). */
+  touchSession(idHash: string, at: number): Promise<void>;
+  deleteSession(idHash: string): Promise<void>;
+  /** deleteUserSessions ends every session of a user (password change, disable); returns how many. */
+  deleteUserSessions(userId: string): Promise<number>;
 }
