@@ -7,6 +7,7 @@ import { type Endpoints, EndpointsSchema, create } from '@palisade/protocol';
 import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
+import { ensureInitialAdmin } from './bootstrap/initial-admin.js';
 import { KeyRotation } from './fleet/key-rotation.js';
 import { ResponseService } from './response/response-service.js';
 import { ensurePrivateDir } from './fs-secure.js';
@@ -64,6 +65,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
+    await ensureInitialAdmin(storage, opts.dataDir, clock, logger);
     response = new ResponseService({
       storage,
       sessions,

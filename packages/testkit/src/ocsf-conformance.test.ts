@@ -197,8 +197,7 @@ test('every event class Palisade renders conforms to the OCSF schema in ../share
     const rendered = toOcsf(e, device, 'evt-1');
     assert.deepEqual(v.validate(rendered), [], `class ${e.classUid} activity ${e.activityId}`);
   }
-  const render = (p: AuthProvenance) =>
-    toOcsf(samples.find((e) => e.authProvenance === p)!, device, 'evt-1');
+  const render = (p: AuthProvenance) => toOcsf(samples.find((e) => e.authProvenance === p)!, device, 'evt-1');
   const [verified, forged] = [render(AuthProvenance.VERIFIED), render(AuthProvenance.FORGED)];
   assert.deepEqual(verified!.unmapped, { provenance: 'verified' });
   assert.equal((verified!.actor as { process: { path: string } }).process.path, '/usr/sbin/sshd');

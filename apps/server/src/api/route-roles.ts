@@ -61,6 +61,21 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/agents/:id/restore-code/rotate': 'admin',
   'GET /api/v1/commands': 'viewer',
   'GET /api/v1/commands/:id': 'viewer',
+  // Console sessions: anyone may try to log in (rate-limited, lockout); the rest need a session or token.
+  'POST /api/v1/session': 'public',
+  'GET /api/v1/session': 'viewer',
+  'DELETE /api/v1/session': 'viewer',
+  'POST /api/v1/session/password': 'viewer',
+  'GET /api/v1/users': 'admin',
+  'POST /api/v1/users': 'admin',
+  'PATCH /api/v1/users/:ref': 'admin',
+  'POST /api/v1/users/:ref/reset-password': 'admin',
+  'POST /api/v1/users/:ref/unlock': 'admin',
+  'GET /api/v1/stream': 'viewer',
+  // The console's static files (no data: the app gets everything from /api/v1 with its session).
+  'GET /': 'public',
+  'GET /assets/:file': 'public',
+  'GET /favicon.svg': 'public',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */

@@ -9,6 +9,7 @@ import type { RegistrationContext } from '../registration/context.js';
 import { registerRoute } from '../registration/register.js';
 import { renewRoute } from '../registration/renew.js';
 import { installErrorHandlers } from './errors.js';
+import { serveConsole } from '../console/static.js';
 import { ConnectionGate, type GateStats } from '../limits/connection-gate.js';
 import {
   DEFAULT_LIMITS,
@@ -80,5 +81,6 @@ export function buildRegistrationApp(
   checkInRoute(app, reg);
   renewRoute(app, reg);
   mountApi(app, api);
+  serveConsole(app);
   return { instance: app, connections: () => gate.stats() };
 }
