@@ -16,6 +16,7 @@ import { TOKEN_ROUTES } from './tokens.js';
 import { SESSION_ROUTES } from './session.js';
 import { USER_ROUTES } from './users.js';
 import { STREAM_ROUTES } from './stream.js';
+import { OVERVIEW_ROUTES } from './overview.js';
 
 export { type ApiContext, ApiReply, type ApiRoute } from './context.js';
 export type { JsonSchema, RouteSchema } from './schema.js';
@@ -51,6 +52,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...SESSION_ROUTES,
   ...USER_ROUTES,
   ...STREAM_ROUTES,
+  ...OVERVIEW_ROUTES,
 ];
 
 /**

@@ -72,6 +72,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/users/:ref/reset-password': 'admin',
   'POST /api/v1/users/:ref/unlock': 'admin',
   'GET /api/v1/stream': 'viewer',
+  'GET /api/v1/overview': 'viewer',
   // The console's static files (no data: the app gets everything from /api/v1 with its session).
   'GET /': 'public',
   'GET /assets/:file': 'public',
