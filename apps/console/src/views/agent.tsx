@@ -17,13 +17,15 @@ export function AgentPage({ id }: { id: string }) {
     [id],
   );
   const [windowMin, setWindowMin] = useState(60);
+  const [find, setFind] = useState('');
+  const [contains, setContains] = useState('');
   const events = useLoad(
     () =>
       api<{ events: OcsfEvent[] }>(
         'GET',
-        `/events${qs({ agent_id: id, from: new Date(Date.now() - windowMin * 60_000).toISOString(), limit: 500 })}`,
+        `/events${qs({ agent_id: id, contains, from: new Date(Date.now() - windowMin * 60_000).toISOString(), limit: 500 })}`,
       ),
-    [id, windowMin],
+    [id, windowMin, contains],
   );
   const [confirm, setConfirm] = useState<'isolate' | 'restore' | null>(null);
   const [reason, setReason] = useState('');
@@ -241,9 +243,26 @@ export function AgentPage({ id }: { id: string }) {
             <option value={1440}>last 24 hours</option>
           </select>
         </label>{' '}
-        <button type="button" onClick={() => events.reload()}>
-          Refresh
-        </button>
+        <form
+          className="filters"
+          aria-label="Timeline filter"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (find === contains) events.reload();
+            else setContains(find);
+          }}
+        >
+          <label>
+            Find in timeline
+            <input
+              type="search"
+              value={find}
+              onChange={(e) => setFind(e.target.value)}
+              placeholder="command line, path, name"
+            />
+          </label>
+          <button type="submit">Refresh</button>
+        </form>
         <ErrorBox error={events.error} />
         <h3>Process tree</h3>
         {events.data && <ProcessTree events={events.data.events} />}

@@ -62,7 +62,7 @@ export function UsersView() {
             value={form.name}
             onChange={(e) => setForm({ ...form, name: e.target.value })}
             required
-            pattern="[a-z][a-z0-9._-]{0,31}"
+            pattern="[a-z][a-z0-9._\-]{0,31}"
           />
         </label>
         <label>
