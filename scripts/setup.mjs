@@ -54,6 +54,8 @@ const TEST_DEBS = [
   'rsyslog',
   'systemd',
   'python3',
+  // The console's browser tests drive Debian's Chromium with playwright-core (no browser download).
+  'chromium',
 ];
 // Only the endpoint-overhead benchmark needs auditd: it compares the agent with it side by side.
 const BENCH_DEBS = ['auditd'];
@@ -113,6 +115,13 @@ require('bufferutil').mask(Buffer.alloc(4), Buffer.alloc(4), Buffer.alloc(4), 0,
 function build() {
   step('building TypeScript (tsc -b)');
   run(join(root, 'node_modules', '.bin', 'tsc'), ['-b', 'tsconfig.json']);
+  // The web console (apps/console): type-checked, then bundled by Vite into apps/console/dist,
+  // which the server serves on the registration listener.
+  step('building the web console (vite build)');
+  run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'apps/console/tsconfig.json']);
+  run(join(root, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], {
+    cwd: join(root, 'apps/console'),
+  });
   if (existsSync(join(root, 'apps/agent/sensor-bpf/Makefile'))) {
     step('building the eBPF sensor helper');
     run('make', ['-s', '-C', 'apps/agent/sensor-bpf']);

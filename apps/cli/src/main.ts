@@ -27,6 +27,7 @@ import {
   playbooksShow,
 } from './commands/playbooks.js';
 import { rulesTest } from './commands/rules-test.js';
+import { usersAct, usersCreate, usersList } from './commands/users.js';
 import { act, commandsList, commandsShow, killBody, restoreCode } from './commands/response.js';
 
 const USAGE = `usage: palisade <command> [flags]
@@ -63,6 +64,9 @@ const USAGE = `usage: palisade <command> [flags]
   groups delete NAME [--move-agents-to G] | groups set-policy NAME [policy flags]
          policy flags: --tier server|workstation --channel beta|preview|stable
                        --window always | --days mon,fri --start 22:00 --end 04:00 --tz Europe/Berlin
+  users list | users create NAME --role admin|analyst|viewer   (prints a one-time password)
+  users reset-password|unlock|disable|enable NAME | users set-role NAME --role R
+                                  console accounts (the web console is at the server's https://HOST:7443/)
   tokens list | tokens revoke ID
   tokens create NAME --role admin|analyst|viewer|metrics [--expires-in 90d | --expires-at TIME]
   audit search [--actor A] [--action group|agent.move|...] [--target ID] [--outcome ok|denied]
@@ -344,6 +348,23 @@ async function main(argv: string[]): Promise<void> {
       }
       if (sub === 'revoke' && a) return tokensRevoke(target, a, values.json);
       throw new CliError(`unknown: tokens ${positionals.join(' ')}\n\n${USAGE}`, 2);
+    }
+    case 'users': {
+      const { values, positionals } = parse(rest, { role: { type: 'string' } });
+      const target = resolveTarget(values);
+      const [sub, a] = positionals;
+      if (sub === 'list' || sub === undefined) return usersList(target, values.json);
+      if (sub === 'create' && a) {
+        if (!values.role) throw new CliError('users create NAME needs --role admin|analyst|viewer', 2);
+        return usersCreate(target, a, values.role, values.json);
+      }
+      if (sub === 'set-role' && a) {
+        if (!values.role) throw new CliError('users set-role NAME needs --role admin|analyst|viewer', 2);
+        return usersAct(target, 'set-role', a, values.json, values.role);
+      }
+      if ((sub === 'reset-password' || sub === 'unlock' || sub === 'disable' || sub === 'enable') && a)
+        return usersAct(target, sub, a, values.json);
+      throw new CliError(`unknown: users ${positionals.join(' ')}\n\n${USAGE}`, 2);
     }
     case 'audit': {
       const { values, positionals } = parse(rest, {

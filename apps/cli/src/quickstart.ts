@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, DEFAULT_SERVER_DATA_DIR } from './client.js';
 
@@ -83,7 +83,10 @@ export function agentLaunch(
 
 /** tryItLines is what the quickstart prints once everything runs: commands to try. */
 export function tryItLines(c: { caFile: string; apiUrl: string }, tokenFile: string): string[] {
+  const passwordFile = join(dirname(tokenFile), 'initial-admin-password');
   return [
+    `[quickstart] web console: ${c.apiUrl}/ (its certificate is signed by the CA in ${c.caFile})`,
+    `[quickstart] first login: user "admin", password in ${passwordFile} (root only; sudo cat it), changed at first login`,
     '[quickstart] Palisade is running. Try, in another terminal:',
     '  npx palisade agents list',
     '  /bin/echo palisade-hello && npx palisade events search --class process --contains palisade-hello',

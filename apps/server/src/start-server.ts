@@ -10,6 +10,7 @@ import { ensureDefaults, writeClientConfig } from './bootstrap/first-start.js';
 import { AlertBus } from './detection/alert-bus.js';
 import { DetectionWorker } from './detection/detection-worker.js';
 import { detectionRules } from './detection/rule-paths.js';
+import { ensureInitialAdmin } from './bootstrap/initial-admin.js';
 import { KeyRotation } from './fleet/key-rotation.js';
 import { subscribePlaybooks } from './playbooks/alert-hook.js';
 import { createPlaybooks, type Playbooks } from './playbooks/create-playbooks.js';
@@ -74,6 +75,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
+    await ensureInitialAdmin(storage, opts.dataDir, clock, logger);
     response = new ResponseService({
       storage,
       sessions,

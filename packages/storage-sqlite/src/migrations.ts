@@ -259,6 +259,35 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'console users and sessions',
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL,
+        must_change_password INTEGER NOT NULL,
+        failed_logins INTEGER NOT NULL,
+        locked_until INTEGER,
+        disabled_at INTEGER,
+        last_login_at INTEGER
+      ) STRICT;
+      CREATE TABLE user_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        remote_address TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX user_sessions_user ON user_sessions(user_id);
+    `,
+  },
+  {
     version: 11,
     name: 'metrics role for API tokens',
     // SQLite cannot change a CHECK constraint in place: copy the table into one that allows the

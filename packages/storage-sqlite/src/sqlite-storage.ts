@@ -17,6 +17,9 @@ import type {
   DesiredIsolation,
   IsolationRecord,
   RestoreCodeRecord,
+  SessionRecord,
+  UserPatch,
+  UserRecord,
   EventPage,
   EventQuery,
   GroupPolicy,
@@ -62,6 +65,7 @@ import { migrate } from './migrations.js';
 import { Playbooks } from './playbooks.js';
 import { Statements } from './statements.js';
 import { Tokens } from './tokens.js';
+import { Users } from './users.js';
 import { WriterThread } from './writer-client.js';
 
 /** SqliteStorageOptions configures `openSqliteStorage`. */
@@ -92,6 +96,7 @@ export class SqliteStorage implements Storage {
   private readonly keys: Keys;
   private readonly agents: Agents;
   private readonly tokens: Tokens;
+  private readonly users: Users;
   private readonly audit: AuditLog;
   private readonly commands: Commands;
   private readonly isolation: Isolation;
@@ -114,6 +119,7 @@ export class SqliteStorage implements Storage {
     this.keys = new Keys(this.st);
     this.agents = new Agents(db, this.st);
     this.tokens = new Tokens(this.st);
+    this.users = new Users(this.st);
     this.audit = new AuditLog(this.st);
     this.isolation = new Isolation(this.st);
     this.commands = new Commands(db, this.st, this.isolation);
@@ -253,6 +259,40 @@ export class SqliteStorage implements Storage {
   }
   async revokeToken(id: string, at: number): Promise<void> {
     this.tokens.revoke(id, at);
+  }
+
+  async createUser(u: UserRecord): Promise<void> {
+    this.users.create(u);
+  }
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    return this.users.get(id);
+  }
+  async getUserByName(name: string): Promise<UserRecord | undefined> {
+    return this.users.byName(name);
+  }
+  async listUsers(): Promise<UserRecord[]> {
+    return this.users.list();
+  }
+  async updateUser(id: string, patch: UserPatch): Promise<void> {
+    this.users.update(id, patch);
+  }
+  async recordLoginFailure(id: string, lockAfter: number, lockUntil: number): Promise<UserRecord> {
+    return this.users.recordFailure(id, lockAfter, lockUntil);
+  }
+  async createSession(s: SessionRecord): Promise<void> {
+    this.users.createSession(s);
+  }
+  async findSession(idHash: string): Promise<SessionRecord | undefined> {
+    return this.users.findSession(idHash);
+  }
+  async touchSession(idHash: string, at: number): Promise<void> {
+    this.users.touchSession(idHash, at);
+  }
+  async deleteSession(idHash: string): Promise<void> {
+    this.users.deleteSession(idHash);
+  }
+  async deleteUserSessions(userId: string): Promise<number> {
+    return this.users.deleteUserSessions(userId);
   }
 
   async appendAudit(entry: NewAuditRecord): Promise<string> {

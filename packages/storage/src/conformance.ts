@@ -7,14 +7,15 @@ import type { OpenStorage } from './conformance-helpers.js';
 import { playbookConformance } from './conformance-playbooks.js';
 import { responseConformance } from './conformance-response.js';
 import { searchConformance } from './conformance-search.js';
+import { usersConformance } from './conformance-users.js';
 import type { Storage } from './storage.js';
 
 /**
  * runStorageConformance registers (with node:test) the tests every `Storage` back end must pass:
  * groups, registration keys, agents, API tokens, batch storage (dedupe, atomicity, lastSeq),
  * event search (filters, order, cursor paging), countEvents, and response commands, isolation
- * state and restore codes, playbooks and their runs, and alerts with the detection cursor. `open`
- * must return a fresh,
+ * state and restore codes, playbooks and their runs, alerts with the detection cursor, and console
+ * users and sessions. `open` must return a fresh,
  * empty, migrated storage on every call; the suite closes each one it opens.
  *
  * Contract details the suite pins down: unknown ids in updates reject with `not_found`, duplicate
@@ -32,5 +33,6 @@ export function runStorageConformance(name: string, open: () => Promise<Storage>
     responseConformance(o);
     playbookConformance(o);
     alertConformance(o);
+    usersConformance(o);
   });
 }

@@ -50,6 +50,7 @@ import type {
   StoredBatchBody,
 } from './alert-types.js';
 import type { StoredEvent } from './types.js';
+import type { SessionRecord, UserPatch, UserRecord } from './user-types.js';
 
 /**
  * Storage is everything the server persists. Every back end (SQLite now, PostgreSQL later)
@@ -266,4 +267,25 @@ export interface Storage {
   listAlerts(q: AlertQuery): Promise<AlertPage>;
   /** updateAlert applies a triage change and returns the alert as stored; an unknown id is `not_found`. */
   updateAlert(id: string, patch: AlertPatch, at: number): Promise<AlertRecord>;
+  /** createUser stores a console account (a taken id or name is `conflict`). */
+  createUser(u: UserRecord): Promise<void>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  getUserByName(name: string): Promise<UserRecord | undefined>;
+  /** listUsers returns every account, oldest first. */
+  listUsers(): Promise<UserRecord[]>;
+  /** updateUser changes an account (an unknown id is `not_found`). */
+  updateUser(id: string, patch: UserPatch): Promise<void>;
+  /**
+   * recordLoginFailure adds one to the user's failed logins in one atomic step and, when that
+   * reaches `lockAfter`, sets lockedUntil to `lockUntil`; returns the updated record.
+   */
+  recordLoginFailure(id: string, lockAfter: number, lockUntil: number): Promise<UserRecord>;
+
+  createSession(s: SessionRecord): Promise<void>;
+  findSession(idHash: string): Promise<SessionRecord | undefined>;
+  /** touchSession records use of a session (idle expiry counts from lastSeenAt). */
+  touchSession(idHash: string, at: number): Promise<void>;
+  deleteSession(idHash: string): Promise<void>;
+  /** deleteUserSessions ends every session of a user (password change, disable); returns how many. */
+  deleteUserSessions(userId: string): Promise<number>;
 }

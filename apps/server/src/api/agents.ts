@@ -9,7 +9,7 @@ import { agentCertificateView } from '../fleet/certificate-health.js';
 import { agentHealth } from '../telemetry/agent-health.js';
 import { CLOSE_CREDENTIAL_REFUSED } from '../telemetry/session-revalidation.js';
 import type { ApiContext, ApiRoute } from './context.js';
-import { groupRef, idParams, NO_BODY, NO_QUERY, object, oneOf, optionalBody } from './schema.js';
+import { groupRef, idParams, limit, NO_BODY, NO_QUERY, object, oneOf, optionalBody, text } from './schema.js';
 import { auditRequest } from './route-guard.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -17,6 +17,33 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 /** agentStatus is an agent's lifecycle state. */
 function agentStatus(a: AgentRecord): 'decommissioned' | 'revoked' | 'active' {
   return a.decommissionedAt !== null ? 'decommissioned' : a.revokedAt !== null ? 'revoked' : 'active';
+}
+
+/** An agent not connected and not seen for this long is stale (it may be gone for good). */
+export const STALE_AFTER_MS = 24 * 60 * 60_000;
+
+/** presence is online (connected now), offline (seen within STALE_AFTER_MS) or stale. */
+export function presence(a: AgentRecord, connected: boolean, now: number): 'online' | 'offline' | 'stale' {
+  if (connected) return 'online';
+  return a.lastSeenAt !== null && now - a.lastSeenAt < STALE_AFTER_MS ? 'offline' : 'stale';
+}
+
+const SORTS = ['hostname', 'last_seen', 'version', 'group', 'registered'] as const;
+type Sort = (typeof SORTS)[number];
+
+function sortKey(a: AgentRecord, by: Sort, groups: Map<string, GroupRecord>): string | number {
+  switch (by) {
+    case 'hostname':
+      return a.host.hostname.toLowerCase();
+    case 'last_seen':
+      return a.lastSeenAt ?? 0;
+    case 'version':
+      return a.host.agentVersion;
+    case 'group':
+      return groups.get(a.groupId)?.name ?? '';
+    case 'registered':
+      return a.registeredAt;
+  }
 }
 
 /**
@@ -71,6 +98,7 @@ export function agentView(
     capabilities: a.capabilities,
     stats: a.stats,
     health: agentHealth(a, c, ctx.clock.now()),
+    presence: presence(a, c.state === 'connected', ctx.clock.now()),
     isolation: isolationView(isolation, c, a.lastSeenAt, ctx.clock.now()),
   };
 }
@@ -116,33 +144,77 @@ export const AGENT_ROUTES: ApiRoute[] = [
     method: 'GET',
     url: '/agents',
     schema: {
-      summary: 'List agents, with their connection, policy revision and health',
+      summary:
+        'List agents, with their connection, policy revision and health; filter, search, sort and page (limit, offset)',
       querystring: object({
         group: groupRef,
         status: oneOf(STATUSES),
         out_of_date: { type: 'boolean', description: 'true or false' },
+        presence: oneOf(['online', 'offline', 'stale']),
+        isolated: { type: 'boolean', description: 'true or false (desired isolation)' },
+        version: text(64, 'an agent version'),
+        search: text(128, 'text to find in host names, ids and addresses'),
+        sort: oneOf(SORTS),
+        order: oneOf(['asc', 'desc']),
+        limit,
+        offset: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'a row offset from 0' },
       }),
     },
     async handler(req, ctx) {
-      const q = req.query as { group?: string; status?: string; out_of_date?: boolean };
+      const q = req.query as {
+        group?: string;
+        status?: string;
+        out_of_date?: boolean;
+        presence?: string;
+        isolated?: boolean;
+        version?: string;
+        search?: string;
+        sort?: Sort;
+        order?: 'asc' | 'desc';
+        limit?: number;
+        offset?: number;
+      };
       const group =
         q.group === undefined ? undefined : await findGroup(ctx.storage, q.group, 'parameter group');
       const { status, out_of_date: outdated } = q;
       const groups = await groupMap(ctx);
       const all = await ctx.storage.listAgents();
       const machines = byMachine(all);
+      const isolation = new Map((await ctx.storage.listIsolation()).map((r) => [r.agentId, r]));
+      const now = ctx.clock.now();
+      const needle = q.search?.toLowerCase();
       const agents = all.filter(
         (a) =>
           (group === undefined || a.groupId === group.id) &&
           (status === undefined || agentStatus(a) === status) &&
           (outdated === undefined ||
-            (a.policyRevision !== groups.get(a.groupId)?.policy.revision) === outdated),
+            (a.policyRevision !== groups.get(a.groupId)?.policy.revision) === outdated) &&
+          (q.presence === undefined ||
+            presence(a, ctx.sessions.state(a.id).state === 'connected', now) === q.presence) &&
+          (q.isolated === undefined || (isolation.get(a.id)?.desired.isolated ?? false) === q.isolated) &&
+          (q.version === undefined || a.host.agentVersion === q.version) &&
+          (needle === undefined ||
+            a.host.hostname.toLowerCase().includes(needle) ||
+            a.id.includes(needle) ||
+            a.host.ipAddresses.some((ip) => ip.includes(needle))),
       );
-      const isolation = new Map((await ctx.storage.listIsolation()).map((r) => [r.agentId, r]));
+      if (q.sort) {
+        const dir = q.order === 'desc' ? -1 : 1;
+        const by = q.sort;
+        agents.sort((x, y) => {
+          const kx = sortKey(x, by, groups);
+          const ky = sortKey(y, by, groups);
+          return (kx < ky ? -1 : kx > ky ? 1 : x.id < y.id ? -1 : 1) * dir;
+        });
+      }
+      const offset = q.offset ?? 0;
+      const page = q.limit === undefined ? agents.slice(offset) : agents.slice(offset, offset + q.limit);
       return {
-        agents: agents.map((a) =>
+        agents: page.map((a) =>
           agentView(a, groups, ctx, machines.get(a.host.machineId), isolation.get(a.id)),
         ),
+        total: agents.length,
+        offset,
       };
     },
   },

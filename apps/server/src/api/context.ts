@@ -1,7 +1,7 @@
 import type { Clock, Logger } from '@palisade/common';
 import type { Storage } from '@palisade/storage';
-import type { FastifyRequest } from 'fastify';
 import type { DetectionWorker } from '../detection/detection-worker.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyRotation } from '../fleet/key-rotation.js';
 import type { PlaybookService } from '../playbooks/playbook-service.js';
 import type { ResponseService } from '../response/response-service.js';
@@ -57,5 +57,9 @@ export interface ApiRoute {
   /** HTTP status of a success. @default 200 */
   status?: number;
   schema: RouteSchema;
-  handler(req: FastifyRequest, ctx: ApiContext): Promise<unknown>;
+  /**
+   * `reply` is for what a JSON body cannot carry: a Set-Cookie header, or a stream the handler
+   * takes over (reply.hijack(); its return value is then ignored).
+   */
+  handler(req: FastifyRequest, ctx: ApiContext, reply: FastifyReply): Promise<unknown>;
 }

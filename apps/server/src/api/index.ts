@@ -15,6 +15,10 @@ import { RESPONSE_ROUTES } from './response.js';
 import { isGuarded } from './route-guard.js';
 import { NO_QUERY } from './schema.js';
 import { TOKEN_ROUTES } from './tokens.js';
+import { SESSION_ROUTES } from './session.js';
+import { USER_ROUTES } from './users.js';
+import { STREAM_ROUTES } from './stream.js';
+import { OVERVIEW_ROUTES } from './overview.js';
 
 export { type ApiContext, ApiReply, type ApiRoute } from './context.js';
 export type { JsonSchema, RouteSchema } from './schema.js';
@@ -49,6 +53,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...COMMAND_ROUTES,
   ...PLAYBOOK_ROUTES,
   ...ALERT_ROUTES,
+  ...SESSION_ROUTES,
+  ...USER_ROUTES,
+  ...STREAM_ROUTES,
+  ...OVERVIEW_ROUTES,
 ];
 
 /**
@@ -90,7 +98,8 @@ export function mountApi(
       url: API_PREFIX + r.url,
       schema: parts,
       handler: async (req, reply) => {
-        const out = await r.handler(req, ctx);
+        const out = await r.handler(req, ctx, reply);
+        if (reply.sent) return reply;
         const [status, body] = out instanceof ApiReply ? [out.status, out.body] : [r.status ?? 200, out];
         return reply.code(status).type('application/json').send(body);
       },

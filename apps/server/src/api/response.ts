@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { commandView } from '../response/isolation-view.js';
 import type { Actor, ResponseAction, ResponseService } from '../response/response-service.js';
 import type { ApiContext, ApiRoute } from './context.js';
-import { requestToken } from './route-guard.js';
+import { requestPrincipal } from './route-guard.js';
 import { idParams, type JsonSchema, NO_BODY, object, text } from './schema.js';
 
 const REASON = text(1000, 'a reason of 1-1000 characters');
@@ -19,9 +19,9 @@ function service(ctx: ApiContext): ResponseService {
   return ctx.response;
 }
 
-/** actorOf is the API token that asked, as the response side names actors. */
+/** actorOf is the API token or console user that asked, as the response side names actors. */
 export function actorOf(req: FastifyRequest): Actor {
-  const t = requestToken(req);
+  const t = requestPrincipal(req);
   return { id: t?.id ?? null, name: t?.name ?? 'anonymous' };
 }
 

@@ -1,11 +1,25 @@
 import { type Clock, type Logger, PalisadeError } from '@palisade/common';
-import type { ApiTokenRecord, Storage } from '@palisade/storage';
+import type { ApiTokenRecord, Role, SessionRecord, Storage, UserRecord } from '@palisade/storage';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { type AuditFacts, recordAudit } from '../audit/audit-log.js';
 import { authenticateToken, roleAllows } from './auth.js';
+import { authenticateSession, hasSessionCookie } from '../console/sessions.js';
 import { accessFor } from './route-roles.js';
 
-const tokens = new WeakMap<FastifyRequest, ApiTokenRecord>();
+/**
+ * Principal is who made a request: an API token (Authorization: Bearer) or a console user (the
+ * session cookie). `name` is how the audit log names it: the token's name, or `user:<name>`.
+ */
+export interface Principal {
+  id: string;
+  name: string;
+  role: Role;
+  token?: ApiTokenRecord;
+  user?: UserRecord;
+  session?: SessionRecord;
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
 const guarded = new WeakSet<FastifyInstance>();
 const seen = new Set<string>();
 const schemas = new Map<string, RouteOptions['schema']>();
@@ -27,12 +41,40 @@ export function isGuarded(app: FastifyInstance): boolean {
 
 /** auditRequest writes an audit entry for an admin action made through `req` by its token. */
 export function auditRequest(d: RouteGuardDeps, req: FastifyRequest, facts: AuditFacts): Promise<void> {
-  return recordAudit(d, req, tokens.get(req), facts);
+  return recordAudit(d, req, principals.get(req), facts);
 }
 
 /** requestToken is the API token that authenticated `req` (set by the route guard). */
 export function requestToken(req: FastifyRequest): ApiTokenRecord | undefined {
-  return tokens.get(req);
+  return principals.get(req)?.token;
+}
+
+/** requestPrincipal is the token or user that authenticated `req` (set by the route guard). */
+export function requestPrincipal(req: FastifyRequest): Principal | undefined {
+  return principals.get(req);
+}
+
+/** userActorName is how the audit log and commands name a console user. */
+export function userActorName(name: string): string {
+  return `user:${name}`;
+}
+
+/**
+ * authenticate finds who calls: a Bearer token when the request has an Authorization header (it
+ * wins), else the console session of its cookie; neither is a 401.
+ */
+async function authenticate(req: FastifyRequest, d: RouteGuardDeps, key: string): Promise<Principal> {
+  if (req.headers.authorization === undefined && hasSessionCookie(req)) {
+    const { user, session } = await authenticateSession(req, d.storage, key, d.clock.now());
+    return { id: user.id, name: userActorName(user.name), role: user.role, user, session };
+  }
+  if (req.headers.authorization === undefined)
+    throw new PalisadeError(
+      'unauthorized',
+      'missing Authorization: Bearer <token> header (or a console session: log in)',
+    );
+  const token = await authenticateToken(req, d.storage, 'metrics', d.clock.now());
+  return { id: token.id, name: token.name, role: token.role, token };
 }
 
 /** RouteGuardDeps are what the guard needs to check tokens and record refusals. */
@@ -73,23 +115,21 @@ export function installRouteRoles(app: FastifyInstance, d: RouteGuardDeps): void
       if (access === 'public' || access === 'agent-certificate' || access === 'registration-key') return;
       if (access === undefined)
         throw new PalisadeError('forbidden', `${req.method} ${route.url} has no role`);
-      // Any live token first (401 otherwise), then its role against the table (403).
-      const token = await authenticateToken(req, d.storage, 'metrics', d.clock.now());
-      if (!roleAllows(token.role, access)) {
-        const key = `${req.method} ${route.url}`;
-        await recordAudit(d, req, token, {
+      // Any live token or session first (401 otherwise), then its role against the table (403).
+      const key = `${req.method} ${route.url}`;
+      const who = await authenticate(req, d, key);
+      if (!roleAllows(who.role, access)) {
+        await recordAudit(d, req, who, {
           action: 'api.denied',
           targetType: 'route',
           targetId: key,
           outcome: 'denied',
-          details: { needed: access, had: token.role },
+          details: { needed: access, had: who.role },
         });
-        throw new PalisadeError(
-          'forbidden',
-          `${key} needs role ${access}; token "${token.name}" has role ${token.role}`,
-        );
+        const what = who.user ? `user "${who.user.name}"` : `token "${who.name}"`;
+        throw new PalisadeError('forbidden', `${key} needs role ${access}; ${what} has role ${who.role}`);
       }
-      tokens.set(req, token);
+      principals.set(req, who);
       d.onAuthenticated?.(req);
     };
     // onRequest: before the body is read, parsed or validated, so an unauthenticated caller costs

@@ -80,6 +80,22 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/detection/status': 'viewer',
   'GET /api/v1/rules': 'viewer',
   'POST /api/v1/rules/reload': 'admin',
+  // Console sessions: anyone may try to log in (rate-limited, lockout); the rest need a session or token.
+  'POST /api/v1/session': 'public',
+  'GET /api/v1/session': 'viewer',
+  'DELETE /api/v1/session': 'viewer',
+  'POST /api/v1/session/password': 'viewer',
+  'GET /api/v1/users': 'admin',
+  'POST /api/v1/users': 'admin',
+  'PATCH /api/v1/users/:ref': 'admin',
+  'POST /api/v1/users/:ref/reset-password': 'admin',
+  'POST /api/v1/users/:ref/unlock': 'admin',
+  'GET /api/v1/stream': 'viewer',
+  'GET /api/v1/overview': 'viewer',
+  // The console's static files (no data: the app gets everything from /api/v1 with its session).
+  'GET /': 'public',
+  'GET /assets/:file': 'public',
+  'GET /favicon.svg': 'public',
 };
 
 /** routeKey is the ROUTE_ROLES key of a route; HEAD shares its GET route's entry. */

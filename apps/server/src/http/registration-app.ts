@@ -9,6 +9,7 @@ import type { RegistrationContext } from '../registration/context.js';
 import { registerRoute } from '../registration/register.js';
 import { renewRoute } from '../registration/renew.js';
 import { installErrorHandlers } from './errors.js';
+import { serveConsole } from '../console/static.js';
 import { ConnectionGate, type GateStats } from '../limits/connection-gate.js';
 import {
   DEFAULT_LIMITS,
@@ -88,5 +89,6 @@ export function buildRegistrationApp(
   mountApi(app, api);
   mountProbes(app, api, api.dataDir);
   if (api.metrics) mountMetrics(app, api.metrics);
+  serveConsole(app);
   return { instance: app, connections: () => gate.stats() };
 }

@@ -16,9 +16,15 @@ export interface TestServer {
   api(
     method: string,
     path: string,
-    o?: { token?: string | null; body?: unknown; rawBody?: string; contentType?: string },
+    o?: {
+      token?: string | null;
+      body?: unknown;
+      rawBody?: string;
+      contentType?: string;
+      headers?: Record<string, string>;
+    },
     // biome-ignore lint/suspicious/noExplicitAny: tests probe the JSON freely
-  ): Promise<{ status: number; json: any }>;
+  ): Promise<{ status: number; json: any; headers: import('node:http').IncomingHttpHeaders }>;
   /** stop closes the server and removes the data dir. */
   stop(): Promise<void>;
 }
@@ -63,6 +69,7 @@ export async function startTestServer(
           headers: {
             ...(token !== null ? { authorization: `Bearer ${token}` } : {}),
             ...(body !== undefined ? { 'content-type': a.contentType ?? 'application/json' } : {}),
+            ...a.headers,
           },
         },
         (res) => {
@@ -76,7 +83,7 @@ export async function startTestServer(
             } catch {
               json = { nonJson: text };
             }
-            resolve({ status: res.statusCode ?? 0, json });
+            resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
           });
         },
       );
