@@ -21,6 +21,8 @@ import { defaultStandbyPort, telemetryOptions } from './telemetry/listener-optio
 import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
 import { startSessionRevalidation } from './telemetry/session-revalidation.js';
 import { ServerTls } from './tls/server-tls.js';
+import { resolveFileLimits } from './files/file-limits.js';
+import { DEFAULT_FILES_PORT, type FileReceiver, startFileReceiver } from './files/receiver.js';
 
 async function defaultStorage(
   dataDir: string,
@@ -28,6 +30,12 @@ async function defaultStorage(
   logger: ReturnType<typeof createLogger>,
 ): Promise<Storage> {
   return openSqliteStorage({ path: join(dataDir, 'palisade.db'), clock, logger });
+}
+
+/** defaultFilesPort is 7446 unless the telemetry port was chosen by hand (then a free port, like the standby's). */
+function defaultFilesPort(opts: ServerOptions): number {
+  if (opts.filesPort !== undefined) return opts.filesPort;
+  return opts.telemetryPort === undefined || opts.telemetryPort === 7444 ? DEFAULT_FILES_PORT : 0;
 }
 
 /** urlHost is how a host appears in a URL: IPv6 in brackets, wildcard binds as localhost. */
@@ -61,6 +69,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let keyRotation: KeyRotation | undefined;
   let stopRevalidation: (() => void) | undefined;
   let response: ResponseService | undefined;
+  let files: FileReceiver | undefined;
+  const fileLimits = resolveFileLimits(opts.files);
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -116,12 +126,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     }
     const standbyUrl = opts.standbyUrl ?? `wss://${publicHost}:${standby?.port}${TELEMETRY_PATH}`;
+    // The file receiver: its own listener on the same storage, unless it runs elsewhere.
+    if (!opts.filesUrl) {
+      files = await startFileReceiver({
+        host,
+        port: defaultFilesPort(opts),
+        dataDir: opts.dataDir,
+        tls,
+        storage,
+        clock,
+        logger,
+        limits,
+        files: fileLimits,
+        trusted,
+      });
+    }
+    const filesUrl = opts.filesUrl ?? `https://${publicHost}:${files?.port}`;
     let registrationUrl = '';
     const endpoints = (): Endpoints =>
       create(EndpointsSchema, {
         registrationUrl,
         telemetryPrimaryUrl: telemetryUrl,
         telemetryStandbyUrl: standbyUrl,
+        filesUrl,
       });
     app = buildRegistrationApp(
       { storage, clock, logger, tls, endpoints, heartbeatIntervalS, response },
@@ -153,12 +180,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     warnAboutFdLimit(limits, !opts.standbyUrl, logger);
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
-    const running = { telemetry, app, standby, response };
+    const running = { telemetry, app, standby, response, files };
     let closing: Promise<void> | undefined;
     return {
       registrationUrl,
       telemetryUrl,
       standbyUrl,
+      filesUrl,
+      ...(files ? { files } : {}),
       get caPem() {
         return tls.material.serverCaPem;
       },
@@ -186,6 +215,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await keyRotation?.stop();
           await running.telemetry.close();
           await running.standby?.close();
+          await running.files?.close();
           if (ownsStorage) await storage.close();
           logger.info({}, 'server stopped');
         })();
@@ -200,6 +230,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await keyRotation?.stop().catch(() => {});
     await telemetry?.close().catch(() => {});
     await standby?.close().catch(() => {});
+    await files?.close().catch(() => {});
     if (ownsStorage) await storage.close().catch(() => {});
     throw err;
   }
