@@ -18,10 +18,6 @@ export interface FileLimits {
   globalBytesPerSecond: number;
   /** Upload bytes per second of one agent, 0 = unlimited. @default 0 */
   agentBytesPerSecond: number;
-  /** Bytes the stored files may take together; the oldest expire first beyond it. @default 10 GiB */
-  quotaBytes: number;
-  /** Stored files older than this expire, ms; 0 = kept until the quota needs the room. @default 30 days */
-  retentionMs: number;
 }
 
 export const DEFAULT_FILE_LIMITS: Readonly<FileLimits> = {
@@ -31,8 +27,6 @@ export const DEFAULT_FILE_LIMITS: Readonly<FileLimits> = {
   maxOpenUploadsPerAgent: 16,
   globalBytesPerSecond: 0,
   agentBytesPerSecond: 0,
-  quotaBytes: 10 * 1024 * MiB,
-  retentionMs: 30 * 24 * 3600 * 1000,
 };
 
 /** resolveFileLimits fills in defaults and refuses limits out of range. */

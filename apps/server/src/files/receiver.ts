@@ -12,7 +12,7 @@ import { peerLogger } from '../peer-log.js';
 import type { ServerTls } from '../tls/server-tls.js';
 import { BytePacer } from './byte-pacer.js';
 import type { FileLimits } from './file-limits.js';
-import { type StoredBlob, UploadStore, type UploadState } from './upload-store.js';
+import { UploadStore, type UploadState } from './upload-store.js';
 
 /** FILES_PATH is the receiver's URL path prefix for uploads. */
 export const FILES_PATH = '/v1/files/uploads';
@@ -34,8 +34,6 @@ export interface FileReceiverOptions {
   limits: ListenerLimits;
   files: FileLimits;
   trusted?: TrustedAddresses;
-  /** Called once per completed upload (metadata, audit). */
-  onStored?(b: StoredBlob): void | Promise<void>;
 }
 
 /** FileReceiver is a running file receiver. */
@@ -208,7 +206,6 @@ export async function startFileReceiver(o: FileReceiverOptions): Promise<FileRec
       const s = await store.get(id, agentId);
       const b = await readJson(req);
       const stored = await store.complete(s, String(b.sha256 ?? ''));
-      if (!stored.duplicate || s.sha256) await o.onStored?.(stored);
       log.info(
         {
           agentId,
