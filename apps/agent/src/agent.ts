@@ -1,3 +1,4 @@
+import { collectCommand } from './files/collect-command.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -296,11 +297,19 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
       }
     }
   };
+  // The file receiver named by the latest check-in (collect_file uploads there).
+  let filesUrl = '';
   const runner = new CommandRunner({
     journal: new CommandJournal(opts.stateDir),
     isolation,
     restoreCodes,
     actions: platform.actions,
+    collect: collectCommand({
+      stateDir: opts.stateDir,
+      tls,
+      filesUrl: () => filesUrl,
+      logger: alog.child({ svc: 'files' }),
+    }),
     onPolicy: (p) => applyPolicy(p),
     emit: sink,
     logger: alog,
@@ -311,6 +320,7 @@ async function run(opts: AgentOptions, log: Logger, unlock: () => void): Promise
     if (res.isolation) void isolation.setDesired(res.isolation);
     if (res.restoreCode) onRestoreCode(res.restoreCode);
     checkinEndpoints = endpointUrls(res.endpoints);
+    if (res.endpoints?.filesUrl) filesUrl = res.endpoints.filesUrl;
     const ep = res.endpoints;
     if (ep?.telemetryPrimaryUrl && credentials.setEndpoints(ep.telemetryPrimaryUrl, ep.telemetryStandbyUrl)) {
       alog.info(

@@ -12,3 +12,4 @@ export type { Sensor, SensorCounters, EventSink } from './sensors/sensor.js';
 export { DEFAULT_TRUSTED_PROGRAMS, JOURNAL_FIELDS } from './sensors/auth/index.js';
 export type { Channel } from './transport/telemetry-client.js';
 export type { TierName } from './policy/policy-state.js';
+export { collectFile, type CollectOptions, type Collected } from './files/collect-file.js';

@@ -43,6 +43,7 @@ const USAGE = `usage: palisade <command> [flags]
   agents isolate ID --reason TEXT | agents restore ID [--reason TEXT]
   agents kill-process ID --pid N (--start-time T | --process-uid U) [--tree] [--reason TEXT]
   agents quarantine-file ID --path P [--reason TEXT] | agents restore-file ID --quarantine-id Q
+  agents collect-file ID --path P [--max-bytes N] [--reason TEXT]
          response actions take --wait [--timeout S] to follow the command until it ends
   agents restore-code ID [--rotate]   the agent's offline restore code (admin; shown once)
   commands list [--agent ID] [--state pending|delivered|succeeded|failed|expired] [--type T]
@@ -145,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
         'process-uid': { type: 'string' },
         tree: { type: 'boolean', default: false },
         path: { type: 'string' },
+        'max-bytes': { type: 'string' },
         'quarantine-id': { type: 'string' },
         rotate: { type: 'boolean', default: false },
       });
@@ -169,6 +171,22 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'quarantine-file' && id) {
         if (!values.path) throw new CliError('agents quarantine-file ID needs --path P', 2);
         return act(target, id, 'quarantine-file', { path: values.path }, flags);
+      }
+      if (sub === 'collect-file' && id) {
+        if (!values.path) throw new CliError('agents collect-file ID needs --path P', 2);
+        const max = values['max-bytes'];
+        if (max !== undefined && !/^[1-9][0-9]{0,15}$/.test(max))
+          throw new CliError(
+            `--max-bytes must be a whole number of bytes from 1, got ${JSON.stringify(max)}`,
+            2,
+          );
+        return act(
+          target,
+          id,
+          'collect-file',
+          { path: values.path, ...(max !== undefined ? { max_bytes: Number(max) } : {}) },
+          flags,
+        );
       }
       if (sub === 'restore-file' && id) {
         if (!values['quarantine-id']) throw new CliError('agents restore-file ID needs --quarantine-id Q', 2);

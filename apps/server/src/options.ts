@@ -32,6 +32,15 @@ export interface ServerOptions {
    * (`palisade server --standby-only`); this process then opens no standby listener itself.
    */
   standbyUrl?: string;
+  /**
+   * File receiver (HTTPS, docs/files.md) in this process. 0 picks a free port. Ignored when
+   * filesUrl is set. @default 7446 (a free port when telemetryPort is set by hand)
+   */
+  filesPort?: number;
+  /** File receiver URL agents are told about when it runs as its own process (`palisade server --files-only`). */
+  filesUrl?: string;
+  /** File receiver limits (chunk size, file size, rates, quota). */
+  files?: Partial<import('./files/file-limits.js').FileLimits>;
   /** Run only the standby telemetry listener (see startStandbyServer); used by `palisade server`. */
   standbyOnly?: boolean;
   /** Storage back end. @default SQLite at `<dataDir>/palisade.db` */
@@ -111,6 +120,10 @@ export interface RunningServer {
   telemetryUrl: string;
   /** The standby endpoint agents learn at check-in (this process's or the configured standbyUrl). */
   standbyUrl: string;
+  /** The file receiver URL agents learn at check-in. */
+  filesUrl: string;
+  /** The file receiver in this process, when it runs here. */
+  files?: import('./files/receiver.js').FileReceiver;
   /** The CAs agents pin (PEM bundle), as of now. */
   readonly caPem: string;
   /** The live TLS material (renewed and re-read while the server runs). */

@@ -28,6 +28,8 @@ import { defaultStandbyPort, telemetryOptions } from './telemetry/listener-optio
 import { TELEMETRY_PATH, startTelemetryService } from './telemetry/service.js';
 import { startSessionRevalidation } from './telemetry/session-revalidation.js';
 import { ServerTls } from './tls/server-tls.js';
+import { resolveFileLimits } from './files/file-limits.js';
+import { DEFAULT_FILES_PORT, type FileReceiver, startFileReceiver } from './files/receiver.js';
 
 async function defaultStorage(
   dataDir: string,
@@ -35,6 +37,12 @@ async function defaultStorage(
   logger: ReturnType<typeof createLogger>,
 ): Promise<Storage> {
   return openSqliteStorage({ path: join(dataDir, 'palisade.db'), clock, logger });
+}
+
+/** defaultFilesPort is 7446 unless the telemetry port was chosen by hand (then a free port, like the standby's). */
+function defaultFilesPort(opts: ServerOptions): number {
+  if (opts.filesPort !== undefined) return opts.filesPort;
+  return opts.telemetryPort === undefined || opts.telemetryPort === 7444 ? DEFAULT_FILES_PORT : 0;
 }
 
 /** urlHost is how a host appears in a URL: IPv6 in brackets, wildcard binds as localhost. */
@@ -72,6 +80,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let response: ResponseService | undefined;
   let playbooks: Playbooks | undefined;
   let detection: DetectionWorker | undefined;
+  let files: FileReceiver | undefined;
+  const fileLimits = resolveFileLimits(opts.files);
   try {
     await storage.migrate();
     await ensureDefaults(storage, opts.dataDir, clock, logger);
@@ -154,12 +164,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       storageWriterRunning: () => storage.health().writer === 'running',
     });
     const standbyUrl = opts.standbyUrl ?? `wss://${publicHost}:${standby?.port}${TELEMETRY_PATH}`;
+    // The file receiver: its own listener on the same storage, unless it runs elsewhere.
+    if (!opts.filesUrl) {
+      files = await startFileReceiver({
+        host,
+        port: defaultFilesPort(opts),
+        dataDir: opts.dataDir,
+        tls,
+        storage,
+        clock,
+        logger,
+        limits,
+        files: fileLimits,
+        trusted,
+      });
+    }
+    const filesUrl = opts.filesUrl ?? `https://${publicHost}:${files?.port}`;
     let registrationUrl = '';
     const endpoints = (): Endpoints =>
       create(EndpointsSchema, {
         registrationUrl,
         telemetryPrimaryUrl: telemetryUrl,
         telemetryStandbyUrl: standbyUrl,
+        filesUrl,
       });
     app = buildRegistrationApp(
       { storage, clock, logger, tls, endpoints, heartbeatIntervalS, response },
@@ -195,12 +222,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     warnAboutFdLimit(limits, !opts.standbyUrl, logger);
     writeClientConfig(opts.dataDir, { apiUrl: registrationUrl, registrationUrl, telemetryUrl });
     logger.info({ registrationUrl, telemetryUrl, standbyUrl, dataDir: opts.dataDir }, 'server listening');
-    const running = { telemetry, app, standby, response, playbooks };
+    const running = { telemetry, app, standby, response, playbooks, files };
     let closing: Promise<void> | undefined;
     return {
       registrationUrl,
       telemetryUrl,
       standbyUrl,
+      filesUrl,
+      ...(files ? { files } : {}),
       get caPem() {
         return tls.material.serverCaPem;
       },
@@ -235,6 +264,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await running.telemetry.close();
           await running.standby?.close();
           await detection?.stop();
+          await running.files?.close();
           if (ownsStorage) await storage.close();
           logger.info({}, 'server stopped');
         })();
@@ -251,6 +281,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await telemetry?.close().catch(() => {});
     await standby?.close().catch(() => {});
     await detection?.stop().catch(() => {});
+    await files?.close().catch(() => {});
     if (ownsStorage) await storage.close().catch(() => {});
     throw err;
   }

@@ -1,5 +1,11 @@
 /** CommandType is a response action the server can ask an agent to carry out. */
-export type CommandType = 'isolate' | 'restore' | 'kill_process' | 'quarantine_file' | 'restore_file';
+export type CommandType =
+  | 'isolate'
+  | 'restore'
+  | 'kill_process'
+  | 'quarantine_file'
+  | 'restore_file'
+  | 'collect_file';
 
 /**
  * CommandState is where a command is in its life: `pending` (stored, not yet received by the

@@ -2,6 +2,7 @@ import { type Clock, type Logger, systemClock } from '@palisade/common';
 import {
   type Command,
   CommandPhase,
+  type CollectedFile,
   type CommandResult,
   CommandResultSchema,
   type Event,
@@ -27,19 +28,34 @@ export interface ResponseActions {
   restoreFile(quarantineId: string): Promise<FileOutcome>;
 }
 
+/** CollectOutcome is what a file collection reports. */
+export interface CollectOutcome {
+  ok: boolean;
+  code: string;
+  message: string;
+  collected?: CollectedFile;
+}
+
+/** Collect carries out collect_file (files/collect-command.ts). */
+export type Collect = (req: { commandId: string; path: string; maxBytes: number }) => Promise<CollectOutcome>;
+
 /** CommandRunnerOptions wire the runner to the rest of the agent. */
 export interface CommandRunnerOptions extends CommandHandlers {
   journal: CommandJournal;
   isolation: IsolationController;
   restoreCodes: RestoreCodeStore;
   actions: ResponseActions;
+  /** Uploads a file to the file receiver (absent: collect_file is unsupported). */
+  collect?: Collect;
   /** Receives remediation events (OCSF 7002, 7003). */
   emit(e: Event): void;
   logger: Logger;
   clock?: Clock;
 }
 
-type Extra = Partial<Pick<CommandResult, 'process' | 'killedPids' | 'quarantine' | 'isolation' | 'code'>>;
+type Extra = Partial<
+  Pick<CommandResult, 'process' | 'killedPids' | 'quarantine' | 'isolation' | 'code' | 'collected'>
+>;
 
 /**
  * CommandRunner carries out server commands. Response actions (kill_process, quarantine_file,
@@ -111,6 +127,7 @@ export class CommandRunner {
       case 'killProcess':
       case 'quarantineFile':
       case 'restoreFile':
+      case 'collectFile':
         this.journaled(c, reply);
         return;
       default: {
@@ -142,7 +159,10 @@ export class CommandRunner {
       return;
     }
     const now = this.clock.now();
-    if (entry) {
+    // An upload the agent stopped in the middle of goes on: collecting is safe to repeat, and the
+    // upload resumes at the offset the receiver has.
+    const resumable = entry?.state === 'started' && c.action.case === 'collectFile';
+    if (entry && !resumable) {
       const r = this.result(
         c.id,
         false,
@@ -163,7 +183,7 @@ export class CommandRunner {
       reply(r);
       return;
     }
-    j.started(c.id, now);
+    if (!resumable) j.started(c.id, now);
     this.running.set(c.id, reply);
     reply(this.result(c.id, true, 'received', {}, CommandPhase.RECEIVED));
     this.o.logger.info(
@@ -217,6 +237,21 @@ export class CommandRunner {
         fileEvent(restore, path, o.file, { ...outcome, ok: o.ok, code: o.code, message: o.message }),
       );
       return this.result(c.id, o.ok, o.message, { code: o.code, ...(o.file ? { quarantine: o.file } : {}) });
+    }
+    if (a.case === 'collectFile') {
+      if (!this.o.collect)
+        return this.result(c.id, false, 'collect_file is not supported by this agent', {
+          code: 'unsupported',
+        });
+      const o = await this.o.collect({
+        commandId: c.id,
+        path: a.value.path,
+        maxBytes: Number(a.value.maxBytes),
+      });
+      return this.result(c.id, o.ok, o.message, {
+        code: o.code,
+        ...(o.collected ? { collected: o.collected } : {}),
+      });
     }
     return this.result(c.id, false, `command ${a.case ?? 'empty'} is not supported by this agent`, {
       code: 'unsupported',

@@ -167,7 +167,7 @@ export async function commandsList(
 function target0(c: Command): string {
   const p = c.params;
   if (c.type === 'kill_process') return `pid ${p.pid}${p.tree ? ' (tree)' : ''}`;
-  if (c.type === 'quarantine_file') return String(p.path);
+  if (c.type === 'quarantine_file' || c.type === 'collect_file') return String(p.path);
   if (c.type === 'restore_file') return String(p.path ?? p.quarantine_id);
   return '-';
 }

@@ -5,7 +5,14 @@ import type { ApiRoute } from './context.js';
 import { cursor, idParams, limit, NO_QUERY, object, oneOf, uuid } from './schema.js';
 
 const STATES: CommandState[] = ['pending', 'delivered', 'succeeded', 'failed', 'expired'];
-const TYPES: CommandType[] = ['isolate', 'restore', 'kill_process', 'quarantine_file', 'restore_file'];
+const TYPES: CommandType[] = [
+  'isolate',
+  'restore',
+  'kill_process',
+  'quarantine_file',
+  'restore_file',
+  'collect_file',
+];
 
 /** COMMAND_ROUTES list and show response commands with their state and result (viewer and up). */
 export const COMMAND_ROUTES: ApiRoute[] = [

@@ -140,6 +140,25 @@ export const RESPONSE_ROUTES: ApiRoute[] = [
       ...(b.reason !== undefined ? { reason: String(b.reason) } : {}),
     }),
   ),
+  action(
+    'collect-file',
+    'Upload a regular file from the agent to the file receiver',
+    '/agents/:id/collect-file',
+    object(
+      {
+        path: text(4096, 'an absolute path'),
+        max_bytes: { type: 'integer', minimum: 1, description: 'refuse a larger file (default 100 MiB)' },
+        reason: OPTIONAL_REASON,
+      },
+      ['path'],
+    ),
+    (b) => ({
+      type: 'collect_file',
+      path: String(b.path),
+      ...(b.max_bytes !== undefined ? { maxBytes: Number(b.max_bytes) } : {}),
+      ...(b.reason !== undefined ? { reason: String(b.reason) } : {}),
+    }),
+  ),
   {
     method: 'POST',
     url: '/agents/:id/restore-code',

@@ -60,6 +60,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/agents/:id/restore': 'analyst',
   'POST /api/v1/agents/:id/kill-process': 'analyst',
   'POST /api/v1/agents/:id/quarantine-file': 'analyst',
+  'POST /api/v1/agents/:id/collect-file': 'analyst',
   'POST /api/v1/agents/:id/restore-file': 'analyst',
   'POST /api/v1/agents/:id/restore-code': 'admin',
   'POST /api/v1/agents/:id/restore-code/rotate': 'admin',

@@ -62,6 +62,14 @@ export function commandToWire(c: CommandRecord): Command {
         ...common,
         action: { case: 'restoreFile', value: { quarantineId: String(p.quarantine_id) } },
       });
+    case 'collect_file':
+      return create(CommandSchema, {
+        ...common,
+        action: {
+          case: 'collectFile',
+          value: { path: String(p.path), maxBytes: BigInt(Number(p.max_bytes ?? 0)) },
+        },
+      });
   }
 }
 
@@ -139,6 +147,16 @@ export function resultToJson(r: CommandResult): Record<string, unknown> {
       mtime: Number(q.mtimeMs),
       atime: Number(q.atimeMs),
       quarantined_at: Number(q.quarantinedAtMs),
+    };
+  }
+  if (r.collected) {
+    const f = r.collected;
+    out.collected = {
+      path: f.path.slice(0, 4096),
+      size: Number(f.size),
+      sha256: f.sha256.slice(0, 64),
+      upload_id: f.uploadId.slice(0, 64),
+      resumed_from: Number(f.resumedFrom),
     };
   }
   return out;

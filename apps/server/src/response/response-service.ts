@@ -55,7 +55,8 @@ export type ResponseAction =
       reason?: string;
     }
   | { type: 'quarantine_file'; path: string; reason?: string }
-  | { type: 'restore_file'; quarantineId: string; reason?: string };
+  | { type: 'restore_file'; quarantineId: string; reason?: string }
+  | { type: 'collect_file'; path: string; maxBytes?: number; reason?: string };
 
 /** IssueRequest asks for one response action on one agent. */
 export interface IssueRequest {
@@ -190,6 +191,16 @@ export class ResponseService {
         const own = self?.protectedPaths.find((p) => isUnder(act.path, p));
         if (own) throw bad(`path: ${act.path} is one of the Palisade agent's own files (${own}); refused`);
         return { path: act.path };
+      }
+      case 'collect_file': {
+        // Reading is not changing: paths under /dev or /proc are the agent's to refuse (or not)
+        // with its own reason, after it looked at what the file is.
+        const why = checkResponsePath(act.path);
+        if (why && !why.includes('pseudo-filesystem')) throw bad(`path: ${why}`);
+        const max = act.maxBytes;
+        if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
+          throw bad('max_bytes: must be a whole number from 1');
+        return { path: act.path, ...(max !== undefined ? { max_bytes: max } : {}) };
       }
       case 'restore_file': {
         if (!UUID.test(act.quarantineId)) throw bad(`quarantine_id: "${act.quarantineId}" is not a UUID`);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/response.proto.
  */
 export const file_palisade_v1_response: GenFile = /*@__PURE__*/
-  fileDesc("ChpwYWxpc2FkZS92MS9yZXNwb25zZS5wcm90bxILcGFsaXNhZGUudjEiWgoQSXNvbGF0aW9uRGVzaXJlZBIQCghpc29sYXRlZBgBIAEoCBIQCghyZXZpc2lvbhgCIAEoBBISCgpjb21tYW5kX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJACgxMb2NhbFJlc3RvcmUSEAoIcmV2aXNpb24YASABKAQSDQoFYXRfbXMYAiABKAMSDwoHY29kZV9pZBgDIAEoCSL2AQoPSXNvbGF0aW9uU3RhdHVzEioKBXN0YXRlGAEgASgOMhsucGFsaXNhZGUudjEuSXNvbGF0aW9uU3RhdGUSEAoIcmV2aXNpb24YAiABKAQSDgoGcmVhc29uGAMgASgJEhAKCHNpbmNlX21zGAQgASgDEhkKEWFsbG93ZWRfYWRkcmVzc2VzGAUgAygJEjAKDWxvY2FsX3Jlc3RvcmUYBiABKAsyGS5wYWxpc2FkZS52MS5Mb2NhbFJlc3RvcmUSFwoPcmVzdG9yZV9jb2RlX2lkGAcgASgJEh0KFXJlc3RvcmVfY29kZV9mYWlsdXJlcxgIIAEoDSJGCglBZ2VudFNlbGYSCwoDcGlkGAEgASgNEhMKC2hlbHBlcl9waWRzGAIgAygNEhcKD3Byb3RlY3RlZF9wYXRocxgDIAMoCSJUCgtLaWxsUHJvY2VzcxILCgNwaWQYASABKA0SFQoNc3RhcnRfdGltZV9tcxgCIAEoAxITCgtwcm9jZXNzX3VpZBgDIAEoCRIMCgR0cmVlGAQgASgIIh4KDlF1YXJhbnRpbmVGaWxlEgwKBHBhdGgYASABKAkiJAoLUmVzdG9yZUZpbGUSFQoNcXVhcmFudGluZV9pZBgBIAEoCSLWAQoPUXVhcmFudGluZWRGaWxlEhUKDXF1YXJhbnRpbmVfaWQYASABKAkSFQoNb3JpZ2luYWxfcGF0aBgCIAEoCRIOCgZzaGEyNTYYAyABKAkSDAoEc2l6ZRgEIAEoBBIMCgRtb2RlGAUgASgNEgsKA3VpZBgGIAEoDRILCgNnaWQYByABKA0SEAoIYXRpbWVfbXMYCCABKAMSEAoIbXRpbWVfbXMYCSABKAMSEAoIY3RpbWVfbXMYCiABKAMSGQoRcXVhcmFudGluZWRfYXRfbXMYCyABKAMiaAoTUmVzdG9yZUNvZGVWZXJpZmllchIPCgdjb2RlX2lkGAEgASgJEgwKBHNhbHQYAiABKAwSDgoGbG9nMl9uGAMgASgNEgkKAXIYBCABKA0SCQoBcBgFIAEoDRIMCgRoYXNoGAYgASgMKuoBCg5Jc29sYXRpb25TdGF0ZRIfChtJU09MQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIgChxJU09MQVRJT05fU1RBVEVfTk9UX0lTT0xBVEVEEAESHAoYSVNPTEFUSU9OX1NUQVRFX0FQUExZSU5HEAISHAoYSVNPTEFUSU9OX1NUQVRFX0lTT0xBVEVEEAMSGgoWSVNPTEFUSU9OX1NUQVRFX0ZBSUxFRBAEEhwKGElTT0xBVElPTl9TVEFURV9SRVZFUlRFRBAFEh8KG0lTT0xBVElPTl9TVEFURV9VTlNVUFBPUlRFRBAGKmIKDENvbW1hbmRQaGFzZRIdChlDT01NQU5EX1BIQVNFX1VOU1BFQ0lGSUVEEAASGgoWQ09NTUFORF9QSEFTRV9SRUNFSVZFRBABEhcKE0NPTU1BTkRfUEhBU0VfRklOQUwQAmIGcHJvdG8z");
+  fileDesc("ChpwYWxpc2FkZS92MS9yZXNwb25zZS5wcm90bxILcGFsaXNhZGUudjEiWgoQSXNvbGF0aW9uRGVzaXJlZBIQCghpc29sYXRlZBgBIAEoCBIQCghyZXZpc2lvbhgCIAEoBBISCgpjb21tYW5kX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJACgxMb2NhbFJlc3RvcmUSEAoIcmV2aXNpb24YASABKAQSDQoFYXRfbXMYAiABKAMSDwoHY29kZV9pZBgDIAEoCSL2AQoPSXNvbGF0aW9uU3RhdHVzEioKBXN0YXRlGAEgASgOMhsucGFsaXNhZGUudjEuSXNvbGF0aW9uU3RhdGUSEAoIcmV2aXNpb24YAiABKAQSDgoGcmVhc29uGAMgASgJEhAKCHNpbmNlX21zGAQgASgDEhkKEWFsbG93ZWRfYWRkcmVzc2VzGAUgAygJEjAKDWxvY2FsX3Jlc3RvcmUYBiABKAsyGS5wYWxpc2FkZS52MS5Mb2NhbFJlc3RvcmUSFwoPcmVzdG9yZV9jb2RlX2lkGAcgASgJEh0KFXJlc3RvcmVfY29kZV9mYWlsdXJlcxgIIAEoDSJGCglBZ2VudFNlbGYSCwoDcGlkGAEgASgNEhMKC2hlbHBlcl9waWRzGAIgAygNEhcKD3Byb3RlY3RlZF9wYXRocxgDIAMoCSJUCgtLaWxsUHJvY2VzcxILCgNwaWQYASABKA0SFQoNc3RhcnRfdGltZV9tcxgCIAEoAxITCgtwcm9jZXNzX3VpZBgDIAEoCRIMCgR0cmVlGAQgASgIIh4KDlF1YXJhbnRpbmVGaWxlEgwKBHBhdGgYASABKAkiJAoLUmVzdG9yZUZpbGUSFQoNcXVhcmFudGluZV9pZBgBIAEoCSLWAQoPUXVhcmFudGluZWRGaWxlEhUKDXF1YXJhbnRpbmVfaWQYASABKAkSFQoNb3JpZ2luYWxfcGF0aBgCIAEoCRIOCgZzaGEyNTYYAyABKAkSDAoEc2l6ZRgEIAEoBBIMCgRtb2RlGAUgASgNEgsKA3VpZBgGIAEoDRILCgNnaWQYByABKA0SEAoIYXRpbWVfbXMYCCABKAMSEAoIbXRpbWVfbXMYCSABKAMSEAoIY3RpbWVfbXMYCiABKAMSGQoRcXVhcmFudGluZWRfYXRfbXMYCyABKAMiaAoTUmVzdG9yZUNvZGVWZXJpZmllchIPCgdjb2RlX2lkGAEgASgJEgwKBHNhbHQYAiABKAwSDgoGbG9nMl9uGAMgASgNEgkKAXIYBCABKA0SCQoBcBgFIAEoDRIMCgRoYXNoGAYgASgMIi4KC0NvbGxlY3RGaWxlEgwKBHBhdGgYASABKAkSEQoJbWF4X2J5dGVzGAIgASgEImQKDUNvbGxlY3RlZEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCRIRCgl1cGxvYWRfaWQYBCABKAkSFAoMcmVzdW1lZF9mcm9tGAUgASgEKuoBCg5Jc29sYXRpb25TdGF0ZRIfChtJU09MQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIgChxJU09MQVRJT05fU1RBVEVfTk9UX0lTT0xBVEVEEAESHAoYSVNPTEFUSU9OX1NUQVRFX0FQUExZSU5HEAISHAoYSVNPTEFUSU9OX1NUQVRFX0lTT0xBVEVEEAMSGgoWSVNPTEFUSU9OX1NUQVRFX0ZBSUxFRBAEEhwKGElTT0xBVElPTl9TVEFURV9SRVZFUlRFRBAFEh8KG0lTT0xBVElPTl9TVEFURV9VTlNVUFBPUlRFRBAGKmIKDENvbW1hbmRQaGFzZRIdChlDT01NQU5EX1BIQVNFX1VOU1BFQ0lGSUVEEAASGgoWQ09NTUFORF9QSEFTRV9SRUNFSVZFRBABEhcKE0NPTU1BTkRfUEhBU0VfRklOQUwQAmIGcHJvdG8z");
 
 /**
  * IsolationDesired is the isolation state the server wants an agent in. It travels in Welcome,
@@ -381,6 +381,75 @@ export type RestoreCodeVerifier = Message<"palisade.v1.RestoreCodeVerifier"> & {
  */
 export const RestoreCodeVerifierSchema: GenMessage<RestoreCodeVerifier> = /*@__PURE__*/
   messageDesc(file_palisade_v1_response, 8);
+
+/**
+ * CollectFile uploads a regular file to the file receiver (docs/files.md, ADR 0025).
+ *
+ * @generated from message palisade.v1.CollectFile
+ */
+export type CollectFile = Message<"palisade.v1.CollectFile"> & {
+  /**
+   * absolute; a symlink as the last component is not followed
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * refuse a larger file (0: the agent's default, 100 MiB)
+   *
+   * @generated from field: uint64 max_bytes = 2;
+   */
+  maxBytes: bigint;
+};
+
+/**
+ * Describes the message palisade.v1.CollectFile.
+ * Use `create(CollectFileSchema)` to create a new message.
+ */
+export const CollectFileSchema: GenMessage<CollectFile> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_response, 9);
+
+/**
+ * CollectedFile is the outcome of collect_file.
+ *
+ * @generated from message palisade.v1.CollectedFile
+ */
+export type CollectedFile = Message<"palisade.v1.CollectedFile"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: uint64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string sha256 = 3;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string upload_id = 4;
+   */
+  uploadId: string;
+
+  /**
+   * where the last run started sending (0 unless it resumed)
+   *
+   * @generated from field: uint64 resumed_from = 5;
+   */
+  resumedFrom: bigint;
+};
+
+/**
+ * Describes the message palisade.v1.CollectedFile.
+ * Use `create(CollectedFileSchema)` to create a new message.
+ */
+export const CollectedFileSchema: GenMessage<CollectedFile> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_response, 10);
 
 /**
  * IsolationState is what the agent's host actually is.
