@@ -31,6 +31,7 @@ const ALLOWED: Record<string, string[]> = {
     '@palisade/common',
     '@palisade/storage',
     '@palisade/storage-sqlite',
+    '@palisade/release',
   ],
   '@palisade/agent': ['@palisade/protocol', '@palisade/common'],
   '@palisade/cli': [
