@@ -45,3 +45,4 @@ export {
 } from './bundle-read.js';
 export { unpackBundle } from './bundle-install.js';
 export { eligibilityPoint, isEligible } from './eligibility.js';
+export { AGENT_ENTRY, AGENT_ENTRY_SOURCE, collectAgentFiles } from './agent-files.js';
