@@ -33,7 +33,7 @@ const ALLOWED: Record<string, string[]> = {
     '@palisade/storage-sqlite',
     '@palisade/release',
   ],
-  '@palisade/agent': ['@palisade/protocol', '@palisade/common'],
+  '@palisade/agent': ['@palisade/protocol', '@palisade/common', '@palisade/release'],
   '@palisade/cli': [
     '@palisade/common',
     '@palisade/protocol',
