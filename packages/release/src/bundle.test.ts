@@ -242,6 +242,18 @@ test('keys expiring within 30 days are warned about; a signature of one type nev
       ['signing-key', false],
     ],
   );
+  // Once a successor signing key is certified, the old one's expiry is no longer worth a warning.
+  const successor = generateKeyPair();
+  const rotated = { ...bundle, roots: [makeRoot(1, root.publicKey, NOW + 400 * DAY, root.privateKeyPem)] };
+  assert.deepEqual(
+    expiryWarnings(rotated, NOW + 35 * DAY).map((x) => x.kind),
+    ['signing-key'],
+  );
+  rotated.signingKeys = [
+    ...rotated.signingKeys,
+    makeSigningKey(successor.publicKey, NOW, NOW + 200 * DAY, 1, root.privateKeyPem),
+  ];
+  assert.deepEqual(expiryWarnings(rotated, NOW + 35 * DAY), []);
   // A signing-key document presented as a root: the type is part of what is signed.
   const asRoot = {
     ...signDocument('signing-key', { seq: 1, publicKey: root.publicKey, expiresAt: NOW + DAY }, [

@@ -277,13 +277,28 @@ export function expiryWarnings(bundle: TrustBundle, now: number, warnMs = WARN_B
     const p = payloadOf(bundle.revocations, 'revocations');
     if (Array.isArray(p.keyIds)) revoked = p.keyIds as string[];
   }
+  // A signing key is worth a warning only while no other usable key outlives the warning period
+  // (once a successor is certified, the old key's expiry strands no one).
+  const usable: { id: string; expiresAt: number }[] = [];
   for (const env of bundle.signingKeys) {
     const p = payloadOf(env, 'signing key');
     if (typeof p.publicKey !== 'string' || !num(p.expiresAt)) continue;
     const id = keyIdOf(p.publicKey);
     if (revoked.includes(id)) continue;
     if (root && p.rootSeq !== root.seq) continue;
-    say('signing-key', id, p.expiresAt);
+    usable.push({ id, expiresAt: p.expiresAt });
+  }
+  const covered = usable.some((k) => k.expiresAt - now > warnMs);
+  if (usable.length === 0) {
+    out.push({
+      kind: 'signing-key',
+      keyId: '',
+      expiresAt: now,
+      expired: true,
+      message: 'no usable signing key: certify one with the root',
+    });
+  } else if (!covered) {
+    for (const k of usable) say('signing-key', k.id, k.expiresAt);
   }
   return out;
 }
