@@ -22,6 +22,8 @@ const ALLOWED: Record<string, string[]> = {
   '@palisade/storage': ['@palisade/protocol', '@palisade/common'],
   // The detection engine (being added): a library like storage.
   '@palisade/detection': ['@palisade/protocol', '@palisade/common'],
+  // Release bundles and their signing chain: a library shared by server, agent and CLI.
+  '@palisade/release': ['@palisade/common'],
   '@palisade/storage-sqlite': ['@palisade/storage', '@palisade/protocol', '@palisade/common'],
   '@palisade/testkit': ['@palisade/protocol', '@palisade/common'],
   '@palisade/server': [
@@ -30,8 +32,9 @@ const ALLOWED: Record<string, string[]> = {
     '@palisade/storage',
     '@palisade/storage-sqlite',
     '@palisade/detection',
+    '@palisade/release',
   ],
-  '@palisade/agent': ['@palisade/protocol', '@palisade/common'],
+  '@palisade/agent': ['@palisade/protocol', '@palisade/common', '@palisade/release'],
   '@palisade/cli': [
     '@palisade/common',
     '@palisade/protocol',
