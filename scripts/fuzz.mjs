@@ -28,19 +28,30 @@ const targets = [
 const reports = [];
 for (const t of targets) {
   process.stderr.write(`fuzzing ${t.name} (${runs} inputs)...\n`);
-  const before = process.memoryUsage.rss();
+  // Live heap after a full collection, before and after: growth here would be memory kept per
+  // input (unbounded); RSS alone also counts heap V8 grew into and has not returned yet.
+  const heap = () => {
+    globalThis.gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heap();
+  const rss0 = process.memoryUsage.rss();
   const r = await fuzz(t, runs);
-  reports.push({ ...r, rssGrowthMiB: Math.round((process.memoryUsage.rss() - before) / 1048576) });
+  reports.push({
+    ...r,
+    heapGrowthMiB: Math.round((heap() - before) / 1048576),
+    rssGrowthMiB: Math.round((process.memoryUsage.rss() - rss0) / 1048576),
+  });
   // Each result as soon as it is known, so a finding in a later target does not lose it.
   process.stderr.write(`  done in ${(r.ms / 1000).toFixed(0)} s: ${JSON.stringify(reports.at(-1))}\n`);
 }
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
-  `${pad('target', 38)} ${pad('inputs', 9)} ${pad('accepted', 9)} ${pad('refused', 9)} ${pad('slowest ms', 11)} ${pad('seconds', 8)} rss growth MiB`,
+  `${pad('target', 38)} ${pad('inputs', 9)} ${pad('accepted', 9)} ${pad('refused', 9)} ${pad('slowest ms', 11)} ${pad('seconds', 8)} ${pad('heap MiB', 9)} rss MiB`,
 );
 for (const r of reports)
   console.log(
-    `${pad(r.target, 38)} ${pad(r.runs, 9)} ${pad(r.accepted, 9)} ${pad(r.refused, 9)} ${pad(r.slowestMs, 11)} ${pad(Math.round(r.ms / 1000), 8)} ${r.rssGrowthMiB}`,
+    `${pad(r.target, 38)} ${pad(r.runs, 9)} ${pad(r.accepted, 9)} ${pad(r.refused, 9)} ${pad(r.slowestMs, 11)} ${pad(Math.round(r.ms / 1000), 8)} ${pad(r.heapGrowthMiB, 9)} ${r.rssGrowthMiB}`,
   );
 console.log(
   JSON.stringify({
@@ -54,6 +65,7 @@ console.log(
           refused: r.refused,
           slowest_ms: r.slowestMs,
           s: Math.round(r.ms / 1000),
+          heap_growth_mib: r.heapGrowthMiB,
           seed: r.seed,
         },
       ]),
