@@ -3,7 +3,7 @@
 // storeBatches calls fail as a full disk would.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import type { Storage } from '@palisade/storage';
 import { openSqliteStorage } from '@palisade/storage-sqlite';
 import { startServer } from '@palisade/server';
@@ -27,7 +27,8 @@ function failingFirst(real: Storage, failures: { left: number }): Storage {
   });
 }
 
-test('a batch refused with an ErrorFrame stays spooled and is stored exactly once on retry', async (t) => {
+/** retryRig starts a real server over `failingFirst` storage and one agent with a TestSensor. */
+async function retryRig(t: TestContext) {
   const dataDir = tempDir('palisade-retry-srv-');
   const real = await openSqliteStorage({ path: join(dataDir, 'palisade.db') });
   const failures = { left: 0 };
@@ -53,6 +54,11 @@ test('a batch refused with an ErrorFrame stays spooled and is stored exactly onc
   });
   t.after(() => agent.stop());
   await waitFor('the session', () => agent.channel() === 'primary');
+  return { real, failures, sensor, agent };
+}
+
+test('a batch refused with an ErrorFrame stays spooled and is stored exactly once on retry', async (t) => {
+  const { real, failures, sensor, agent } = await retryRig(t);
   failures.left = 2;
   sensor.emit('retry', 10);
   await waitFor(
@@ -66,31 +72,7 @@ test('a batch refused with an ErrorFrame stays spooled and is stored exactly onc
 });
 
 test('a burst of refusals backs off once per round of retries, not once per refused batch', async (t) => {
-  const dataDir = tempDir('palisade-retry-srv-');
-  const real = await openSqliteStorage({ path: join(dataDir, 'palisade.db') });
-  const failures = { left: 0 };
-  const srv = await startServer({
-    dataDir,
-    registrationPort: 0,
-    telemetryPort: 0,
-    logLevel: 'silent',
-    storage: failingFirst(real, failures),
-  });
-  t.after(async () => {
-    await srv.close();
-    await real.close();
-  });
-  const sensor = new TestSensor();
-  const agent = await startAgent({
-    stateDir: tempDir('palisade-retry-'),
-    serverUrl: srv.registrationUrl,
-    registrationKey: readKey(dataDir),
-    caPem: srv.caPem,
-    sensors: [sensor],
-    spool: { batchIntervalMs: 20 },
-  });
-  t.after(() => agent.stop());
-  await waitFor('the session', () => agent.channel() === 'primary');
+  const { real, failures, sensor, agent } = await retryRig(t);
   // A short storage outage: a dozen batches are refused, some of them more than once.
   failures.left = 12;
   for (let i = 0; i < 12; i++) {
