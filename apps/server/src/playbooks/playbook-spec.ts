@@ -3,6 +3,7 @@ import {
   type PlaybookAction,
   type PlaybookActionType,
   type PlaybookMatch,
+  type PlaybookRecord,
   SEVERITIES,
   type Severity,
   type Storage,
@@ -38,16 +39,17 @@ export interface PlaybookSpec {
 }
 
 /** CheckedSpec is a spec that passed every check, with groups resolved to ids. */
-export interface CheckedSpec {
-  name: string;
-  description: string;
-  enabled: boolean;
-  dryRun: boolean;
-  match: PlaybookMatch;
-  actions: PlaybookAction[];
-  maxIsolationsPerHour: number;
-  maxRunsPerHour: number;
-}
+export type CheckedSpec = Pick<
+  PlaybookRecord,
+  | 'name'
+  | 'description'
+  | 'enabled'
+  | 'dryRun'
+  | 'match'
+  | 'actions'
+  | 'maxIsolationsPerHour'
+  | 'maxRunsPerHour'
+>;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
