@@ -31,11 +31,17 @@ if (selected.length === 0) {
   process.exit(1);
 }
 console.log(`running ${selected.length} test files`);
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], {
-  stdio: 'inherit',
-  cwd: root,
-  // Marks a test run: agents refuse to apply isolation rules in this machine's own network
-  // namespace (apps/agent/src/isolation/netns-guard.linux.ts), only in namespaces tests create.
-  env: { ...process.env, PALISADE_ISOLATION_TEST: '1' },
-});
+// A test that hangs fails by name after 10 minutes instead of holding the run until CI's limit.
+const TEST_TIMEOUT_MS = 600_000;
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...selected],
+  {
+    stdio: 'inherit',
+    cwd: root,
+    // Marks a test run: agents refuse to apply isolation rules in this machine's own network
+    // namespace (apps/agent/src/isolation/netns-guard.linux.ts), only in namespaces tests create.
+    env: { ...process.env, PALISADE_ISOLATION_TEST: '1' },
+  },
+);
 process.exit(r.status ?? 1);

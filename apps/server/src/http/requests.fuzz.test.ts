@@ -13,7 +13,9 @@ const BUDGET: [typeof BATCH_FRAMES | typeof API_PARAMETERS, number][] = [
 ];
 
 for (const [target, runs] of BUDGET) {
-  test(`fuzz: ${target.name}: accepted, or refused with ${target.refusal}; never a 500 or another error (bounded budget)`, async () => {
+  test(`fuzz: ${target.name}: accepted, or refused with ${target.refusal}; never a 500 or another error (bounded budget)`, {
+    timeout: 180_000,
+  }, async () => {
     const r = await fuzz(target as Parameters<typeof fuzz>[0], runs);
     assert.equal(r.accepted + r.refused, runs);
     assert.ok(r.refused > 0, JSON.stringify(r));
