@@ -28,6 +28,7 @@ export const CONFIG_KEYS: Record<string, { option: keyof ServerOptions; kind: Ki
   'standby-port': { option: 'standbyPort', kind: 'port' },
   'standby-url': { option: 'standbyUrl', kind: 'string' },
   'standby-only': { option: 'standbyOnly', kind: 'boolean' },
+  'files-port': { option: 'filesPort', kind: 'port' },
   'command-expiry-days': { option: 'commandExpiryMs', kind: 'days' },
   'playbook-isolations-per-hour': { option: 'playbookIsolationsPerHour', kind: 'count' },
 };

@@ -11,7 +11,7 @@ export const DEFAULT_DATA_DIR = '/var/lib/palisade/server';
 const USAGE = `usage: palisade server [--data-dir DIR] [--host ADDR] [--registration-port N] [--telemetry-port N]
                        [--public-host NAME] [--config FILE.yaml] [--log-level LEVEL]
                        [--tls-cert FILE --tls-key FILE [--ca-cert FILE]] [--heartbeat-interval S]
-                       [--standby-port N | --standby-url WSS-URL] [--standby-only]
+                       [--standby-port N | --standby-url WSS-URL] [--standby-only] [--files-port N]
                        limits (README, "Limits"): [--handshake-timeout S] [--header-timeout S]
                        [--request-timeout S] [--idle-timeout S] [--keep-alive-timeout S] [--hello-timeout S]
                        [--max-connections N] [--max-unauthenticated N] [--max-unauthenticated-per-address N]

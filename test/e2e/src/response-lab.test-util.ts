@@ -151,6 +151,8 @@ export class ResponseLab {
       '7444',
       '--standby-port',
       '7445',
+      '--files-port',
+      '7446',
     ]);
     this.server = labProc(child);
     await waitFor(

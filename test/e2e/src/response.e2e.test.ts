@@ -83,12 +83,12 @@ test('isolate (root, network namespaces): backend and DNS reachable, everything 
   assert.equal(iso.actual.state, 'isolated');
   assert.deepEqual(
     [...iso.actual.allowed_addresses].sort(),
-    [7443, 7444, 7445].flatMap((p) => [`${backend.v4} ${p}`, `${backend.v6} ${p}`]).sort(),
+    [7443, 7444, 7445, 7446].flatMap((p) => [`${backend.v4} ${p}`, `${backend.v6} ${p}`]).sort(),
   );
 
   // Allowed: the backend (v4 and v6), DNS to the other host (UDP and TCP, v4 and v6).
   for (const addr of [backend.v4, backend.v6]) {
-    for (const port of [7443, 7444, 7445])
+    for (const port of [7443, 7444, 7445, 7446])
       assert.equal((await en.connect(addr, port)).ok, true, `backend ${addr} ${port}`);
   }
   for (const server of [other.v4, other.v6]) {
