@@ -1,11 +1,10 @@
-// Test-only: the response lab with a server that takes alerts on stdin (playbook-server.fixture)
-// and a webhook receiver (HTTPS, a certificate of a CA the test makes) in the "other" host.
-import type { ChildProcess } from 'node:child_process';
+// Test-only: the response lab whose real `palisade server` (detection on, the default rule pack)
+// trusts the CA of a webhook receiver (HTTPS, a certificate the test makes) in the "other" host.
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, tempDir, waitFor } from '@palisade/testkit';
-import { BACKEND_NAME, type LabProc, ResponseLab, labProc } from './response-lab.test-util.js';
+import { type LabProc, ResponseLab, labProc } from './response-lab.test-util.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const WEBHOOK_PORT = 9443;
@@ -20,7 +19,6 @@ export interface WebhookRequest {
 /** PlaybookLab runs the playbook end-to-end test's hosts and processes. */
 export class PlaybookLab extends ResponseLab {
   private readonly pki = tempDir('palisade-e2e-pb-pki-');
-  private serverChild: ChildProcess | undefined;
   receiver: LabProc | undefined;
   /** Fleet-wide playbook isolations per hour the server allows. */
   fleetIsolationsPerHour = 1;
@@ -92,7 +90,10 @@ export class PlaybookLab extends ResponseLab {
     return `https://${this.other.v4}:${WEBHOOK_PORT}/hook`;
   }
 
-  /** startServer starts the fixture server in the backend host (trusting the webhook CA) and the receiver. */
+  /**
+   * startServer starts the webhook receiver in the other host, then the lab's `palisade server`
+   * allowing `fleetIsolationsPerHour` playbook isolations and trusting the webhook CA.
+   */
   override async startServer(): Promise<void> {
     if (!existsSync(join(this.pki, 'hook.pem'))) await this.makePki();
     if (!this.receiver) {
@@ -107,42 +108,9 @@ export class PlaybookLab extends ResponseLab {
       );
       await waitFor('the webhook receiver', () => this.receiver!.output().includes('"listening":true'));
     }
-    const child = this.lab.spawn(
-      this.backend,
-      [
-        process.execPath,
-        join(HERE, 'playbook-server.fixture.js'),
-        this.dataDir,
-        BACKEND_NAME,
-        String(this.fleetIsolationsPerHour),
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: { NODE_EXTRA_CA_CERTS: join(this.pki, 'ca.pem') } },
-    );
-    this.serverChild = child;
-    this.server = labProc(child);
-    await waitFor(
-      'the server to answer',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`server exited: ${this.server?.output()}`);
-        if (!this.server!.output().includes('"ready":true')) return false;
-        return (await this.cli(['agents', 'list', '--json'])).code === 0;
-      },
-      60_000,
-    );
-  }
-
-  /** alert hands an alert to the server's alert hook and waits until its playbooks ran. */
-  // biome-ignore lint/suspicious/noExplicitAny: tests probe the JSON freely
-  async alert(alert: Record<string, unknown>): Promise<any> {
-    this.serverChild!.stdin!.write(`${JSON.stringify({ alert })}\n`);
-    return waitFor(`the playbooks of alert ${alert.id}`, () => {
-      for (const line of this.server!.output().split('\n')) {
-        if (!line.startsWith('{"ran"')) continue;
-        const r = JSON.parse(line).ran;
-        if (r.alertId === alert.id) return r;
-      }
-      return undefined;
-    });
+    this.serverFlags = ['--playbook-isolations-per-hour', String(this.fleetIsolationsPerHour)];
+    this.serverEnv = { NODE_EXTRA_CA_CERTS: join(this.pki, 'ca.pem') };
+    await super.startServer();
   }
 
   /** webhooks are the requests the receiver got, oldest first. */

@@ -1,12 +1,12 @@
 // Playbooks end to end (root): a real server in a "backend" namespace, a real agent (eBPF sensor,
 // nftables isolation) in an "endpoint" namespace, a webhook receiver (HTTPS) in an "other" host.
-// A program run from /dev/shm at the endpoint is seen by the real sensor; the alert for it is handed
-// to the server's alert hook with that real event as evidence (the detection worker that raises
-// alerts by itself is not in the server yet), and the playbooks isolate the host, kill the process,
-// quarantine its file and send a signed webhook; a dry-run playbook only records; the fleet
-// isolation limit holds. Everything the test makes goes at the end, also when it fails.
+// A program run from /dev/shm at the endpoint is seen by the real sensor, the server's detection
+// worker raises the default pack's "Program Run from /dev/shm" alert by itself, and its playbooks
+// isolate the host, kill the process, quarantine its file and send a signed webhook carrying the
+// alert's Detection Finding; a dry-run playbook only records; the fleet isolation limit holds
+// against a second rule that fires. Everything the test makes goes at the end, also when it fails.
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -62,23 +62,31 @@ async function processEvent(path: string): Promise<Json> {
   );
 }
 
-function alertOf(ruleId: string, title: string, tags: string[], severity: string, event: Json): Json {
-  const id = randomUUID();
-  return {
-    id,
-    agentId: L.agentId,
-    ruleId,
-    ruleTitle: title,
-    tags,
-    severity,
-    finding: {
-      class_uid: 2004,
-      activity_id: 1,
-      severity_id: severity === 'high' ? 4 : 3,
-      finding_info: { uid: id, title, analytic: { uid: ruleId, name: title } },
-      evidences: [{ process: event.process }],
+/**
+ * alertOf waits for the alert `ruleId` raised at the endpoint whose evidence is the process `path`
+ * (a Detection Finding, as `palisade alerts list` prints it) and for its playbook runs.
+ */
+async function alertOf(
+  ruleId: string,
+  path: string,
+  playbooks: string[],
+): Promise<{ alert: Json; runs: Json[] }> {
+  const alert: Json = await waitFor(
+    `the alert of rule ${ruleId} for ${path}`,
+    async () => {
+      const list: Json[] = await L.json(['alerts', 'list', '--agent', L.agentId, '--rule', ruleId]);
+      return list.find(
+        (a) => a.status_id !== 4 && a.evidences.some((e: Json) => e.process?.file?.path === path),
+      );
     },
-  };
+    60_000,
+  );
+  const id = alert.finding_info.uid;
+  const runs: Json[] = await waitFor(`the playbook runs of alert ${id}`, async () => {
+    const r: Json[] = await L.json(['playbooks', 'runs', '--alert', id]);
+    return playbooks.every((name) => r.some((x) => x.playbook_name === name)) ? r : undefined;
+  });
+  return { alert, runs };
 }
 
 function stepsOf(runs: Json[], playbook: string): string[] {
@@ -116,7 +124,6 @@ test('playbooks (root, network namespaces): create them with the CLI; bad input 
     '--kill-process',
     '--dry-run',
   ]);
-  await L.json(['playbooks', 'create', 'contain-tmp', '--rule', TMP_RULE, '--isolate']);
   const unknown = await L.cli([
     'playbooks',
     'create',
@@ -129,7 +136,7 @@ test('playbooks (root, network namespaces): create them with the CLI; bad input 
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /plain http; use https/);
   const listed: Json[] = await L.json(['playbooks', 'list']);
-  assert.deepEqual(listed.map((p) => p.name).sort(), ['contain-shm', 'contain-tmp', 'watch-shm']);
+  assert.deepEqual(listed.map((p) => p.name).sort(), ['contain-shm', 'watch-shm']);
   const table = await L.cli(['playbooks', 'list']);
   assert.match(table.stdout, /NAME\s+ID\s+STATE/);
   assert.match(table.stdout, /watch-shm .* dry run/);
@@ -142,15 +149,12 @@ test('playbooks (root, network namespaces): a program run from /dev/shm: the hos
   const exited = new Promise<NodeJS.Signals | null>((r) => payload.once('exit', (_c, s) => r(s)));
   assert.equal(await L.reachesOther(), true, 'open before');
   const ev = await processEvent(PAYLOAD);
-  const alert = alertOf(
-    SHM_RULE,
-    'Program Run from /dev/shm',
-    ['attack.defense-evasion', 'attack.t1036.005', 'attack.execution', 'attack.t1204.002'],
-    'high',
-    ev,
-  );
-  const ran = await L.alert(alert);
-  assert.deepEqual(ran.runs.map((r: Json) => r.playbook).sort(), ['contain-shm', 'watch-shm']);
+  // Nothing is handed to the server: its detection worker raises the alert from the stored event.
+  const { alert, runs: first } = await alertOf(SHM_RULE, PAYLOAD, ['contain-shm', 'watch-shm']);
+  const alertId: string = alert.finding_info.uid;
+  assert.equal(alert.finding_info.title, 'Program Run from /dev/shm');
+  assert.equal(alert.severity_id, 4);
+  assert.deepEqual(first.map((r: Json) => r.playbook_name).sort(), ['contain-shm', 'watch-shm']);
 
   // The host is isolated by the agent's own nftables table; the other host is out of reach.
   await waitFor(
@@ -163,7 +167,7 @@ test('playbooks (root, network namespaces): a program run from /dev/shm: the hos
   // The process is killed (its pid and start time came from the sensor's event).
   assert.equal(await exited, 'SIGKILL');
   const runs: Json[] = await waitFor('the webhook outcome', async () => {
-    const r: Json[] = await L.json(['playbooks', 'runs', '--alert', alert.id]);
+    const r: Json[] = await L.json(['playbooks', 'runs', '--alert', alertId]);
     return r
       .find((x) => x.playbook_name === 'contain-shm')
       ?.steps.find((s: Json) => s.type === 'webhook' && s.status !== 'queued')
@@ -210,12 +214,18 @@ test('playbooks (root, network namespaces): a program run from /dev/shm: the hos
   }
   assert.equal(hooks[0]!.body, hooks[1]!.body);
   const doc = JSON.parse(hooks[1]!.body);
-  assert.equal(doc.alert_id, alert.id);
-  assert.equal(doc.finding.evidences[0].process.pid, ev.process.pid);
+  assert.equal(doc.alert_id, alertId);
   assert.equal(doc.agent.id, L.agentId);
+  // The finding is the alert as the alerts API renders it (one rendering), with the real event.
+  const shown = (await L.json(['alerts', 'show', alertId])).alert;
+  assert.equal(doc.finding.class_uid, 2004);
+  assert.deepEqual(doc.finding.finding_info.analytic, shown.finding_info.analytic);
+  assert.deepEqual(doc.finding.evidences[0], shown.evidences[0]);
+  assert.equal(doc.finding.evidences[0].process.pid, ev.process.pid);
+  assert.equal(doc.finding.evidences[0].process.file.path, PAYLOAD);
 
   // Audit: the run on the alert, the commands with the playbook as their source.
-  const audit: Json[] = (await L.json(['audit', 'search', '--target', alert.id])).entries;
+  const audit: Json[] = (await L.json(['audit', 'search', '--target', alertId])).entries;
   assert.deepEqual(audit.map((e) => e.action).sort(), ['playbook.run', 'playbook.run']);
 });
 
@@ -237,8 +247,13 @@ test('playbooks (root, network namespaces): the fleet isolation limit holds; a r
     async () => (await L.reachesOther()) && !(await L.tables()).includes('inet palisade_isolation'),
     30_000,
   );
-  // Another alert on the host, for another rule with its own isolating playbook: the server
-  // allows 1 playbook isolation per hour across the fleet, contain-shm used it.
+  // Another rule fires on the host ("Program Run from a Temporary Directory"), with its own
+  // isolating playbook: the server allows 1 playbook isolation per hour across the fleet, and
+  // contain-shm used it. Open alerts of that rule are resolved first, so this run makes a new one.
+  await L.json(['playbooks', 'create', 'contain-tmp', '--rule', TMP_RULE, '--isolate']);
+  const open: Json[] = await L.json(['alerts', 'list', '--agent', L.agentId, '--rule', TMP_RULE]);
+  for (const a of open.filter((x) => x.status_id !== 4))
+    await L.json(['alerts', 'resolve', a.finding_info.uid]);
   const tmpDir = join('/tmp', `palisade-e2e-${RUN}`);
   mkdirSync(tmpDir, { mode: 0o700 });
   try {
@@ -246,20 +261,12 @@ test('playbooks (root, network namespaces): the fleet isolation limit holds; a r
     copyFileSync('/bin/true', prog);
     chmodSync(prog, 0o755);
     await L.lab.exec(L.endpoint, [prog]);
-    const ev = await processEvent(prog);
-    const alert = alertOf(
-      TMP_RULE,
-      'Program Run from /tmp',
-      ['attack.execution', 'attack.t1204.002'],
-      'medium',
-      ev,
-    );
-    const ran = await L.alert(alert);
+    const { runs } = await alertOf(TMP_RULE, prog, ['contain-tmp']);
     assert.deepEqual(
-      ran.runs.map((x: Json) => x.playbook),
+      runs.map((x: Json) => x.playbook_name),
       ['contain-tmp'],
     );
-    const step = ran.runs[0].steps[0];
+    const step = runs[0].steps[0];
     assert.equal(step.status, 'rate_limited');
     assert.match(
       step.detail,

@@ -134,26 +134,35 @@ export class ResponseLab {
     return JSON.parse(r.stdout);
   }
 
+  /** Extra `palisade server` flags and environment (a subclass's server options). */
+  protected serverFlags: string[] = [];
+  protected serverEnv: NodeJS.ProcessEnv = {};
+
   async startServer(): Promise<void> {
-    const child = this.lab.spawn(this.backend, [
-      process.execPath,
-      CLI,
-      'server',
-      '--data-dir',
-      this.dataDir,
-      '--host',
-      '::',
-      '--public-host',
-      BACKEND_NAME,
-      '--registration-port',
-      '7443',
-      '--telemetry-port',
-      '7444',
-      '--standby-port',
-      '7445',
-      '--files-port',
-      '7446',
-    ]);
+    const child = this.lab.spawn(
+      this.backend,
+      [
+        process.execPath,
+        CLI,
+        'server',
+        '--data-dir',
+        this.dataDir,
+        '--host',
+        '::',
+        '--public-host',
+        BACKEND_NAME,
+        '--registration-port',
+        '7443',
+        '--telemetry-port',
+        '7444',
+        '--standby-port',
+        '7445',
+        '--files-port',
+        '7446',
+        ...this.serverFlags,
+      ],
+      { env: this.serverEnv },
+    );
     this.server = labProc(child);
     await waitFor(
       'the server to answer',

@@ -35,14 +35,17 @@ function process(p: EvidenceProcess | null): Record<string, unknown> | undefined
   };
 }
 
+/** file is an evidence's file where it is now (for a rename: its new name, the old one in `data`). */
+function file(path: string): Record<string, unknown> {
+  return { path, name: path.slice(path.lastIndexOf('/') + 1), type_id: 1 };
+}
+
 function evidence(e: AlertEvidence): Record<string, unknown> {
   const proc = process(e.process);
   const parent = process(e.parentProcess);
   return {
     ...(proc ? { process: parent ? { ...proc, parent_process: parent } : proc } : {}),
-    ...(e.file
-      ? { file: { path: e.file.path, name: e.file.path.slice(e.file.path.lastIndexOf('/') + 1), type_id: 1 } }
-      : {}),
+    ...(e.file ? { file: file(e.file.newPath ?? e.file.path) } : {}),
     ...(e.network
       ? {
           src_endpoint: { ip: e.network.srcIp || undefined, port: e.network.srcPort || undefined },
@@ -60,6 +63,7 @@ function evidence(e: AlertEvidence): Record<string, unknown> {
       time: e.timeMs,
       logsource: e.logsource,
       rule_id: e.ruleId,
+      ...(e.file?.newPath ? { renamed_from: e.file.path } : {}),
       ...(e.rawData ? { raw_data: e.rawData } : {}),
     },
   };

@@ -3,11 +3,13 @@
 // 127.0.0.1. Commands for the (simulated, offline) agents wait as pending: nothing acts on a host.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { evidenceFixture, newAlertFixture } from '@palisade/storage/testing';
-import { SimulatedAgent, removeTempDir, tempDir, waitFor } from '@palisade/testkit';
+import { OCSF_DIR, OcsfValidator, SimulatedAgent, removeTempDir, tempDir, waitFor } from '@palisade/testkit';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import type { PlaybookAlert } from './playbook-alert.js';
 import { SIGNATURE_HEADER, verifySignature } from './webhook-signature.js';
@@ -359,15 +361,16 @@ describe('playbook runs', () => {
 });
 
 describe('playbooks on the alert bus', () => {
-  test('an alert detection stores and publishes runs the matching playbook with its evidence; a fold does not run it again', async () => {
-    await create({
+  test("an alert detection stores and publishes runs the matching playbook with its evidence; its webhook sends the alert's Detection Finding (OCSF 2004, as the alerts API renders it); a fold does not run it again", async () => {
+    const made = await create({
       name: 'kill-user-exec',
       match: { tags: ['attack.t1204.002'], min_severity: 'high' },
-      actions: [{ type: 'kill_process' }, { type: 'quarantine_file' }],
+      actions: [{ type: 'kill_process' }, { type: 'quarantine_file' }, { type: 'webhook', url: hookUrl }],
     });
     const agentId = agents[5]!.agentId;
     const cursor = await t.server.storage.detectionCursor();
     const candidate = newAlertFixture(agentId, {
+      id: randomUUID(),
       ruleId: 'rule-user-exec',
       techniques: ['T1204.002'],
       tactics: ['execution'],
@@ -387,11 +390,36 @@ describe('playbooks on the alert bus', () => {
     );
     t.server.alerts.publish(changes);
     const alertId = changes[0]!.alert.id;
-    const run = await waitFor('the run on the published alert', async () => (await runs(alertId))[0]);
+    const run = await waitFor('the run on the published alert and its webhook', async () => {
+      const r = (await runs(alertId))[0];
+      return r?.steps[2]?.status === 'sent' ? r : undefined;
+    });
     assert.deepEqual(
       run.steps.map((s: { type: string; status: string }) => `${s.type}:${s.status}`),
-      ['kill_process:issued', 'quarantine_file:issued'],
+      ['kill_process:issued', 'quarantine_file:issued', 'webhook:sent'],
     );
+    // One rendering: the webhook's finding is the alert as GET /api/v1/alerts/ID shows it, and it
+    // validates as an OCSF Detection Finding.
+    const hook = hooks.find((h) => JSON.parse(h.body).alert_id === alertId);
+    assert.ok(hook, 'the webhook arrived');
+    assert.ok(verifySignature(made.webhook_secret, hook.body, hook.headers[SIGNATURE_HEADER] as string));
+    const sent = JSON.parse(hook.body).finding;
+    const shown = await t.api('GET', `/api/v1/alerts/${alertId}`);
+    assert.equal(shown.status, 200, JSON.stringify(shown.json));
+    assert.deepEqual(sent, shown.json.alert);
+    assert.equal(sent.class_uid, 2004);
+    // The shared OCSF copy holds the Detection Finding class but not its parent (`finding`): the
+    // validator checks the class's own attributes (the evidences, deeply) and reports the parent's
+    // top-level ones as unknown; those must at least be attributes of the OCSF dictionary.
+    const dictionary = JSON.parse(readFileSync(join(OCSF_DIR, 'dictionary.json'), 'utf8')).attributes;
+    const validator = new OcsfValidator();
+    const problems = (doc: Record<string, unknown>) =>
+      validator.validate(doc).filter((p) => {
+        const top = /^(\w+): not an attribute of this class$/.exec(p)?.[1];
+        return !(top && top in dictionary);
+      });
+    assert.deepEqual(problems(sent), []);
+    assert.notDeepEqual(problems({ ...sent, evidences: [{ process: { pid: 'x', colour: 1 } }] }), []);
     const kill = (await t.api('GET', `/api/v1/commands/${run.steps[0].command_id}`)).json.command;
     assert.deepEqual(
       [kill.params.pid, kill.params.start_time_ms],
